@@ -1,0 +1,74 @@
+# Outsourcing Tracker: `make run` to use it, `make test` to check it.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+MANAGE := $(PY) manage.py
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: run setup setup-dev test lint format bench messages compilemessages static clean help
+.DEFAULT_GOAL := help
+
+help:
+	@echo "make run    set up and serve web + worker + beat on http://$(HOST):$(PORT)"
+	@echo "make test   the whole test suite"
+	@echo "make lint   ruff and mypy"
+	@echo "make bench  the benchmarks"
+
+$(VENV)/.created:
+	@python=$$(bin/find-python) || exit 1; \
+	echo "Creating $(VENV) with $$python"; \
+	"$$python" -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	touch $@
+
+$(VENV)/.runtime: $(VENV)/.created requirements.txt
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Compiled catalogs are built, not committed.
+compilemessages: $(VENV)/.runtime
+	@$(MANAGE) compilemessages --ignore=.venv --ignore=node_modules -v 0
+
+setup: $(VENV)/.runtime node_modules/.installed compilemessages
+
+setup-dev: $(VENV)/.dev node_modules/.installed compilemessages
+
+run: setup
+	$(MANAGE) migrate --no-input -v 0
+	$(MANAGE) seed_demo --if-empty
+	@echo "Serving on http://$(HOST):$(PORT)  (demo login: demo@example.com / demo; Ctrl-C stops everything)"
+	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile
+
+test: setup-dev
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: setup-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+
+format: setup-dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: setup-dev
+	$(PY) -m bench
+
+messages: setup-dev
+	$(MANAGE) makemessages -l de --ignore=.venv --ignore=node_modules --ignore=staticfiles --ignore=var --no-obsolete
+
+static: setup
+	$(MANAGE) collectstatic --no-input -v 0
+
+clean:
+	rm -rf $(VENV) node_modules staticfiles .pytest_cache .mypy_cache .ruff_cache

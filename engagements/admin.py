@@ -1,0 +1,73 @@
+from django.contrib import admin
+
+from engagements.models import Attachment, Engagement, Exchange, Message, MessageVersion, StatusChange
+
+
+class StatusChangeInline(admin.TabularInline):
+    model = StatusChange
+    extra = 0
+    readonly_fields = ["from_status", "to_status", "changed_at", "changed_by"]
+
+
+@admin.register(Engagement)
+class EngagementAdmin(admin.ModelAdmin):
+    list_display = ["title", "provider", "owner", "status", "due_on", "awaiting_reply", "workspace"]
+    list_filter = ["status", "priority", "awaiting_reply"]
+    search_fields = ["title", "provider__name", "client_name"]
+    list_select_related = ["provider", "owner", "workspace"]
+    raw_id_fields = ["workspace", "provider", "owner"]
+    readonly_fields = [
+        "awaiting_reply",
+        "waiting_since",
+        "last_message_at",
+        "last_inbound_at",
+        "last_outbound_at",
+    ]
+    inlines = [StatusChangeInline]
+
+
+class AttachmentInline(admin.TabularInline):
+    model = Attachment
+    extra = 0
+
+
+class MessageVersionInline(admin.TabularInline):
+    model = MessageVersion
+    extra = 0
+    readonly_fields = [
+        "version",
+        "direction",
+        "kind",
+        "channel",
+        "occurred_at",
+        "subject",
+        "body",
+        "replaced_at",
+        "replaced_by",
+    ]
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "engagement",
+        "direction",
+        "kind",
+        "channel",
+        "occurred_at",
+        "source",
+        "deleted_at",
+    ]
+    list_filter = ["direction", "kind", "channel", "source"]
+    search_fields = ["subject", "body", "message_id"]
+    list_select_related = ["engagement"]
+    raw_id_fields = ["workspace", "engagement", "author", "deleted_by"]
+    inlines = [AttachmentInline, MessageVersionInline]
+
+
+@admin.register(Exchange)
+class ExchangeAdmin(admin.ModelAdmin):
+    list_display = ["engagement", "requested_at", "replied_at", "reply_due_at", "followups", "reply_seconds"]
+    list_select_related = ["engagement"]
+    raw_id_fields = ["workspace", "engagement", "request_message", "reply_message"]

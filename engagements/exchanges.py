@@ -1,0 +1,84 @@
+"""Derive exchanges (request → reply pairs) from a message log.
+
+``derive_exchanges`` is a pure function of the log: the same set of messages
+gives the same exchanges whatever order they were entered in, so back-dated
+and out-of-order entries are always handled alike.
+
+The rules:
+- outbound *request* or *follow-up* with no open exchange opens one;
+- any further outbound message while one is open is a follow-up (it does not
+  reset the clock);
+- the next inbound message that is not an automatic reply closes it;
+- internal notes, deleted messages and auto-replies never count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from engagements import clock
+
+OUTBOUND = "out"
+INBOUND = "in"
+OPENING_KINDS = frozenset({"request", "follow_up"})
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    id: int
+    direction: str
+    kind: str
+    occurred_at: datetime
+    is_auto_reply: bool = False
+
+
+@dataclass(frozen=True)
+class DerivedExchange:
+    request_id: int
+    requested_at: datetime
+    reply_id: int | None = None
+    replied_at: datetime | None = None
+    followups: int = 0
+
+    @property
+    def reply_seconds(self) -> int | None:
+        if self.replied_at is None:
+            return None
+        return int(clock.elapsed(self.requested_at, self.replied_at).total_seconds())
+
+
+def _order(entry: LogEntry) -> tuple[datetime, int, int]:
+    # At the same instant our message comes first: a reply logged with the
+    # request's own timestamp answers it (in zero time) rather than preceding it.
+    return (entry.occurred_at, 0 if entry.direction == OUTBOUND else 1, entry.id)
+
+
+def derive_exchanges(entries: Iterable[LogEntry]) -> list[DerivedExchange]:
+    exchanges: list[DerivedExchange] = []
+    open_: DerivedExchange | None = None
+    for entry in sorted(entries, key=_order):
+        if entry.direction == OUTBOUND:
+            if open_ is not None:
+                open_ = DerivedExchange(
+                    request_id=open_.request_id,
+                    requested_at=open_.requested_at,
+                    followups=open_.followups + 1,
+                )
+            elif entry.kind in OPENING_KINDS:
+                open_ = DerivedExchange(request_id=entry.id, requested_at=entry.occurred_at)
+        elif entry.direction == INBOUND and not entry.is_auto_reply and open_ is not None:
+            exchanges.append(
+                DerivedExchange(
+                    request_id=open_.request_id,
+                    requested_at=open_.requested_at,
+                    reply_id=entry.id,
+                    replied_at=entry.occurred_at,
+                    followups=open_.followups,
+                )
+            )
+            open_ = None
+    if open_ is not None:
+        exchanges.append(open_)
+    return exchanges

@@ -1,0 +1,328 @@
+"""Write actions on engagements and their log. Every entry point calls these."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from engagements.exchanges import LogEntry, derive_exchanges
+from engagements.models import (
+    Attachment,
+    Engagement,
+    Exchange,
+    Message,
+    MessageVersion,
+    StatusChange,
+)
+from outsourcing.models import Membership, User, Workspace
+from outsourcing.uploads import check_upload
+from providers.models import Provider
+
+ENGAGEMENT_FIELDS = (
+    "title",
+    "brief",
+    "category",
+    "priority",
+    "fee_amount",
+    "fee_currency",
+    "due_on",
+    "client_name",
+)
+MESSAGE_CONTENT_FIELDS = ("direction", "kind", "channel", "occurred_at", "subject", "body")
+
+
+def _check_same_workspace(workspace: Workspace, provider: Provider, owner: User | None) -> None:
+    if provider.workspace_id != workspace.pk:
+        raise ValidationError({"provider": _("Choose a provider of this workspace.")})
+    if owner is not None and not Membership.objects.filter(workspace=workspace, user=owner).exists():
+        raise ValidationError({"owner": _("The owner must be a member of this workspace.")})
+
+
+@transaction.atomic
+def engagement_create(
+    *,
+    workspace: Workspace,
+    provider: Provider,
+    owner: User | None,
+    title: str,
+    created_by: User | None,
+    brief: str = "",
+    category: str = "",
+    priority: int = Engagement.Priority.NORMAL,
+    fee_amount: Decimal | None = None,
+    fee_currency: str = "",
+    due_on: Any = None,
+    client_name: str = "",
+    status: str = Engagement.Status.DRAFT,
+) -> Engagement:
+    """Delegate a task to a provider."""
+    _check_same_workspace(workspace, provider, owner)
+    engagement = Engagement(
+        workspace=workspace,
+        provider=provider,
+        owner=owner,
+        title=title,
+        brief=brief,
+        category=category,
+        priority=priority,
+        fee_amount=fee_amount,
+        fee_currency=fee_currency,
+        due_on=due_on,
+        client_name=client_name,
+        status=status,
+    )
+    engagement.full_clean()
+    engagement.save()
+    StatusChange.objects.create(engagement=engagement, to_status=status, changed_by=created_by)
+    return engagement
+
+
+@transaction.atomic
+def engagement_update(
+    *,
+    engagement: Engagement,
+    by: User | None,
+    provider: Provider | None = None,
+    owner: User | None = None,
+    **fields: Any,
+) -> Engagement:
+    """Edit an engagement's details (not its status: see engagement_set_status)."""
+    unknown = set(fields) - set(ENGAGEMENT_FIELDS)
+    if unknown:
+        raise TypeError(f"not editable here: {sorted(unknown)}")
+    provider = provider or engagement.provider
+    _check_same_workspace(engagement.workspace, provider, owner)
+    for name, value in fields.items():
+        setattr(engagement, name, value)
+    engagement.provider = provider
+    engagement.owner = owner
+    engagement.full_clean()
+    engagement.save(update_fields=[*fields, "provider", "owner", "updated_at"])
+    return engagement
+
+
+@transaction.atomic
+def engagement_set_status(*, engagement: Engagement, status: str, by: User | None) -> Engagement:
+    """Move an engagement along its lifecycle; refuses moves the lifecycle forbids."""
+    # Lock the row so two concurrent moves cannot both pass the check.
+    current = Engagement.objects.select_for_update().get(pk=engagement.pk)
+    if not current.can_transition_to(status):
+        raise ValidationError(
+            _("An engagement cannot go from %(old)s to %(new)s.")
+            % {
+                "old": current.get_status_display(),
+                "new": Engagement.Status(status).label if status in Engagement.Status.values else status,
+            }
+        )
+    StatusChange.objects.create(
+        engagement=current, from_status=current.status, to_status=status, changed_by=by
+    )
+    Engagement.objects.filter(pk=current.pk).update(status=status, updated_at=timezone.now())
+    engagement.status = status
+    return engagement
+
+
+def _check_occurred_at(occurred_at: datetime, now: datetime | None = None) -> None:
+    if timezone.is_naive(occurred_at):
+        raise ValidationError({"occurred_at": _("The time needs a time zone.")})
+    # A minute's grace for clocks that disagree slightly with ours.
+    if occurred_at > (now or timezone.now()) + timedelta(minutes=1):
+        raise ValidationError({"occurred_at": _("A message cannot be logged in the future.")})
+
+
+def _store_attachments(message: Message, files: Iterable[UploadedFile]) -> None:
+    for upload in files:
+        content_type = check_upload(upload)
+        Attachment.objects.create(
+            message=message,
+            file=upload,
+            original_name=(upload.name or "file")[:255],
+            content_type=content_type,
+            size=upload.size or 0,
+        )
+
+
+@transaction.atomic
+def message_log(
+    *,
+    engagement: Engagement,
+    direction: str,
+    kind: str,
+    occurred_at: datetime | None = None,
+    channel: str = Message.Channel.EMAIL,
+    subject: str = "",
+    body: str = "",
+    author: User | None = None,
+    sender: str = "",
+    source: str = Message.Source.MANUAL,
+    message_id: str = "",
+    in_reply_to: str = "",
+    references: str = "",
+    is_auto_reply: bool = False,
+    attachments: Sequence[UploadedFile] = (),
+) -> Message:
+    """Log one request, reply or note, then recompute the engagement's exchanges."""
+    occurred_at = occurred_at or timezone.now()
+    _check_occurred_at(occurred_at)
+    message = Message(
+        workspace_id=engagement.workspace_id,
+        engagement=engagement,
+        direction=direction,
+        kind=kind,
+        channel=channel,
+        occurred_at=occurred_at,
+        subject=subject,
+        body=body,
+        author=author,
+        sender=sender,
+        source=source,
+        message_id=message_id,
+        in_reply_to=in_reply_to,
+        references=references,
+        is_auto_reply=is_auto_reply,
+    )
+    message.full_clean(exclude=["engagement", "workspace", "author"])
+    message.save()
+    _store_attachments(message, attachments)
+    # Logging the first request sends a draft on its way.
+    if (
+        engagement.status == Engagement.Status.DRAFT
+        and direction == Message.Direction.OUTBOUND
+        and kind == Message.Kind.REQUEST
+    ):
+        engagement_set_status(engagement=engagement, status=Engagement.Status.REQUESTED, by=author)
+    exchanges_recompute(engagement=engagement)
+    return message
+
+
+@transaction.atomic
+def message_edit(*, message: Message, by: User | None, **fields: Any) -> Message:
+    """Change a logged message; the previous content is kept as a version."""
+    unknown = set(fields) - set(MESSAGE_CONTENT_FIELDS)
+    if unknown:
+        raise TypeError(f"not editable: {sorted(unknown)}")
+    if message.is_deleted:
+        raise ValidationError(_("A deleted message cannot be edited."))
+    if "occurred_at" in fields:
+        _check_occurred_at(fields["occurred_at"])
+    changed = {k: v for k, v in fields.items() if getattr(message, k) != v}
+    if not changed:
+        return message
+    MessageVersion.objects.create(
+        message=message,
+        version=message.version,
+        replaced_by=by,
+        **{name: getattr(message, name) for name in MESSAGE_CONTENT_FIELDS},
+    )
+    for name, value in changed.items():
+        setattr(message, name, value)
+    message.version += 1
+    message.full_clean(exclude=["engagement", "workspace", "author"])
+    message.save(update_fields=[*changed, "version", "updated_at"])
+    exchanges_recompute(engagement=message.engagement)
+    return message
+
+
+@transaction.atomic
+def message_delete(*, message: Message, by: User | None) -> Message:
+    """Soft-delete: the entry stays in the history, marked, and stops counting."""
+    if message.is_deleted:
+        return message
+    message.deleted_at = timezone.now()
+    message.deleted_by = by
+    message.save(update_fields=["deleted_at", "deleted_by", "updated_at"])
+    exchanges_recompute(engagement=message.engagement)
+    return message
+
+
+@transaction.atomic
+def message_restore(*, message: Message, by: User | None) -> Message:
+    if not message.is_deleted:
+        return message
+    message.deleted_at = None
+    message.deleted_by = None
+    message.save(update_fields=["deleted_at", "deleted_by", "updated_at"])
+    exchanges_recompute(engagement=message.engagement)
+    return message
+
+
+def exchanges_recompute(*, engagement: Engagement) -> list[Exchange]:
+    """Rewrite an engagement's exchanges from its log (work proportional to one log).
+
+    Exchanges keep their row (identified by the opening request) when they
+    still exist, so anything that points at them survives a recompute.
+    """
+    entries = [
+        LogEntry(id=m[0], direction=m[1], kind=m[2], occurred_at=m[3], is_auto_reply=m[4])
+        for m in Message.objects.filter(engagement=engagement, deleted_at=None)
+        .exclude(direction=Message.Direction.NOTE)
+        .values_list("id", "direction", "kind", "occurred_at", "is_auto_reply")
+    ]
+    derived = {d.request_id: d for d in derive_exchanges(entries)}
+    existing = {e.request_message_id: e for e in Exchange.objects.filter(engagement=engagement)}
+
+    stale = [pk for request_id, e in existing.items() if request_id not in derived for pk in [e.pk]]
+    if stale:
+        Exchange.objects.filter(pk__in=stale).delete()
+    to_create: list[Exchange] = []
+    to_update: list[Exchange] = []
+    for request_id, d in derived.items():
+        values = {
+            "requested_at": d.requested_at,
+            "reply_message_id": d.reply_id,
+            "replied_at": d.replied_at,
+            "followups": d.followups,
+            "reply_seconds": d.reply_seconds,
+        }
+        row = existing.get(request_id)
+        if row is None:
+            to_create.append(
+                Exchange(
+                    workspace_id=engagement.workspace_id,
+                    engagement=engagement,
+                    request_message_id=request_id,
+                    **values,
+                )
+            )
+        elif any(getattr(row, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(row, k, v)
+            to_update.append(row)
+    if to_create:
+        Exchange.objects.bulk_create(to_create)
+    if to_update:
+        Exchange.objects.bulk_update(
+            to_update, ["requested_at", "reply_message_id", "replied_at", "followups", "reply_seconds"]
+        )
+
+    _refresh_summary(engagement, list(derived.values()), entries)
+    return sorted(
+        [*to_create, *(e for rid, e in existing.items() if rid in derived)],
+        key=lambda e: (e.requested_at, e.request_message_id),
+    )
+
+
+def _refresh_summary(engagement: Engagement, derived: list[Any], entries: list[LogEntry]) -> None:
+    open_ = [d for d in derived if d.replied_at is None]
+    inbound = [
+        e.occurred_at for e in entries if e.direction == Message.Direction.INBOUND and not e.is_auto_reply
+    ]
+    outbound = [e.occurred_at for e in entries if e.direction == Message.Direction.OUTBOUND]
+    summary = {
+        "awaiting_reply": bool(open_),
+        "waiting_since": open_[0].requested_at if open_ else None,
+        "last_message_at": max((e.occurred_at for e in entries), default=None),
+        "last_inbound_at": max(inbound, default=None),
+        "last_outbound_at": max(outbound, default=None),
+    }
+    Engagement.objects.filter(pk=engagement.pk).update(**summary)
+    for name, value in summary.items():
+        setattr(engagement, name, value)

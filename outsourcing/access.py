@@ -1,0 +1,76 @@
+"""Access helpers: every view reaches workspace data only through these.
+
+Anything outside the user's workspaces is a 404, never a 403 that would
+confirm it exists. Inside a workspace, a role too low for a write is a 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+
+from outsourcing.models import Membership, Role, User, Workspace
+
+V = TypeVar("V", bound=Callable[..., HttpResponse])
+
+SESSION_KEY = "workspace"
+
+
+class WorkspaceRequest(HttpRequest):
+    """An HttpRequest that passed ``workspace_view``: typed for the views."""
+
+    workspace: Workspace
+    membership: Membership
+    user: User  # type: ignore[assignment]
+
+
+def get_membership(request: HttpRequest, slug: str) -> Membership:
+    """The user's membership of the workspace ``slug``, or 404."""
+    if not request.user.is_authenticated:
+        raise Http404
+    membership = (
+        Membership.objects.select_related("workspace", "user")
+        .filter(workspace__slug=slug, user=request.user)
+        .first()
+    )
+    if membership is None:
+        raise Http404
+    return membership
+
+
+def workspace_view(*, write_role: str = Role.MEMBER, read_role: str = Role.VIEWER) -> Callable[[V], V]:
+    """Decorate a view taking ``ws`` (the workspace slug) from the URL.
+
+    Sets ``request.workspace`` and ``request.membership``. Safe methods need
+    ``read_role``; anything else needs ``write_role``.
+    """
+
+    def decorator(view: V) -> V:
+        @wraps(view)
+        def wrapper(request: HttpRequest, ws: str, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            membership = get_membership(request, ws)
+            needed = read_role if request.method in ("GET", "HEAD", "OPTIONS") else write_role
+            if not membership.has_role(needed):
+                raise PermissionDenied
+            request.workspace = membership.workspace  # type: ignore[attr-defined]
+            request.membership = membership  # type: ignore[attr-defined]
+            if request.session.get(SESSION_KEY) != ws:
+                request.session[SESSION_KEY] = ws
+            return view(request, *args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+def require_role(request: WorkspaceRequest, role: str) -> None:
+    """403 unless the current member has ``role`` or higher (for GET pages that edit)."""
+    if not request.membership.has_role(role):
+        raise PermissionDenied

@@ -1,0 +1,261 @@
+"""The provider registry: who we outsource to, how to reach them, when they are away."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import date
+from functools import cache
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
+
+from outsourcing.models import Workspace
+from outsourcing.money import CurrencyField
+
+
+class Category(models.TextChoices):
+    """The outsourcing categories every workspace starts with (skills and engagements)."""
+
+    WEB_DESIGN = "web_design", _("Web design")
+    LIST_BUILDING = "list_building", _("List building")
+    EMAIL_MARKETING = "email_marketing", _("Autoresponder and e-mail marketing setup")
+    EBOOK = "ebook", _("E-book production")
+    AUDIO = "audio", _("Audio production")
+    VIDEO = "video", _("Video production")
+    WEBINAR = "webinar", _("Webinar production")
+    CONTENT_WRITING = "content_writing", _("Content writing")
+    BACKLINKS = "backlinks", _("Guest posts and backlinks")
+    SEO = "seo", _("SEO")
+    FULFILMENT = "fulfilment", _("Fulfilment and shipping")
+    CUSTOMER_SUPPORT = "customer_support", _("Customer support")
+    BOOKKEEPING = "bookkeeping", _("Bookkeeping")
+    VIRTUAL_ASSISTANCE = "virtual_assistance", _("Virtual assistance")
+
+
+@cache
+def time_zone_choices() -> list[tuple[str, str]]:
+    names = sorted(z for z in zoneinfo.available_timezones() if "/" in z or z == "UTC")
+    return [(name, name.replace("_", " ")) for name in names]
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in dict(time_zone_choices()):
+        raise ValidationError(_("%(value)s is not a known time zone."), params={"value": value})
+
+
+def language_choices() -> list[tuple[str, str]]:
+    from django.conf import global_settings
+
+    return list(global_settings.LANGUAGES)
+
+
+class Provider(models.Model):
+    class Kind(models.TextChoices):
+        FREELANCER = "freelancer", _("Freelancer")
+        VIRTUAL_ASSISTANT = "virtual_assistant", _("Virtual assistant")
+        AGENCY = "agency", _("Agency")
+        OTHER = "other", _("Other")
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        PAUSED = "paused", _("Paused")
+        ARCHIVED = "archived", _("Archived")
+        BLOCKED = "blocked", _("Blocked")
+
+    class RateUnit(models.TextChoices):
+        HOUR = "hour", _("per hour")
+        PROJECT = "project", _("per project")
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="providers", verbose_name=_("workspace")
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.FREELANCER)
+    name = models.CharField(_("name"), max_length=200)
+    company = models.CharField(_("company"), max_length=200, blank=True)
+    phone = models.CharField(_("phone"), max_length=50, blank=True)
+    website = models.URLField(_("website"), max_length=500, blank=True)
+    profile_links = models.JSONField(
+        _("profile links"),
+        default=list,
+        blank=True,
+        help_text=_("Upwork, Fiverr, LinkedIn … one address per line."),
+    )
+    country = CountryField(_("country"), blank=True)
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="UTC", validators=[validate_time_zone]
+    )
+    languages = models.JSONField(_("languages"), default=list, blank=True)
+    rate_amount = models.DecimalField(_("rate"), max_digits=12, decimal_places=2, null=True, blank=True)
+    rate_currency = CurrencyField(_("currency"), blank=True)
+    rate_unit = models.CharField(
+        _("rate unit"), max_length=10, choices=RateUnit.choices, default=RateUnit.HOUR
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    notes = models.TextField(_("notes"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("provider")
+        verbose_name_plural = _("providers")
+        ordering = ["name", "id"]
+        indexes = [
+            models.Index(fields=["workspace", "name"], name="provider_ws_name"),
+            models.Index(fields=["workspace", "status", "name"], name="provider_ws_status"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rate_amount__isnull=True) | Q(rate_amount__gte=0),
+                name="provider_rate_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def display_name(self) -> str:
+        if self.company and self.company != self.name:
+            return f"{self.name} ({self.company})"
+        return self.name
+
+
+class ProviderEmail(models.Model):
+    """A contact address; indexed per workspace so incoming mail finds its provider."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    provider = models.ForeignKey(
+        Provider, on_delete=models.CASCADE, related_name="emails", verbose_name=_("provider")
+    )
+    email = models.EmailField(_("e-mail address"))
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("contact e-mail")
+        verbose_name_plural = _("contact e-mails")
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "email"], name="provider_email_unique"),
+        ]
+        indexes = [models.Index(fields=["workspace", "email"], name="provider_email_lookup")]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class ProviderSkill(models.Model):
+    """A skill: one of the seeded categories (stored by its code) or a free tag."""
+
+    provider = models.ForeignKey(
+        Provider, on_delete=models.CASCADE, related_name="skills", verbose_name=_("provider")
+    )
+    name = models.CharField(_("skill"), max_length=60)
+
+    class Meta:
+        verbose_name = _("skill")
+        verbose_name_plural = _("skills")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "name"], name="provider_skill_unique"),
+        ]
+        indexes = [models.Index(fields=["name", "provider"], name="provider_skill_name")]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def is_category(self) -> bool:
+        return self.name in Category.values
+
+    @property
+    def label(self) -> str:
+        return str(Category(self.name).label) if self.is_category else self.name
+
+
+class Absence(models.Model):
+    """An announced absence (vacation, sick leave): the response clock pauses."""
+
+    provider = models.ForeignKey(
+        Provider, on_delete=models.CASCADE, related_name="absences", verbose_name=_("provider")
+    )
+    starts_on = models.DateField(_("from"))
+    ends_on = models.DateField(_("until"))
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("absence")
+        verbose_name_plural = _("absences")
+        ordering = ["starts_on"]
+        indexes = [models.Index(fields=["provider", "ends_on"], name="absence_provider_end")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__gte=models.F("starts_on")), name="absence_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider}: {self.starts_on} – {self.ends_on}"
+
+    def is_current(self, today: date | None = None) -> bool:
+        today = today or timezone.localdate()
+        return self.starts_on <= today <= self.ends_on
+
+
+def document_upload_to(instance: Document, filename: str) -> str:
+    # The stored name never comes from the user: it cannot traverse or collide.
+    import secrets
+    from pathlib import PurePath
+
+    suffix = PurePath(filename).suffix.lower()[:10]
+    return f"documents/{instance.provider.workspace_id}/{secrets.token_hex(16)}{suffix}"
+
+
+class Document(models.Model):
+    class Kind(models.TextChoices):
+        CONTRACT = "contract", _("Contract")
+        NDA = "nda", _("NDA")
+        INVOICE = "invoice", _("Invoice")
+        OTHER = "other", _("Other")
+
+    provider = models.ForeignKey(
+        Provider, on_delete=models.CASCADE, related_name="documents", verbose_name=_("provider")
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.CONTRACT)
+    title = models.CharField(_("title"), max_length=200)
+    file = models.FileField(_("file"), upload_to=document_upload_to, max_length=300)
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    expires_on = models.DateField(_("expires on"), null=True, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    # Shown as "expiring soon" this many days ahead.
+    EXPIRY_WARNING_DAYS = 30
+
+    class Meta:
+        verbose_name = _("document")
+        verbose_name_plural = _("documents")
+        ordering = ["-uploaded_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def expiry_state(self, today: date | None = None) -> str:
+        """ "expired", "expiring" (within the warning window) or "" (fine or no expiry)."""
+        if self.expires_on is None:
+            return ""
+        today = today or timezone.localdate()
+        if self.expires_on < today:
+            return "expired"
+        if (self.expires_on - today).days <= self.EXPIRY_WARNING_DAYS:
+            return "expiring"
+        return ""

@@ -1,0 +1,63 @@
+"""Shared fixtures: one workspace with an owner (alice), a member (bob), a viewer
+(vera), and charlie, who belongs to another workspace and must see nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+
+from outsourcing.models import Membership, Role, User, Workspace
+from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
+
+
+@dataclass
+class Team:
+    workspace: Workspace
+    alice: User  # owner
+    bob: User  # member
+    vera: User  # viewer
+    charlie: User  # outsider: owner of another workspace
+    other_workspace: Workspace
+
+    def client_for(self, user: User | None) -> Client:
+        client = Client()
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    def membership(self, user: User) -> Membership:
+        return Membership.objects.get(workspace=self.workspace, user=user)
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "media")},
+        },
+    }
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    settings.LANGUAGE_CODE = "en"
+
+
+@pytest.fixture
+def team(db) -> Team:
+    workspace = WorkspaceFactory(name="Acme Marketing", slug="acme")
+    other = WorkspaceFactory(name="Other Co", slug="other")
+    alice = MembershipFactory(workspace=workspace, role=Role.OWNER, user__email="alice@example.com").user
+    bob = MembershipFactory(workspace=workspace, role=Role.MEMBER, user__email="bob@example.com").user
+    vera = MembershipFactory(workspace=workspace, role=Role.VIEWER, user__email="vera@example.com").user
+    charlie = MembershipFactory(workspace=other, role=Role.OWNER, user__email="charlie@example.com").user
+    return Team(workspace=workspace, alice=alice, bob=bob, vera=vera, charlie=charlie, other_workspace=other)
+
+
+@pytest.fixture
+def user(db) -> User:
+    return UserFactory()
