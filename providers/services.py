@@ -154,7 +154,8 @@ def document_upload(
         expires_on=expires_on,
         uploaded_by=uploaded_by,
     )
-    document.full_clean(exclude=["file"])
+    # The file was checked above; uploaded_by may be None (imports, commands).
+    document.full_clean(exclude=["file", "uploaded_by"])
     document.save()
     return document
 

@@ -4,6 +4,15 @@ from providers import views
 
 app_name = "providers"
 
-urlpatterns: list = [
-    path("", views.index, name="list"),
+urlpatterns = [
+    path("", views.provider_list, name="list"),
+    path("new/", views.provider_create, name="create"),
+    path("<int:pk>/", views.provider_detail, name="detail"),
+    path("<int:pk>/edit/", views.provider_edit, name="edit"),
+    path("<int:pk>/status/", views.provider_status, name="status"),
+    path("<int:pk>/absences/", views.absence_add, name="absence_add"),
+    path("<int:pk>/absences/<int:absence_pk>/delete/", views.absence_delete, name="absence_delete"),
+    path("<int:pk>/documents/", views.document_upload, name="document_upload"),
+    path("<int:pk>/documents/<int:document_pk>/", views.document_download, name="document_download"),
+    path("<int:pk>/documents/<int:document_pk>/delete/", views.document_delete, name="document_delete"),
 ]

@@ -1,8 +1,303 @@
-from django.http import HttpRequest, HttpResponse
+"""Pages of the provider registry: list, create/edit, provider page, absences, documents."""
 
-from outsourcing.access import workspace_view
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.cache import patch_cache_control
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from outsourcing.access import WorkspaceRequest, require_role, workspace_view
+from outsourcing.models import Role
+from providers import queries, services
+from providers.forms import AbsenceForm, DocumentForm, ProviderFilterForm, ProviderForm, StatusForm
+from providers.models import Absence, Document, Provider, language_choices
+from providers.panels import render_panels
+
+PER_PAGE = 25
+
+SORT_COLUMNS = (
+    ("name", gettext_lazy("Name")),
+    ("kind", gettext_lazy("Kind")),
+    ("country", gettext_lazy("Country")),
+    ("status", gettext_lazy("Status")),
+    ("created", gettext_lazy("Added")),
+)
+
+STATUS_MESSAGES = {
+    Provider.Status.ACTIVE: gettext_lazy("%(name)s is active again."),
+    Provider.Status.PAUSED: gettext_lazy("%(name)s is paused."),
+    Provider.Status.ARCHIVED: gettext_lazy("%(name)s was archived."),
+    Provider.Status.BLOCKED: gettext_lazy("%(name)s is blocked."),
+}
+
+# A service's model error on a field the form shows under another name.
+FORM_FIELD_FOR = {"profile_links": "profile_links_text"}
+
+
+def _add_errors(form: forms.BaseForm, error: ValidationError, default_field: str | None = None) -> None:
+    """Show a service's ValidationError on the form, next to the field it concerns."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(default_field, error)
+        return
+    for field, errors in error.message_dict.items():
+        name = FORM_FIELD_FOR.get(field, field)
+        form.add_error(name if name in form.fields else None, errors)
+
+
+def _sort_columns(current: str) -> dict[str, dict[str, Any]]:
+    """Per sortable column: its label, current direction and the sort its link asks for."""
+    columns = {}
+    for key, label in SORT_COLUMNS:
+        if current == key:
+            direction, next_sort = "ascending", f"-{key}"
+        elif current == f"-{key}":
+            direction, next_sort = "descending", key
+        else:
+            direction, next_sort = "", key
+        columns[key] = {"key": key, "label": label, "direction": direction, "next": next_sort}
+    return columns
 
 
 @workspace_view()
-def index(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("providers")
+def provider_list(request: WorkspaceRequest) -> HttpResponse:
+    """Search, filter, sort and page through the workspace's providers."""
+    workspace = request.workspace
+    form = ProviderFilterForm(
+        request.GET,
+        free_tags=queries.free_skill_tags(workspace),
+        country_codes=queries.used_countries(workspace),
+    )
+    filters = form.filters(sort=request.GET.get("sort", ""))
+    page = Paginator(queries.provider_list(workspace, filters), PER_PAGE).get_page(request.GET.get("page"))
+    filtered = any([filters.q, filters.kind, filters.skill, filters.status, filters.country])
+    # Only asked when the page is empty: "none yet" and "none match" need different words.
+    has_any = bool(page.object_list) or Provider.objects.filter(workspace=workspace).exists()
+    return render(
+        request,
+        "providers/provider_list.html",
+        {
+            "filter_form": form,
+            "filters": filters,
+            "filtered": filtered,
+            "has_any": has_any,
+            "page_obj": page,
+            "providers": page.object_list,
+            "columns": _sort_columns(filters.sort),
+        },
+    )
+
+
+@workspace_view()
+def provider_create(request: WorkspaceRequest) -> HttpResponse:
+    """Register a new provider."""
+    require_role(request, Role.MEMBER)
+    workspace = request.workspace
+    instance = Provider(
+        workspace=workspace,
+        time_zone=queries.default_time_zone(workspace),
+        rate_currency=queries.default_currency(workspace),
+    )
+    form = ProviderForm(request.POST or None, instance=instance)
+    if request.method == "POST" and form.is_valid():
+        try:
+            provider = services.provider_create(workspace=workspace, **form.service_kwargs())
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, _("%(name)s was added.") % {"name": provider.name})
+            return redirect("providers:detail", ws=workspace.slug, pk=provider.pk)
+    return render(request, "providers/provider_form.html", {"form": form, "provider": None})
+
+
+@workspace_view()
+def provider_edit(request: WorkspaceRequest, pk: int) -> HttpResponse:
+    """Change a provider's profile, contacts and skills."""
+    require_role(request, Role.MEMBER)
+    provider = queries.provider_get(request.workspace, pk)
+    # The bound form writes into the instance; the heading keeps the saved name.
+    heading = provider.display_name
+    form = ProviderForm(request.POST or None, instance=provider)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.provider_update(provider=provider, **form.service_kwargs())
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, _("%(name)s was saved.") % {"name": provider.name})
+            return redirect("providers:detail", ws=request.workspace.slug, pk=provider.pk)
+    return render(
+        request, "providers/provider_form.html", {"form": form, "provider": provider, "heading": heading}
+    )
+
+
+@workspace_view()
+@require_POST
+def provider_status(request: WorkspaceRequest, pk: int) -> HttpResponse:
+    """Archive, pause, block or reactivate a provider."""
+    provider = queries.provider_get(request.workspace, pk)
+    form = StatusForm(request.POST)
+    if form.is_valid():
+        status = form.cleaned_data["status"]
+        services.provider_set_status(provider=provider, status=status)
+        messages.success(request, STATUS_MESSAGES[Provider.Status(status)] % {"name": provider.name})
+    else:
+        messages.error(request, _("Unknown status."))
+    return redirect("providers:detail", ws=request.workspace.slug, pk=provider.pk)
+
+
+def _language_names(codes: list[str]) -> list[str]:
+    english = dict(language_choices())
+    names = []
+    for code in codes:
+        try:
+            names.append(translation.get_language_info(code)["name_translated"])
+        except KeyError:
+            names.append(english.get(code, code))
+    return names
+
+
+def _detail(
+    request: WorkspaceRequest,
+    provider: Provider,
+    *,
+    absence_form: AbsenceForm | None = None,
+    document_form: DocumentForm | None = None,
+) -> HttpResponse:
+    context = {
+        "provider": provider,
+        "emails": list(provider.emails.all()),
+        "skills": list(provider.skills.all()),
+        "languages": _language_names(provider.languages or []),
+        "now": timezone.now(),
+        "absences": list(provider.absences.all()),
+        "documents": list(provider.documents.all()),
+        "absence_form": absence_form or AbsenceForm(),
+        "document_form": document_form or DocumentForm(),
+        "statuses": Provider.Status,
+        "panels": render_panels(request, provider),
+    }
+    return render(request, "providers/provider_detail.html", context)
+
+
+@workspace_view()
+def provider_detail(request: WorkspaceRequest, pk: int) -> HttpResponse:
+    """The provider's page: profile, absences, documents and the other apps' panels."""
+    return _detail(request, queries.provider_for_page(request.workspace, pk))
+
+
+def _absences_response(request: WorkspaceRequest, provider: Provider, form: AbsenceForm) -> HttpResponse:
+    """The absences section alone, for htmx to swap in."""
+    context = {
+        "provider": provider,
+        "absences": queries.provider_absences(provider),
+        "absence_form": form,
+    }
+    return render(request, "providers/provider_detail.html#absences", context)
+
+
+@workspace_view()
+@require_POST
+def absence_add(request: WorkspaceRequest, pk: int) -> HttpResponse:
+    """Add an announced absence; htmx gets the section back, errors included."""
+    provider = queries.provider_get(request.workspace, pk)
+    form = AbsenceForm(request.POST)
+    if form.is_valid():
+        try:
+            services.absence_add(provider=provider, **form.cleaned_data)
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, _("The absence was added."))
+            if not request.htmx:  # type: ignore[attr-defined]
+                return redirect(_detail_url(request, provider, "absences"))
+            form = AbsenceForm()
+    if request.htmx:  # type: ignore[attr-defined]
+        return _absences_response(request, provider, form)
+    return _detail(request, queries.provider_for_page(request.workspace, pk), absence_form=form)
+
+
+@workspace_view()
+@require_POST
+def absence_delete(request: WorkspaceRequest, pk: int, absence_pk: int) -> HttpResponse:
+    provider = queries.provider_get(request.workspace, pk)
+    absence = get_object_or_404(Absence, provider=provider, pk=absence_pk)
+    services.absence_delete(absence=absence)
+    messages.success(request, _("The absence was removed."))
+    if request.htmx:  # type: ignore[attr-defined]
+        return _absences_response(request, provider, AbsenceForm())
+    return redirect(_detail_url(request, provider, "absences"))
+
+
+@workspace_view()
+@require_POST
+def document_upload(request: WorkspaceRequest, pk: int) -> HttpResponse:
+    """Upload a contract, NDA or other document; a refused file is a form error."""
+    provider = queries.provider_get(request.workspace, pk)
+    form = DocumentForm(request.POST, request.FILES)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.document_upload(
+                provider=provider,
+                upload=data["file"],
+                title=data["title"],
+                kind=data["kind"],
+                expires_on=data["expires_on"],
+                uploaded_by=request.user,
+            )
+        except ValidationError as error:
+            _add_errors(form, error, default_field="file")
+        else:
+            messages.success(request, _("The document was uploaded."))
+            return redirect(_detail_url(request, provider, "documents"))
+    return _detail(request, queries.provider_for_page(request.workspace, pk), document_form=form)
+
+
+def _document(request: WorkspaceRequest, pk: int, document_pk: int) -> Document:
+    return get_object_or_404(
+        Document.objects.select_related("provider"),
+        provider__workspace=request.workspace,
+        provider_id=pk,
+        pk=document_pk,
+    )
+
+
+@workspace_view()
+def document_download(request: WorkspaceRequest, pk: int, document_pk: int) -> HttpResponse:
+    """Stream a document to a member of its workspace, as an attachment under its original name."""
+    document = _document(request, pk, document_pk)
+    try:
+        handle = document.file.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    response = FileResponse(
+        handle, as_attachment=True, filename=document.original_name, content_type=document.content_type
+    )
+    patch_cache_control(response, private=True, no_store=True)
+    # workspace_view is typed for HttpResponse; a streamed file is an HttpResponseBase.
+    return response  # type: ignore[return-value]
+
+
+@workspace_view()
+@require_POST
+def document_delete(request: WorkspaceRequest, pk: int, document_pk: int) -> HttpResponse:
+    document = _document(request, pk, document_pk)
+    services.document_delete(document=document)
+    messages.success(request, _("The document was deleted."))
+    return redirect(_detail_url(request, document.provider, "documents"))
+
+
+def _detail_url(request: WorkspaceRequest, provider: Provider, section: str) -> str:
+    url = reverse("providers:detail", kwargs={"ws": request.workspace.slug, "pk": provider.pk})
+    return f"{url}#{section}"

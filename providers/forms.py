@@ -1,0 +1,308 @@
+"""Forms of the provider registry: list filters, the provider form, absences, documents."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Column, Fieldset, Layout, Row
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator, validate_email
+from django.utils.translation import gettext_lazy as _
+from django_countries import countries
+
+from outsourcing.money import currency_choices
+from providers.models import Category, Document, Provider, language_choices, time_zone_choices
+from providers.queries import SORTS, ProviderFilters
+
+MAX_LINES = 20
+SKILL_MAX_LENGTH = 60
+
+
+def _choice_field(form: forms.BaseForm, name: str) -> forms.ChoiceField:
+    return cast(forms.ChoiceField, form.fields[name])
+
+
+def _lines(value: str) -> list[str]:
+    return [line.strip() for line in value.splitlines() if line.strip()]
+
+
+class ProviderFilterForm(forms.Form):
+    """The list's search and filters (GET); invalid values are dropped, never an error page."""
+
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    kind = forms.ChoiceField(label=_("Kind"), required=False)
+    skill = forms.ChoiceField(label=_("Skill"), required=False)
+    status = forms.ChoiceField(label=_("Status"), required=False)
+    country = forms.ChoiceField(label=_("Country"), required=False)
+
+    def __init__(self, *args: Any, free_tags: list[str], country_codes: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["q"].widget.attrs["placeholder"] = _("Name, company, e-mail, notes")
+        _choice_field(self, "kind").choices = [("", _("Any kind")), *Provider.Kind.choices]
+        categories = sorted(Category.choices, key=lambda c: str(c[1]))
+        skills: list[Any] = [("", _("Any skill")), (_("Categories"), categories)]
+        if free_tags:
+            skills.append((_("Other skills"), [(t, t) for t in free_tags]))
+        _choice_field(self, "skill").choices = skills
+        _choice_field(self, "status").choices = [
+            ("", _("All but archived")),
+            *Provider.Status.choices,
+            ("all", _("Any status")),
+        ]
+        _choice_field(self, "country").choices = [
+            ("", _("Any country")),
+            *[(code, countries.name(code) or code) for code in country_codes],
+        ]
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+        self.helper.layout = Layout(
+            Row(
+                Column("q", css_class="col-md-4"),
+                Column("kind", css_class="col-md-2"),
+                Column("skill", css_class="col-md-2"),
+                Column("status", css_class="col-md-2"),
+                Column("country", css_class="col-md-2"),
+            ),
+        )
+
+    def filters(self, sort: str) -> ProviderFilters:
+        """The valid part of the input; a bad value counts as "any"."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        if sort.removeprefix("-") not in SORTS:
+            sort = ProviderFilters.sort
+        return ProviderFilters(
+            q=(data.get("q") or "").strip(),
+            kind=data.get("kind") or "",
+            skill=data.get("skill") or "",
+            status=data.get("status") or "",
+            country=data.get("country") or "",
+            sort=sort,
+        )
+
+
+class ProviderForm(forms.ModelForm):
+    """Every field of a provider; contacts and skills are saved by the services, not the form."""
+
+    emails = forms.CharField(
+        label=_("Contact e-mail addresses"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("One address per line."),
+    )
+    profile_links_text = forms.CharField(
+        label=_("Profile links"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Upwork, Fiverr, LinkedIn … one address per line."),
+    )
+    time_zone = forms.ChoiceField(label=_("Time zone"), choices=time_zone_choices)
+    languages = forms.MultipleChoiceField(
+        label=_("Languages"),
+        required=False,
+        choices=language_choices,
+        widget=forms.SelectMultiple(attrs={"size": 6}),
+    )
+    categories = forms.MultipleChoiceField(
+        label=_("Skills"),
+        required=False,
+        choices=Category.choices,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    other_skills = forms.CharField(
+        label=_("Other skills"),
+        required=False,
+        max_length=1000,
+        help_text=_("Free tags, separated by commas."),
+    )
+    rate_amount = forms.DecimalField(
+        label=_("Rate"), required=False, min_value=0, max_digits=12, decimal_places=2
+    )
+    rate_currency = forms.ChoiceField(label=_("Currency"), required=False)
+
+    class Meta:
+        model = Provider
+        fields = (
+            "kind",
+            "name",
+            "company",
+            "phone",
+            "website",
+            "country",
+            "time_zone",
+            "languages",
+            "rate_amount",
+            "rate_currency",
+            "rate_unit",
+            "status",
+            "notes",
+        )
+        widgets = {"notes": forms.Textarea(attrs={"rows": 4})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _choice_field(self, "rate_currency").choices = [("", "---------"), *currency_choices()]
+        provider = self.instance
+        if provider.pk and not self.is_bound:
+            self.initial["emails"] = "\n".join(e.email for e in provider.emails.all())
+            self.initial["profile_links_text"] = "\n".join(provider.profile_links or [])
+            skills = [s.name for s in provider.skills.all()]
+            self.initial["categories"] = [s for s in skills if s in Category.values]
+            self.initial["other_skills"] = ", ".join(s for s in skills if s not in Category.values)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+        self.helper.layout = Layout(
+            Fieldset(
+                _("Who"),
+                Row(Column("kind", css_class="col-md-4"), Column("name", css_class="col-md-8")),
+                "company",
+                "status",
+            ),
+            Fieldset(
+                _("Contact"),
+                "emails",
+                Row(Column("phone", css_class="col-md-4"), Column("website", css_class="col-md-8")),
+                "profile_links_text",
+            ),
+            Fieldset(
+                _("Where"),
+                Row(Column("country", css_class="col-md-6"), Column("time_zone", css_class="col-md-6")),
+                "languages",
+            ),
+            Fieldset(_("Skills"), "categories", "other_skills"),
+            Fieldset(
+                _("Rate"),
+                Row(
+                    Column("rate_amount", css_class="col-md-4"),
+                    Column("rate_currency", css_class="col-md-4"),
+                    Column("rate_unit", css_class="col-md-4"),
+                ),
+            ),
+            "notes",
+        )
+
+    def clean_emails(self) -> list[str]:
+        lines = _lines(self.cleaned_data["emails"])
+        if len(lines) > MAX_LINES:
+            raise ValidationError(_("At most %(n)d addresses."), params={"n": MAX_LINES})
+        bad = []
+        for line in lines:
+            try:
+                validate_email(line)
+            except ValidationError:
+                bad.append(line)
+            else:
+                if len(line) > 254:
+                    bad.append(line)
+        if bad:
+            raise ValidationError(
+                _("Not a valid e-mail address: %(lines)s"), params={"lines": ", ".join(bad)}
+            )
+        return lines
+
+    def clean_profile_links_text(self) -> list[str]:
+        lines = _lines(self.cleaned_data["profile_links_text"])
+        if len(lines) > MAX_LINES:
+            raise ValidationError(_("At most %(n)d links."), params={"n": MAX_LINES})
+        validate = URLValidator(schemes=["http", "https"])
+        bad = []
+        for line in lines:
+            try:
+                validate(line)
+            except ValidationError:
+                bad.append(line)
+            else:
+                if len(line) > 500:
+                    bad.append(line)
+        if bad:
+            raise ValidationError(
+                _("Not a valid web address (http:// or https://): %(lines)s"),
+                params={"lines": ", ".join(bad)},
+            )
+        return lines
+
+    def clean_other_skills(self) -> list[str]:
+        tags = [t.strip() for t in self.cleaned_data["other_skills"].split(",") if t.strip()]
+        too_long = [t for t in tags if len(t) > SKILL_MAX_LENGTH]
+        if too_long:
+            raise ValidationError(
+                _("A skill can have at most %(n)d characters: %(tags)s"),
+                params={"n": SKILL_MAX_LENGTH, "tags": ", ".join(too_long)},
+            )
+        return tags
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("rate_amount") is not None and not data.get("rate_currency"):
+            self.add_error("rate_currency", _("Choose the currency of the rate."))
+        return data
+
+    def service_kwargs(self) -> dict[str, Any]:
+        """The cleaned input as keyword arguments for provider_create / provider_update."""
+        data = self.cleaned_data
+        fields = {name: data[name] for name in self.Meta.fields}
+        fields["profile_links"] = data["profile_links_text"]
+        return {
+            **fields,
+            "emails": data["emails"],
+            "skills": [*data["categories"], *data["other_skills"]],
+        }
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(choices=Provider.Status.choices)
+
+
+class AbsenceForm(forms.Form):
+    starts_on = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    ends_on = forms.DateField(label=_("Until"), widget=forms.DateInput(attrs={"type": "date"}))
+    note = forms.CharField(label=_("Note"), required=False, max_length=200)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+        self.helper.layout = Layout(
+            Row(
+                Column("starts_on", css_class="col-sm-3"),
+                Column("ends_on", css_class="col-sm-3"),
+                Column("note", css_class="col-sm-6"),
+            )
+        )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        starts, ends = data.get("starts_on"), data.get("ends_on")
+        if starts and ends and ends < starts:
+            self.add_error("ends_on", _("The absence cannot end before it starts."))
+        return data
+
+
+class DocumentForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), choices=Document.Kind.choices)
+    title = forms.CharField(
+        label=_("Title"), required=False, max_length=200, help_text=_("Empty: the file's name.")
+    )
+    expires_on = forms.DateField(
+        label=_("Expires on"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    file = forms.FileField(label=_("File"), max_length=255)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+        self.helper.layout = Layout(
+            Row(
+                Column("kind", css_class="col-sm-3"),
+                Column("title", css_class="col-sm-5"),
+                Column("expires_on", css_class="col-sm-4"),
+            ),
+            "file",
+        )
