@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from zoneinfo import available_timezones
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import ForeignObjectRel, ProtectedError
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -41,9 +43,49 @@ def workspace_for_new_user(*, user: User) -> Workspace:
 
 
 def workspace_rename(*, workspace: Workspace, name: str) -> Workspace:
+    """Give the workspace a new name; its slug (and so every URL) stays."""
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": _("A workspace needs a name.")})
     workspace.name = name
     workspace.save(update_fields=["name"])
     return workspace
+
+
+@transaction.atomic
+def workspace_delete(*, workspace: Workspace, by: Membership) -> None:
+    """Delete the workspace and everything in it; only an owner may."""
+    if by.workspace_id != workspace.pk or by.role != Role.OWNER:
+        raise ValidationError(_("Only an owner can delete the workspace."))
+    # Some rows protect others (an engagement protects its provider), so a plain
+    # cascade can refuse; delete each kind of row once nothing protects it any more.
+    pending = [
+        rel.related_model._base_manager.filter(**{rel.field.name: workspace})
+        for rel in Workspace._meta.get_fields(include_hidden=True)
+        if isinstance(rel, ForeignObjectRel) and rel.one_to_many and rel.related_model is not None
+    ]
+    while pending:
+        blocked = []
+        for rows in pending:
+            try:
+                rows.delete()
+            except ProtectedError:
+                blocked.append(rows)
+        if len(blocked) == len(pending):
+            raise ValidationError(_("The workspace could not be deleted; please contact support."))
+        pending = blocked
+    workspace.delete()
+
+
+def user_set_profile(*, user: User, first_name: str, last_name: str, time_zone: str) -> User:
+    """Update the person's name and the time zone their pages show times in."""
+    if time_zone and time_zone not in available_timezones():
+        raise ValidationError({"time_zone": _("Unknown time zone.")})
+    user.first_name = first_name.strip()
+    user.last_name = last_name.strip()
+    user.time_zone = time_zone
+    user.save(update_fields=["first_name", "last_name", "time_zone"])
+    return user
 
 
 @dataclass(frozen=True)
@@ -59,6 +101,8 @@ class IssuedInvitation:
 def invitation_create(*, workspace: Workspace, email: str, role: str, invited_by: User) -> IssuedInvitation:
     """Invite ``email`` to ``workspace`` and e-mail the link (after commit)."""
     email = email.strip().lower()
+    if role not in Role.values:
+        raise ValidationError(_("Unknown role."))
     if Membership.objects.filter(workspace=workspace, user__email__iexact=email).exists():
         raise ValidationError(_("%(email)s is already a member.") % {"email": email})
     if role == Role.OWNER:
@@ -108,6 +152,7 @@ def invitation_lookup(token: str) -> Invitation | None:
 
 
 def invitation_revoke(*, invitation: Invitation) -> None:
+    """Make an open invitation's link stop working; used or revoked ones stay as they are."""
     Invitation.objects.filter(pk=invitation.pk, revoked_at=None, accepted_at=None).update(
         revoked_at=timezone.now()
     )
@@ -133,12 +178,17 @@ def invitation_accept(*, token: str, user: User) -> Membership:
 
 
 def _owner_count(workspace: Workspace) -> int:
-    return Membership.objects.filter(workspace=workspace, role=Role.OWNER).count()
+    """Owners of ``workspace``, locked so two owners cannot demote each other at once."""
+    return len(
+        Membership.objects.select_for_update().filter(workspace=workspace, role=Role.OWNER).values_list("pk")
+    )
 
 
 @transaction.atomic
 def membership_set_role(*, membership: Membership, role: str, by: Membership) -> Membership:
     """Change a member's role. Only owners grant or take away ownership."""
+    if not by.can_manage or by.workspace_id != membership.workspace_id:
+        raise ValidationError(_("Only managers and owners can change roles."))
     if role not in Role.values:
         raise ValidationError(_("Unknown role."))
     if (role == Role.OWNER or membership.role == Role.OWNER) and by.role != Role.OWNER:
@@ -152,6 +202,10 @@ def membership_set_role(*, membership: Membership, role: str, by: Membership) ->
 
 @transaction.atomic
 def membership_remove(*, membership: Membership, by: Membership) -> None:
+    """Remove a member (managers and owners), or leave the workspace (anyone, for themselves)."""
+    leaving = membership.pk == by.pk
+    if not leaving and (not by.can_manage or by.workspace_id != membership.workspace_id):
+        raise ValidationError(_("Only managers and owners can remove members."))
     if membership.role == Role.OWNER and by.role != Role.OWNER:
         raise ValidationError(_("Only an owner can remove an owner."))
     if membership.role == Role.OWNER and _owner_count(membership.workspace) <= 1:

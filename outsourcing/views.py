@@ -2,27 +2,48 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import cast
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db import connection
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
-from outsourcing.access import SESSION_KEY, workspace_view
+from outsourcing import queries, services
+from outsourcing.access import SESSION_KEY, WorkspaceRequest, require_role, workspace_view
 from outsourcing.celery import app as celery_app
-from outsourcing.models import Membership, User
+from outsourcing.forms import (
+    InvitationForm,
+    MemberRoleForm,
+    ProfileForm,
+    WorkspaceDeleteForm,
+    WorkspaceForm,
+)
+from outsourcing.models import Invitation, Membership, Role, User
+
+PER_PAGE = 25
+
+
+def _error_text(error: ValidationError) -> str:
+    return " ".join(error.messages)
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Go to the last workspace used, or the first one the user belongs to."""
+    """Go to the last workspace used, or the first one; without any, offer to create one."""
     memberships = Membership.objects.filter(user=cast(User, request.user)).select_related("workspace")
     last = request.session.get(SESSION_KEY)
     chosen = memberships.filter(workspace__slug=last).first() if last else None
     chosen = chosen or memberships.order_by("joined_at").first()
     if chosen is None:
-        return redirect("workspace_new")
+        return render(request, "outsourcing/no_workspace.html", {"form": WorkspaceForm()})
     return redirect("workspace_home", ws=chosen.workspace.slug)
 
 
@@ -50,9 +71,219 @@ def workspace_home(request: HttpRequest) -> HttpResponse:
     return redirect("engagements:list", ws=request.workspace.slug)  # type: ignore[attr-defined]
 
 
-def _todo(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-    raise Http404
+@login_required
+def workspace_new(request: HttpRequest) -> HttpResponse:
+    """Create another workspace, owned by the person creating it."""
+    form = WorkspaceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        workspace = services.workspace_create(name=form.cleaned_data["name"], owner=cast(User, request.user))
+        messages.success(request, _("Workspace %(name)s was created.") % {"name": workspace.name})
+        return redirect("workspace_home", ws=workspace.slug)
+    return render(request, "outsourcing/workspace_new.html", {"form": form})
 
 
-workspace_new = workspace_settings = members = member_role = member_remove = _todo
-invitation_accept = invitation_revoke = _todo
+# Anyone may keep their own profile here; each workspace action checks its own role.
+@workspace_view(write_role=Role.VIEWER)
+def workspace_settings(request: WorkspaceRequest) -> HttpResponse:
+    """Rename (managers), delete (owners) and the person's own profile (everyone)."""
+    workspace, membership, user = request.workspace, request.membership, request.user
+    action = request.POST.get("action") if request.method == "POST" else None
+    rename_form = WorkspaceForm(
+        request.POST if action == "rename" else None, initial={"name": workspace.name}
+    )
+    delete_form = WorkspaceDeleteForm(request.POST if action == "delete" else None, workspace=workspace)
+    profile_form = ProfileForm(
+        request.POST if action == "profile" else None,
+        initial={"first_name": user.first_name, "last_name": user.last_name, "time_zone": user.time_zone},
+    )
+    if action == "rename":
+        require_role(request, Role.MANAGER)
+        if rename_form.is_valid():
+            try:
+                services.workspace_rename(workspace=workspace, name=rename_form.cleaned_data["name"])
+            except ValidationError as error:
+                rename_form.add_error("name", error.messages)
+            else:
+                messages.success(request, _("The workspace was renamed."))
+                return redirect("workspace_settings", ws=workspace.slug)
+    elif action == "delete":
+        if membership.role != Role.OWNER:
+            raise PermissionDenied
+        if delete_form.is_valid():
+            name = workspace.name
+            try:
+                services.workspace_delete(workspace=workspace, by=membership)
+            except ValidationError as error:
+                messages.error(request, _error_text(error))
+            else:
+                request.session.pop(SESSION_KEY, None)
+                messages.success(request, _("Workspace %(name)s was deleted.") % {"name": name})
+                return redirect("home")
+    elif action == "profile":
+        if profile_form.is_valid():
+            try:
+                services.user_set_profile(user=user, **profile_form.cleaned_data)
+            except ValidationError as error:
+                profile_form.add_error(None, error)
+            else:
+                messages.success(request, _("Your profile was saved."))
+                return redirect("workspace_settings", ws=workspace.slug)
+    elif action is not None:
+        return HttpResponseBadRequest()
+    return render(
+        request,
+        "outsourcing/workspace_settings.html",
+        {"rename_form": rename_form, "delete_form": delete_form, "profile_form": profile_form},
+    )
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    """One line of the members table and what the viewing member may do with it."""
+
+    membership: Membership
+    is_me: bool
+    role_form: MemberRoleForm | None
+    can_remove: bool
+
+
+def _member_row(member: Membership, me: Membership) -> MemberRow:
+    is_owner = me.role == Role.OWNER
+    # Managers handle everyone but owners; only owners touch ownership.
+    can_change = me.can_manage and (is_owner or member.role != Role.OWNER)
+    form = MemberRoleForm(initial={"role": member.role}, pk=member.pk, allow_owner=is_owner)
+    return MemberRow(
+        membership=member,
+        is_me=member.pk == me.pk,
+        role_form=form if can_change else None,
+        can_remove=can_change or member.pk == me.pk,
+    )
+
+
+@workspace_view(write_role=Role.MANAGER)
+def members(request: WorkspaceRequest) -> HttpResponse:
+    """Who is in the workspace; managers also invite, change roles and remove people here."""
+    workspace, me = request.workspace, request.membership
+    form = InvitationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        email = form.cleaned_data["email"]
+        try:
+            services.invitation_create(
+                workspace=workspace, email=email, role=form.cleaned_data["role"], invited_by=request.user
+            )
+        except ValidationError as error:
+            form.add_error("email", error.messages)
+        else:
+            messages.success(request, _("An invitation was sent to %(email)s.") % {"email": email})
+            return redirect("members", ws=workspace.slug)
+    page = Paginator(queries.member_list(workspace), PER_PAGE).get_page(request.GET.get("page"))
+    rows = [_member_row(member, me) for member in page.object_list]
+    invitations = list(queries.open_invitations(workspace)) if me.can_manage else []
+    return render(
+        request,
+        "outsourcing/members.html",
+        {
+            "page_obj": page,
+            "rows": rows,
+            "invitations": invitations,
+            "invite_form": form,
+        },
+    )
+
+
+@workspace_view(write_role=Role.MANAGER)
+@require_POST
+def member_role(request: WorkspaceRequest, pk: int) -> HttpResponse:
+    """Change one member's role."""
+    target = get_object_or_404(Membership.objects.select_related("user"), workspace=request.workspace, pk=pk)
+    form = MemberRoleForm(request.POST, pk=target.pk, allow_owner=True)
+    if not form.is_valid():
+        messages.error(request, _("Choose a role."))
+    else:
+        try:
+            services.membership_set_role(
+                membership=target, role=form.cleaned_data["role"], by=request.membership
+            )
+        except ValidationError as error:
+            messages.error(request, _error_text(error))
+        else:
+            messages.success(
+                request,
+                _("%(name)s is now %(role)s.")
+                % {"name": target.user.display_name, "role": target.get_role_display()},
+            )
+    return redirect("members", ws=request.workspace.slug)
+
+
+# A viewer may leave a workspace too; removing anyone else needs a manager.
+@workspace_view(write_role=Role.VIEWER)
+@require_POST
+def member_remove(request: WorkspaceRequest, pk: int) -> HttpResponse:
+    """Remove a member, or leave the workspace when it is one's own membership."""
+    workspace = request.workspace
+    target = get_object_or_404(Membership.objects.select_related("user"), workspace=workspace, pk=pk)
+    leaving = target.pk == request.membership.pk
+    if not leaving:
+        require_role(request, Role.MANAGER)
+    try:
+        services.membership_remove(membership=target, by=request.membership)
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+        return redirect("members", ws=workspace.slug)
+    if leaving:
+        request.session.pop(SESSION_KEY, None)
+        messages.success(request, _("You left %(workspace)s.") % {"workspace": workspace.name})
+        return redirect("home")
+    messages.success(
+        request, _("%(name)s was removed from the workspace.") % {"name": target.user.display_name}
+    )
+    return redirect("members", ws=workspace.slug)
+
+
+@workspace_view(write_role=Role.MANAGER)
+@require_POST
+def invitation_revoke(request: WorkspaceRequest, pk: int) -> HttpResponse:
+    """Stop an invitation's link from working."""
+    invitation = get_object_or_404(Invitation, workspace=request.workspace, pk=pk)
+    services.invitation_revoke(invitation=invitation)
+    messages.success(request, _("The invitation to %(email)s was revoked.") % {"email": invitation.email})
+    return redirect("members", ws=request.workspace.slug)
+
+
+def _invitation_gone(request: HttpRequest, invitation: Invitation | None) -> HttpResponse:
+    """A clear page for a link that does not work: 404 when unknown, 410 when it did once."""
+    if invitation is None:
+        reason, status = _("This invitation link is not valid. Check that it was copied completely."), 404
+    elif invitation.accepted_at is not None:
+        reason, status = _("This invitation was already used."), 410
+    elif invitation.revoked_at is not None:
+        reason, status = _("This invitation was withdrawn."), 410
+    else:
+        reason, status = _("This invitation has expired."), 410
+    return render(request, "outsourcing/invitation_invalid.html", {"reason": reason}, status=status)
+
+
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    """Show an invitation and, on POST, join its workspace with the role it offers."""
+    invitation = services.invitation_lookup(token)
+    if invitation is None or not invitation.is_usable():
+        return _invitation_gone(request, invitation)
+    if not request.user.is_authenticated:
+        if request.method == "POST":
+            return redirect_to_login(request.path)
+        return render(request, "outsourcing/invitation_accept.html", {"invitation": invitation})
+    user = request.user
+    existing = Membership.objects.filter(workspace=invitation.workspace, user=user).first()
+    if request.method == "POST":
+        try:
+            membership = services.invitation_accept(token=token, user=user)
+        except ValidationError:
+            return _invitation_gone(request, services.invitation_lookup(token))
+        request.session[SESSION_KEY] = invitation.workspace.slug
+        messages.success(request, _("Welcome to %(workspace)s.") % {"workspace": invitation.workspace.name})
+        return redirect("workspace_home", ws=membership.workspace.slug)
+    return render(
+        request,
+        "outsourcing/invitation_accept.html",
+        {"invitation": invitation, "existing": existing},
+    )

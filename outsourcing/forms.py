@@ -1,0 +1,112 @@
+"""Forms for workspaces, the profile, invitations and member roles."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any, cast
+from zoneinfo import available_timezones
+
+from crispy_forms.helper import FormHelper
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from outsourcing.models import Role, User, Workspace
+
+
+def _helper() -> FormHelper:
+    """Crispy helper for forms whose <form> tag and buttons live in the template."""
+    helper = FormHelper()
+    helper.form_tag = False
+    helper.disable_csrf = True
+    return helper
+
+
+@cache
+def time_zone_choices() -> list[tuple[str, str]]:
+    """Every IANA zone, sorted; computed once, the list does not change while running."""
+    return [(name, name.replace("_", " ")) for name in sorted(available_timezones())]
+
+
+class WorkspaceForm(forms.Form):
+    # A plain form: a ModelForm would rename the page's workspace even when invalid.
+    name = forms.CharField(label=_("Name"), max_length=100)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["name"].widget.attrs["autofocus"] = True
+        self.helper = _helper()
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError(_("A workspace needs a name."))
+        return name
+
+
+class WorkspaceDeleteForm(forms.Form):
+    """Deleting needs the workspace's name typed in, so it never happens by a slip."""
+
+    confirm_name = forms.CharField(label=_("Type the workspace's name to confirm"), max_length=100)
+
+    def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", "delete")
+        super().__init__(*args, **kwargs)
+        self.workspace = workspace
+        self.fields["confirm_name"].widget.attrs["autocomplete"] = "off"
+        self.helper = _helper()
+
+    def clean_confirm_name(self) -> str:
+        typed = self.cleaned_data["confirm_name"].strip()
+        if typed != self.workspace.name:
+            raise forms.ValidationError(_("That is not the workspace's name."))
+        return typed
+
+
+class ProfileForm(forms.Form):
+    first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
+    last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
+    time_zone = forms.ChoiceField(label=_("Time zone"), required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", "profile")
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["time_zone"]).choices = [
+            ("", _("The site's default")),
+            *time_zone_choices(),
+        ]
+        self.fields["time_zone"].help_text = User._meta.get_field("time_zone").help_text
+        self.helper = _helper()
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(label=_("E-mail address"))
+    # Ownership is given to people who already joined, never by e-mail.
+    role = forms.ChoiceField(
+        label=_("Role"),
+        choices=[(r.value, r.label) for r in Role if r != Role.OWNER],
+        initial=Role.MEMBER,
+        help_text=_("Viewers only read; members log and delegate; managers also invite and manage members."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", "invite")
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+
+
+class MemberRoleForm(forms.Form):
+    """One member's role, as a compact select in their row of the members table."""
+
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+
+    def __init__(self, *args: Any, pk: int, allow_owner: bool, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", f"id_member_{pk}_%s")
+        super().__init__(*args, **kwargs)
+        if not allow_owner:
+            cast(forms.ChoiceField, self.fields["role"]).choices = [
+                (r.value, r.label) for r in Role if r != Role.OWNER
+            ]
+        # The label is hidden in the table row, so screen readers get it from here.
+        self.fields["role"].widget.attrs.update({"class": "form-select-sm", "aria-label": _("Role")})
+        self.helper = _helper()
+        self.helper.form_show_labels = False
