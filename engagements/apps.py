@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class EngagementsConfig(AppConfig):
     name = "engagements"
     verbose_name = _("Engagements")
+
+    def ready(self) -> None:
+        from engagements import provider_panels  # noqa: F401 - registers the provider page panel

@@ -5,5 +5,16 @@ from engagements import views
 app_name = "engagements"
 
 urlpatterns: list = [
-    path("", views.index, name="list"),
+    path("", views.engagement_list, name="list"),
+    path("new/", views.engagement_create, name="create"),
+    path("<int:pk>/", views.engagement_detail, name="detail"),
+    path("<int:pk>/edit/", views.engagement_edit, name="edit"),
+    path("<int:pk>/status/", views.engagement_status, name="status"),
+    path("<int:pk>/messages/", views.message_create, name="message_create"),
+    path("messages/<int:pk>/edit/", views.message_edit, name="message_edit"),
+    path("messages/<int:pk>/history/", views.message_history, name="message_history"),
+    path("messages/<int:pk>/delete/", views.message_delete, name="message_delete"),
+    path("messages/<int:pk>/restore/", views.message_restore, name="message_restore"),
+    path("attachments/<int:pk>/", views.attachment_download, name="attachment"),
+    path("providers/<int:provider_pk>/timeline/", views.provider_timeline, name="provider_timeline"),
 ]

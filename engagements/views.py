@@ -1,8 +1,274 @@
-from django.http import HttpRequest, HttpResponse
+"""Engagement pages and the message log. Thin: forms validate, services write, queries read."""
 
-from outsourcing.access import workspace_view
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from engagements import queries, services
+from engagements.forms import (
+    EngagementFilterForm,
+    EngagementForm,
+    MessageForm,
+    MessageLogForm,
+    add_service_errors,
+)
+from engagements.models import Engagement
+from outsourcing.access import WorkspaceRequest, require_role, workspace_view
+from outsourcing.files import private_file_response
+from outsourcing.models import Role
+from providers.models import Provider
+
+PER_PAGE = 25
+
+
+def _ws(request: HttpRequest) -> WorkspaceRequest:
+    return cast(WorkspaceRequest, request)
+
+
+def _detail_url(engagement: Engagement, anchor: str = "") -> str:
+    url = reverse("engagements:detail", kwargs={"ws": engagement.workspace.slug, "pk": engagement.pk})
+    return f"{url}#{anchor}" if anchor else url
 
 
 @workspace_view()
-def index(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("engagements")
+def engagement_list(request: HttpRequest) -> HttpResponse:
+    """All engagements of the workspace, filtered, sorted and paginated."""
+    req = _ws(request)
+    form = EngagementFilterForm(request.GET, workspace=req.workspace)
+    filters = form.filters()
+    rows = queries.engagement_list(req.workspace, user=req.user, **filters)
+    page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "engagements/list.html",
+        {
+            "filter_form": form,
+            "page_obj": page,
+            "sort": filters["sort"],
+            "filtered": any(v for k, v in filters.items() if k != "sort"),
+        },
+    )
+
+
+@workspace_view()
+def engagement_create(request: HttpRequest) -> HttpResponse:
+    """Delegate a task: the form, and saving it through engagement_create."""
+    req = _ws(request)
+    require_role(req, Role.MEMBER)
+    if request.method == "POST":
+        form = EngagementForm(request.POST, workspace=req.workspace)
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            try:
+                engagement = services.engagement_create(
+                    workspace=req.workspace,
+                    provider=data.pop("provider"),
+                    owner=data.pop("owner"),
+                    created_by=req.user,
+                    **data,
+                )
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(
+                    request, _("Task delegated to %(provider)s.") % {"provider": engagement.provider}
+                )
+                return redirect(_detail_url(engagement))
+    else:
+        form = EngagementForm(workspace=req.workspace, initial={"owner": req.user.pk})
+        provider_id = request.GET.get("provider", "")
+        if provider_id.isdigit():
+            provider_field: Any = form.fields["provider"]
+            if provider_field.queryset.filter(pk=int(provider_id)).exists():
+                form.initial["provider"] = int(provider_id)
+    return render(request, "engagements/form.html", {"form": form, "engagement": None})
+
+
+@workspace_view()
+def engagement_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Edit an engagement's details through engagement_update."""
+    req = _ws(request)
+    require_role(req, Role.MEMBER)
+    engagement = queries.engagement_for(req.workspace, pk)
+    if request.method == "POST":
+        form = EngagementForm(request.POST, instance=engagement, workspace=req.workspace)
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            try:
+                services.engagement_update(
+                    engagement=engagement,
+                    by=req.user,
+                    provider=data.pop("provider"),
+                    owner=data.pop("owner"),
+                    **data,
+                )
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, _("Engagement saved."))
+                return redirect(_detail_url(engagement))
+    else:
+        form = EngagementForm(instance=engagement, workspace=req.workspace)
+    return render(request, "engagements/form.html", {"form": form, "engagement": engagement})
+
+
+def _log_context(request: WorkspaceRequest, engagement: Engagement, form: MessageLogForm | None) -> dict:
+    """What the log section (whose turn, exchanges, log form, timeline) renders."""
+    return {
+        "engagement": engagement,
+        "exchanges": list(queries.exchanges(engagement)),
+        "timeline": list(queries.timeline(engagement)),
+        "log_form": form or MessageLogForm(initial=MessageLogForm.initial_for(engagement)),
+        "can_edit": request.membership.can_edit,
+    }
+
+
+def _status_choices(engagement: Engagement) -> list[tuple[str, str]]:
+    return [(s, str(Engagement.Status(s).label)) for s in engagement.allowed_transitions()]
+
+
+def _detail_context(request: WorkspaceRequest, engagement: Engagement, form: MessageLogForm | None) -> dict:
+    return {**_log_context(request, engagement, form), "transitions": _status_choices(engagement)}
+
+
+@workspace_view()
+def engagement_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The engagement: details, status moves, whose turn, exchanges and the full log."""
+    req = _ws(request)
+    engagement = queries.engagement_for(req.workspace, pk)
+    return render(request, "engagements/detail.html", _detail_context(req, engagement, None))
+
+
+@workspace_view()
+@require_POST
+def engagement_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move the engagement to another status, if its lifecycle allows it."""
+    req = _ws(request)
+    engagement = queries.engagement_for(req.workspace, pk)
+    status = request.POST.get("status", "")
+    try:
+        services.engagement_set_status(engagement=engagement, status=status, by=req.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request, _("Status changed to %(status)s.") % {"status": engagement.get_status_display()}
+        )
+    return redirect(_detail_url(engagement))
+
+
+@workspace_view()
+@require_POST
+def message_create(request: HttpRequest, pk: int) -> HttpResponse:
+    """Log a message; htmx swaps the log section, a plain POST redirects back."""
+    req = _ws(request)
+    engagement = queries.engagement_for(req.workspace, pk)
+    form = MessageLogForm(request.POST, request.FILES)
+    if form.is_valid():
+        data = dict(form.cleaned_data)
+        try:
+            message = services.message_log(
+                engagement=engagement,
+                author=req.user,
+                attachments=data.pop("attachments"),
+                **data,
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc, fallback="attachments")
+        else:
+            messages.success(request, _("Message logged."))
+            if not req.htmx:
+                return redirect(_detail_url(engagement, f"message-{message.pk}"))
+            context = _detail_context(req, engagement, None)
+            return render(request, "engagements/_log_swap.html", {**context, "logged": message})
+    if req.htmx:
+        # 200, not 422: htmx swaps it and the errors appear where the form was.
+        return render(request, "engagements/detail.html#log", _log_context(req, engagement, form))
+    return render(request, "engagements/detail.html", _detail_context(req, engagement, form))
+
+
+@workspace_view()
+def message_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change a logged message; message_edit keeps the previous version."""
+    req = _ws(request)
+    require_role(req, Role.MEMBER)
+    message = queries.message_for(req.workspace, pk)
+    engagement = message.engagement
+    if message.is_deleted:
+        messages.error(request, _("A deleted message cannot be edited."))
+        return redirect(_detail_url(engagement, f"message-{message.pk}"))
+    if request.method == "POST":
+        form = MessageForm(request.POST)
+        if form.is_valid():
+            try:
+                services.message_edit(message=message, by=req.user, **form.cleaned_data)
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, _("Message saved; the previous version is kept."))
+                return redirect(_detail_url(engagement, f"message-{message.pk}"))
+    else:
+        # Not bound to the instance: the service compares old and new values itself.
+        form = MessageForm(initial={name: getattr(message, name) for name in services.MESSAGE_CONTENT_FIELDS})
+    return render(request, "engagements/message_form.html", {"form": form, "message": message})
+
+
+@workspace_view()
+def message_history(request: HttpRequest, pk: int) -> HttpResponse:
+    """Every version a message has had, the current one first."""
+    req = _ws(request)
+    message = queries.message_for(req.workspace, pk)
+    versions = message.versions.select_related("replaced_by").order_by("-version")
+    return render(request, "engagements/message_history.html", {"message": message, "versions": versions})
+
+
+@workspace_view()
+@require_POST
+def message_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Soft-delete a message: it stays visible, struck through, and stops counting."""
+    req = _ws(request)
+    message = queries.message_for(req.workspace, pk)
+    services.message_delete(message=message, by=req.user)
+    messages.success(request, _("Message deleted. It no longer counts; you can restore it."))
+    return redirect(_detail_url(message.engagement, f"message-{message.pk}"))
+
+
+@workspace_view()
+@require_POST
+def message_restore(request: HttpRequest, pk: int) -> HttpResponse:
+    """Bring a soft-deleted message back into the log."""
+    req = _ws(request)
+    message = queries.message_for(req.workspace, pk)
+    services.message_restore(message=message, by=req.user)
+    messages.success(request, _("Message restored."))
+    return redirect(_detail_url(message.engagement, f"message-{message.pk}"))
+
+
+@workspace_view()
+def attachment_download(request: HttpRequest, pk: int) -> FileResponse:
+    """Stream an attachment to a member of its workspace; files never have a public URL."""
+    req = _ws(request)
+    attachment = queries.attachment_for(req.workspace, pk)
+    return private_file_response(
+        attachment.file, filename=attachment.original_name, content_type=attachment.content_type
+    )
+
+
+@workspace_view()
+def provider_timeline(request: HttpRequest, provider_pk: int) -> HttpResponse:
+    """Every message with one provider, across engagements, newest first."""
+    req = _ws(request)
+    provider = get_object_or_404(Provider, workspace=req.workspace, pk=provider_pk)
+    page = Paginator(queries.provider_timeline(provider), queries.PROVIDER_TIMELINE_CAP).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "engagements/provider_timeline.html", {"provider": provider, "page_obj": page})

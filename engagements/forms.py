@@ -1,0 +1,258 @@
+"""Forms for engagements and their message log. They validate input; services decide."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Column, Layout, Row, Submit
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.core.validators import MinValueValidator
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from engagements import queries
+from engagements.models import Engagement, Message
+from outsourcing.models import User, Workspace
+from outsourcing.uploads import check_upload
+from providers.models import Category, Provider
+
+# More than this many files in one message is almost certainly a mistake.
+MAX_ATTACHMENTS = 10
+
+
+def add_service_errors(form: forms.BaseForm, exc: ValidationError, fallback: str | None = None) -> None:
+    """Show a service's ValidationError on the form: on its field when the form has it."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(fallback if fallback in form.fields else None, exc.messages)
+
+
+class MemberChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return obj.display_name
+
+
+class EngagementFilterForm(forms.Form):
+    """The list's filters and sort (GET); invalid values are dropped, never an error page."""
+
+    AWAITING_CHOICES = [("", _("Either")), ("yes", _("Waiting for a reply")), ("no", _("Not waiting"))]
+
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    status = forms.MultipleChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=Engagement.Status.choices,
+        widget=forms.SelectMultiple(attrs={"size": 3}),
+    )
+    provider = forms.ModelChoiceField(label=_("Provider"), required=False, queryset=Provider.objects.none())
+    owner = forms.ChoiceField(label=_("Owner"), required=False)
+    awaiting = forms.ChoiceField(label=_("Awaiting reply"), required=False, choices=AWAITING_CHOICES)
+    category = forms.ChoiceField(
+        label=_("Category"), required=False, choices=[("", _("Any")), *Category.choices]
+    )
+    sort = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        provider_field: Any = self.fields["provider"]
+        provider_field.queryset = Provider.objects.filter(workspace=workspace).order_by("name", "id")
+        provider_field.empty_label = _("Any")
+        members = [(str(u.pk), u.display_name) for u in queries.workspace_members(workspace)]
+        owner_field: Any = self.fields["owner"]
+        owner_field.choices = [("", _("Anyone")), ("me", _("Me")), *members]
+        self.helper = FormHelper()
+        self.helper.form_method = "get"
+        self.helper.disable_csrf = True
+        self.helper.form_class = "mb-3"
+        self.helper.layout = Layout(
+            Row(
+                Column("q", css_class="col-md-3"),
+                Column("status", css_class="col-md-2"),
+                Column("provider", css_class="col-md-2"),
+                Column("owner", css_class="col-md-2"),
+                Column("awaiting", css_class="col-md-2"),
+                Column("category", css_class="col-md-1"),
+            ),
+            "sort",
+            Submit("", _("Filter"), css_class="btn-outline-primary btn-sm"),
+        )
+
+    def filters(self) -> dict[str, Any]:
+        """The valid filters as keyword arguments for queries.engagement_list."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        return {
+            "statuses": data.get("status") or None,
+            "provider": data.get("provider"),
+            "owner": data.get("owner") or "",
+            "awaiting": data.get("awaiting") or "",
+            "category": data.get("category") or "",
+            "q": (data.get("q") or "").strip(),
+            "sort": data.get("sort") or queries.DEFAULT_SORT,
+        }
+
+
+class EngagementForm(forms.ModelForm):
+    """Delegate a task, or edit one; saved through engagement_create / engagement_update."""
+
+    provider = forms.ModelChoiceField(label=_("Provider"), queryset=Provider.objects.none())
+    owner = MemberChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False)
+
+    class Meta:
+        model = Engagement
+        fields = [
+            "title",
+            "provider",
+            "owner",
+            "category",
+            "priority",
+            "brief",
+            "fee_amount",
+            "fee_currency",
+            "due_on",
+            "client_name",
+        ]
+        widgets = {
+            "due_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "brief": forms.Textarea(attrs={"rows": 6}),
+        }
+
+    def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        current = self.instance.provider if self.instance.pk else None
+        provider_field: Any = self.fields["provider"]
+        provider_field.queryset = queries.assignable_providers(workspace, current)
+        owner_field: Any = self.fields["owner"]
+        owner_field.queryset = queries.workspace_members(workspace)
+        # The model's check constraint would only give a form-wide error.
+        self.fields["fee_amount"].validators.append(MinValueValidator(0))
+        self.fields["fee_amount"].widget.attrs["min"] = "0"
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True  # the template's <form> has its own token
+        self.helper.layout = Layout(
+            "title",
+            Row(Column("provider", css_class="col-md-6"), Column("owner", css_class="col-md-6")),
+            Row(Column("category", css_class="col-md-6"), Column("priority", css_class="col-md-6")),
+            "brief",
+            Row(
+                Column("fee_amount", css_class="col-md-4"),
+                Column("fee_currency", css_class="col-md-4"),
+                Column("due_on", css_class="col-md-4"),
+            ),
+            "client_name",
+        )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("fee_amount") is not None and not data.get("fee_currency"):
+            self.add_error("fee_currency", _("Choose the currency of the fee."))
+        return data
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one input (the pattern from Django's "Uploading multiple files")."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[UploadedFile]:
+        single_file_clean = super().clean
+        if isinstance(data, list | tuple):
+            return [single_file_clean(d, initial) for d in data if d]
+        return [single_file_clean(data, initial)] if data else []
+
+
+class MessageForm(forms.ModelForm):
+    """Log (or edit) one entry of the message log."""
+
+    occurred_at = forms.DateTimeField(
+        label=_("When"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+
+    class Meta:
+        model = Message
+        fields = ["direction", "kind", "channel", "occurred_at", "subject", "body"]
+        widgets = {"body": forms.Textarea(attrs={"rows": 5})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Every message has a direction and a kind: no empty "select an option" entry.
+        direction: Any = self.fields["direction"]
+        direction.choices = Message.Direction.choices
+        kind: Any = self.fields["kind"]
+        kind.choices = Message.Kind.choices
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True  # the template's <form> has its own token
+        self.helper.layout = Layout(
+            Row(
+                Column("direction", css_class="col-md-3"),
+                Column("kind", css_class="col-md-3"),
+                Column("channel", css_class="col-md-3"),
+                Column("occurred_at", css_class="col-md-3"),
+            ),
+            "subject",
+            "body",
+        )
+
+    def clean_occurred_at(self) -> Any:
+        value = self.cleaned_data["occurred_at"]
+        # The same rule as the service, shown on the field before anything is saved.
+        if value is not None and value > timezone.now() + timedelta(minutes=1):
+            raise ValidationError(_("A message cannot be logged in the future."))
+        return value
+
+    @classmethod
+    def initial_for(cls, engagement: Engagement) -> dict[str, Any]:
+        """Sensible defaults: a request first, then follow-ups while one is unanswered."""
+        if engagement.last_message_at is None:
+            kind = Message.Kind.REQUEST
+        elif engagement.awaiting_reply:
+            kind = Message.Kind.FOLLOW_UP
+        else:
+            kind = Message.Kind.REQUEST
+        return {
+            "direction": Message.Direction.OUTBOUND,
+            "kind": kind,
+            "channel": Message.Channel.EMAIL,
+            "occurred_at": timezone.now().replace(second=0, microsecond=0),
+        }
+
+
+class MessageLogForm(MessageForm):
+    """The log form: a message plus its attachments."""
+
+    attachments = MultipleFileField(label=_("Attachments"), required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper.layout.append("attachments")
+
+    def clean_attachments(self) -> list[UploadedFile]:
+        files: list[UploadedFile] = self.cleaned_data.get("attachments") or []
+        if len(files) > MAX_ATTACHMENTS:
+            raise ValidationError(
+                _("Attach at most %(n)d files to one message."), params={"n": MAX_ATTACHMENTS}
+            )
+        errors: list[ValidationError] = []
+        for upload in files:
+            try:
+                check_upload(upload)
+            except ValidationError as exc:
+                errors.extend(ValidationError(f"{upload.name}: {m}") for m in exc.messages)
+        if errors:
+            raise ValidationError(errors)
+        return files

@@ -1,0 +1,31 @@
+"""The provider page's engagements panel: open tasks and the whole message timeline."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString, mark_safe
+
+from engagements import queries
+from providers.models import Provider
+from providers.panels import register
+
+
+@register
+def engagements_panel(request: HttpRequest, provider: Provider) -> SafeString:
+    """Render the provider's open engagements and latest messages (constant queries)."""
+    # One row past the cap tells whether a "show more" link is needed, without a COUNT.
+    timeline = list(queries.provider_timeline(provider)[: queries.PROVIDER_TIMELINE_CAP + 1])
+    membership = getattr(request, "membership", None)
+    html = render_to_string(
+        "engagements/provider_panel.html",
+        {
+            "provider": provider,
+            "open_engagements": list(queries.provider_open_engagements(provider)),
+            "timeline": timeline[: queries.PROVIDER_TIMELINE_CAP],
+            "has_more": len(timeline) > queries.PROVIDER_TIMELINE_CAP,
+            "can_edit": bool(membership and membership.can_edit),
+        },
+        request=request,
+    )
+    return mark_safe(html)

@@ -1,0 +1,141 @@
+"""Reads that the engagement pages share, always scoped to one workspace."""
+
+from __future__ import annotations
+
+from django.db.models import F, Q, QuerySet
+from django.db.models.expressions import OrderBy
+from django.shortcuts import get_object_or_404
+
+from engagements.models import Attachment, Engagement, Exchange, Message
+from outsourcing.models import User, Workspace
+from providers.models import Provider
+
+# Sort keys offered in the list -> the field they order by ("-key" reverses it).
+SORTS = {
+    "created": "created_at",
+    "due": "due_on",
+    "title": "title",
+    "provider": "provider__name",
+    "status": "status",
+    # Ascending = longest silence first: the oldest unanswered request leads.
+    "silent": "waiting_since",
+    "priority": "priority",
+}
+DEFAULT_SORT = "-created"
+PROVIDER_TIMELINE_CAP = 50
+
+
+def ordering_for(sort: str) -> tuple[OrderBy, OrderBy]:
+    """The ORDER BY for a sort key like "due" or "-title"; unknown keys sort newest first."""
+    key = sort.removeprefix("-")
+    if key not in SORTS:
+        return ordering_for(DEFAULT_SORT)
+    descending = sort.startswith("-")
+    # Empty due dates and "not waiting" rows go last whichever way one sorts.
+    first = F(SORTS[key]).desc(nulls_last=True) if descending else F(SORTS[key]).asc(nulls_last=True)
+    return first, F("id").desc() if descending else F("id").asc()
+
+
+def workspace_members(workspace: Workspace) -> QuerySet[User]:
+    """Users who belong to the workspace, by name."""
+    return User.objects.filter(memberships__workspace=workspace).order_by("first_name", "last_name", "email")
+
+
+def assignable_providers(workspace: Workspace, current: Provider | None = None) -> QuerySet[Provider]:
+    """Providers a task may be delegated to: active or paused (plus the current one when editing)."""
+    wanted = Q(status__in=[Provider.Status.ACTIVE, Provider.Status.PAUSED])
+    if current is not None:
+        wanted |= Q(pk=current.pk)
+    return Provider.objects.filter(wanted, workspace=workspace).order_by("name", "id")
+
+
+def engagement_list(
+    workspace: Workspace,
+    *,
+    user: User,
+    statuses: list[str] | None = None,
+    provider: Provider | None = None,
+    owner: str = "",
+    awaiting: str = "",
+    category: str = "",
+    q: str = "",
+    sort: str = DEFAULT_SORT,
+) -> QuerySet[Engagement]:
+    """The workspace's engagements, filtered and sorted as the list page asks."""
+    qs = Engagement.objects.filter(workspace=workspace).select_related("provider", "owner")
+    if statuses:
+        qs = qs.filter(status__in=statuses)
+    if provider is not None:
+        qs = qs.filter(provider=provider)
+    if owner == "me":
+        qs = qs.filter(owner=user)
+    elif owner.isdigit():
+        qs = qs.filter(owner_id=int(owner))
+    if awaiting == "yes":
+        qs = qs.filter(awaiting_reply=True)
+    elif awaiting == "no":
+        qs = qs.filter(awaiting_reply=False)
+    if category:
+        qs = qs.filter(category=category)
+    if q:
+        qs = qs.filter(Q(title__icontains=q) | Q(client_name__icontains=q))
+    return qs.order_by(*ordering_for(sort))
+
+
+def engagement_for(workspace: Workspace, pk: int) -> Engagement:
+    """One engagement of the workspace, or 404."""
+    return get_object_or_404(
+        Engagement.objects.select_related("provider", "owner"), workspace=workspace, pk=pk
+    )
+
+
+def message_for(workspace: Workspace, pk: int) -> Message:
+    """One message of the workspace (deleted ones too), or 404."""
+    return get_object_or_404(
+        Message.objects.select_related("engagement", "engagement__provider", "author", "deleted_by"),
+        workspace=workspace,
+        pk=pk,
+    )
+
+
+def attachment_for(workspace: Workspace, pk: int) -> Attachment:
+    """One attachment of a message of the workspace, or 404."""
+    return get_object_or_404(Attachment, message__workspace=workspace, pk=pk)
+
+
+def timeline(engagement: Engagement) -> QuerySet[Message]:
+    """The engagement's whole log, newest first, deleted entries included (shown struck through)."""
+    return (
+        Message.objects.filter(engagement=engagement)
+        .select_related("author", "deleted_by")
+        .prefetch_related("attachments")
+        .order_by("-occurred_at", "-id")
+    )
+
+
+def exchanges(engagement: Engagement) -> QuerySet[Exchange]:
+    """The engagement's exchanges, newest request first."""
+    return Exchange.objects.filter(engagement=engagement).order_by("-requested_at", "-id")
+
+
+def provider_open_engagements(provider: Provider) -> QuerySet[Engagement]:
+    """The provider's engagements that are still open, most recent first."""
+    return (
+        Engagement.objects.filter(
+            workspace_id=provider.workspace_id, provider=provider, status__in=Engagement.OPEN_STATUSES
+        )
+        .select_related("owner")
+        .order_by("-created_at", "-id")
+    )
+
+
+def provider_timeline(provider: Provider) -> QuerySet[Message]:
+    """Every live message with the provider, across engagements, newest first."""
+    return (
+        Message.objects.filter(
+            workspace_id=provider.workspace_id, engagement__provider=provider, deleted_at=None
+        )
+        .select_related("engagement", "author")
+        .prefetch_related("attachments")
+        .order_by("-occurred_at", "-id")
+    )

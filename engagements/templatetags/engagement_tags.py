@@ -1,0 +1,34 @@
+"""Display helpers for engagement pages: how long the silence lasts, status colours."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django import template
+from django.utils import timezone
+
+register = template.Library()
+
+STATUS_BADGES = {
+    "draft": "text-bg-secondary",
+    "requested": "text-bg-info",
+    "in_progress": "text-bg-primary",
+    "delivered": "text-bg-warning",
+    "completed": "text-bg-success",
+    "on_hold": "text-bg-dark",
+    "cancelled": "text-bg-light border",
+}
+
+
+@register.filter
+def silent_for(since: datetime | None) -> timedelta | None:
+    """The time elapsed since ``since`` (feed it to ``duration``)."""
+    if since is None:
+        return None
+    return max(timezone.now() - since, timedelta(0))
+
+
+@register.filter
+def status_badge(status: str) -> str:
+    """The Bootstrap badge classes for an engagement status."""
+    return STATUS_BADGES.get(status, "text-bg-secondary")
