@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from engagements.exchanges import LogEntry, derive_exchanges
+from engagements.exchanges import DerivedExchange, LogEntry, derive_exchanges
 from engagements.models import (
     Attachment,
     Engagement,
@@ -275,13 +275,7 @@ def exchanges_recompute(*, engagement: Engagement) -> list[Exchange]:
     to_create: list[Exchange] = []
     to_update: list[Exchange] = []
     for request_id, d in derived.items():
-        values = {
-            "requested_at": d.requested_at,
-            "reply_message_id": d.reply_id,
-            "replied_at": d.replied_at,
-            "followups": d.followups,
-            "reply_seconds": d.reply_seconds,
-        }
+        values = exchange_values(d)
         row = existing.get(request_id)
         if row is None:
             to_create.append(
@@ -310,19 +304,35 @@ def exchanges_recompute(*, engagement: Engagement) -> list[Exchange]:
     )
 
 
-def _refresh_summary(engagement: Engagement, derived: list[Any], entries: list[LogEntry]) -> None:
+def exchange_values(derived: DerivedExchange) -> dict[str, Any]:
+    """The stored fields of an Exchange row for one derived exchange."""
+    return {
+        "requested_at": derived.requested_at,
+        "reply_message_id": derived.reply_id,
+        "replied_at": derived.replied_at,
+        "followups": derived.followups,
+        "reply_seconds": derived.reply_seconds,
+    }
+
+
+def engagement_summary(derived: Sequence[DerivedExchange], entries: Sequence[LogEntry]) -> dict[str, Any]:
+    """The Engagement summary fields for a log (notes and deleted entries already left out)."""
     open_ = [d for d in derived if d.replied_at is None]
     inbound = [
         e.occurred_at for e in entries if e.direction == Message.Direction.INBOUND and not e.is_auto_reply
     ]
     outbound = [e.occurred_at for e in entries if e.direction == Message.Direction.OUTBOUND]
-    summary = {
+    return {
         "awaiting_reply": bool(open_),
         "waiting_since": open_[0].requested_at if open_ else None,
         "last_message_at": max((e.occurred_at for e in entries), default=None),
         "last_inbound_at": max(inbound, default=None),
         "last_outbound_at": max(outbound, default=None),
     }
+
+
+def _refresh_summary(engagement: Engagement, derived: list[Any], entries: list[LogEntry]) -> None:
+    summary = engagement_summary(derived, entries)
     Engagement.objects.filter(pk=engagement.pk).update(**summary)
     for name, value in summary.items():
         setattr(engagement, name, value)
