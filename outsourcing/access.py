@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponseBase
+from django_htmx.middleware import HtmxDetails
 
 from outsourcing.models import Membership, Role, User, Workspace
 
@@ -27,6 +28,7 @@ class WorkspaceRequest(HttpRequest):
     workspace: Workspace
     membership: Membership
     user: User  # type: ignore[assignment]
+    htmx: HtmxDetails
 
 
 def get_membership(request: HttpRequest, slug: str) -> Membership:

@@ -8,16 +8,16 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from outsourcing.access import WorkspaceRequest, require_role, workspace_view
+from outsourcing.files import private_file_response
 from outsourcing.models import Role
 from providers import queries, services
 from providers.forms import AbsenceForm, DocumentForm, ProviderFilterForm, ProviderForm, StatusForm
@@ -219,10 +219,10 @@ def absence_add(request: WorkspaceRequest, pk: int) -> HttpResponse:
             _add_errors(form, error)
         else:
             messages.success(request, _("The absence was added."))
-            if not request.htmx:  # type: ignore[attr-defined]
+            if not request.htmx:
                 return redirect(_detail_url(request, provider, "absences"))
             form = AbsenceForm()
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return _absences_response(request, provider, form)
     return _detail(request, queries.provider_for_page(request.workspace, pk), absence_form=form)
 
@@ -234,7 +234,7 @@ def absence_delete(request: WorkspaceRequest, pk: int, absence_pk: int) -> HttpR
     absence = get_object_or_404(Absence, provider=provider, pk=absence_pk)
     services.absence_delete(absence=absence)
     messages.success(request, _("The absence was removed."))
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return _absences_response(request, provider, AbsenceForm())
     return redirect(_detail_url(request, provider, "absences"))
 
@@ -274,19 +274,12 @@ def _document(request: WorkspaceRequest, pk: int, document_pk: int) -> Document:
 
 
 @workspace_view()
-def document_download(request: WorkspaceRequest, pk: int, document_pk: int) -> HttpResponse:
+def document_download(request: WorkspaceRequest, pk: int, document_pk: int) -> FileResponse:
     """Stream a document to a member of its workspace, as an attachment under its original name."""
     document = _document(request, pk, document_pk)
-    try:
-        handle = document.file.open("rb")
-    except FileNotFoundError:
-        raise Http404 from None
-    response = FileResponse(
-        handle, as_attachment=True, filename=document.original_name, content_type=document.content_type
+    return private_file_response(
+        document.file, filename=document.original_name, content_type=document.content_type
     )
-    patch_cache_control(response, private=True, no_store=True)
-    # workspace_view is typed for HttpResponse; a streamed file is an HttpResponseBase.
-    return response  # type: ignore[return-value]
 
 
 @workspace_view()
