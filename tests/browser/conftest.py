@@ -1,0 +1,81 @@
+"""Playwright driving Debian's Chromium against pytest-django's live server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API runs an event loop in the test thread; Django's ORM
+# would otherwise refuse to be called from it.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+os.environ.setdefault("DJANGO_LIVE_TEST_SERVER_ADDRESS", "127.0.0.1")
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/browser/" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"Chromium is required in CI but was not found at {CHROMIUM}")
+        pytest.skip(f"Chromium not installed at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+class ConsoleLog:
+    """Console errors, page errors and CSP violations seen by a page."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def on_console(self, message: object) -> None:
+        if message.type == "error":  # type: ignore[attr-defined]
+            self.errors.append(message.text)  # type: ignore[attr-defined]
+
+    def on_page_error(self, error: object) -> None:
+        self.errors.append(str(error))
+
+
+@pytest.fixture
+def console() -> ConsoleLog:
+    return ConsoleLog()
+
+
+@pytest.fixture
+def page(browser: object, live_server: object, console: ConsoleLog) -> Iterator[object]:
+    context = browser.new_context(  # type: ignore[attr-defined]
+        base_url=live_server.url,  # type: ignore[attr-defined]
+        viewport={"width": 1280, "height": 900},
+        locale="en-US",
+    )
+    page = context.new_page()
+    page.on("console", console.on_console)
+    page.on("pageerror", console.on_page_error)
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
