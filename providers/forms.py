@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Fieldset, Layout, Row
@@ -16,6 +17,9 @@ from outsourcing.money import currency_choices
 from providers.models import Category, Document, Provider, language_choices, time_zone_choices
 from providers.queries import SORTS, ProviderFilters
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 MAX_LINES = 20
 SKILL_MAX_LENGTH = 60
 
@@ -26,6 +30,32 @@ def _choice_field(form: forms.BaseForm, name: str) -> forms.ChoiceField:
 
 def _lines(value: str) -> list[str]:
     return [line.strip() for line in value.splitlines() if line.strip()]
+
+
+def _checked_lines(
+    value: str,
+    validate: Callable[[str], None],
+    *,
+    max_length: int,
+    too_many: StrOrPromise,
+    invalid: StrOrPromise,
+) -> list[str]:
+    """One entry per line, each validated; every bad line is named in the error."""
+    lines = _lines(value)
+    if len(lines) > MAX_LINES:
+        raise ValidationError(too_many, params={"n": MAX_LINES})
+    bad = []
+    for line in lines:
+        try:
+            validate(line)
+        except ValidationError:
+            bad.append(line)
+        else:
+            if len(line) > max_length:
+                bad.append(line)
+    if bad:
+        raise ValidationError(invalid, params={"lines": ", ".join(bad)})
+    return lines
 
 
 class ProviderFilterForm(forms.Form):
@@ -186,44 +216,22 @@ class ProviderForm(forms.ModelForm):
         )
 
     def clean_emails(self) -> list[str]:
-        lines = _lines(self.cleaned_data["emails"])
-        if len(lines) > MAX_LINES:
-            raise ValidationError(_("At most %(n)d addresses."), params={"n": MAX_LINES})
-        bad = []
-        for line in lines:
-            try:
-                validate_email(line)
-            except ValidationError:
-                bad.append(line)
-            else:
-                if len(line) > 254:
-                    bad.append(line)
-        if bad:
-            raise ValidationError(
-                _("Not a valid e-mail address: %(lines)s"), params={"lines": ", ".join(bad)}
-            )
-        return lines
+        return _checked_lines(
+            self.cleaned_data["emails"],
+            validate_email,
+            max_length=254,
+            too_many=_("At most %(n)d addresses."),
+            invalid=_("Not a valid e-mail address: %(lines)s"),
+        )
 
     def clean_profile_links_text(self) -> list[str]:
-        lines = _lines(self.cleaned_data["profile_links_text"])
-        if len(lines) > MAX_LINES:
-            raise ValidationError(_("At most %(n)d links."), params={"n": MAX_LINES})
-        validate = URLValidator(schemes=["http", "https"])
-        bad = []
-        for line in lines:
-            try:
-                validate(line)
-            except ValidationError:
-                bad.append(line)
-            else:
-                if len(line) > 500:
-                    bad.append(line)
-        if bad:
-            raise ValidationError(
-                _("Not a valid web address (http:// or https://): %(lines)s"),
-                params={"lines": ", ".join(bad)},
-            )
-        return lines
+        return _checked_lines(
+            self.cleaned_data["profile_links_text"],
+            URLValidator(schemes=["http", "https"]),
+            max_length=500,
+            too_many=_("At most %(n)d links."),
+            invalid=_("Not a valid web address (http:// or https://): %(lines)s"),
+        )
 
     def clean_other_skills(self) -> list[str]:
         tags = [t.strip() for t in self.cleaned_data["other_skills"].split(",") if t.strip()]
