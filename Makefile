@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run setup setup-dev test lint format bench messages compilemessages static clean help
+.PHONY: run setup setup-dev test lint format bench messages compilemessages screenshot static clean help
 .DEFAULT_GOAL := help
 
 help:
@@ -37,6 +37,7 @@ node_modules/.installed: package.json package-lock.json
 
 # Compiled catalogs are built, not committed.
 compilemessages: $(VENV)/.runtime
+	@command -v msgfmt >/dev/null || { echo "gettext is needed to compile the German catalog: apt-get install gettext"; exit 1; }
 	@$(MANAGE) compilemessages --ignore=.venv --ignore=node_modules -v 0
 
 setup: $(VENV)/.runtime node_modules/.installed compilemessages
@@ -66,6 +67,10 @@ bench: setup-dev
 
 messages: setup-dev
 	$(MANAGE) makemessages -l de --ignore=.venv --ignore=node_modules --ignore=staticfiles --ignore=var --no-obsolete
+
+# Re-take docs/screenshot.png (the README's) from the browser walkthrough test.
+screenshot: setup-dev
+	UPDATE_SCREENSHOT=1 $(PY) -m pytest tests/browser -q
 
 static: setup
 	$(MANAGE) collectstatic --no-input -v 0

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from crispy_forms.bootstrap import StrictButton
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Column, Layout, Row, Submit
+from crispy_forms.layout import Column, Layout, Row
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -72,15 +73,15 @@ class EngagementFilterForm(forms.Form):
         self.helper.form_class = "mb-3"
         self.helper.layout = Layout(
             Row(
-                Column("q", css_class="col-md-3"),
+                Column("q", css_class="col-md-2"),
                 Column("status", css_class="col-md-2"),
                 Column("provider", css_class="col-md-2"),
                 Column("owner", css_class="col-md-2"),
                 Column("awaiting", css_class="col-md-2"),
-                Column("category", css_class="col-md-1"),
+                Column("category", css_class="col-md-2"),
             ),
             "sort",
-            Submit("", _("Filter"), css_class="btn-outline-primary btn-sm"),
+            StrictButton(_("Filter"), type="submit", css_class="btn-primary btn-sm"),
         )
 
     def filters(self) -> dict[str, Any]:
