@@ -21,6 +21,7 @@ SORTS = {
     "silent": "waiting_since",
     "priority": "priority",
 }
+NULLABLE_SORTS = frozenset({"due", "silent"})
 DEFAULT_SORT = "-created"
 PROVIDER_TIMELINE_CAP = 50
 
@@ -31,8 +32,12 @@ def ordering_for(sort: str) -> tuple[OrderBy, OrderBy]:
     if key not in SORTS:
         return ordering_for(DEFAULT_SORT)
     descending = sort.startswith("-")
-    # Empty due dates and "not waiting" rows go last whichever way one sorts.
-    first = F(SORTS[key]).desc(nulls_last=True) if descending else F(SORTS[key]).asc(nulls_last=True)
+    field = SORTS[key]
+    # Empty due dates and "not waiting" rows go last whichever way one sorts. Only
+    # nullable columns say so: NULLS LAST on a descending NOT NULL column would
+    # stop PostgreSQL from reading the (workspace, -created_at) index in order.
+    nulls_last = True if key in NULLABLE_SORTS else None
+    first = F(field).desc(nulls_last=nulls_last) if descending else F(field).asc(nulls_last=nulls_last)
     return first, F("id").desc() if descending else F("id").asc()
 
 
