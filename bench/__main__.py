@@ -1,0 +1,111 @@
+"""`make bench`: page timings on PostgreSQL at demo scale, as ratios to the framework's floor.
+
+Uses ``BENCH_DATABASE_URL`` (default: a throw-away ``outsourcing_bench``
+database on the local PostgreSQL), seeds it once with ``seed_demo --scale``
+(``BENCH_SCALE``, default 250: ~10,000 engagements and ~100,000 messages),
+then times each page as the median of repeated requests through Django's test
+client, next to a minimal logged-in page on the same stack.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/outsourcing_bench"
+SCALE = int(os.environ.get("BENCH_SCALE", "250"))
+REPEAT = int(os.environ.get("BENCH_REPEAT", "15"))
+
+
+def _prepare_database(url: str) -> None:
+    name = url.rsplit("/", 1)[-1]
+    admin_url = url.rsplit("/", 1)[0] + "/postgres"
+    import psycopg2
+
+    conn = psycopg2.connect(admin_url)
+    conn.autocommit = True
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if cursor.fetchone() is None:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+    conn.close()
+
+
+def _median_ms(fn: Callable[[], object]) -> float:
+    fn()  # warm caches and connections
+    samples = []
+    for _ in range(REPEAT):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples)
+
+
+def main() -> int:
+    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "outsourcing.settings")
+    os.environ.setdefault("DEBUG", "true")
+    _prepare_database(url)
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], check=True)
+    subprocess.run([*manage, "seed_demo", "--scale", str(SCALE)], check=True)
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.test import Client
+    from django.urls import reverse
+
+    from engagements.models import Engagement, Message
+    from outsourcing.models import User, Workspace
+    from providers.models import Provider
+
+    settings.ALLOWED_HOSTS = ["*"]
+    workspace = Workspace.objects.get(slug="demo")
+    client = Client()
+    client.force_login(User.objects.get(email="demo@example.com"))
+    engagement = Engagement.objects.filter(workspace=workspace).order_by("-last_message_at").first()
+    provider = Provider.objects.filter(workspace=workspace).order_by("id").first()
+    assert engagement is not None and provider is not None
+
+    def get(path: str) -> Callable[[], object]:
+        def request() -> object:
+            response = client.get(path)
+            if response.status_code not in (200, 302):
+                raise SystemExit(f"{path} answered {response.status_code}")
+            return response
+
+        return request
+
+    ws = workspace.slug
+    pages = {
+        "floor (logged-in redirect home)": reverse("home"),
+        "engagement list": reverse("engagements:list", kwargs={"ws": ws}),
+        "engagement list, awaiting reply": reverse("engagements:list", kwargs={"ws": ws}) + "?awaiting=yes",
+        "engagement page": reverse("engagements:detail", kwargs={"ws": ws, "pk": engagement.pk}),
+        "provider list": reverse("providers:list", kwargs={"ws": ws}),
+        "provider page": reverse("providers:detail", kwargs={"ws": ws, "pk": provider.pk}),
+    }
+    counts = (
+        Provider.objects.filter(workspace=workspace).count(),
+        Engagement.objects.filter(workspace=workspace).count(),
+        Message.objects.filter(workspace=workspace).count(),
+    )
+    print(f"PostgreSQL, {counts[0]:,} providers, {counts[1]:,} engagements, {counts[2]:,} messages")
+    print(f"median of {REPEAT} requests each\n")
+    floor = None
+    for label, path in pages.items():
+        ms = _median_ms(get(path))
+        floor = floor or ms
+        print(f"{label:34} {ms:8.1f} ms   {ms / floor:6.1f}× floor")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
