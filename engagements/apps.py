@@ -7,4 +7,7 @@ class EngagementsConfig(AppConfig):
     verbose_name = _("Engagements")
 
     def ready(self) -> None:
-        from engagements import provider_panels  # noqa: F401 - registers the provider page panel
+        from engagements import (
+            provider_panels,  # noqa: F401 - registers the provider page panel
+            receivers,  # noqa: F401 - recomputes when a provider's calendar changes
+        )

@@ -31,8 +31,10 @@ from allauth.account.models import EmailAddress
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from engagements.exchanges import LogEntry, derive_exchanges
+from engagements.clock import BusinessCalendar
+from engagements.exchanges import DerivedExchange, LogEntry, derive_exchanges
 from engagements.models import Engagement, Exchange, Message, StatusChange
+from engagements.policies import calendar_for, default_policy, hold_periods
 from engagements.services import engagement_summary, exchange_values
 from outsourcing.models import Membership, Role, User, Workspace
 from outsourcing.services import workspace_create, workspace_delete
@@ -1334,6 +1336,8 @@ class _Generator:
         self.providers: list[_Provider] = []
         self.report = SeedReport(status="created")
         self.writer = _Writer(now)
+        self.policy = default_policy(workspace)
+        self._provider_rows: dict[int, Provider] = {}
 
     # providers -------------------------------------------------------------------
 
@@ -1571,6 +1575,39 @@ class _Generator:
                 continue
             yield self._plan(rng, p, self._archetype(rng, p, planned), seq)
 
+    def _calendar(self, provider_id: int, changes: list[_Change]) -> BusinessCalendar:
+        """The provider's calendar under the workspace default, with this engagement's holds."""
+        provider = self._provider_rows.get(provider_id)
+        if provider is None:
+            self._provider_rows.update(
+                (p.pk, p)
+                for p in Provider.objects.filter(workspace=self.workspace).prefetch_related("absences")
+            )
+            provider = self._provider_rows[provider_id]
+        holds = hold_periods(changes)  # type: ignore[arg-type]  # _Change has the fields it reads
+        return calendar_for(
+            policy=self.policy, provider=provider, absences=provider.absences.all(), holds=holds
+        )
+
+    def _exchange_row(self, derived: DerivedExchange, calendar: BusinessCalendar) -> dict[str, Any]:
+        row = exchange_values(derived, policy=self.policy, calendar=calendar)
+        # The same rule the services apply: an open exchange waits for its due time.
+        row["escalation"] = Exchange.ESCALATION_NONE
+        row["next_check_at"] = row["reply_due_at"] if derived.replied_at is None else None
+        return row
+
+    def _delivery_check(self, engagement: dict[str, Any]) -> datetime | None:
+        due_on = engagement.get("due_on")
+        if due_on is None or engagement["status"] not in Engagement.DELIVERY_OWED_STATUSES:
+            return None
+        zone = ZoneInfo(self._provider_zone(engagement["provider_id"]))
+        end = datetime.combine(due_on + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+        return end.astimezone(UTC)
+
+    def _provider_zone(self, provider_id: int) -> str:
+        self._calendar(provider_id, [])
+        return self._provider_rows[provider_id].time_zone or "UTC"
+
     def _insert(self, plans: list[_Plan]) -> None:
         """Insert a chunk: engagements with their summary, messages, exchanges, status changes."""
         writer = self.writer
@@ -1596,8 +1633,15 @@ class _Generator:
                 if m.direction != Dir.NOTE
             ]
             derived = derive_exchanges(entries)
+            provider_id = plan.engagement["provider_id"]
+            calendar = self._calendar(provider_id, plan.changes)
             engagements.append(
-                {"id": engagement_id, **plan.engagement, **engagement_summary(derived, entries)}
+                {
+                    "id": engagement_id,
+                    **plan.engagement,
+                    **engagement_summary(derived, entries),
+                    "delivery_check_at": self._delivery_check(plan.engagement),
+                }
             )
             for message_id, m in zip(ids, plan.messages, strict=True):
                 row = m._asdict()
@@ -1610,7 +1654,7 @@ class _Generator:
                     "workspace_id": ws,
                     "engagement_id": engagement_id,
                     "request_message_id": d.request_id,
-                    **exchange_values(d),
+                    **self._exchange_row(d, calendar),
                 }
                 for d in derived
             )

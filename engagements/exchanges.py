@@ -41,6 +41,7 @@ class DerivedExchange:
     reply_id: int | None = None
     replied_at: datetime | None = None
     followups: int = 0
+    last_followup_at: datetime | None = None
 
     @property
     def reply_seconds(self) -> int | None:
@@ -65,6 +66,7 @@ def derive_exchanges(entries: Iterable[LogEntry]) -> list[DerivedExchange]:
                     request_id=open_.request_id,
                     requested_at=open_.requested_at,
                     followups=open_.followups + 1,
+                    last_followup_at=entry.occurred_at,
                 )
             elif entry.kind in OPENING_KINDS:
                 open_ = DerivedExchange(request_id=entry.id, requested_at=entry.occurred_at)
@@ -76,6 +78,7 @@ def derive_exchanges(entries: Iterable[LogEntry]) -> list[DerivedExchange]:
                     reply_id=entry.id,
                     replied_at=entry.occurred_at,
                     followups=open_.followups,
+                    last_followup_at=open_.last_followup_at,
                 )
             )
             open_ = None

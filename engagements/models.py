@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -10,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from outsourcing.models import Workspace
 from outsourcing.money import CurrencyField
-from providers.models import Category, Provider
+from providers.models import Category, Provider, ResponsePolicy
 
 
 class Engagement(models.Model):
@@ -40,6 +42,9 @@ class Engagement(models.Model):
         Status.CANCELLED: (Status.DRAFT,),
     }
     OPEN_STATUSES = (Status.DRAFT, Status.REQUESTED, Status.IN_PROGRESS, Status.DELIVERED, Status.ON_HOLD)
+    CLOSED_STATUSES = (Status.COMPLETED, Status.CANCELLED)
+    # While the provider still owes the delivery (on hold pauses the obligation).
+    DELIVERY_OWED_STATUSES = (Status.REQUESTED, Status.IN_PROGRESS)
 
     workspace = models.ForeignKey(
         Workspace, on_delete=models.CASCADE, related_name="engagements", verbose_name=_("workspace")
@@ -66,6 +71,15 @@ class Engagement(models.Model):
     due_on = models.DateField(_("due date"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.DRAFT)
     client_name = models.CharField(_("client"), max_length=200, blank=True)
+    response_policy = models.ForeignKey(
+        ResponsePolicy,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("response policy"),
+        help_text=_("Empty: the provider's policy, else the workspace default."),
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -75,6 +89,9 @@ class Engagement(models.Model):
     last_message_at = models.DateTimeField(_("last message"), null=True, blank=True)
     last_inbound_at = models.DateTimeField(null=True, blank=True)
     last_outbound_at = models.DateTimeField(null=True, blank=True)
+    # When the flagging pass must look at this engagement's delivery: the end of
+    # its due date in the provider's zone, while delivery is still owed.
+    delivery_check_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("engagement")
@@ -89,6 +106,11 @@ class Engagement(models.Model):
                 fields=["workspace", "waiting_since"],
                 name="eng_ws_awaiting",
                 condition=Q(awaiting_reply=True),
+            ),
+            models.Index(
+                fields=["delivery_check_at"],
+                name="eng_delivery_check",
+                condition=Q(delivery_check_at__isnull=False),
             ),
         ]
         constraints = [
@@ -302,7 +324,20 @@ class Exchange(models.Model):
     replied_at = models.DateTimeField(_("replied"), null=True, blank=True)
     reply_due_at = models.DateTimeField(_("reply due"), null=True, blank=True)
     followups = models.PositiveIntegerField(_("follow-ups"), default=0)
+    last_followup_at = models.DateTimeField(_("last follow-up"), null=True, blank=True)
     reply_seconds = models.PositiveBigIntegerField(_("reply time"), null=True, blank=True)
+    reply_business_seconds = models.PositiveBigIntegerField(
+        _("reply time in business hours"), null=True, blank=True
+    )
+    within_policy = models.BooleanField(_("within policy"), null=True, blank=True)
+    # When a still-unanswered request turns ghosted: the last follow-up plus the
+    # follow-up wait, once the policy's number of follow-ups went out.
+    ghosted_due_at = models.DateTimeField(_("ghosted after"), null=True, blank=True)
+    # 0 nothing raised, 1 reply overdue raised, 2 ghosted raised: the escalation ladder.
+    escalation = models.PositiveSmallIntegerField(default=0)
+    # The next instant the flagging pass must look at this exchange (indexed, like
+    # Healthchecks' alert_after): NULL once nothing more can happen.
+    next_check_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("exchange")
@@ -311,9 +346,9 @@ class Exchange(models.Model):
         indexes = [
             models.Index(fields=["engagement", "requested_at"], name="exchange_eng_time"),
             models.Index(
-                fields=["reply_due_at"],
-                name="exchange_open_due",
-                condition=Q(replied_at__isnull=True),
+                fields=["next_check_at"],
+                name="exchange_next_check",
+                condition=Q(next_check_at__isnull=False),
             ),
         ]
 
@@ -323,3 +358,152 @@ class Exchange(models.Model):
     @property
     def is_open(self) -> bool:
         return self.replied_at is None
+
+    ESCALATION_NONE = 0
+    ESCALATION_OVERDUE = 1
+    ESCALATION_GHOSTED = 2
+
+    def compute_next_check(self) -> datetime | None:
+        """The next deadline the flagging pass must act on, from the ladder's step."""
+        if self.replied_at is not None:
+            return None
+        if self.escalation == self.ESCALATION_NONE:
+            return self.reply_due_at
+        if self.escalation == self.ESCALATION_OVERDUE:
+            return self.ghosted_due_at
+        return None
+
+
+class Flag(models.Model):
+    """Something that needs a person: a reply overdue, a delivery overdue, a ghosting.
+
+    Flags are never deleted: resolved ones are the history the reliability
+    numbers read.
+    """
+
+    class Kind(models.TextChoices):
+        REPLY_OVERDUE = "reply_overdue", _("Reply overdue")
+        DELIVERY_OVERDUE = "delivery_overdue", _("Delivery overdue")
+        GHOSTED = "ghosted", _("Ghosted")
+
+    class Resolution(models.TextChoices):
+        REPLIED = "replied", _("Replied")
+        DELIVERED = "delivered", _("Delivered")
+        DISMISSED = "dismissed", _("Dismissed")
+        CLOSED = "closed", _("Engagement closed")
+        ESCALATED = "escalated", _("Escalated to ghosted")
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    engagement = models.ForeignKey(Engagement, on_delete=models.CASCADE, related_name="flags")
+    exchange = models.ForeignKey(
+        Exchange, on_delete=models.SET_NULL, null=True, blank=True, related_name="flags"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    due_at = models.DateTimeField(_("deadline"))
+    raised_at = models.DateTimeField(_("raised"), default=timezone.now)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    resolution = models.CharField(_("resolution"), max_length=10, choices=Resolution.choices, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    snoozed_until = models.DateTimeField(_("snoozed until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("flag")
+        verbose_name_plural = _("flags")
+        ordering = ["due_at", "id"]
+        constraints = [
+            # The last guard against a double raise, whatever runs concurrently.
+            models.UniqueConstraint(
+                fields=["exchange", "kind"],
+                condition=Q(resolved_at__isnull=True, exchange__isnull=False),
+                name="flag_one_open_per_exchange",
+            ),
+            models.UniqueConstraint(
+                fields=["engagement", "kind"],
+                condition=Q(resolved_at__isnull=True, exchange__isnull=True),
+                name="flag_one_open_per_engagement",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["workspace", "due_at"], name="flag_ws_open", condition=Q(resolved_at__isnull=True)
+            ),
+            models.Index(fields=["engagement", "raised_at"], name="flag_engagement"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.engagement_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+
+class Notification(models.Model):
+    """An outbox row: one message to one recipient on one channel.
+
+    Written in the same transaction as its flag; delivered by a task that
+    retries. The idempotency key travels with the message (Message-ID,
+    webhook header) so a retried delivery is recognisable as the same one.
+    """
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("E-mail")
+        IN_APP = "in_app", _("In the app")
+        WEBHOOK = "webhook", _("Webhook")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        DIGEST = "digest", _("Waiting for the daily digest")
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    flag = models.ForeignKey(
+        Flag, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    subject = models.CharField(_("subject"), max_length=300)
+    body = models.TextField(_("text"), blank=True)
+    url = models.CharField(max_length=500, blank=True)
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    # A worker's claim on a row; a claim that outlives this is a crashed worker's.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="notification_due",
+                condition=Q(status__in=["pending", "sending"]),
+            ),
+            models.Index(
+                fields=["recipient", "-created_at"],
+                name="notification_unread",
+                condition=Q(channel="in_app", read_at__isnull=True),
+            ),
+            models.Index(fields=["workspace", "status"], name="notification_ws_status"),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject

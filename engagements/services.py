@@ -13,18 +13,22 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from engagements.clock import BusinessCalendar, add_business_time, business_seconds
 from engagements.exchanges import DerivedExchange, LogEntry, derive_exchanges
+from engagements.flagging import delivery_deadline
 from engagements.models import (
     Attachment,
     Engagement,
     Exchange,
+    Flag,
     Message,
     MessageVersion,
     StatusChange,
 )
+from engagements.policies import engagement_calendar
 from outsourcing.models import Membership, User, Workspace
 from outsourcing.uploads import check_upload
-from providers.models import Provider
+from providers.models import Provider, ResponsePolicy
 
 ENGAGEMENT_FIELDS = (
     "title",
@@ -35,6 +39,7 @@ ENGAGEMENT_FIELDS = (
     "fee_currency",
     "due_on",
     "client_name",
+    "response_policy",
 )
 MESSAGE_CONTENT_FIELDS = ("direction", "kind", "channel", "occurred_at", "subject", "body")
 
@@ -62,9 +67,12 @@ def engagement_create(
     due_on: Any = None,
     client_name: str = "",
     status: str = Engagement.Status.DRAFT,
+    response_policy: ResponsePolicy | None = None,
 ) -> Engagement:
     """Delegate a task to a provider."""
     _check_same_workspace(workspace, provider, owner)
+    if response_policy is not None and response_policy.workspace_id != workspace.pk:
+        raise ValidationError({"response_policy": _("Choose a policy of this workspace.")})
     engagement = Engagement(
         workspace=workspace,
         provider=provider,
@@ -78,10 +86,12 @@ def engagement_create(
         due_on=due_on,
         client_name=client_name,
         status=status,
+        response_policy=response_policy,
     )
     engagement.full_clean()
     engagement.save()
     StatusChange.objects.create(engagement=engagement, to_status=status, changed_by=created_by)
+    _refresh_delivery_check(engagement)
     return engagement
 
 
@@ -100,12 +110,26 @@ def engagement_update(
         raise TypeError(f"not editable here: {sorted(unknown)}")
     provider = provider or engagement.provider
     _check_same_workspace(engagement.workspace, provider, owner)
+    policy = fields.get("response_policy")
+    if policy is not None and policy.workspace_id != engagement.workspace_id:
+        raise ValidationError({"response_policy": _("Choose a policy of this workspace.")})
+    clock_changed = provider.pk != engagement.provider_id or (
+        "response_policy" in fields and getattr(policy, "pk", None) != engagement.response_policy_id
+    )
+    due_changed = "due_on" in fields and fields["due_on"] != engagement.due_on
     for name, value in fields.items():
         setattr(engagement, name, value)
     engagement.provider = provider
     engagement.owner = owner
     engagement.full_clean()
     engagement.save(update_fields=[*fields, "provider", "owner", "updated_at"])
+    if due_changed:
+        Flag.objects.filter(engagement=engagement, kind=Flag.Kind.DELIVERY_OVERDUE, resolved_at=None).update(
+            resolved_at=timezone.now(), resolution=Flag.Resolution.DISMISSED, reason=_("The due date moved.")
+        )
+    _refresh_delivery_check(engagement)
+    if clock_changed:
+        exchanges_recompute(engagement=engagement)
     return engagement
 
 
@@ -122,12 +146,44 @@ def engagement_set_status(*, engagement: Engagement, status: str, by: User | Non
                 "new": Engagement.Status(status).label if status in Engagement.Status.values else status,
             }
         )
-    StatusChange.objects.create(
-        engagement=current, from_status=current.status, to_status=status, changed_by=by
-    )
+    previous = current.status
+    StatusChange.objects.create(engagement=current, from_status=previous, to_status=status, changed_by=by)
     Engagement.objects.filter(pk=current.pk).update(status=status, updated_at=timezone.now())
     engagement.status = status
+    _after_status_change(engagement, previous)
     return engagement
+
+
+def _after_status_change(engagement: Engagement, previous: str) -> None:
+    """Keep flags and deadlines true to the new status."""
+    now = timezone.now()
+    status = engagement.status
+    open_flags = Flag.objects.filter(engagement=engagement, resolved_at=None)
+    if status in Engagement.CLOSED_STATUSES:
+        open_flags.update(resolved_at=now, resolution=Flag.Resolution.CLOSED)
+        Exchange.objects.filter(engagement=engagement).update(next_check_at=None)
+    elif status not in Engagement.DELIVERY_OWED_STATUSES:
+        open_flags.filter(kind=Flag.Kind.DELIVERY_OVERDUE).update(
+            resolved_at=now,
+            resolution=Flag.Resolution.DELIVERED
+            if status == Engagement.Status.DELIVERED
+            else Flag.Resolution.CLOSED,
+        )
+    _refresh_delivery_check(engagement)
+    # Holds pause the response clock; leaving a closed state restarts it.
+    if Engagement.Status.ON_HOLD in (status, previous) or previous in Engagement.CLOSED_STATUSES:
+        exchanges_recompute(engagement=engagement)
+
+
+def _refresh_delivery_check(engagement: Engagement) -> None:
+    """Watch the due date while the delivery is owed and not already flagged."""
+    already_flagged = Flag.objects.filter(
+        engagement=engagement, kind=Flag.Kind.DELIVERY_OVERDUE, resolved_at=None
+    ).exists()
+    deadline = None if already_flagged else delivery_deadline(engagement)
+    if engagement.delivery_check_at != deadline:
+        engagement.delivery_check_at = deadline
+        Engagement.objects.filter(pk=engagement.pk).update(delivery_check_at=deadline)
 
 
 def _check_occurred_at(occurred_at: datetime, now: datetime | None = None) -> None:
@@ -254,11 +310,26 @@ def message_restore(*, message: Message, by: User | None) -> Message:
     return message
 
 
+EXCHANGE_FIELDS = (
+    "requested_at",
+    "reply_message_id",
+    "replied_at",
+    "followups",
+    "last_followup_at",
+    "reply_seconds",
+    "reply_due_at",
+    "reply_business_seconds",
+    "within_policy",
+    "ghosted_due_at",
+)
+
+
 def exchanges_recompute(*, engagement: Engagement) -> list[Exchange]:
     """Rewrite an engagement's exchanges from its log (work proportional to one log).
 
     Exchanges keep their row (identified by the opening request) when they
-    still exist, so anything that points at them survives a recompute.
+    still exist, so flags pointing at them survive a recompute. Due times
+    follow the provider's business calendar under the effective policy.
     """
     entries = [
         LogEntry(id=m[0], direction=m[1], kind=m[2], occurred_at=m[3], is_auto_reply=m[4])
@@ -268,51 +339,86 @@ def exchanges_recompute(*, engagement: Engagement) -> list[Exchange]:
     ]
     derived = {d.request_id: d for d in derive_exchanges(entries)}
     existing = {e.request_message_id: e for e in Exchange.objects.filter(engagement=engagement)}
+    policy, calendar = engagement_calendar(engagement)
+    now = timezone.now()
 
-    stale = [pk for request_id, e in existing.items() if request_id not in derived for pk in [e.pk]]
+    stale = [e.pk for request_id, e in existing.items() if request_id not in derived]
     if stale:
+        Flag.objects.filter(exchange_id__in=stale, resolved_at=None).update(
+            resolved_at=now,
+            resolution=Flag.Resolution.DISMISSED,
+            reason=_("The request was removed from the log."),
+        )
         Exchange.objects.filter(pk__in=stale).delete()
     to_create: list[Exchange] = []
     to_update: list[Exchange] = []
+    answered: list[int] = []
     for request_id, d in derived.items():
-        values = exchange_values(d)
+        values = exchange_values(d, policy=policy, calendar=calendar)
         row = existing.get(request_id)
         if row is None:
-            to_create.append(
-                Exchange(
-                    workspace_id=engagement.workspace_id,
-                    engagement=engagement,
-                    request_message_id=request_id,
-                    **values,
-                )
+            row = Exchange(
+                workspace_id=engagement.workspace_id,
+                engagement=engagement,
+                request_message_id=request_id,
+                **values,
             )
-        elif any(getattr(row, k) != v for k, v in values.items()):
-            for k, v in values.items():
-                setattr(row, k, v)
-            to_update.append(row)
+            row.next_check_at = row.compute_next_check()
+            to_create.append(row)
+            continue
+        for k, v in values.items():
+            setattr(row, k, v)
+        if row.replied_at is not None and row.escalation:
+            # Answered: the ladder starts again should the reply ever be removed.
+            row.escalation = Exchange.ESCALATION_NONE
+            answered.append(row.pk)
+        row.next_check_at = row.compute_next_check()
+        to_update.append(row)
     if to_create:
         Exchange.objects.bulk_create(to_create)
     if to_update:
-        Exchange.objects.bulk_update(
-            to_update, ["requested_at", "reply_message_id", "replied_at", "followups", "reply_seconds"]
+        Exchange.objects.bulk_update(to_update, [*EXCHANGE_FIELDS, "escalation", "next_check_at"])
+    if answered:
+        Flag.objects.filter(exchange_id__in=answered, resolved_at=None).update(
+            resolved_at=now, resolution=Flag.Resolution.REPLIED
         )
 
     _refresh_summary(engagement, list(derived.values()), entries)
-    return sorted(
-        [*to_create, *(e for rid, e in existing.items() if rid in derived)],
-        key=lambda e: (e.requested_at, e.request_message_id),
-    )
+    return sorted([*to_create, *to_update], key=lambda e: (e.requested_at, e.request_message_id))
 
 
-def exchange_values(derived: DerivedExchange) -> dict[str, Any]:
-    """The stored fields of an Exchange row for one derived exchange."""
-    return {
+def exchange_values(
+    derived: DerivedExchange, *, policy: ResponsePolicy, calendar: BusinessCalendar
+) -> dict[str, Any]:
+    """The stored fields of an Exchange row for one derived exchange under a policy."""
+    due = add_business_time(derived.requested_at, policy.reply_within_seconds, calendar)
+    values: dict[str, Any] = {
         "requested_at": derived.requested_at,
         "reply_message_id": derived.reply_id,
         "replied_at": derived.replied_at,
         "followups": derived.followups,
+        "last_followup_at": derived.last_followup_at,
         "reply_seconds": derived.reply_seconds,
+        "reply_due_at": due,
+        "reply_business_seconds": None,
+        "within_policy": None,
+        "ghosted_due_at": None,
     }
+    if derived.replied_at is not None:
+        values["reply_business_seconds"] = business_seconds(
+            derived.requested_at, derived.replied_at, calendar
+        )
+        # A reply exactly at the due instant is on time.
+        values["within_policy"] = derived.replied_at <= due
+    elif (
+        policy.followups_before_ghosted
+        and derived.followups >= policy.followups_before_ghosted
+        and derived.last_followup_at is not None
+    ):
+        values["ghosted_due_at"] = add_business_time(
+            derived.last_followup_at, policy.followup_wait_seconds, calendar
+        )
+    return values
 
 
 def engagement_summary(derived: Sequence[DerivedExchange], entries: Sequence[LogEntry]) -> dict[str, Any]:
@@ -336,3 +442,15 @@ def _refresh_summary(engagement: Engagement, derived: list[Any], entries: list[L
     Engagement.objects.filter(pk=engagement.pk).update(**summary)
     for name, value in summary.items():
         setattr(engagement, name, value)
+
+
+def provider_calendar_changed(*, provider: Provider) -> int:
+    """An absence or policy of the provider changed: recompute what is still waiting."""
+    engagements = Engagement.objects.filter(provider=provider, awaiting_reply=True).select_related(
+        "provider", "workspace"
+    )
+    count = 0
+    for engagement in engagements:
+        exchanges_recompute(engagement=engagement)
+        count += 1
+    return count

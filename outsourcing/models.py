@@ -66,6 +66,18 @@ class Workspace(models.Model):
     name = models.CharField(_("name"), max_length=100)
     slug = models.SlugField(_("slug"), max_length=60, unique=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
+    webhook_url = models.URLField(
+        _("webhook URL"),
+        max_length=500,
+        blank=True,
+        help_text=_('Flags are POSTed here as JSON (Slack-compatible "text" field).'),
+    )
+    webhook_secret = models.CharField(_("webhook signing secret"), max_length=100, blank=True)
+    notify_managers = models.BooleanField(
+        _("also notify managers"),
+        default=False,
+        help_text=_("Managers get flag e-mails for every engagement, not only their own."),
+    )
 
     class Meta:
         verbose_name = _("workspace")
@@ -99,6 +111,9 @@ class Membership(models.Model):
     )
     role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.MEMBER)
     joined_at = models.DateTimeField(_("joined"), default=timezone.now)
+    notify_email = models.BooleanField(_("e-mail me about flags"), default=True)
+    email_digest = models.BooleanField(_("one daily digest instead of an e-mail per flag"), default=False)
+    notify_in_app = models.BooleanField(_("show flags in the app"), default=True)
 
     class Meta:
         verbose_name = _("membership")

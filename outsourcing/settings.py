@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
@@ -183,7 +184,15 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict[str, Any] = {}
+# A static schedule (django-celery-beat does not install beside Django 6.1).
+CELERY_BEAT_SCHEDULE: dict[str, Any] = {
+    "flag-overdue": {"task": "engagements.tasks.flag_overdue", "schedule": 60.0},
+    "deliver-due-notifications": {"task": "engagements.tasks.deliver_due_notifications", "schedule": 60.0},
+    "daily-digest": {
+        "task": "engagements.tasks.send_daily_digests",
+        "schedule": crontab(hour=env_int("DIGEST_HOUR_UTC", 6), minute=0),
+    },
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 if REDIS_URL:
@@ -311,6 +320,9 @@ CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 INVITATION_TTL_DAYS = env_int("INVITATION_TTL_DAYS", 7)
+# Webhooks to private, loopback or reserved addresses are refused unless allowed
+# (an intranet chat server, or tests with a receiver on 127.0.0.1).
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
 
 LOGGING = {
     "version": 1,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
-from datetime import date
+from datetime import date, time
 from functools import cache
 
 from django.conf import settings
@@ -54,6 +54,96 @@ def language_choices() -> list[tuple[str, str]]:
     return list(global_settings.LANGUAGES)
 
 
+class ResponsePolicy(models.Model):
+    """How fast a provider should answer, counted on a business calendar.
+
+    Precedence: the engagement's policy, else the provider's, else the
+    workspace default. Empty time zone / holiday country mean "the provider's".
+    """
+
+    class Unit(models.TextChoices):
+        HOURS = "hours", _("business hours")
+        DAYS = "days", _("business days")
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="response_policies", verbose_name=_("workspace")
+    )
+    name = models.CharField(_("name"), max_length=100)
+    is_default = models.BooleanField(_("workspace default"), default=False)
+    reply_within = models.PositiveIntegerField(_("reply within"), default=2)
+    reply_within_unit = models.CharField(_("unit"), max_length=5, choices=Unit.choices, default=Unit.DAYS)
+    workdays = models.CharField(
+        _("working days"),
+        max_length=7,
+        default="12345",
+        help_text=_("ISO weekday numbers: 1 = Monday … 7 = Sunday."),
+    )
+    day_start = models.TimeField(_("working day starts"), default=time(9, 0))
+    day_end = models.TimeField(_("working day ends"), default=time(17, 0))
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        blank=True,
+        validators=[validate_time_zone],
+        help_text=_("Empty: the provider's time zone."),
+    )
+    holiday_country = CountryField(
+        _("public holidays of"), blank=True, help_text=_("Empty: the provider's country.")
+    )
+    holiday_subdivision = models.CharField(
+        _("region"), max_length=10, blank=True, help_text=_("e.g. BY for Bavaria.")
+    )
+    followup_wait = models.PositiveIntegerField(_("follow-up wait"), default=2)
+    followup_wait_unit = models.CharField(_("unit"), max_length=5, choices=Unit.choices, default=Unit.DAYS)
+    followups_before_ghosted = models.PositiveSmallIntegerField(
+        _("unanswered follow-ups before ghosted"), default=2
+    )
+
+    class Meta:
+        verbose_name = _("response policy")
+        verbose_name_plural = _("response policies")
+        ordering = ["-is_default", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace"], condition=Q(is_default=True), name="policy_one_default"
+            ),
+            models.CheckConstraint(
+                condition=Q(day_end__gt=models.F("day_start")), name="policy_day_ends_after_start"
+            ),
+            models.CheckConstraint(condition=Q(reply_within__gt=0), name="policy_reply_within_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        days = set(self.workdays)
+        if not days or not days <= set("1234567") or len(days) != len(self.workdays):
+            raise ValidationError({"workdays": _("Choose at least one working day.")})
+        if self.day_start and self.day_end and self.day_end <= self.day_start:
+            raise ValidationError({"day_end": _("The working day must end after it starts.")})
+
+    @property
+    def workday_numbers(self) -> frozenset[int]:
+        return frozenset(int(d) for d in self.workdays)
+
+    def _seconds(self, value: int, unit: str) -> int:
+        if unit == self.Unit.HOURS:
+            return value * 3600
+        start = self.day_start.hour * 3600 + self.day_start.minute * 60
+        end = self.day_end.hour * 3600 + self.day_end.minute * 60
+        return value * (end - start)
+
+    @property
+    def reply_within_seconds(self) -> int:
+        """Business seconds allowed for a reply (a business day is one working day's hours)."""
+        return self._seconds(self.reply_within, self.reply_within_unit)
+
+    @property
+    def followup_wait_seconds(self) -> int:
+        return self._seconds(self.followup_wait, self.followup_wait_unit)
+
+
 class Provider(models.Model):
     class Kind(models.TextChoices):
         FREELANCER = "freelancer", _("Freelancer")
@@ -97,6 +187,15 @@ class Provider(models.Model):
     )
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
     notes = models.TextField(_("notes"), blank=True)
+    response_policy = models.ForeignKey(
+        ResponsePolicy,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("response policy"),
+        help_text=_("Empty: the workspace default."),
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from outsourcing.models import User, Workspace
 from outsourcing.uploads import check_upload
 from providers.models import Absence, Document, Provider, ProviderEmail, ProviderSkill
+from providers.signals import calendar_changed
 
 PROVIDER_FIELDS = (
     "kind",
@@ -125,11 +126,14 @@ def absence_add(*, provider: Provider, starts_on: date, ends_on: date, note: str
     absence = Absence(provider=provider, starts_on=starts_on, ends_on=ends_on, note=note)
     absence.full_clean()
     absence.save()
+    calendar_changed.send(sender=Provider, provider=provider)
     return absence
 
 
 def absence_delete(*, absence: Absence) -> None:
+    provider = absence.provider
     absence.delete()
+    calendar_changed.send(sender=Provider, provider=provider)
 
 
 def document_upload(

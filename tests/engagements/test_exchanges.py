@@ -28,7 +28,14 @@ def inb(id_: int, days: float, auto: bool = False) -> LogEntry:
 def test_the_seed_story_is_one_request_answered_in_fifteen_days():
     log = [out(1, 0), out(2, 7, "follow_up"), inb(3, 15)]
     assert derive_exchanges(log) == [
-        DerivedExchange(request_id=1, requested_at=at(0), reply_id=3, replied_at=at(15), followups=1)
+        DerivedExchange(
+            request_id=1,
+            requested_at=at(0),
+            reply_id=3,
+            replied_at=at(15),
+            followups=1,
+            last_followup_at=at(7),
+        )
     ]
     assert derive_exchanges(log)[0].reply_seconds == 15 * 86400
 

@@ -1,0 +1,45 @@
+"""The daily digest: one e-mail per person instead of one per flag, for those who chose it."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import connection, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from engagements.models import Notification
+
+
+def send_daily_digests() -> int:
+    """Send each recipient's waiting digest items as one e-mail; returns e-mails sent."""
+    sent = 0
+    with transaction.atomic():
+        rows = Notification.objects.filter(status=Notification.Status.DIGEST).select_related("recipient")
+        if connection.features.has_select_for_update_skip_locked:
+            # A second digest run at the same time skips what this one took.
+            rows = rows.select_for_update(skip_locked=True, of=("self",))
+        by_recipient: dict[int, list[Notification]] = defaultdict(list)
+        for row in rows.order_by("recipient_id", "created_at"):
+            if row.recipient_id is not None:
+                by_recipient[row.recipient_id].append(row)
+        for items in by_recipient.values():
+            recipient = items[0].recipient
+            assert recipient is not None
+            with translation.override(settings.LANGUAGE_CODE):
+                subject = ngettext(
+                    "Outsourcing Tracker: %(n)d flag needs attention",
+                    "Outsourcing Tracker: %(n)d flags need attention",
+                    len(items),
+                ) % {"n": len(items)}
+                lines = [f"- {n.subject}\n  {settings.SITE_URL}{n.url}" for n in items]
+                body = _("Since your last digest:") + "\n\n" + "\n".join(lines) + "\n"
+            EmailMessage(subject=subject, body=body, to=[recipient.email]).send()
+            Notification.objects.filter(pk__in=[n.pk for n in items]).update(
+                status=Notification.Status.SENT, sent_at=timezone.now()
+            )
+            sent += 1
+    return sent

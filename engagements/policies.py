@@ -1,0 +1,126 @@
+"""Which response policy applies, and the provider's business calendar under it.
+
+Precedence: the engagement's policy, else the provider's, else the workspace
+default (created on first use, so every workspace always has one).
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from functools import cache
+
+import holidays
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from engagements.clock import BusinessCalendar
+from engagements.models import Engagement, StatusChange
+from outsourcing.models import Workspace
+from providers.models import Absence, Provider, ResponsePolicy
+
+# An engagement still on hold is paused "until further notice".
+FOREVER = datetime(9999, 1, 1, tzinfo=zoneinfo.ZoneInfo("UTC"))
+
+
+def default_policy(workspace: Workspace) -> ResponsePolicy:
+    """The workspace default: 2 business days, Mon–Fri 09:00–17:00, provider's zone and holidays."""
+    policy = ResponsePolicy.objects.filter(workspace=workspace, is_default=True).first()
+    if policy is not None:
+        return policy
+    try:
+        with transaction.atomic():
+            return ResponsePolicy.objects.create(
+                workspace=workspace, name=_("Standard (2 business days)"), is_default=True
+            )
+    except IntegrityError:
+        # Another request created it first: the partial unique index allows one.
+        return ResponsePolicy.objects.get(workspace=workspace, is_default=True)
+
+
+def effective_policy(engagement: Engagement, provider: Provider | None = None) -> ResponsePolicy:
+    provider = provider or engagement.provider
+    if engagement.response_policy_id:
+        return engagement.response_policy  # type: ignore[return-value]
+    if provider.response_policy_id:
+        return provider.response_policy  # type: ignore[return-value]
+    return default_policy(engagement.workspace)
+
+
+def hold_periods(changes: Iterable[StatusChange]) -> tuple[tuple[datetime, datetime], ...]:
+    """Intervals the engagement spent on hold, from its status history (oldest first)."""
+    periods: list[tuple[datetime, datetime]] = []
+    held_since: datetime | None = None
+    for change in changes:
+        if change.to_status == Engagement.Status.ON_HOLD and held_since is None:
+            held_since = change.changed_at
+        elif change.to_status != Engagement.Status.ON_HOLD and held_since is not None:
+            periods.append((held_since, change.changed_at))
+            held_since = None
+    if held_since is not None:
+        periods.append((held_since, FOREVER))
+    return tuple(periods)
+
+
+def closed_dates(absences: Iterable[Absence]) -> frozenset[date]:
+    days: set[date] = set()
+    for absence in absences:
+        day = absence.starts_on
+        while day <= absence.ends_on:
+            days.add(day)
+            day += timedelta(days=1)
+    return frozenset(days)
+
+
+@cache
+def _supported_regions() -> dict[str, frozenset[str]]:
+    return {c: frozenset(subdivs) for c, subdivs in holidays.list_supported_countries().items()}
+
+
+def _holiday_region(country: str, subdivision: str) -> tuple[str, str]:
+    """A (country, subdivision) the holidays package knows; unknown parts are dropped.
+
+    A provider in a country without holiday data still gets weekends and hours.
+    """
+    regions = _supported_regions()
+    if country not in regions:
+        return "", ""
+    return country, subdivision if subdivision in regions[country] else ""
+
+
+def calendar_for(
+    *,
+    policy: ResponsePolicy,
+    provider: Provider,
+    absences: Iterable[Absence] = (),
+    holds: tuple[tuple[datetime, datetime], ...] = (),
+) -> BusinessCalendar:
+    """The provider's business calendar under ``policy``; the policy's own zone/country win."""
+    zone_name = policy.time_zone or provider.time_zone or "UTC"
+    country, subdivision = _holiday_region(
+        str(policy.holiday_country or provider.country or ""), policy.holiday_subdivision
+    )
+    return BusinessCalendar(
+        time_zone=zoneinfo.ZoneInfo(zone_name),
+        workdays=policy.workday_numbers,
+        day_start=policy.day_start,
+        day_end=policy.day_end,
+        holiday_country=country,
+        holiday_subdivision=subdivision,
+        closed_dates=closed_dates(absences),
+        paused=holds,
+    )
+
+
+def engagement_calendar(engagement: Engagement) -> tuple[ResponsePolicy, BusinessCalendar]:
+    """The policy and calendar for one engagement (three small queries)."""
+    provider = engagement.provider
+    policy = effective_policy(engagement, provider)
+    calendar = calendar_for(
+        policy=policy,
+        provider=provider,
+        absences=Absence.objects.filter(provider=provider),
+        holds=hold_periods(StatusChange.objects.filter(engagement=engagement).order_by("changed_at", "id")),
+    )
+    return policy, calendar

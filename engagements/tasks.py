@@ -1,0 +1,52 @@
+"""Celery tasks: thin wrappers around the flagging pass and notification delivery.
+
+Every task is safe to run twice (late acks may redeliver it): the pass claims
+rows with SKIP LOCKED, delivery claims each notification with a lease.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from celery import shared_task
+from django.db import transaction
+from django.utils import timezone
+
+from engagements import notifications
+from engagements.digest import send_daily_digests as _send_daily_digests
+from engagements.flagging import flag_pass
+
+CHUNK = 100
+
+
+def enqueue_delivery(ids: list[int]) -> None:
+    """Queue delivery of these notifications once the current transaction commits."""
+    for start in range(0, len(ids), CHUNK):
+        transaction.on_commit(partial(deliver_notifications.delay, ids[start : start + CHUNK]))
+
+
+@shared_task(name="engagements.tasks.flag_overdue")
+def flag_overdue() -> str:
+    return str(flag_pass(on_commit=enqueue_delivery))
+
+
+@shared_task(name="engagements.tasks.deliver_notifications")
+def deliver_notifications(ids: list[int]) -> dict[str, int]:
+    results: dict[str, int] = {}
+    for pk in ids:
+        outcome = notifications.deliver(pk)
+        results[outcome] = results.get(outcome, 0) + 1
+    return results
+
+
+@shared_task(name="engagements.tasks.deliver_due_notifications")
+def deliver_due_notifications() -> int:
+    """Retry what failed, and pick up what a dead worker left mid-delivery."""
+    ids = notifications.due_for_delivery(timezone.now())
+    enqueue_delivery(ids)
+    return len(ids)
+
+
+@shared_task(name="engagements.tasks.send_daily_digests")
+def send_daily_digests() -> int:
+    return _send_daily_digests()
