@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from engagements.clock import BusinessCalendar
 from engagements.exchanges import DerivedExchange, LogEntry, derive_exchanges
+from engagements.flagging import delivery_deadline_for
 from engagements.models import Engagement, Exchange, Message, StatusChange
 from engagements.policies import calendar_for, default_policy, hold_periods
 from engagements.services import engagement_summary, exchange_values
@@ -1597,12 +1598,9 @@ class _Generator:
         return row
 
     def _delivery_check(self, engagement: dict[str, Any]) -> datetime | None:
-        due_on = engagement.get("due_on")
-        if due_on is None or engagement["status"] not in Engagement.DELIVERY_OWED_STATUSES:
-            return None
-        zone = ZoneInfo(self._provider_zone(engagement["provider_id"]))
-        end = datetime.combine(due_on + timedelta(days=1), datetime.min.time(), tzinfo=zone)
-        return end.astimezone(UTC)
+        return delivery_deadline_for(
+            engagement.get("due_on"), engagement["status"], self._provider_zone(engagement["provider_id"])
+        )
 
     def _provider_zone(self, provider_id: int) -> str:
         self._calendar(provider_id, [])

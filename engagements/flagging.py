@@ -13,9 +13,10 @@ caught up by the next one.
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models import Q
@@ -187,10 +188,12 @@ def flag_pass(
 
 def delivery_deadline(engagement: Engagement) -> datetime | None:
     """End of the due date in the provider's zone: the delivery is late after that."""
-    if engagement.due_on is None or engagement.status not in Engagement.DELIVERY_OWED_STATUSES:
-        return None
-    import zoneinfo
+    return delivery_deadline_for(engagement.due_on, engagement.status, engagement.provider.time_zone)
 
-    zone = zoneinfo.ZoneInfo(engagement.provider.time_zone or "UTC")
-    end = datetime.combine(engagement.due_on + timedelta(days=1), datetime.min.time(), tzinfo=zone)
-    return end.astimezone(zoneinfo.ZoneInfo("UTC"))
+
+def delivery_deadline_for(due_on: date | None, status: str, time_zone: str) -> datetime | None:
+    if due_on is None or status not in Engagement.DELIVERY_OWED_STATUSES:
+        return None
+    zone = zoneinfo.ZoneInfo(time_zone or "UTC")
+    end = datetime.combine(due_on + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+    return end.astimezone(UTC)
