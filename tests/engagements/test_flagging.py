@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.management import call_command
+from django.urls import reverse
 
 from engagements import notifications, services
 from engagements.flagging import flag_pass
@@ -174,3 +175,11 @@ def test_the_command_prints_what_it_raised(story, capsys):
     out = capsys.readouterr().out
     assert "raised 1 reply overdue" in out
     assert Message.objects.count() == 1
+
+
+def test_the_engagement_page_shows_a_late_reply_as_late(story, team):
+    _log(story, 15, "in", "reply")
+    client = team.client_for(team.bob)
+    response = client.get(reverse("engagements:detail", kwargs={"ws": "acme", "pk": story.pk}))
+    assert response.status_code == 200
+    assert b'data-testid="within-policy">late<' in response.content
