@@ -1,0 +1,127 @@
+"""A real Celery worker on the configured broker (Redis in CI): the beat task raises a
+flag, and its notifications arrive at a real SMTP server and a real HTTP receiver."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from datetime import timedelta
+from email import message_from_bytes
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from aiosmtpd.controller import Controller
+from celery.contrib.testing.worker import start_worker
+from django.utils import timezone
+
+from engagements import services
+from engagements.models import Flag, Notification
+from engagements.notifications import signature
+from engagements.tasks import flag_overdue
+from outsourcing.celery import app as celery_app
+from tests.factories import EngagementFactory, ProviderFactory
+
+pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(envelope.content)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server(settings):
+    inbox = Inbox()
+    # aiosmtpd checks readiness by connecting to the port it was given: it needs a real one.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": port},
+        }
+    }
+    yield inbox
+    controller.stop()
+
+
+@pytest.fixture
+def webhook_receiver(settings):
+    received: list[tuple[dict[str, str], bytes]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((dict(self.headers), body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
+    yield f"http://127.0.0.1:{server.server_port}/hook", received
+    server.shutdown()
+
+
+def _wait_for(condition, seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_the_beat_task_raises_a_flag_delivered_by_smtp_and_webhook_exactly_once(
+    team, smtp_server, webhook_receiver
+):
+    url, received = webhook_receiver
+    team.workspace.webhook_url = url
+    team.workspace.webhook_secret = "s3cret"
+    team.workspace.save(update_fields=["webhook_url", "webhook_secret"])
+    provider = ProviderFactory(workspace=team.workspace, name="Silent Agency", time_zone="UTC", country="")
+    engagement = EngagementFactory(
+        workspace=team.workspace, provider=provider, owner=team.alice, title="SEO audit"
+    )
+    services.message_log(
+        engagement=engagement,
+        direction="out",
+        kind="request",
+        occurred_at=timezone.now() - timedelta(days=10),
+    )
+
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+        flag_overdue.delay()
+        assert _wait_for(lambda: len(smtp_server.messages) >= 1 and len(received) >= 1)
+        # Anything still queued would show up now as a duplicate.
+        flag_overdue.delay()
+        time.sleep(2)
+
+    assert Flag.objects.filter(engagement=engagement, kind=Flag.Kind.REPLY_OVERDUE).count() == 1
+    assert len(smtp_server.messages) == 1
+    mail = message_from_bytes(smtp_server.messages[0])
+    assert mail["To"] == team.alice.email
+    assert "SEO audit" in mail["Subject"]
+    email_row = Notification.objects.get(channel=Notification.Channel.EMAIL)
+    assert mail["Message-ID"] == f"<{email_row.idempotency_key}@outsourcing-tracker>"
+
+    assert len(received) == 1
+    headers, body = received[0]
+    assert headers["X-Tracker-Signature"] == signature("s3cret", body)
+    payload = json.loads(body)
+    assert "SEO audit" in payload["text"]
+    assert headers["Idempotency-Key"] == payload["idempotency_key"]
+    assert set(Notification.objects.values_list("status", flat=True)) == {Notification.Status.SENT}
