@@ -63,6 +63,7 @@ format: setup-dev
 	$(VENV)/bin/ruff format .
 
 bench: setup-dev
+	$(PY) -m bench.flagging
 	$(PY) -m bench
 
 messages: setup-dev

@@ -21,7 +21,7 @@ SCALE = int(os.environ.get("BENCH_SCALE", "250"))
 REPEAT = int(os.environ.get("BENCH_REPEAT", "15"))
 
 
-def _prepare_database(url: str) -> None:
+def _prepare_database(url: str, *, drop: bool = False) -> None:
     name = url.rsplit("/", 1)[-1]
     admin_url = url.rsplit("/", 1)[0] + "/postgres"
     import psycopg2
@@ -29,6 +29,8 @@ def _prepare_database(url: str) -> None:
     conn = psycopg2.connect(admin_url)
     conn.autocommit = True
     with conn.cursor() as cursor:
+        if drop:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
         if cursor.fetchone() is None:
             cursor.execute(f'CREATE DATABASE "{name}"')

@@ -104,9 +104,18 @@ def _exchange_batch(now: datetime, report: PassReport, batch_size: int) -> int:
         # its flags is then already superseded.
         _close_superseded(flags, now)
         Flag.objects.bulk_create(flags)
-        Exchange.objects.bulk_update(rows, ["escalation", "next_check_at"])
+        _save_steps(rows)
         _queue_notifications(flags, report)
         return len(rows)
+
+
+def _save_steps(rows: list[Exchange]) -> None:
+    """One UPDATE per distinct (escalation, next check): far cheaper than bulk_update's CASE per row."""
+    groups: dict[tuple[int, datetime | None], list[int]] = {}
+    for row in rows:
+        groups.setdefault((row.escalation, row.next_check_at), []).append(row.pk)
+    for (escalation, next_check_at), ids in groups.items():
+        Exchange.objects.filter(pk__in=ids).update(escalation=escalation, next_check_at=next_check_at)
 
 
 def _close_superseded(flags: list[Flag], now: datetime) -> None:

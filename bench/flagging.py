@@ -1,0 +1,145 @@
+"""Flagging-pass benchmarks on PostgreSQL (issue 3), printed as figures and ratios.
+
+1. 20,000 open engagements of which 9,000 just became overdue: one pass,
+   flags and outbox rows included (target ≤ 1 s).
+2. Open engagements none of which is due: one pass at 100,000 and at
+   1,000,000 (target ≤ 20 ms, and no growth with the number of rows).
+3. The same work as (1) done by one hand-written SQL statement (the same
+   index scan, the update and the flag insert): the ratio shows our overhead.
+
+Rows are made with INSERT … SELECT generate_series, in a throw-away database.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/outsourcing_bench_flags"
+
+
+def main() -> int:
+    url = os.environ.get("BENCH_FLAGS_DATABASE_URL", DEFAULT_URL)
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "outsourcing.settings")
+    from bench.__main__ import _prepare_database
+
+    _prepare_database(url, drop=True)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0)
+    from engagements.flagging import flag_pass
+    from outsourcing.models import Membership, Role, User, Workspace
+    from providers.models import Provider
+
+    workspace = Workspace.objects.create(name="Bench", slug="bench")
+    user = User.objects.create_user("bench@example.com", "x")
+    Membership.objects.create(workspace=workspace, user=user, role=Role.OWNER)
+    provider = Provider.objects.create(workspace=workspace, name="P", time_zone="UTC")
+    ids = {"ws": workspace.pk, "user": user.pk, "provider": provider.pk}
+
+    def fill(total: int, due: int) -> None:
+        with connection.cursor() as c:
+            c.execute(
+                "TRUNCATE engagements_notification, engagements_flag, engagements_exchange, "
+                "engagements_message, engagements_engagement CASCADE"
+            )
+            c.execute(
+                """
+                INSERT INTO engagements_engagement (workspace_id, provider_id, owner_id, title, brief, category,
+                    priority, fee_currency, status, client_name, created_at, updated_at, awaiting_reply,
+                    waiting_since)
+                SELECT %(ws)s, %(provider)s, %(user)s, 'Task ' || g, '', '', 2, '', 'requested', '',
+                    now(), now(), true, now() - interval '10 days'
+                FROM generate_series(1, %(n)s) g
+                """,
+                {**ids, "n": total},
+            )
+            c.execute(
+                """
+                INSERT INTO engagements_message (workspace_id, engagement_id, direction, kind, channel,
+                    occurred_at, subject, body, sender, source, message_id, in_reply_to, "references",
+                    is_auto_reply, version, created_at, updated_at)
+                SELECT %(ws)s, e.id, 'out', 'request', 'email', now() - interval '10 days', '', '', '',
+                    'manual', '', '', '', false, 1, now(), now()
+                FROM engagements_engagement e
+                """,
+                ids,
+            )
+            c.execute(
+                """
+                INSERT INTO engagements_exchange (workspace_id, engagement_id, request_message_id,
+                    requested_at, reply_due_at, followups, escalation, next_check_at)
+                SELECT %(ws)s, m.engagement_id, m.id, m.occurred_at,
+                    CASE WHEN row_number() OVER (ORDER BY m.id) <= %(due)s
+                         THEN now() - interval '1 minute' ELSE now() + interval '3 days' END,
+                    0, 0,
+                    CASE WHEN row_number() OVER (ORDER BY m.id) <= %(due)s
+                         THEN now() - interval '1 minute' ELSE now() + interval '3 days' END
+                FROM engagements_message m
+                """,
+                {**ids, "due": due},
+            )
+            c.execute("ANALYZE")
+
+    def timed(fn) -> float:  # type: ignore[no-untyped-def]
+        start = time.perf_counter()
+        fn()
+        return (time.perf_counter() - start) * 1000
+
+    print("Flagging pass, PostgreSQL")
+    fill(20_000, 9_000)
+    report = None
+
+    def run_pass() -> None:
+        nonlocal report
+        report = flag_pass()
+
+    ms_pass = timed(run_pass)
+    print(f"(1) 20,000 open, 9,000 due: one pass            {ms_pass:8.1f} ms  ({report})  target <= 1000 ms")
+
+    fill(20_000, 9_000)
+    sql = """
+        WITH due AS (
+            SELECT id FROM engagements_exchange
+            WHERE next_check_at IS NOT NULL AND next_check_at <= now()
+            FOR UPDATE SKIP LOCKED
+        ), claimed AS (
+            UPDATE engagements_exchange x SET escalation = 1, next_check_at = NULL
+            FROM due WHERE x.id = due.id
+            RETURNING x.id, x.workspace_id, x.engagement_id, x.reply_due_at
+        )
+        INSERT INTO engagements_flag (workspace_id, engagement_id, exchange_id, kind, due_at, raised_at,
+            resolution, reason)
+        SELECT workspace_id, engagement_id, id, 'reply_overdue', reply_due_at, now(), '', '' FROM claimed
+    """
+
+    def run_sql() -> None:
+        with connection.cursor() as c:
+            c.execute(sql)
+
+    ms_sql = timed(run_sql)
+    print(
+        f"(3) the same claim + flags in one SQL statement   {ms_sql:8.1f} ms  "
+        f"pass / SQL = {ms_pass / ms_sql:.1f}× (the pass also writes {report.notifications if report else 0} "
+        "outbox rows)"
+    )
+
+    for total in (100_000, 1_000_000):
+        fill(total, 0)
+        samples = [timed(flag_pass) for _ in range(11)]
+        print(
+            f"(2) {total:>9,} open, none due: one pass (median of 11) {statistics.median(samples):6.2f} ms"
+            "  target <= 20 ms"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
