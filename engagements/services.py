@@ -41,6 +41,7 @@ ENGAGEMENT_FIELDS = (
     "client_name",
     "response_policy",
 )
+MAX_BACKDATE_DAYS = 3650
 MESSAGE_CONTENT_FIELDS = ("direction", "kind", "channel", "occurred_at", "subject", "body")
 
 
@@ -189,9 +190,13 @@ def _refresh_delivery_check(engagement: Engagement) -> None:
 def _check_occurred_at(occurred_at: datetime, now: datetime | None = None) -> None:
     if timezone.is_naive(occurred_at):
         raise ValidationError({"occurred_at": _("The time needs a time zone.")})
+    now = now or timezone.now()
     # A minute's grace for clocks that disagree slightly with ours.
-    if occurred_at > (now or timezone.now()) + timedelta(minutes=1):
+    if occurred_at > now + timedelta(minutes=1):
         raise ValidationError({"occurred_at": _("A message cannot be logged in the future.")})
+    # The business clock counts at most ~10 years; nothing older is a real log entry.
+    if occurred_at < now - timedelta(days=MAX_BACKDATE_DAYS):
+        raise ValidationError({"occurred_at": _("A message cannot be dated more than ten years back.")})
 
 
 def _store_attachments(message: Message, files: Iterable[UploadedFile]) -> None:

@@ -159,3 +159,14 @@ def test_attachments_are_stored_with_their_original_name(engagement):
         "text/plain",
         5,
     )
+
+
+def test_a_message_dated_more_than_ten_years_back_is_refused(engagement):
+    with pytest.raises(ValidationError) as error:
+        services.message_log(
+            engagement=engagement,
+            direction="out",
+            kind="request",
+            occurred_at=timezone.now() - timedelta(days=3651),
+        )
+    assert "occurred_at" in error.value.message_dict
