@@ -17,7 +17,7 @@ import json
 import socket
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -286,10 +286,3 @@ def check_webhook_url(url: str) -> None:
         address = ipaddress.ip_address(info[4][0])
         if not address.is_global:
             raise ValidationError(_("Private, loopback and reserved addresses are not allowed for webhooks."))
-
-
-def mark_read(*, user: User, ids: Iterable[int] | None = None) -> int:
-    qs = Notification.objects.filter(recipient=user, channel=Notification.Channel.IN_APP, read_at=None)
-    if ids is not None:
-        qs = qs.filter(pk__in=list(ids))
-    return qs.update(read_at=timezone.now())
