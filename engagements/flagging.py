@@ -14,7 +14,7 @@ caught up by the next one.
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -23,9 +23,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from engagements.models import Engagement, Exchange, Flag, Notification
-from engagements.notifications import notifications_for_flags
+from engagements.notifications import queue_for_flags
 
-BATCH_SIZE = 1000
+BATCH_SIZE = 5000
 
 
 @dataclass
@@ -57,111 +57,137 @@ def _locked(queryset: object) -> object:
     return queryset
 
 
+def _in(ids: Sequence[int]) -> str:
+    return "(" + ", ".join(["%s"] * len(ids)) + ")"
+
+
+def _insert_flags(
+    source: type[Exchange] | type[Engagement],
+    ids: Sequence[int],
+    *,
+    kind: str,
+    due_column: str,
+    now: datetime,
+    superseded: bool = False,
+) -> list[int]:
+    """INSERT … SELECT the flags straight from the claimed rows; returns the new flags' ids.
+
+    The deadline is a column of the source row, so no row has to travel to
+    Python and back.
+    """
+    if not ids:
+        return []
+    keys = "workspace_id, engagement_id, id" if source is Exchange else "workspace_id, id, NULL"
+    db_now = connection.ops.adapt_datetimefield_value(now)
+    sql = (
+        f"INSERT INTO {Flag._meta.db_table} "
+        "(workspace_id, engagement_id, exchange_id, kind, due_at, raised_at, resolved_at, resolution, reason) "
+        f"SELECT {keys}, %s, {due_column}, %s, %s, %s, '' FROM {source._meta.db_table} WHERE id IN {_in(ids)} "
+        "RETURNING id"
+    )
+    params = [
+        kind,
+        db_now,
+        db_now if superseded else None,
+        Flag.Resolution.ESCALATED.value if superseded else "",
+        *ids,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
 def _exchange_batch(now: datetime, report: PassReport, batch_size: int) -> int:
     with transaction.atomic():
+        # Plain tuples: the pass needs five values a row, not model instances.
         rows = list(
             _locked(
                 Exchange.objects.filter(next_check_at__lte=now)
-                .select_related("engagement")
                 .order_by("next_check_at", "id")
+                .values_list(
+                    "pk", "escalation", "replied_at", "reply_due_at", "ghosted_due_at", "engagement__status"
+                )
             )[:batch_size]  # type: ignore[index]
         )
         if not rows:
             return 0
-        flags: list[Flag] = []
-        escalated: list[int] = []
-        for exchange in rows:
-            engagement = exchange.engagement
-            if not engagement.is_open or exchange.replied_at is not None:
-                exchange.next_check_at = None
-                continue
-            # A pass that was missed may have several steps to catch up on.
-            while (due := exchange.compute_next_check()) is not None and due <= now:
-                if exchange.escalation == Exchange.ESCALATION_NONE:
-                    kind = Flag.Kind.REPLY_OVERDUE
-                    report.raised_overdue += 1
-                else:
-                    kind = Flag.Kind.GHOSTED
-                    escalated.append(exchange.pk)
-                    report.raised_ghosted += 1
-                flags.append(
-                    Flag(
-                        workspace_id=exchange.workspace_id,
-                        engagement=engagement,
-                        exchange=exchange,
-                        kind=kind,
-                        due_at=due,
-                        raised_at=now,
-                    )
-                )
-                exchange.escalation += 1
-            exchange.next_check_at = exchange.compute_next_check()
-        if escalated:
+        overdue: list[int] = []
+        superseded: list[int] = []
+        ghosted: list[int] = []
+        steps: dict[tuple[int, datetime | None], list[int]] = {}
+        for pk, escalation, replied_at, reply_due_at, ghosted_due_at, status in rows:
+            if status in Engagement.OPEN_STATUSES and replied_at is None:
+                first = escalation
+                # A pass that was missed may have several steps to catch up on.
+                while (
+                    due := Exchange.next_check(escalation, None, reply_due_at, ghosted_due_at)
+                ) and due <= now:
+                    escalation += 1
+                if first < Exchange.ESCALATION_OVERDUE <= escalation:
+                    # Raised and escalated in the same run: the overdue flag is already superseded.
+                    (superseded if escalation >= Exchange.ESCALATION_GHOSTED else overdue).append(pk)
+                if first < Exchange.ESCALATION_GHOSTED <= escalation:
+                    ghosted.append(pk)
+                next_check = Exchange.next_check(escalation, None, reply_due_at, ghosted_due_at)
+            else:
+                next_check = None
+            steps.setdefault((escalation, next_check), []).append(pk)
+        report.raised_overdue += len(overdue) + len(superseded)
+        report.raised_ghosted += len(ghosted)
+        if ghosted:
             Flag.objects.filter(
-                exchange_id__in=escalated, kind=Flag.Kind.REPLY_OVERDUE, resolved_at=None
+                exchange_id__in=ghosted, kind=Flag.Kind.REPLY_OVERDUE, resolved_at=None
             ).update(resolved_at=now, resolution=Flag.Resolution.ESCALATED)
-        # The same run may both raise and escalate one exchange: the first of
-        # its flags is then already superseded.
-        _close_superseded(flags, now)
-        Flag.objects.bulk_create(flags)
-        _save_steps(rows)
-        _queue_notifications(flags, report)
+        new_flags = _insert_flags(
+            Exchange, overdue, kind=Flag.Kind.REPLY_OVERDUE, due_column="reply_due_at", now=now
+        )
+        _insert_flags(
+            Exchange,
+            superseded,
+            kind=Flag.Kind.REPLY_OVERDUE,
+            due_column="reply_due_at",
+            now=now,
+            superseded=True,
+        )
+        new_flags += _insert_flags(
+            Exchange, ghosted, kind=Flag.Kind.GHOSTED, due_column="ghosted_due_at", now=now
+        )
+        _save_steps(steps)
+        _queue_notifications(new_flags, report)
         return len(rows)
 
 
-def _save_steps(rows: list[Exchange]) -> None:
+def _save_steps(steps: dict[tuple[int, datetime | None], list[int]]) -> None:
     """One UPDATE per distinct (escalation, next check): far cheaper than bulk_update's CASE per row."""
-    groups: dict[tuple[int, datetime | None], list[int]] = {}
-    for row in rows:
-        groups.setdefault((row.escalation, row.next_check_at), []).append(row.pk)
-    for (escalation, next_check_at), ids in groups.items():
+    for (escalation, next_check_at), ids in steps.items():
         Exchange.objects.filter(pk__in=ids).update(escalation=escalation, next_check_at=next_check_at)
-
-
-def _close_superseded(flags: list[Flag], now: datetime) -> None:
-    ghosted = {f.exchange_id for f in flags if f.kind == Flag.Kind.GHOSTED}
-    for f in flags:
-        if f.kind == Flag.Kind.REPLY_OVERDUE and f.exchange_id in ghosted:
-            f.resolved_at = now
-            f.resolution = Flag.Resolution.ESCALATED
 
 
 def _delivery_batch(now: datetime, report: PassReport, batch_size: int) -> int:
     with transaction.atomic():
         rows = list(
             _locked(
-                Engagement.objects.filter(delivery_check_at__lte=now).order_by("delivery_check_at", "id")
+                Engagement.objects.filter(delivery_check_at__lte=now)
+                .order_by("delivery_check_at", "id")
+                .values_list("pk", "status")
             )[:batch_size]  # type: ignore[index]
         )
         if not rows:
             return 0
-        flags = [
-            Flag(
-                workspace_id=e.workspace_id,
-                engagement=e,
-                kind=Flag.Kind.DELIVERY_OVERDUE,
-                due_at=e.delivery_check_at,
-                raised_at=now,
-            )
-            for e in rows
-            if e.status in Engagement.DELIVERY_OWED_STATUSES
-        ]
-        Engagement.objects.filter(pk__in=[e.pk for e in rows]).update(delivery_check_at=None)
-        Flag.objects.bulk_create(flags)
-        report.raised_delivery += len(flags)
-        _queue_notifications(flags, report)
+        owed = [pk for pk, status in rows if status in Engagement.DELIVERY_OWED_STATUSES]
+        new_flags = _insert_flags(
+            Engagement, owed, kind=Flag.Kind.DELIVERY_OVERDUE, due_column="delivery_check_at", now=now
+        )
+        Engagement.objects.filter(pk__in=[pk for pk, _ in rows]).update(delivery_check_at=None)
+        report.raised_delivery += len(new_flags)
+        _queue_notifications(new_flags, report)
         return len(rows)
 
 
-def _queue_notifications(flags: list[Flag], report: PassReport) -> None:
-    open_flags = [f for f in flags if f.resolved_at is None]
-    if not open_flags:
-        return
-    created = Notification.objects.bulk_create(notifications_for_flags(open_flags))
+def _queue_notifications(flag_ids: list[int], report: PassReport) -> None:
+    created = queue_for_flags(flag_ids)
     report.notifications += len(created)
-    report.notification_ids.extend(
-        n.pk for n in created if n.status == Notification.Status.PENDING and n.pk is not None
-    )
+    report.notification_ids.extend(pk for pk, status in created if status == Notification.Status.PENDING)
 
 
 def _resolve_stale(now: datetime) -> int:

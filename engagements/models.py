@@ -315,7 +315,9 @@ class Exchange(models.Model):
     """
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
-    engagement = models.ForeignKey(Engagement, on_delete=models.CASCADE, related_name="exchanges")
+    engagement = models.ForeignKey(
+        Engagement, on_delete=models.CASCADE, related_name="exchanges", db_index=False
+    )  # exchange_eng_time leads with it
     request_message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="opened_exchange")
     reply_message = models.ForeignKey(
         Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -365,12 +367,23 @@ class Exchange(models.Model):
 
     def compute_next_check(self) -> datetime | None:
         """The next deadline the flagging pass must act on, from the ladder's step."""
-        if self.replied_at is not None:
+        return self.next_check(self.escalation, self.replied_at, self.reply_due_at, self.ghosted_due_at)
+
+    @classmethod
+    def next_check(
+        cls,
+        escalation: int,
+        replied_at: datetime | None,
+        reply_due_at: datetime | None,
+        ghosted_due_at: datetime | None,
+    ) -> datetime | None:
+        # On plain values too: the flagging pass reads tuples, not model instances.
+        if replied_at is not None:
             return None
-        if self.escalation == self.ESCALATION_NONE:
-            return self.reply_due_at
-        if self.escalation == self.ESCALATION_OVERDUE:
-            return self.ghosted_due_at
+        if escalation == cls.ESCALATION_NONE:
+            return reply_due_at
+        if escalation == cls.ESCALATION_OVERDUE:
+            return ghosted_due_at
         return None
 
 
@@ -393,8 +406,15 @@ class Flag(models.Model):
         CLOSED = "closed", _("Engagement closed")
         ESCALATED = "escalated", _("Escalated to ghosted")
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
-    engagement = models.ForeignKey(Engagement, on_delete=models.CASCADE, related_name="flags")
+    # A copy of the engagement's workspace, for filtering by the partial index;
+    # the engagement's key is the integrity check, and a database check per row
+    # on the flagging pass's bulk inserts costs more than it guards.
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    engagement = models.ForeignKey(
+        Engagement, on_delete=models.CASCADE, related_name="flags", db_index=False
+    )  # flag_engagement leads with it
     exchange = models.ForeignKey(
         Exchange, on_delete=models.SET_NULL, null=True, blank=True, related_name="flags"
     )
@@ -404,7 +424,12 @@ class Flag(models.Model):
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
     resolution = models.CharField(_("resolution"), max_length=10, choices=Resolution.choices, blank=True)
     resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # read only when a user is deleted
     )
     reason = models.CharField(_("reason"), max_length=300, blank=True)
     snoozed_until = models.DateTimeField(_("snoozed until"), null=True, blank=True)
@@ -461,7 +486,10 @@ class Notification(models.Model):
         FAILED = "failed", _("Failed")
         DIGEST = "digest", _("Waiting for the daily digest")
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    # The flag's workspace, copied (see Flag.workspace).
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     flag = models.ForeignKey(
         Flag, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
     )
@@ -476,7 +504,7 @@ class Notification(models.Model):
     subject = models.CharField(_("subject"), max_length=300)
     body = models.TextField(_("text"), blank=True)
     url = models.CharField(max_length=500, blank=True)
-    idempotency_key = models.CharField(max_length=100, unique=True)
+    idempotency_key = models.CharField(max_length=100)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
@@ -502,7 +530,15 @@ class Notification(models.Model):
                 name="notification_unread",
                 condition=Q(channel="in_app", read_at__isnull=True),
             ),
-            models.Index(fields=["workspace", "status"], name="notification_ws_status"),
+            models.Index(
+                fields=["workspace", "-created_at"],
+                name="notification_failed",
+                condition=Q(status="failed"),
+            ),
+        ]
+        constraints = [
+            # A constraint rather than unique=True: no extra pattern-ops index on PostgreSQL.
+            models.UniqueConstraint(fields=["idempotency_key"], name="notification_idempotency_key"),
         ]
 
     def __str__(self) -> str:

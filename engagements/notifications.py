@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import re
 import socket
 import urllib.error
 import urllib.request
@@ -24,15 +25,16 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
+from django.db import connection
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from engagements.models import Engagement, Flag, Notification
-from outsourcing.models import Membership, Role, User
+from outsourcing.models import Membership, Role, User, Workspace
+from providers.models import Provider
 
-LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
 WEBHOOK_TIMEOUT = 10
 
@@ -44,92 +46,119 @@ class PermanentDeliveryError(Exception):
 # --- Writing the outbox ------------------------------------------------------
 
 
-def _flag_text(flag: Flag, engagement: Engagement) -> tuple[str, str]:
-    provider = engagement.provider.name
-    if flag.kind == Flag.Kind.REPLY_OVERDUE:
-        subject = _("Reply overdue: %(title)s (%(provider)s)")
-        lead = _("%(provider)s has not answered your request on “%(title)s” in time.")
-    elif flag.kind == Flag.Kind.GHOSTED:
-        subject = _("Ghosted: %(title)s (%(provider)s)")
-        lead = _("%(provider)s did not answer your request on “%(title)s”, nor your follow-ups.")
-    else:
-        subject = _("Delivery overdue: %(title)s (%(provider)s)")
-        lead = _("The delivery of “%(title)s” by %(provider)s is past its due date.")
-    params = {"title": engagement.title, "provider": provider}
-    return subject % params, lead % params
-
-
-def _recipients(engagement: Engagement, members: dict[tuple[int, int], Membership]) -> list[Membership]:
-    chosen: dict[int, Membership] = {}
-    if engagement.owner_id and (engagement.workspace_id, engagement.owner_id) in members:
-        chosen[engagement.owner_id] = members[(engagement.workspace_id, engagement.owner_id)]
-    if engagement.workspace.notify_managers:
-        for (ws, user_id), m in members.items():
-            if ws == engagement.workspace_id and m.role in (Role.MANAGER, Role.OWNER):
-                chosen.setdefault(user_id, m)
-    return list(chosen.values())
-
-
-def notifications_for_flags(flags: Sequence[Flag]) -> list[Notification]:
-    """The outbox rows for newly raised flags (saved flags, with their engagements loaded)."""
-    engagement_ids = {f.engagement_id for f in flags}
-    engagements = {
-        e.pk: e
-        for e in Engagement.objects.filter(pk__in=engagement_ids).select_related("provider", "workspace")
+def _flag_texts() -> dict[str, tuple[str, str]]:
+    """Subject and lead per flag kind, with %(title)s and %(provider)s left to fill in."""
+    return {
+        Flag.Kind.REPLY_OVERDUE: (
+            _("Reply overdue: %(title)s (%(provider)s)"),
+            _("%(provider)s has not answered your request on “%(title)s” in time."),
+        ),
+        Flag.Kind.GHOSTED: (
+            _("Ghosted: %(title)s (%(provider)s)"),
+            _("%(provider)s did not answer your request on “%(title)s”, nor your follow-ups."),
+        ),
+        Flag.Kind.DELIVERY_OVERDUE: (
+            _("Delivery overdue: %(title)s (%(provider)s)"),
+            _("The delivery of “%(title)s” by %(provider)s is past its due date."),
+        ),
     }
-    workspace_ids = {e.workspace_id for e in engagements.values()}
-    members = {
-        (m.workspace_id, m.user_id): m
-        for m in Membership.objects.filter(workspace_id__in=workspace_ids).select_related("user")
-    }
-    rows: list[Notification] = []
+
+
+_PLACEHOLDERS = {"title": "e.title", "provider": "p.name"}
+
+
+def _sql_text(templates: dict[str, str]) -> tuple[str, list[str]]:
+    """A CASE over the flag kind that builds each translated text in SQL.
+
+    The template is cut at its placeholders and joined back with the columns,
+    so a title that itself contains "%(provider)s" stays as typed.
+    """
+    cases: list[str] = []
+    params: list[str] = []
+    for kind, template in templates.items():
+        # re.split with a group alternates literal text and placeholder names.
+        pieces = re.split(r"%\((title|provider)\)s", template)
+        parts = [_PLACEHOLDERS[piece] if i % 2 else "%s" for i, piece in enumerate(pieces)]
+        cases.append("WHEN %s THEN " + " || ".join(parts))
+        params += [kind, *pieces[::2]]
+    return "CASE f.kind " + " ".join(cases) + " END", params
+
+
+def _url_parts() -> list[str]:
+    """The engagement URL split around its workspace slug and id, for SQL to join back."""
+    sentinel_ws, sentinel_pk = "wsslugsentinel", 987654321
+    url = reverse("engagements:detail", kwargs={"ws": sentinel_ws, "pk": sentinel_pk})
+    head, rest = url.split(sentinel_ws)
+    middle, tail = rest.split(str(sentinel_pk))
+    return [head, middle, tail]
+
+
+def queue_for_flags(flag_ids: Sequence[int]) -> list[tuple[int, str]]:
+    """Write the outbox rows for newly raised flags; returns (id, status) of each.
+
+    Set-based, like the pass that calls it: one INSERT … SELECT for all
+    recipients and channels, so the cost does not grow with a Python loop per
+    flag. Recipients: the engagement's owner, and owners and managers when the
+    workspace asks for it; each on the channels their preferences choose.
+    """
+    if not flag_ids:
+        return []
     with translation.override(settings.LANGUAGE_CODE):
-        for flag in flags:
-            engagement = engagements[flag.engagement_id]
-            subject, lead = _flag_text(flag, engagement)
-            url = reverse("engagements:detail", kwargs={"ws": engagement.workspace.slug, "pk": engagement.pk})
-            common = {
-                "workspace_id": engagement.workspace_id,
-                "flag": flag,
-                "subject": subject[:300],
-                "body": lead,
-                "url": url,
-            }
-            for member in _recipients(engagement, members):
-                if member.notify_in_app:
-                    rows.append(
-                        Notification(
-                            channel=Notification.Channel.IN_APP,
-                            recipient_id=member.user_id,
-                            idempotency_key=f"flag-{flag.pk}-in_app-{member.user_id}",
-                            status=Notification.Status.SENT,
-                            sent_at=flag.raised_at,
-                            **common,
-                        )
-                    )
-                if member.notify_email:
-                    rows.append(
-                        Notification(
-                            channel=Notification.Channel.EMAIL,
-                            recipient_id=member.user_id,
-                            idempotency_key=f"flag-{flag.pk}-email-{member.user_id}",
-                            status=(
-                                Notification.Status.DIGEST
-                                if member.email_digest
-                                else Notification.Status.PENDING
-                            ),
-                            **common,
-                        )
-                    )
-            if engagement.workspace.webhook_url:
-                rows.append(
-                    Notification(
-                        channel=Notification.Channel.WEBHOOK,
-                        idempotency_key=f"flag-{flag.pk}-webhook",
-                        **common,
-                    )
-                )
-    return rows
+        texts = _flag_texts()
+        url_head, url_middle, url_tail = _url_parts()
+    subject_sql, subject_params = _sql_text({str(k): v[0] for k, v in texts.items()})
+    lead_sql, lead_params = _sql_text({str(k): v[1] for k, v in texts.items()})
+    # Written now by the real clock (the pass may run at a simulated instant).
+    db_now = connection.ops.adapt_datetimefield_value(timezone.now())
+    columns = (
+        "workspace_id, flag_id, recipient_id, channel, subject, body, url, idempotency_key, status, "
+        "attempts, next_attempt_at, last_error, created_at, sent_at"
+    )
+    common = (
+        f"f.workspace_id, f.id, {{recipient}}, %s, SUBSTR({subject_sql}, 1, 300), {lead_sql}, "
+        "%s || w.slug || %s || CAST(e.id AS TEXT) || %s"
+    )
+    common_params = [*subject_params, *lead_params, url_head, url_middle, url_tail]  # after the channel
+    joins = (
+        f"FROM {Flag._meta.db_table} f "
+        f"JOIN {Engagement._meta.db_table} e ON e.id = f.engagement_id "
+        f"JOIN {Provider._meta.db_table} p ON p.id = e.provider_id "
+        f"JOIN {Workspace._meta.db_table} w ON w.id = f.workspace_id "
+    )
+    member_join = (
+        f"JOIN {Membership._meta.db_table} m ON m.workspace_id = f.workspace_id "
+        "AND (m.user_id = e.owner_id OR (w.notify_managers AND m.role IN (%s, %s)))"
+    )
+    in_flags = "f.id IN (" + ", ".join(["%s"] * len(flag_ids)) + ")"
+    channel = Notification.Channel
+    status = Notification.Status
+    sql = (
+        f"INSERT INTO {Notification._meta.db_table} ({columns}) "
+        # In the app: delivered by existing.
+        f"SELECT {common.format(recipient='m.user_id')}, "
+        "'flag-' || CAST(f.id AS TEXT) || '-in_app-' || CAST(m.user_id AS TEXT), %s, 0, %s, '', %s, f.raised_at "
+        f"{joins}{member_join} WHERE {in_flags} AND m.notify_in_app "
+        "UNION ALL "
+        f"SELECT {common.format(recipient='m.user_id')}, "
+        "'flag-' || CAST(f.id AS TEXT) || '-email-' || CAST(m.user_id AS TEXT), "
+        "CASE WHEN m.email_digest THEN %s ELSE %s END, 0, %s, '', %s, NULL "
+        f"{joins}{member_join} WHERE {in_flags} AND m.notify_email "
+        "UNION ALL "
+        f"SELECT {common.format(recipient='NULL')}, "
+        "'flag-' || CAST(f.id AS TEXT) || '-webhook', %s, 0, %s, '', %s, NULL "
+        f"{joins} WHERE {in_flags} AND w.webhook_url <> '' "
+        "RETURNING id, status"
+    )
+    managers = [Role.OWNER.value, Role.MANAGER.value]
+    params = [
+        channel.IN_APP.value, *common_params, status.SENT.value, db_now, db_now, *managers, *flag_ids,
+        channel.EMAIL.value, *common_params, status.DIGEST.value, status.PENDING.value, db_now, db_now,
+        *managers, *flag_ids,
+        channel.WEBHOOK.value, *common_params, status.PENDING.value, db_now, db_now, *flag_ids,
+    ]  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [(row[0], row[1]) for row in cursor.fetchall()]
 
 
 # --- Delivering -------------------------------------------------------------
@@ -149,7 +178,11 @@ def claim(pk: int, now: datetime) -> bool:
             next_attempt_at__lte=now,
         )
         .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .update(status=Notification.Status.SENDING, lease_until=now + LEASE, attempts=F("attempts") + 1)
+        .update(
+            status=Notification.Status.SENDING,
+            lease_until=now + timedelta(seconds=settings.NOTIFICATION_LEASE_SECONDS),
+            attempts=F("attempts") + 1,
+        )
     )
     return claimed == 1
 

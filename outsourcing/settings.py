@@ -179,6 +179,7 @@ elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # A task unacknowledged this long is handed to another worker.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -323,6 +324,9 @@ INVITATION_TTL_DAYS = env_int("INVITATION_TTL_DAYS", 7)
 # Webhooks to private, loopback or reserved addresses are refused unless allowed
 # (an intranet chat server, or tests with a receiver on 127.0.0.1).
 WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
+# How long a worker's claim on a notification holds; after that a dead worker's
+# half-finished delivery is picked up again. Longer than any SMTP/HTTP timeout.
+NOTIFICATION_LEASE_SECONDS = env_int("NOTIFICATION_LEASE_SECONDS", 300)
 
 LOGGING = {
     "version": 1,

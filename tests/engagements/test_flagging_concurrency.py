@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from engagements.models import Engagement, Exchange, Flag, Message, Notification
 from tests.factories import ProviderFactory
+from tests.realparts import database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,11 +36,6 @@ time.sleep(max(0.0, start - time.time()))
 report = flag_pass(batch_size=50)
 print(json.dumps({"raised": report.raised_overdue, "notifications": report.notifications}))
 """
-
-
-def _database_url() -> str:
-    s = connection.settings_dict
-    return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
 def _due_engagements(team, count: int) -> None:
@@ -83,7 +79,7 @@ def test_four_concurrent_passes_raise_each_flag_exactly_once(team):
     if connection.vendor != "postgresql":
         pytest.skip("SKIP LOCKED claims are a PostgreSQL feature; SQLite serialises writers instead")
     _due_engagements(team, N)
-    env = {**os.environ, "DATABASE_URL": _database_url(), "DJANGO_SETTINGS_MODULE": "outsourcing.settings"}
+    env = {**os.environ, "DATABASE_URL": database_url(), "DJANGO_SETTINGS_MODULE": "outsourcing.settings"}
     start = time.time() + 3
     processes = [
         subprocess.Popen(

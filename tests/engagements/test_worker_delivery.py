@@ -4,7 +4,6 @@ flag, and its notifications arrive at a real SMTP server and a real HTTP receive
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from datetime import timedelta
@@ -22,8 +21,14 @@ from engagements.notifications import signature
 from engagements.tasks import flag_overdue
 from outsourcing.celery import app as celery_app
 from tests.factories import EngagementFactory, ProviderFactory
+from tests.realparts import free_port, wait_for
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _through_the_broker(settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
 
 
 class Inbox:
@@ -38,10 +43,7 @@ class Inbox:
 @pytest.fixture
 def smtp_server(settings):
     inbox = Inbox()
-    # aiosmtpd checks readiness by connecting to the port it was given: it needs a real one.
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     settings.MAILERS = {
@@ -76,15 +78,6 @@ def webhook_receiver(settings):
     server.shutdown()
 
 
-def _wait_for(condition, seconds: float = 30) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def test_the_beat_task_raises_a_flag_delivered_by_smtp_and_webhook_exactly_once(
     team, smtp_server, webhook_receiver
 ):
@@ -105,7 +98,7 @@ def test_the_beat_task_raises_a_flag_delivered_by_smtp_and_webhook_exactly_once(
 
     with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
         flag_overdue.delay()
-        assert _wait_for(lambda: len(smtp_server.messages) >= 1 and len(received) >= 1)
+        assert wait_for(lambda: len(smtp_server.messages) >= 1 and len(received) >= 1)
         # Anything still queued would show up now as a duplicate.
         flag_overdue.delay()
         time.sleep(2)
