@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from crispy_forms.bootstrap import StrictButton
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import MinValueValidator
-from django.utils import timezone
+from django.template.loader import select_template
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from engagements import queries
 from engagements.models import Engagement, Message
 from outsourcing.models import User, Workspace
 from outsourcing.uploads import check_upload
-from providers.models import Category, Provider
+from providers.models import Category, Provider, ResponsePolicy
 
 # More than this many files in one message is almost certainly a mistake.
 MAX_ATTACHMENTS = 10
@@ -118,6 +121,7 @@ class EngagementForm(forms.ModelForm):
             "fee_currency",
             "due_on",
             "client_name",
+            "response_policy",
         ]
         widgets = {
             "due_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
@@ -131,6 +135,12 @@ class EngagementForm(forms.ModelForm):
         provider_field.queryset = queries.assignable_providers(workspace, current)
         owner_field: Any = self.fields["owner"]
         owner_field.queryset = queries.workspace_members(workspace)
+        policy_field: Any = self.fields["response_policy"]
+        policy_field.queryset = ResponsePolicy.objects.filter(workspace=workspace)
+        policy_field.empty_label = _("The provider's policy")
+        policy_field.help_text = _(
+            "Only for an engagement that needs a different response time than its provider usually gets."
+        )
         # The model's check constraint would only give a form-wide error.
         self.fields["fee_amount"].validators.append(MinValueValidator(0))
         self.fields["fee_amount"].widget.attrs["min"] = "0"
@@ -148,6 +158,7 @@ class EngagementForm(forms.ModelForm):
                 Column("due_on", css_class="col-md-4"),
             ),
             "client_name",
+            "response_policy",
         )
 
     def clean(self) -> dict[str, Any]:
@@ -257,3 +268,101 @@ class MessageLogForm(MessageForm):
         if errors:
             raise ValidationError(errors)
         return files
+
+
+# --- Flags: snooze and dismiss ----------------------------------------------
+
+SNOOZE_PRESETS = [("tomorrow", _("Tomorrow")), ("3days", _("In 3 days")), ("next_week", _("Next week"))]
+
+
+def snooze_presets(today: date) -> list[tuple[str, str, date]]:
+    """The quick snooze choices as (value, label, date): next week means its Monday."""
+    days = {
+        "tomorrow": today + timedelta(days=1),
+        "3days": today + timedelta(days=3),
+        "next_week": today + timedelta(days=7 - today.weekday()),
+    }
+    return [(value, str(label), days[value]) for value, label in SNOOZE_PRESETS]
+
+
+def start_of_day(day: date) -> datetime:
+    """Midnight at the start of ``day`` in the user's time zone: a snoozed flag is back "on" that date."""
+    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
+
+
+class FlagSnoozeForm(forms.Form):
+    """Until when to snooze a flag: a quick choice, or a date."""
+
+    preset = forms.ChoiceField(required=False, choices=SNOOZE_PRESETS)
+    until = forms.DateField(label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        presets = {value: day for value, _label, day in snooze_presets(timezone.localdate())}
+        day = presets.get(data.get("preset") or "") or data.get("until")
+        if day is None:
+            if not self.errors:
+                raise ValidationError(_("Choose until when to snooze the flag."))
+            return data
+        data["until_at"] = start_of_day(day)
+        return data
+
+
+class FlagDismissForm(forms.Form):
+    """Why a flag is dismissed: required, and kept in its history."""
+
+    reason = forms.CharField(
+        label=_("Reason"), max_length=300, error_messages={"required": _("Say why the flag is dismissed.")}
+    )
+
+
+# --- Follow-ups -------------------------------------------------------------
+
+
+def followup_language(languages: Sequence[str], current: str | None) -> str:
+    """The language a follow-up to a provider is written in.
+
+    The user's own language when the provider speaks it; else the first of the
+    provider's languages that the app ships; else the user's language. (The
+    provider's list is no order of preference: the provider form stores it in
+    the order of its choices.) Regional codes count as their language: "de-ch" is "de".
+    """
+    shipped = [code for code, _name in settings.LANGUAGES]
+    spoken = [str(code).split("-")[0].lower() for code in languages]
+    mine = (current or settings.LANGUAGE_CODE).split("-")[0].lower()
+    if mine in spoken and mine in shipped:
+        return mine
+    chosen = next((code for code in spoken if code in shipped), mine)
+    return chosen if chosen in shipped else settings.LANGUAGE_CODE
+
+
+def followup_initial(engagement: Engagement, request: Message | None, *, sender: str) -> dict[str, Any]:
+    """The log form's values for a polite follow-up, in the provider's language.
+
+    ``request`` is the message being chased (None when there is none, e.g. an
+    overdue delivery nobody asked about in the log). Nothing is saved here.
+    """
+    provider = engagement.provider
+    language = followup_language(provider.languages or [], translation.get_language())
+    base = (request.subject if request is not None else "") or engagement.title
+    subject = base if base.lower().startswith("re:") else f"Re: {base}"
+    template = select_template([f"engagements/followup/{language}.txt", "engagements/followup/en.txt"])
+    # The request's date as the provider saw it, in their language and time zone.
+    with translation.override(language), timezone.override(provider.time_zone or "UTC"):
+        body = template.render(
+            {
+                "name": provider.name,
+                "title": engagement.title,
+                "requested_at": request.occurred_at if request is not None else None,
+                "due_on": engagement.due_on,
+                "sender": sender,
+            },
+        )
+    return {
+        "direction": Message.Direction.OUTBOUND,
+        "kind": Message.Kind.FOLLOW_UP,
+        "channel": request.channel if request is not None else Message.Channel.EMAIL,
+        "occurred_at": timezone.now().replace(second=0, microsecond=0),
+        "subject": subject[: Message._meta.get_field("subject").max_length or 300],
+        "body": body.strip(),
+    }

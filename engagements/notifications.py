@@ -15,6 +15,7 @@ import hmac
 import ipaddress
 import json
 import re
+import secrets
 import socket
 import urllib.error
 import urllib.request
@@ -26,7 +27,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import connection
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -259,7 +260,7 @@ def webhook_payload(notification: Notification) -> bytes:
     flag = notification.flag
     data = {
         "text": f"{notification.subject}\n{_absolute(notification.url)}",
-        "event": "flag.raised",
+        "event": "flag.raised" if flag else "test",
         "flag": {"id": flag.pk, "kind": flag.kind, "engagement": flag.engagement_id} if flag else None,
         "url": _absolute(notification.url),
         "idempotency_key": notification.idempotency_key,
@@ -319,3 +320,86 @@ def check_webhook_url(url: str) -> None:
         address = ipaddress.ip_address(info[4][0])
         if not address.is_global:
             raise ValidationError(_("Private, loopback and reserved addresses are not allowed for webhooks."))
+
+
+# --- Reading and managing the rows (the notification pages) -------------------
+
+
+def unread_count(user: User, workspace: Workspace) -> int:
+    """The person's unread in-app notifications here: one COUNT on the notification_unread index."""
+    return Notification.objects.filter(
+        recipient=user, workspace=workspace, channel=Notification.Channel.IN_APP, read_at__isnull=True
+    ).count()
+
+
+def in_app_notifications(user: User, workspace: Workspace) -> QuerySet[Notification]:
+    """The person's in-app notifications in this workspace, newest first."""
+    return Notification.objects.filter(
+        recipient=user, workspace=workspace, channel=Notification.Channel.IN_APP
+    ).order_by("-created_at", "-id")
+
+
+def failed_deliveries(workspace: Workspace) -> QuerySet[Notification]:
+    """Deliveries that gave up, newest first (the notification_failed index)."""
+    return (
+        Notification.objects.filter(workspace=workspace, status=Notification.Status.FAILED)
+        .select_related("recipient")
+        .order_by("-created_at", "-id")
+    )
+
+
+def notifications_mark_read(*, user: User, workspace: Workspace, ids: list[int] | None = None) -> int:
+    """Mark the person's in-app notifications read (``ids`` None: all of them); returns rows changed.
+
+    Conditional on ``read_at`` being empty, so the first reading time stays.
+    """
+    rows = Notification.objects.filter(
+        recipient=user, workspace=workspace, channel=Notification.Channel.IN_APP, read_at__isnull=True
+    )
+    if ids is not None:
+        rows = rows.filter(pk__in=ids)
+    return rows.update(read_at=timezone.now())
+
+
+def _require_manager(by: Membership, workspace_id: int) -> None:
+    if by.workspace_id != workspace_id or not by.can_manage:
+        raise ValidationError(_("Only managers and owners can change the workspace's notifications."))
+
+
+def notification_retry(*, notification: Notification, by: Membership) -> Notification:
+    """Give a failed delivery a fresh set of attempts and queue it once the transaction commits."""
+    from engagements.tasks import enqueue_delivery  # here: tasks imports this module
+
+    _require_manager(by, notification.workspace_id)
+    now = timezone.now()
+    # Conditional: a second click, or a retry racing another, changes nothing.
+    changed = Notification.objects.filter(pk=notification.pk, status=Notification.Status.FAILED).update(
+        status=Notification.Status.PENDING, attempts=0, next_attempt_at=now, lease_until=None
+    )
+    if changed != 1:
+        raise ValidationError(_("This delivery is no longer marked as failed."))
+    notification.status = Notification.Status.PENDING
+    notification.attempts = 0
+    notification.next_attempt_at = now
+    notification.lease_until = None
+    enqueue_delivery([notification.pk])
+    return notification
+
+
+def webhook_test_queue(*, workspace: Workspace, by: Membership) -> Notification:
+    """Queue one test POST to the workspace's webhook, delivered (and retried) like a flag's."""
+    from engagements.tasks import enqueue_delivery  # here: tasks imports this module
+
+    _require_manager(by, workspace.pk)
+    if not workspace.webhook_url:
+        raise ValidationError(_("Save a webhook URL first."))
+    notification = Notification.objects.create(
+        workspace=workspace,
+        channel=Notification.Channel.WEBHOOK,
+        subject=_("Test from Outsourcing Tracker: this webhook receives flags."),
+        url=reverse("workspace_settings", kwargs={"ws": workspace.slug}),
+        # A fresh key each time: a test is a new message, not a repeat of the last one.
+        idempotency_key=f"webhook-test-{workspace.pk}-{secrets.token_hex(8)}",
+    )
+    enqueue_delivery([notification.pk])
+    return notification

@@ -9,16 +9,12 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
-from functools import cache
-
-import holidays
-from django.db import IntegrityError, transaction
-from django.utils.translation import gettext as _
 
 from engagements.clock import BusinessCalendar
 from engagements.models import Engagement, StatusChange
 from outsourcing.models import Workspace
-from providers.models import Absence, Provider, ResponsePolicy
+from providers.models import Absence, Provider, ResponsePolicy, holiday_regions, holiday_subdivision
+from providers.services import policy_default
 
 # An engagement still on hold is paused "until further notice".
 FOREVER = datetime(9999, 1, 1, tzinfo=zoneinfo.ZoneInfo("UTC"))
@@ -26,17 +22,7 @@ FOREVER = datetime(9999, 1, 1, tzinfo=zoneinfo.ZoneInfo("UTC"))
 
 def default_policy(workspace: Workspace) -> ResponsePolicy:
     """The workspace default: 2 business days, Mon–Fri 09:00–17:00, provider's zone and holidays."""
-    policy = ResponsePolicy.objects.filter(workspace=workspace, is_default=True).first()
-    if policy is not None:
-        return policy
-    try:
-        with transaction.atomic():
-            return ResponsePolicy.objects.create(
-                workspace=workspace, name=_("Standard (2 business days)"), is_default=True
-            )
-    except IntegrityError:
-        # Another request created it first: the partial unique index allows one.
-        return ResponsePolicy.objects.get(workspace=workspace, is_default=True)
+    return policy_default(workspace=workspace)
 
 
 def effective_policy(engagement: Engagement, provider: Provider | None = None) -> ResponsePolicy:
@@ -73,20 +59,14 @@ def closed_dates(absences: Iterable[Absence]) -> frozenset[date]:
     return frozenset(days)
 
 
-@cache
-def _supported_regions() -> dict[str, frozenset[str]]:
-    return {c: frozenset(subdivs) for c, subdivs in holidays.list_supported_countries().items()}
-
-
 def _holiday_region(country: str, subdivision: str) -> tuple[str, str]:
     """A (country, subdivision) the holidays package knows; unknown parts are dropped.
 
     A provider in a country without holiday data still gets weekends and hours.
     """
-    regions = _supported_regions()
-    if country not in regions:
+    if country not in holiday_regions():
         return "", ""
-    return country, subdivision if subdivision in regions[country] else ""
+    return country, (holiday_subdivision(country, subdivision) or "") if subdivision else ""
 
 
 def calendar_for(

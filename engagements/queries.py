@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from django.db.models import F, Q, QuerySet
+from datetime import datetime, timedelta
+
+from django.db.models import DateTimeField, Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.expressions import OrderBy
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
-from engagements.models import Attachment, Engagement, Exchange, Message
+from engagements.models import Attachment, Engagement, Exchange, Flag, Message
 from outsourcing.models import User, Workspace
 from providers.models import Provider
 
@@ -143,4 +146,127 @@ def provider_timeline(provider: Provider) -> QuerySet[Message]:
         .select_related("engagement", "author")
         .prefetch_related("attachments")
         .order_by("-occurred_at", "-id")
+    )
+
+
+# --- Needs attention --------------------------------------------------------
+
+# The overdue, due-soon and snoozed sections are short by nature; past this many
+# rows the page says so instead of growing without bound.
+ATTENTION_CAP = 100
+DUE_SOON = timedelta(hours=24)
+# Long texts of the joined rows that the attention rows never show: not worth fetching by the hundred.
+ATTENTION_UNUSED = ("engagement__brief", "engagement__provider__notes")
+
+
+def _not_snoozed(now: datetime) -> Q:
+    return Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=now)
+
+
+def attention_count(workspace: Workspace, now: datetime | None = None) -> int:
+    """Open flags that are not snoozed: one COUNT over the ``flag_ws_open`` partial index."""
+    now = now or timezone.now()
+    return Flag.objects.filter(_not_snoozed(now), workspace=workspace, resolved_at=None).count()
+
+
+def _open_flags(workspace: Workspace, owner: User | None) -> QuerySet[Flag]:
+    flags = (
+        Flag.objects.filter(workspace=workspace, resolved_at=None)
+        .select_related("engagement__provider", "engagement__owner")
+        .defer(*ATTENTION_UNUSED)
+    )
+    return flags if owner is None else flags.filter(engagement__owner=owner)
+
+
+def attention_overdue(workspace: Workspace, *, now: datetime, owner: User | None = None) -> QuerySet[Flag]:
+    """Open, unsnoozed flags, the most overdue (oldest deadline) first."""
+    return _open_flags(workspace, owner).filter(_not_snoozed(now)).order_by("due_at", "id")
+
+
+def attention_snoozed(workspace: Workspace, *, now: datetime, owner: User | None = None) -> QuerySet[Flag]:
+    """Open flags hidden until a later moment, the first to come back first."""
+    return _open_flags(workspace, owner).filter(snoozed_until__gt=now).order_by("snoozed_until", "id")
+
+
+def _waiting_exchanges(workspace: Workspace, now: datetime, owner: User | None) -> QuerySet[Exchange]:
+    """Unanswered requests of open engagements that no open flag already covers."""
+    flagged = Flag.objects.filter(exchange=OuterRef("pk"), resolved_at=None)
+    exchanges = (
+        Exchange.objects.filter(
+            workspace=workspace, replied_at=None, engagement__status__in=Engagement.OPEN_STATUSES
+        )
+        .filter(~Exists(flagged))
+        .select_related("engagement__provider", "engagement__owner")
+        .defer(*ATTENTION_UNUSED)
+        # Time left until the reply is due (negative once past): the page shows it as a duration.
+        .annotate(due_in=F("reply_due_at") - Value(now, output_field=DateTimeField()))
+    )
+    return exchanges if owner is None else exchanges.filter(engagement__owner=owner)
+
+
+def attention_due_soon(
+    workspace: Workspace, *, now: datetime, owner: User | None = None
+) -> QuerySet[Exchange]:
+    """Unflagged open requests whose reply falls due within the next 24 hours, soonest first."""
+    return (
+        _waiting_exchanges(workspace, now, owner)
+        .filter(reply_due_at__gt=now, reply_due_at__lte=now + DUE_SOON)
+        .order_by("reply_due_at", "id")
+    )
+
+
+def attention_awaiting(
+    workspace: Workspace, *, now: datetime, owner: User | None = None
+) -> QuerySet[Exchange]:
+    """Every other unflagged open request, soonest due first.
+
+    Mostly those due later than 24 hours; also the rare one already past due
+    whose flag was dismissed or is about to be raised by the next pass, so that
+    nothing still waiting drops off the page.
+    """
+    later = Q(reply_due_at__isnull=True) | Q(reply_due_at__lte=now) | Q(reply_due_at__gt=now + DUE_SOON)
+    return (
+        _waiting_exchanges(workspace, now, owner)
+        .filter(later)
+        .order_by(F("reply_due_at").asc(nulls_last=True), "id")
+    )
+
+
+def engagement_flags(engagement: Engagement) -> list[Flag]:
+    """All the engagement's flags, open and resolved, the latest raised first."""
+    return list(
+        Flag.objects.filter(engagement=engagement).select_related("resolved_by").order_by("-raised_at", "-id")
+    )
+
+
+def flag_for(workspace: Workspace, pk: int) -> Flag:
+    """One flag of the workspace, or 404."""
+    # The engagement's workspace too: Flag.workspace is a copy without a database constraint.
+    return get_object_or_404(
+        Flag.objects.select_related("engagement__provider", "engagement__owner", "resolved_by"),
+        workspace=workspace,
+        engagement__workspace=workspace,
+        pk=pk,
+    )
+
+
+def followup_request(engagement: Engagement) -> Message | None:
+    """The request a follow-up chases: the open exchange's, else the latest live request."""
+    open_exchange = (
+        Exchange.objects.filter(engagement=engagement, replied_at=None)
+        .select_related("request_message")
+        .order_by("-requested_at", "-id")
+        .first()
+    )
+    if open_exchange is not None:
+        return open_exchange.request_message
+    return (
+        Message.objects.filter(
+            engagement=engagement,
+            direction=Message.Direction.OUTBOUND,
+            kind=Message.Kind.REQUEST,
+            deleted_at=None,
+        )
+        .order_by("-occurred_at", "-id")
+        .first()
     )

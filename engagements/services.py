@@ -114,10 +114,16 @@ def engagement_update(
     policy = fields.get("response_policy")
     if policy is not None and policy.workspace_id != engagement.workspace_id:
         raise ValidationError({"response_policy": _("Choose a policy of this workspace.")})
-    clock_changed = provider.pk != engagement.provider_id or (
-        "response_policy" in fields and getattr(policy, "pk", None) != engagement.response_policy_id
+    # Compared with the stored row: a bound ModelForm has already copied its data onto the instance.
+    stored = (
+        Engagement.objects.filter(pk=engagement.pk)
+        .values("provider_id", "response_policy_id", "due_on")
+        .get()
     )
-    due_changed = "due_on" in fields and fields["due_on"] != engagement.due_on
+    clock_changed = provider.pk != stored["provider_id"] or (
+        "response_policy" in fields and getattr(policy, "pk", None) != stored["response_policy_id"]
+    )
+    due_changed = "due_on" in fields and fields["due_on"] != stored["due_on"]
     for name, value in fields.items():
         setattr(engagement, name, value)
     engagement.provider = provider
@@ -449,13 +455,127 @@ def _refresh_summary(engagement: Engagement, derived: list[Any], entries: list[L
         setattr(engagement, name, value)
 
 
-def provider_calendar_changed(*, provider: Provider) -> int:
-    """An absence or policy of the provider changed: recompute what is still waiting."""
-    engagements = Engagement.objects.filter(provider=provider, awaiting_reply=True).select_related(
-        "provider", "workspace"
+# Engagements recomputed per query when a policy or a provider's calendar changed.
+RECOMPUTE_BATCH = 100
+
+
+def _waiting_ids(engagements: Any) -> list[int]:
+    # Closed engagements are left alone: closing cleared their next check, a recompute would re-arm it.
+    waiting = engagements.filter(awaiting_reply=True).exclude(status__in=Engagement.CLOSED_STATUSES)
+    return list(waiting.order_by("pk").values_list("pk", flat=True))
+
+
+def policy_engagement_ids(policy: ResponsePolicy) -> list[int]:
+    """Engagements waiting for a reply whose effective policy is ``policy``.
+
+    Their own policy; else their provider's; else, for the default, neither.
+    """
+    users = Engagement.objects.filter(response_policy=policy) | Engagement.objects.filter(
+        response_policy=None, provider__response_policy=policy
     )
-    count = 0
-    for engagement in engagements:
-        exchanges_recompute(engagement=engagement)
-        count += 1
-    return count
+    if policy.is_default:
+        users |= Engagement.objects.filter(
+            workspace_id=policy.workspace_id, response_policy=None, provider__response_policy=None
+        )
+    return _waiting_ids(users)
+
+
+def engagements_recompute(*, engagement_ids: Sequence[int]) -> int:
+    """Recompute these engagements' exchanges under their current policy, a batch at a time.
+
+    Idempotent: it derives everything from the log and the current calendar.
+    """
+    done = 0
+    for start in range(0, len(engagement_ids), RECOMPUTE_BATCH):
+        batch = (
+            Engagement.objects.filter(
+                pk__in=engagement_ids[start : start + RECOMPUTE_BATCH], awaiting_reply=True
+            )
+            .exclude(status__in=Engagement.CLOSED_STATUSES)
+            .select_related("workspace", "provider", "response_policy", "provider__response_policy")
+            .order_by("pk")
+        )
+        for engagement in batch:
+            # One engagement per transaction: a failure later in the batch keeps the earlier ones.
+            with transaction.atomic():
+                exchanges_recompute(engagement=engagement)
+            done += 1
+    return done
+
+
+def provider_recompute(*, provider_id: int) -> int:
+    """The provider's calendar changed (absence, policy, time zone, country): recompute what waits."""
+    return engagements_recompute(
+        engagement_ids=_waiting_ids(Engagement.objects.filter(provider_id=provider_id))
+    )
+
+
+def policy_recompute(*, policy_id: int) -> int:
+    """A policy changed or became the default: recompute the engagements it now governs."""
+    policy = ResponsePolicy.objects.filter(pk=policy_id).first()
+    if policy is None:
+        # Deleted since: its users were noted, and queued, just before the delete.
+        return 0
+    return engagements_recompute(engagement_ids=policy_engagement_ids(policy))
+
+
+# --- Flags: snooze, unsnooze, dismiss -----------------------------------------
+
+MAX_SNOOZE_DAYS = 365
+
+
+def _claim_open_flag(flag: Flag, **changes: Any) -> None:
+    """Change a flag only while it is still open (conditional update, as in the flagging pass).
+
+    The page may be older than the flag's state: a reply or another person may
+    have resolved it meanwhile, and a resolved flag is history, never edited.
+    """
+    if not Flag.objects.filter(pk=flag.pk, resolved_at=None).update(**changes):
+        raise ValidationError(_("This flag is already resolved."))
+    for name, value in changes.items():
+        setattr(flag, name, value)
+
+
+@transaction.atomic
+def flag_snooze(*, flag: Flag, until: datetime, by: User | None) -> Flag:
+    """Hide an open flag from the attention list until ``until``, at most a year ahead.
+
+    The exchange's ``next_check_at`` is left alone: the escalation ladder runs on.
+    """
+    if timezone.is_naive(until):
+        raise ValidationError({"until": _("The time needs a time zone.")})
+    now = timezone.now()
+    if until <= now:
+        raise ValidationError({"until": _("Choose a moment in the future.")})
+    if until > now + timedelta(days=MAX_SNOOZE_DAYS):
+        raise ValidationError({"until": _("A flag can be snoozed for at most a year.")})
+    _claim_open_flag(flag, snoozed_until=until)
+    return flag
+
+
+@transaction.atomic
+def flag_unsnooze(*, flag: Flag, by: User | None) -> Flag:
+    """Put a snoozed flag back on the attention list now."""
+    _claim_open_flag(flag, snoozed_until=None)
+    return flag
+
+
+@transaction.atomic
+def flag_dismiss(*, flag: Flag, reason: str, by: User | None) -> Flag:
+    """Resolve an open flag by hand; the reason is kept with it in the history."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why the flag is dismissed.")})
+    max_length = Flag._meta.get_field("reason").max_length or 300
+    if len(reason) > max_length:
+        raise ValidationError(
+            {"reason": _("The reason can be at most %(n)d characters long.") % {"n": max_length}}
+        )
+    _claim_open_flag(
+        flag,
+        resolved_at=timezone.now(),
+        resolution=Flag.Resolution.DISMISSED,
+        resolved_by=by,
+        reason=reason,
+    )
+    return flag

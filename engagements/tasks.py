@@ -1,7 +1,8 @@
-"""Celery tasks: thin wrappers around the flagging pass and notification delivery.
+"""Celery tasks: thin wrappers around the flagging pass, notification delivery and recomputes.
 
 Every task is safe to run twice (late acks may redeliver it): the pass claims
-rows with SKIP LOCKED, delivery claims each notification with a lease.
+rows with SKIP LOCKED, delivery claims each notification with a lease, and a
+recompute derives everything afresh from the log and the current calendar.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from engagements import notifications
+from engagements import notifications, services
 from engagements.digest import send_daily_digests as _send_daily_digests
 from engagements.flagging import flag_pass
 
@@ -45,6 +46,21 @@ def deliver_due_notifications() -> int:
     ids = notifications.due_for_delivery(timezone.now())
     enqueue_delivery(ids)
     return len(ids)
+
+
+@shared_task(name="engagements.tasks.recompute_provider")
+def recompute_provider(provider_id: int) -> int:
+    return services.provider_recompute(provider_id=provider_id)
+
+
+@shared_task(name="engagements.tasks.recompute_policy")
+def recompute_policy(policy_id: int) -> int:
+    return services.policy_recompute(policy_id=policy_id)
+
+
+@shared_task(name="engagements.tasks.recompute_engagements")
+def recompute_engagements(engagement_ids: list[int]) -> int:
+    return services.engagements_recompute(engagement_ids=engagement_ids)
 
 
 @shared_task(name="engagements.tasks.send_daily_digests")

@@ -2,26 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any, cast
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from engagements import queries, services
 from engagements.forms import (
     EngagementFilterForm,
     EngagementForm,
+    FlagDismissForm,
+    FlagSnoozeForm,
     MessageForm,
     MessageLogForm,
     add_service_errors,
+    followup_initial,
+    snooze_presets,
 )
-from engagements.models import Engagement
+from engagements.models import Engagement, Flag
 from outsourcing.access import WorkspaceRequest, require_role, workspace_view
 from outsourcing.files import private_file_response
 from outsourcing.models import Role
@@ -122,13 +131,17 @@ def engagement_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _log_context(request: WorkspaceRequest, engagement: Engagement, form: MessageLogForm | None) -> dict:
-    """What the log section (whose turn, exchanges, log form, timeline) renders."""
+    """What the log section (flags, whose turn, exchanges, log form, timeline) renders."""
+    flags = queries.engagement_flags(engagement)
     return {
         "engagement": engagement,
         "exchanges": list(queries.exchanges(engagement)),
         "timeline": list(queries.timeline(engagement)),
         "log_form": form or MessageLogForm(initial=MessageLogForm.initial_for(engagement)),
         "can_edit": request.membership.can_edit,
+        "open_flags": [f for f in flags if f.is_open],
+        "flag_history": [f for f in flags if not f.is_open],
+        **_flag_row_context(_detail_url(engagement, "flags"), timezone.now()),
     }
 
 
@@ -167,11 +180,26 @@ def engagement_status(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @workspace_view()
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def message_create(request: HttpRequest, pk: int) -> HttpResponse:
-    """Log a message; htmx swaps the log section, a plain POST redirects back."""
+    """Log a message; htmx swaps the log section, a plain POST redirects back.
+
+    GET shows the engagement with its log form; ``?followup=1`` prefills a
+    polite follow-up to the request still unanswered. Nothing is saved before
+    the person submits it.
+    """
     req = _ws(request)
+    require_role(req, Role.MEMBER)
     engagement = queries.engagement_for(req.workspace, pk)
+    if request.method != "POST":
+        if request.GET.get("followup"):
+            initial = followup_initial(
+                engagement, queries.followup_request(engagement), sender=req.user.display_name
+            )
+        else:
+            initial = MessageLogForm.initial_for(engagement)
+        context = _detail_context(req, engagement, MessageLogForm(initial=initial))
+        return render(request, "engagements/detail.html", context)
     form = MessageLogForm(request.POST, request.FILES)
     if form.is_valid():
         data = dict(form.cleaned_data)
@@ -272,3 +300,142 @@ def provider_timeline(request: HttpRequest, provider_pk: int) -> HttpResponse:
         request.GET.get("page")
     )
     return render(request, "engagements/provider_timeline.html", {"provider": provider, "page_obj": page})
+
+
+# --- Needs attention, and what can be done about a flag ---------------------
+
+
+def _capped(rows: Any) -> tuple[list, bool]:
+    """The first ATTENTION_CAP rows, and whether there were more (one query)."""
+    fetched = list(rows[: queries.ATTENTION_CAP + 1])
+    return fetched[: queries.ATTENTION_CAP], len(fetched) > queries.ATTENTION_CAP
+
+
+def _flag_row_context(back: str, now: datetime) -> dict[str, Any]:
+    """What the flag rows need: the moment, where their forms return, the quick snooze choices."""
+    today = timezone.localdate(now)
+    return {
+        "now": now,
+        "back": back,
+        "snooze_presets": snooze_presets(today),
+        "snooze_min": today + timedelta(days=1),
+        "snooze_max": today + timedelta(days=services.MAX_SNOOZE_DAYS),
+    }
+
+
+@workspace_view()
+def attention(request: HttpRequest) -> HttpResponse:
+    """What needs someone now: overdue flags, replies due within a day, the rest still awaited."""
+    req = _ws(request)
+    now = timezone.now()
+    mine = request.GET.get("mine") == "1"
+    owner = req.user if mine else None
+    overdue, more_overdue = _capped(queries.attention_overdue(req.workspace, now=now, owner=owner))
+    due_soon, more_due_soon = _capped(queries.attention_due_soon(req.workspace, now=now, owner=owner))
+    snoozed, more_snoozed = _capped(queries.attention_snoozed(req.workspace, now=now, owner=owner))
+    page = Paginator(queries.attention_awaiting(req.workspace, now=now, owner=owner), PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "engagements/attention.html",
+        {
+            "mine": mine,
+            "overdue": overdue,
+            "more_overdue": more_overdue,
+            "due_soon": due_soon,
+            "more_due_soon": more_due_soon,
+            "snoozed": snoozed,
+            "more_snoozed": more_snoozed,
+            "page_obj": page,
+            "cap": queries.ATTENTION_CAP,
+            "nothing": not overdue and not due_soon and not page.paginator.count,
+            "show_engagement": True,
+            "can_edit": req.membership.can_edit,
+            **_flag_row_context(request.get_full_path(), now),
+        },
+    )
+
+
+def _back(request: HttpRequest, workspace_slug: str) -> str:
+    """Where a flag action returns: the page it came from when that is on this site, else attention."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("engagements:attention", kwargs={"ws": workspace_slug})
+
+
+def _flag_done(request: HttpRequest, flag: Flag) -> HttpResponse:
+    """htmx swaps the flag's row (now in its new state); a plain POST goes back with the message."""
+    req = _ws(request)
+    back = _back(request, req.workspace.slug)
+    if not req.htmx:
+        return redirect(back)
+    context = {
+        "flag": flag,
+        "can_edit": req.membership.can_edit,
+        # The attention page names the engagement in each row; its own page does not need to.
+        "show_engagement": not back.startswith(_detail_url(flag.engagement)),
+        **_flag_row_context(back, timezone.now()),
+    }
+    return render(request, "engagements/_flag_swap.html", context)
+
+
+def _act_on_flag(
+    request: HttpRequest,
+    pk: int,
+    action: Callable[[Flag, dict[str, Any]], str],
+    form_class: type[forms.Form] | None = None,
+) -> HttpResponse:
+    """One flag action: validate its form, call its service, say what happened, go back."""
+    req = _ws(request)
+    flag = queries.flag_for(req.workspace, pk)
+    form = form_class(request.POST) if form_class is not None else None
+    try:
+        if form is not None and not form.is_valid():
+            raise ValidationError([m for errors in form.errors.values() for m in errors])
+        done = action(flag, form.cleaned_data if form is not None else {})
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, done)
+    return _flag_done(request, flag)
+
+
+@workspace_view()
+@require_POST
+def flag_snooze(request: HttpRequest, pk: int) -> HttpResponse:
+    """Hide an open flag from the attention list until a date."""
+
+    def snooze(flag: Flag, data: dict[str, Any]) -> str:
+        services.flag_snooze(flag=flag, until=data["until_at"], by=_ws(request).user)
+        until = formats.date_format(timezone.localtime(flag.snoozed_until), "DATE_FORMAT")
+        return _("Flag snoozed until %(date)s.") % {"date": until}
+
+    return _act_on_flag(request, pk, snooze, FlagSnoozeForm)
+
+
+@workspace_view()
+@require_POST
+def flag_unsnooze(request: HttpRequest, pk: int) -> HttpResponse:
+    """Put a snoozed flag back on the attention list now."""
+
+    def unsnooze(flag: Flag, data: dict[str, Any]) -> str:
+        services.flag_unsnooze(flag=flag, by=_ws(request).user)
+        return _("The flag is back on the list.")
+
+    return _act_on_flag(request, pk, unsnooze)
+
+
+@workspace_view()
+@require_POST
+def flag_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
+    """Resolve a flag by hand, with a reason kept in its history."""
+
+    def dismiss(flag: Flag, data: dict[str, Any]) -> str:
+        services.flag_dismiss(flag=flag, reason=data["reason"], by=_ws(request).user)
+        return _("Flag dismissed.")
+
+    return _act_on_flag(request, pk, dismiss, FlagDismissForm)

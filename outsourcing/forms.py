@@ -110,3 +110,51 @@ class MemberRoleForm(forms.Form):
         self.fields["role"].widget.attrs.update({"class": "form-select-sm", "aria-label": _("Role")})
         self.helper = _helper()
         self.helper.form_show_labels = False
+
+
+class NotificationPreferencesForm(forms.Form):
+    """How flags in this workspace reach the person; each member sets their own."""
+
+    notify_email = forms.BooleanField(label=_("E-mail me about flags"), required=False)
+    email_digest = forms.BooleanField(
+        label=_("One daily digest instead of an e-mail per flag"),
+        required=False,
+        help_text=_("Needs e-mail switched on: the flags then arrive together, once a day."),
+    )
+    notify_in_app = forms.BooleanField(
+        label=_("Show flags in the app"),
+        required=False,
+        help_text=_("They appear under Notifications, with a count of the unread ones."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", "prefs")
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+
+
+class WorkspaceNotificationsForm(forms.Form):
+    """Where the workspace's flags go besides their owners: a webhook, and owners and managers."""
+
+    webhook_url = forms.URLField(
+        label=_("Webhook URL"),
+        max_length=500,
+        required=False,
+        help_text=_(
+            'Each flag is POSTed here as JSON with a Slack-compatible "text" field, '
+            "signed in the X-Tracker-Signature header. Leave empty for none."
+        ),
+    )
+    notify_managers = forms.BooleanField(
+        label=_("Also notify owners and managers"),
+        required=False,
+        help_text=_(
+            "Owners and managers hear of every flag in the workspace, not only of their own engagements."
+        ),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", "webhook")
+        super().__init__(*args, **kwargs)
+        self.fields["webhook_url"].widget.attrs.update({"placeholder": "https://", "autocomplete": "off"})
+        self.helper = _helper()

@@ -17,6 +17,7 @@ from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from engagements.notifications import check_webhook_url
 from outsourcing.models import Invitation, Membership, Role, User, Workspace, hash_token
 
 
@@ -75,6 +76,63 @@ def workspace_delete(*, workspace: Workspace, by: Membership) -> None:
             raise ValidationError(_("The workspace could not be deleted; please contact support."))
         pending = blocked
     workspace.delete()
+
+
+def membership_set_preferences(
+    *, membership: Membership, notify_email: bool, email_digest: bool, notify_in_app: bool
+) -> Membership:
+    """The person's own choice of how flags in this workspace reach them."""
+    if email_digest and not notify_email:
+        raise ValidationError({"email_digest": _("A daily digest needs e-mail notifications switched on.")})
+    membership.notify_email = notify_email
+    membership.email_digest = email_digest
+    membership.notify_in_app = notify_in_app
+    membership.save(update_fields=["notify_email", "email_digest", "notify_in_app"])
+    return membership
+
+
+def _require_manager(workspace: Workspace, by: Membership) -> None:
+    if by.workspace_id != workspace.pk or not by.can_manage:
+        raise ValidationError(_("Only managers and owners can change the workspace's notifications."))
+
+
+def _new_webhook_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def workspace_set_notifications(
+    *, workspace: Workspace, webhook_url: str, notify_managers: bool, by: Membership
+) -> Workspace:
+    """Set the flag webhook and whether owners and managers hear of every flag.
+
+    A URL set for the first time gets a signing secret; removing the URL drops
+    the secret, so a URL set again later never reuses an old one.
+    """
+    _require_manager(workspace, by)
+    webhook_url = webhook_url.strip()
+    if webhook_url:
+        try:
+            check_webhook_url(webhook_url)
+        except ValidationError as error:
+            raise ValidationError({"webhook_url": error.messages}) from None
+        if not workspace.webhook_secret:
+            workspace.webhook_secret = _new_webhook_secret()
+    else:
+        workspace.webhook_secret = ""
+    workspace.webhook_url = webhook_url
+    workspace.notify_managers = notify_managers
+    workspace.save(update_fields=["webhook_url", "webhook_secret", "notify_managers"])
+    return workspace
+
+
+def workspace_rotate_webhook_secret(*, workspace: Workspace, by: Membership) -> Workspace:
+    """Replace the webhook's signing secret; the receiver needs the new one from now on."""
+    _require_manager(workspace, by)
+    if not workspace.webhook_url:
+        raise ValidationError(_("Save a webhook URL first."))
+    workspace.webhook_secret = _new_webhook_secret()
+    workspace.save(update_fields=["webhook_secret"])
+    return workspace
 
 
 def user_set_profile(*, user: User, first_name: str, last_name: str, time_zone: str) -> User:

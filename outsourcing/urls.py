@@ -19,4 +19,5 @@ urlpatterns = [
     path("w/<slug:ws>/invitations/<int:pk>/revoke/", views.invitation_revoke, name="invitation_revoke"),
     path("w/<slug:ws>/providers/", include("providers.urls")),
     path("w/<slug:ws>/engagements/", include("engagements.urls")),
+    path("w/<slug:ws>/notifications/", include("engagements.notification_urls")),
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -16,15 +16,18 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from engagements.notifications import failed_deliveries, webhook_test_queue
 from outsourcing import queries, services
 from outsourcing.access import SESSION_KEY, WorkspaceRequest, require_role, workspace_view
 from outsourcing.celery import app as celery_app
 from outsourcing.forms import (
     InvitationForm,
     MemberRoleForm,
+    NotificationPreferencesForm,
     ProfileForm,
     WorkspaceDeleteForm,
     WorkspaceForm,
+    WorkspaceNotificationsForm,
 )
 from outsourcing.models import Invitation, Membership, Role, User
 
@@ -82,10 +85,10 @@ def workspace_new(request: HttpRequest) -> HttpResponse:
     return render(request, "outsourcing/workspace_new.html", {"form": form})
 
 
-# Anyone may keep their own profile here; each workspace action checks its own role.
+# Anyone may keep their own profile and notification choices here; each workspace action checks its own role.
 @workspace_view(write_role=Role.VIEWER)
 def workspace_settings(request: WorkspaceRequest) -> HttpResponse:
-    """Rename (managers), delete (owners) and the person's own profile (everyone)."""
+    """Rename (managers), delete (owners), notifications and the person's own profile."""
     workspace, membership, user = request.workspace, request.membership, request.user
     action = request.POST.get("action") if request.method == "POST" else None
     rename_form = WorkspaceForm(
@@ -95,6 +98,18 @@ def workspace_settings(request: WorkspaceRequest) -> HttpResponse:
     profile_form = ProfileForm(
         request.POST if action == "profile" else None,
         initial={"first_name": user.first_name, "last_name": user.last_name, "time_zone": user.time_zone},
+    )
+    prefs_form = NotificationPreferencesForm(
+        request.POST if action == "preferences" else None,
+        initial={
+            "notify_email": membership.notify_email,
+            "email_digest": membership.email_digest,
+            "notify_in_app": membership.notify_in_app,
+        },
+    )
+    webhook_form = WorkspaceNotificationsForm(
+        request.POST if action == "notifications" else None,
+        initial={"webhook_url": workspace.webhook_url, "notify_managers": workspace.notify_managers},
     )
     if action == "rename":
         require_role(request, Role.MANAGER)
@@ -128,13 +143,83 @@ def workspace_settings(request: WorkspaceRequest) -> HttpResponse:
             else:
                 messages.success(request, _("Your profile was saved."))
                 return redirect("workspace_settings", ws=workspace.slug)
+    elif action in NOTIFICATION_ACTIONS:
+        done = _notification_action(request, action, prefs_form, webhook_form)
+        if done:
+            return redirect("workspace_settings", ws=workspace.slug)
     elif action is not None:
         return HttpResponseBadRequest()
-    return render(
-        request,
-        "outsourcing/workspace_settings.html",
-        {"rename_form": rename_form, "delete_form": delete_form, "profile_form": profile_form},
-    )
+    context: dict[str, Any] = {
+        "rename_form": rename_form,
+        "delete_form": delete_form,
+        "profile_form": profile_form,
+        "prefs_form": prefs_form,
+        "webhook_form": webhook_form,
+    }
+    if membership.can_manage:
+        # One row more than shown tells whether to link to the full list, without a COUNT.
+        failed = list(failed_deliveries(workspace)[: FAILED_PREVIEW + 1])
+        context.update(failed=failed[:FAILED_PREVIEW], failed_more=len(failed) > FAILED_PREVIEW)
+    return render(request, "outsourcing/workspace_settings.html", context)
+
+
+NOTIFICATION_ACTIONS = ("preferences", "notifications", "rotate_secret", "test_webhook")
+FAILED_PREVIEW = 5
+
+
+def _notification_action(
+    request: WorkspaceRequest,
+    action: str,
+    prefs_form: NotificationPreferencesForm,
+    webhook_form: WorkspaceNotificationsForm,
+) -> bool:
+    """Carry out one of the settings page's notification actions; False re-shows the page with errors."""
+    workspace, membership = request.workspace, request.membership
+    if action == "preferences":
+        if not prefs_form.is_valid():
+            return False
+        try:
+            services.membership_set_preferences(membership=membership, **prefs_form.cleaned_data)
+        except ValidationError as error:
+            prefs_form.add_error(None, error)
+            return False
+        messages.success(request, _("Your notification settings were saved."))
+        return True
+    require_role(request, Role.MANAGER)
+    if action == "notifications":
+        if not webhook_form.is_valid():
+            return False
+        had_secret = bool(workspace.webhook_secret)
+        try:
+            services.workspace_set_notifications(
+                workspace=workspace, by=membership, **webhook_form.cleaned_data
+            )
+        except ValidationError as error:
+            webhook_form.add_error(None, error)  # lands on the URL field; what was typed stays
+            return False
+        if workspace.webhook_secret and not had_secret:
+            messages.success(
+                request,
+                _("The workspace's notifications were saved. Copy the new signing secret into the receiver."),
+            )
+        else:
+            messages.success(request, _("The workspace's notifications were saved."))
+        return True
+    try:
+        if action == "rotate_secret":
+            services.workspace_rotate_webhook_secret(workspace=workspace, by=membership)
+            messages.success(
+                request, _("A new signing secret was generated. The receiver needs it to accept flags.")
+            )
+        else:
+            webhook_test_queue(workspace=workspace, by=membership)
+            messages.success(
+                request,
+                _("A test was queued for the webhook. If it fails, it is listed under Failed deliveries."),
+            )
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+    return True
 
 
 @dataclass(frozen=True)

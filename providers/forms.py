@@ -1,21 +1,32 @@
-"""Forms of the provider registry: list filters, the provider form, absences, documents."""
+"""Forms of the provider registry: list filters, the provider form, absences, documents, policies."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
+from crispy_forms.bootstrap import InlineCheckboxes
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Fieldset, Layout, Row
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
+from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from outsourcing.money import currency_choices
-from providers.models import Category, Document, Provider, language_choices, time_zone_choices
+from providers.models import (
+    Category,
+    Document,
+    Provider,
+    ResponsePolicy,
+    holiday_regions,
+    language_choices,
+    time_zone_choices,
+)
 from providers.queries import SORTS, ProviderFilters
+from providers.services import POLICY_FIELDS
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -169,6 +180,7 @@ class ProviderForm(forms.ModelForm):
             "rate_unit",
             "status",
             "notes",
+            "response_policy",
         )
         widgets = {"notes": forms.Textarea(attrs={"rows": 4})}
 
@@ -176,6 +188,7 @@ class ProviderForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         _choice_field(self, "rate_currency").choices = [("", "---------"), *currency_choices()]
         provider = self.instance
+        self._limit_policies(provider)
         if provider.pk and not self.is_bound:
             self.initial["emails"] = "\n".join(e.email for e in provider.emails.all())
             self.initial["profile_links_text"] = "\n".join(provider.profile_links or [])
@@ -203,6 +216,7 @@ class ProviderForm(forms.ModelForm):
                 Row(Column("country", css_class="col-md-6"), Column("time_zone", css_class="col-md-6")),
                 "languages",
             ),
+            Fieldset(_("Response clock"), "response_policy"),
             Fieldset(_("Skills"), "categories", "other_skills"),
             Fieldset(
                 _("Rate"),
@@ -214,6 +228,16 @@ class ProviderForm(forms.ModelForm):
             ),
             "notes",
         )
+
+    def _limit_policies(self, provider: Provider) -> None:
+        """Only this workspace's policies; the empty choice names the default it stands for."""
+        field = cast(forms.ModelChoiceField, self.fields["response_policy"])
+        field.queryset = ResponsePolicy.objects.filter(workspace_id=provider.workspace_id)
+        default = field.queryset.filter(is_default=True).first()
+        field.empty_label = (
+            _("Workspace default (%(name)s)") % {"name": default.name} if default else _("Workspace default")
+        )
+        field.help_text = _("How fast this provider should answer. An engagement can override it.")
 
     def clean_emails(self) -> list[str]:
         return _checked_lines(
@@ -314,3 +338,103 @@ class DocumentForm(forms.Form):
             ),
             "file",
         )
+
+
+def _weekday_choices() -> list[tuple[str, StrOrPromise]]:
+    # ISO numbers as the model stores them: "1" = Monday … "7" = Sunday.
+    return [(str(number + 1), WEEKDAYS[number]) for number in range(7)]
+
+
+def holiday_country_choices() -> list[tuple[str, StrOrPromise]]:
+    """Countries the holidays package knows, by name; empty = the provider's country."""
+    regions = holiday_regions()
+    known = [(code, name) for code, name in countries if code in regions]
+    return [("", _("The provider's country")), *known]
+
+
+class PolicyForm(forms.ModelForm):
+    """A response policy; the services validate it again (regions, one default, unique name)."""
+
+    # Bounded so the clock never counts years ahead for a typo.
+    reply_within = forms.IntegerField(label=_("Reply within"), min_value=1, max_value=1000)
+    followup_wait = forms.IntegerField(label=_("Follow-up wait"), min_value=0, max_value=1000)
+    followups_before_ghosted = forms.IntegerField(
+        label=_("Unanswered follow-ups before ghosted"),
+        min_value=0,
+        max_value=20,
+        help_text=_("0: never mark the provider as ghosted."),
+    )
+    workdays = forms.MultipleChoiceField(
+        label=_("Working days"),
+        choices=_weekday_choices,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Choose at least one working day.")},
+    )
+    day_start = forms.TimeField(
+        label=_("Working day starts"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+    )
+    day_end = forms.TimeField(
+        label=_("Working day ends"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+    )
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"),
+        required=False,
+        help_text=_("Empty: the provider's time zone."),
+    )
+    holiday_country = forms.ChoiceField(
+        label=_("Public holidays of"),
+        required=False,
+        help_text=_("Empty: the provider's country."),
+    )
+
+    class Meta:
+        model = ResponsePolicy
+        fields = POLICY_FIELDS
+        help_texts = {
+            "holiday_subdivision": _("Optional, e.g. BY for Bavaria: regional holidays count too."),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _choice_field(self, "time_zone").choices = [
+            ("", _("The provider's time zone")),
+            *time_zone_choices(),
+        ]
+        _choice_field(self, "holiday_country").choices = holiday_country_choices()
+        if not self.is_bound:
+            self.initial["workdays"] = list(self.instance.workdays)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+        self.helper.layout = Layout(
+            "name",
+            Row(
+                Column("reply_within", css_class="col-sm-4"),
+                Column("reply_within_unit", css_class="col-sm-8"),
+            ),
+            Fieldset(
+                _("Business calendar"),
+                InlineCheckboxes("workdays"),
+                Row(Column("day_start", css_class="col-sm-6"), Column("day_end", css_class="col-sm-6")),
+                "time_zone",
+                Row(
+                    Column("holiday_country", css_class="col-sm-8"),
+                    Column("holiday_subdivision", css_class="col-sm-4"),
+                ),
+            ),
+            Fieldset(
+                _("Follow-ups"),
+                Row(
+                    Column("followup_wait", css_class="col-sm-4"),
+                    Column("followup_wait_unit", css_class="col-sm-8"),
+                ),
+                "followups_before_ghosted",
+            ),
+        )
+
+    def clean_workdays(self) -> str:
+        return "".join(sorted(set(self.cleaned_data["workdays"])))
+
+    def service_kwargs(self) -> dict[str, Any]:
+        """The cleaned input as keyword arguments for policy_create / policy_update."""
+        return {name: self.cleaned_data[name] for name in self.Meta.fields}

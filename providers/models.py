@@ -6,12 +6,16 @@ import zoneinfo
 from datetime import date, time
 from functools import cache
 
+import holidays
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.dates import WEEKDAYS_ABBR
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
+from django_countries import countries
 from django_countries.fields import CountryField
 
 from outsourcing.models import Workspace
@@ -46,6 +50,19 @@ def time_zone_choices() -> list[tuple[str, str]]:
 def validate_time_zone(value: str) -> None:
     if value not in dict(time_zone_choices()):
         raise ValidationError(_("%(value)s is not a known time zone."), params={"value": value})
+
+
+@cache
+@cache
+def holiday_regions() -> dict[str, tuple[str, ...]]:
+    """Country code -> the subdivisions the ``holidays`` package has public holidays for."""
+    return {country: tuple(subdivs) for country, subdivs in holidays.list_supported_countries().items()}
+
+
+def holiday_subdivision(country: str, subdivision: str) -> str | None:
+    """The package's spelling of ``subdivision`` in ``country`` ("by" -> "BY"), None if unknown."""
+    wanted = subdivision.strip().casefold()
+    return next((s for s in holiday_regions().get(country, ()) if s.casefold() == wanted), None)
 
 
 def language_choices() -> list[tuple[str, str]]:
@@ -122,6 +139,25 @@ class ResponsePolicy(models.Model):
             raise ValidationError({"workdays": _("Choose at least one working day.")})
         if self.day_start and self.day_end and self.day_end <= self.day_start:
             raise ValidationError({"day_end": _("The working day must end after it starts.")})
+        self._clean_holidays()
+
+    def _clean_holidays(self) -> None:
+        # Checked here, not only in the form: every entry point saves through full_clean.
+        country = str(self.holiday_country or "")
+        if not self.holiday_subdivision:
+            return
+        if not country:
+            raise ValidationError(
+                {"holiday_subdivision": _("Choose the country of the region, or leave the region empty.")}
+            )
+        known = holiday_subdivision(country, self.holiday_subdivision)
+        if known is None:
+            message = _("Not a region with its own public holidays. Known regions: %(regions)s.")
+            regions = ", ".join(holiday_regions().get(country, ())) or "—"
+            raise ValidationError(
+                {"holiday_subdivision": ValidationError(message, params={"regions": regions})}
+            )
+        self.holiday_subdivision = known
 
     @property
     def workday_numbers(self) -> frozenset[int]:
@@ -142,6 +178,59 @@ class ResponsePolicy(models.Model):
     @property
     def followup_wait_seconds(self) -> int:
         return self._seconds(self.followup_wait, self.followup_wait_unit)
+
+    @staticmethod
+    def duration_text(value: int, unit: str) -> str:
+        if unit == ResponsePolicy.Unit.HOURS:
+            return ngettext("%(n)d business hour", "%(n)d business hours", value) % {"n": value}
+        return ngettext("%(n)d business day", "%(n)d business days", value) % {"n": value}
+
+    @property
+    def workdays_text(self) -> str:
+        """ "Mon–Fri" for a run of days, else "Mon, Wed, Fri"."""
+        days = sorted(self.workday_numbers)
+        if len(days) > 2 and days == list(range(days[0], days[-1] + 1)):
+            return f"{WEEKDAYS_ABBR[days[0] - 1]}–{WEEKDAYS_ABBR[days[-1] - 1]}"
+        return ", ".join(str(WEEKDAYS_ABBR[d - 1]) for d in days)
+
+    @property
+    def calendar_text(self) -> str:
+        """Whose time zone and holidays the clock uses, in words."""
+        if not self.time_zone and not self.holiday_country:
+            return gettext("provider's time zone and holidays")
+        zone = self.time_zone.replace("_", " ") if self.time_zone else gettext("provider's time zone")
+        if self.holiday_country:
+            region = str(countries.name(str(self.holiday_country)) or self.holiday_country)
+            if self.holiday_subdivision:
+                region = f"{region} ({self.holiday_subdivision})"
+            public_holidays = gettext("holidays of %(region)s") % {"region": region}
+        else:
+            public_holidays = gettext("provider's holidays")
+        return f"{zone}, {public_holidays}"
+
+    @property
+    def rule_text(self) -> str:
+        """The rule in words: "2 business days, Mon–Fri 09:00–17:00, provider's time zone and holidays"."""
+        hours = f"{self.day_start:%H:%M}–{self.day_end:%H:%M}"
+        return ", ".join(
+            [
+                self.duration_text(self.reply_within, self.reply_within_unit),
+                f"{self.workdays_text} {hours}",
+                self.calendar_text,
+            ]
+        )
+
+    @property
+    def followup_text(self) -> str:
+        """The escalation ladder in words."""
+        wait = self.duration_text(self.followup_wait, self.followup_wait_unit)
+        if not self.followups_before_ghosted:
+            return gettext("follow up after %(wait)s; never marked ghosted") % {"wait": wait}
+        return ngettext(
+            "follow up after %(wait)s; ghosted after %(n)d unanswered follow-up",
+            "follow up after %(wait)s; ghosted after %(n)d unanswered follow-ups",
+            self.followups_before_ghosted,
+        ) % {"wait": wait, "n": self.followups_before_ghosted}
 
 
 class Provider(models.Model):

@@ -1,4 +1,4 @@
-"""Write actions on providers, their contacts, skills, absences and documents."""
+"""Write actions on providers, their contacts, skills, absences, documents and response policies."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from outsourcing.models import User, Workspace
 from outsourcing.uploads import check_upload
-from providers.models import Absence, Document, Provider, ProviderEmail, ProviderSkill
-from providers.signals import calendar_changed
+from providers.models import Absence, Document, Provider, ProviderEmail, ProviderSkill, ResponsePolicy
+from providers.signals import calendar_changed, policy_changed
 
 PROVIDER_FIELDS = (
     "kind",
@@ -31,7 +31,10 @@ PROVIDER_FIELDS = (
     "rate_unit",
     "status",
     "notes",
+    "response_policy",
 )
+# Provider fields the business calendar is made of: changing one moves due times.
+CALENDAR_FIELDS = ("response_policy_id", "time_zone", "country")
 
 
 def _normalise_emails(emails: Iterable[str]) -> list[str]:
@@ -82,6 +85,7 @@ def provider_create(
     if unknown:
         raise TypeError(f"unknown provider fields: {sorted(unknown)}")
     provider = Provider(workspace=workspace, name=name, **fields)
+    _check_policy_workspace(provider)
     provider.full_clean()
     provider.save()
     _set_emails(provider, _normalise_emails(emails))
@@ -97,18 +101,30 @@ def provider_update(
     skills: Iterable[str] | None = None,
     **fields: Any,
 ) -> Provider:
+    """Change a provider; a new policy, time zone or country recomputes their open due times."""
     unknown = set(fields) - set(PROVIDER_FIELDS)
     if unknown:
         raise TypeError(f"unknown provider fields: {sorted(unknown)}")
+    # Read from the row, not the instance: a bound ModelForm has already written into it.
+    stored = Provider.objects.filter(pk=provider.pk).values_list(*CALENDAR_FIELDS).get()
     for name, value in fields.items():
         setattr(provider, name, value)
+    _check_policy_workspace(provider)
     provider.full_clean()
     provider.save(update_fields=[*fields, "updated_at"])
     if emails is not None:
         _set_emails(provider, _normalise_emails(emails))
     if skills is not None:
         _set_skills(provider, _normalise_skills(skills))
+    if stored != (provider.response_policy_id, provider.time_zone, str(provider.country or "")):
+        calendar_changed.send(sender=Provider, provider=provider)
     return provider
+
+
+def _check_policy_workspace(provider: Provider) -> None:
+    policy = provider.response_policy
+    if policy is not None and policy.workspace_id != provider.workspace_id:
+        raise ValidationError({"response_policy": _("Choose a policy of this workspace.")})
 
 
 def provider_set_status(*, provider: Provider, status: str) -> Provider:
@@ -167,3 +183,121 @@ def document_upload(
 def document_delete(*, document: Document) -> None:
     document.file.delete(save=False)
     document.delete()
+
+
+POLICY_FIELDS = (
+    "name",
+    "reply_within",
+    "reply_within_unit",
+    "workdays",
+    "day_start",
+    "day_end",
+    "time_zone",
+    "holiday_country",
+    "holiday_subdivision",
+    "followup_wait",
+    "followup_wait_unit",
+    "followups_before_ghosted",
+)
+# All but the name move due times or the ghosted ladder.
+POLICY_CLOCK_FIELDS = tuple(name for name in POLICY_FIELDS if name != "name")
+
+
+def _check_policy_fields(fields: dict[str, Any]) -> None:
+    unknown = set(fields) - set(POLICY_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown policy fields: {sorted(unknown)}")
+
+
+def _check_policy_name(policy: ResponsePolicy) -> None:
+    # Providers and engagements pick a policy by its name: two alike could not be told apart.
+    taken = (
+        ResponsePolicy.objects.filter(workspace_id=policy.workspace_id, name__iexact=policy.name.strip())
+        .exclude(pk=policy.pk)
+        .exists()
+    )
+    if taken:
+        raise ValidationError({"name": _("A response policy with this name already exists.")})
+
+
+def policy_default(*, workspace: Workspace) -> ResponsePolicy:
+    """The workspace default, created on first use so that every workspace has one.
+
+    2 business days, Mon–Fri 09:00–17:00, the provider's time zone and holidays.
+    """
+    policy = ResponsePolicy.objects.filter(workspace=workspace, is_default=True).first()
+    if policy is not None:
+        return policy
+    try:
+        with transaction.atomic():
+            return ResponsePolicy.objects.create(
+                workspace=workspace, name=_("Standard (2 business days)"), is_default=True
+            )
+    except IntegrityError:
+        # Another request created it first: the partial unique index allows one.
+        return ResponsePolicy.objects.get(workspace=workspace, is_default=True)
+
+
+@transaction.atomic
+def policy_create(*, workspace: Workspace, name: str, **fields: Any) -> ResponsePolicy:
+    """Add a response policy; nobody uses it yet, so no due time moves."""
+    _check_policy_fields(fields)
+    policy = ResponsePolicy(workspace=workspace, name=name, **fields)
+    policy.full_clean()
+    _check_policy_name(policy)
+    policy.save()
+    return policy
+
+
+@transaction.atomic
+def policy_update(*, policy: ResponsePolicy, **fields: Any) -> ResponsePolicy:
+    """Change a policy; if its clock changed, everyone using it has their open due times recomputed."""
+    _check_policy_fields(fields)
+    rows = ResponsePolicy.objects.filter(pk=policy.pk).values_list(*POLICY_CLOCK_FIELDS)
+    # Compared row to row: a bound ModelForm has already written into the instance.
+    before = rows.get()
+    for name, value in fields.items():
+        setattr(policy, name, value)
+    policy.full_clean()
+    _check_policy_name(policy)
+    policy.save(update_fields=list(fields))
+    if rows.get() != before:
+        policy_changed.send(sender=ResponsePolicy, policy=policy)
+    return policy
+
+
+@transaction.atomic
+def policy_delete(*, policy: ResponsePolicy) -> None:
+    """Delete a policy that is not the default; whoever used it falls back (FKs are SET_NULL)."""
+    # Locked so that it cannot become the default between the check and the delete.
+    current = ResponsePolicy.objects.select_for_update().get(pk=policy.pk)
+    if current.is_default:
+        raise ValidationError(
+            _("The workspace default cannot be deleted. Make another policy the default first.")
+        )
+    # Before the delete: afterwards nothing points at the policy, and its users cannot be found.
+    policy_changed.send(sender=ResponsePolicy, policy=current, deleted=True)
+    current.delete()
+
+
+@transaction.atomic
+def policy_make_default(*, policy: ResponsePolicy) -> ResponsePolicy:
+    """Make ``policy`` the workspace default, in one swap."""
+    # Locking every policy of the workspace makes concurrent swaps take turns.
+    defaults = dict(
+        ResponsePolicy.objects.select_for_update()
+        .filter(workspace_id=policy.workspace_id)
+        .values_list("pk", "is_default")
+    )
+    if policy.pk not in defaults:
+        raise ResponsePolicy.DoesNotExist
+    if defaults[policy.pk]:
+        policy.is_default = True
+        return policy
+    # The old default goes first: the partial unique index allows one default at any instant.
+    ResponsePolicy.objects.filter(workspace_id=policy.workspace_id, is_default=True).update(is_default=False)
+    ResponsePolicy.objects.filter(pk=policy.pk).update(is_default=True)
+    policy.is_default = True
+    # Whoever fell back on the old default now falls back on this one.
+    policy_changed.send(sender=ResponsePolicy, policy=policy)
+    return policy

@@ -15,4 +15,9 @@ urlpatterns = [
     path("<int:pk>/documents/", views.document_upload, name="document_upload"),
     path("<int:pk>/documents/<int:document_pk>/", views.document_download, name="document_download"),
     path("<int:pk>/documents/<int:document_pk>/delete/", views.document_delete, name="document_delete"),
+    path("policies/", views.policy_list, name="policy_list"),
+    path("policies/new/", views.policy_create, name="policy_create"),
+    path("policies/<int:policy_pk>/edit/", views.policy_edit, name="policy_edit"),
+    path("policies/<int:policy_pk>/delete/", views.policy_delete, name="policy_delete"),
+    path("policies/<int:policy_pk>/default/", views.policy_make_default, name="policy_make_default"),
 ]

@@ -1,4 +1,4 @@
-"""Pages of the provider registry: list, create/edit, provider page, absences, documents."""
+"""Pages of the provider registry: list, create/edit, provider page, absences, documents, policies."""
 
 from __future__ import annotations
 
@@ -8,20 +8,31 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.fields.reverse_related import ForeignObjectRel
+from django.db.models.functions import Coalesce
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from outsourcing.access import WorkspaceRequest, require_role, workspace_view
 from outsourcing.files import private_file_response
-from outsourcing.models import Role
+from outsourcing.models import Role, Workspace
 from providers import queries, services
-from providers.forms import AbsenceForm, DocumentForm, ProviderFilterForm, ProviderForm, StatusForm
-from providers.models import Absence, Document, Provider, language_choices
+from providers.forms import (
+    AbsenceForm,
+    DocumentForm,
+    PolicyForm,
+    ProviderFilterForm,
+    ProviderForm,
+    StatusForm,
+)
+from providers.models import Absence, Document, Provider, ResponsePolicy, language_choices
 from providers.panels import render_panels
 
 PER_PAGE = 25
@@ -174,8 +185,11 @@ def _detail(
     absence_form: AbsenceForm | None = None,
     document_form: DocumentForm | None = None,
 ) -> HttpResponse:
+    own_policy = provider.response_policy
     context = {
         "provider": provider,
+        "policy": own_policy or services.policy_default(workspace=request.workspace),
+        "policy_is_own": own_policy is not None,
         "emails": list(provider.emails.all()),
         "skills": list(provider.skills.all()),
         "languages": _language_names(provider.languages or []),
@@ -294,3 +308,138 @@ def document_delete(request: WorkspaceRequest, pk: int, document_pk: int) -> Htt
 def _detail_url(request: WorkspaceRequest, provider: Provider, section: str) -> str:
     url = reverse("providers:detail", kwargs={"ws": request.workspace.slug, "pk": provider.pk})
     return f"{url}#{section}"
+
+
+def _policy_usage_relations() -> list[ForeignObjectRel]:
+    """Every foreign key that points at a response policy (a provider's, an engagement's …).
+
+    Found through the model registry because providers must not import the
+    apps built on it, yet the list shows how many of their rows use a policy.
+    """
+    return [
+        rel
+        for rel in ResponsePolicy._meta.get_fields(include_hidden=True)
+        if isinstance(rel, ForeignObjectRel) and rel.one_to_many
+    ]
+
+
+def _usage_key(rel: ForeignObjectRel) -> str:
+    return f"used_by_{rel.related_model._meta.model_name}"
+
+
+def _policies_with_usage(workspace: Workspace, relations: list[ForeignObjectRel]) -> QuerySet[ResponsePolicy]:
+    """The workspace's policies, each annotated with how many rows of every relation use it."""
+    counts = {}
+    for rel in relations:
+        using = (
+            rel.related_model._default_manager.filter(**{rel.field.name: OuterRef("pk")})
+            .order_by()
+            .values(rel.field.name)
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        counts[_usage_key(rel)] = Coalesce(Subquery(using, output_field=IntegerField()), 0)
+    return ResponsePolicy.objects.filter(workspace=workspace).annotate(**counts)
+
+
+def _usage(policy: ResponsePolicy, relations: list[ForeignObjectRel]) -> list[dict[str, Any]]:
+    return [
+        {
+            "label": capfirst(rel.related_model._meta.verbose_name_plural),
+            "count": getattr(policy, _usage_key(rel)),
+        }
+        for rel in relations
+    ]
+
+
+@workspace_view(write_role=Role.MANAGER)
+def policy_list(request: WorkspaceRequest) -> HttpResponse:
+    """The workspace's response policies in words, with how much uses each."""
+    # Created on first use, so the list always shows the default everyone falls back on.
+    services.policy_default(workspace=request.workspace)
+    relations = _policy_usage_relations()
+    page = Paginator(_policies_with_usage(request.workspace, relations), PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    rows = [{"policy": policy, "usage": _usage(policy, relations)} for policy in page.object_list]
+    return render(
+        request,
+        "providers/policy_list.html",
+        {
+            "page_obj": page,
+            "rows": rows,
+            "usage_labels": [capfirst(rel.related_model._meta.verbose_name_plural) for rel in relations],
+        },
+    )
+
+
+@workspace_view(write_role=Role.MANAGER)
+def policy_create(request: WorkspaceRequest) -> HttpResponse:
+    """Add a response policy."""
+    require_role(request, Role.MANAGER)
+    form = PolicyForm(request.POST or None, instance=ResponsePolicy(workspace=request.workspace))
+    if request.method == "POST" and form.is_valid():
+        try:
+            policy = services.policy_create(workspace=request.workspace, **form.service_kwargs())
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, _("The response policy “%(name)s” was added.") % {"name": policy.name})
+            return redirect("providers:policy_list", ws=request.workspace.slug)
+    return render(request, "providers/policy_form.html", {"form": form, "policy": None})
+
+
+@workspace_view(write_role=Role.MANAGER)
+def policy_edit(request: WorkspaceRequest, policy_pk: int) -> HttpResponse:
+    """Change a response policy; the open due times of whoever uses it are recomputed."""
+    require_role(request, Role.MANAGER)
+    relations = _policy_usage_relations()
+    policy = get_object_or_404(_policies_with_usage(request.workspace, relations), pk=policy_pk)
+    # The bound form writes into the instance; the heading keeps the saved name.
+    heading = policy.name
+    form = PolicyForm(request.POST or None, instance=policy)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.policy_update(policy=policy, **form.service_kwargs())
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("The response policy “%(name)s” was saved. Open due times follow it shortly.")
+                % {"name": policy.name},
+            )
+            return redirect("providers:policy_list", ws=request.workspace.slug)
+    return render(
+        request,
+        "providers/policy_form.html",
+        {"form": form, "policy": policy, "heading": heading, "usage": _usage(policy, relations)},
+    )
+
+
+def _policy(request: WorkspaceRequest, policy_pk: int) -> ResponsePolicy:
+    return get_object_or_404(ResponsePolicy, workspace=request.workspace, pk=policy_pk)
+
+
+@workspace_view(write_role=Role.MANAGER)
+@require_POST
+def policy_delete(request: WorkspaceRequest, policy_pk: int) -> HttpResponse:
+    """Delete a policy; providers and engagements using it fall back."""
+    policy = _policy(request, policy_pk)
+    try:
+        services.policy_delete(policy=policy)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("The response policy “%(name)s” was deleted.") % {"name": policy.name})
+    return redirect("providers:policy_list", ws=request.workspace.slug)
+
+
+@workspace_view(write_role=Role.MANAGER)
+@require_POST
+def policy_make_default(request: WorkspaceRequest, policy_pk: int) -> HttpResponse:
+    """Make a policy the one that applies when neither engagement nor provider names one."""
+    policy = _policy(request, policy_pk)
+    services.policy_make_default(policy=policy)
+    messages.success(request, _("“%(name)s” is now the workspace default.") % {"name": policy.name})
+    return redirect("providers:policy_list", ws=request.workspace.slug)

@@ -58,6 +58,13 @@ def _fresh_cache():
 
 
 @pytest.fixture(autouse=True)
+def _tasks_run_inline(settings):
+    """Tasks queued on commit run in the test process instead of piling up in the
+    development broker; the worker tests switch this off to use real workers."""
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+
+
+@pytest.fixture(autouse=True)
 def _english(settings):
     settings.LANGUAGE_CODE = "en"
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+from datetime import timedelta
 
-from engagements.models import Engagement
+import pytest
+from django.utils import timezone
+
+from engagements import services
+from engagements.models import Engagement, Flag
+from providers import services as provider_services
 from providers.models import Provider
 from tests.engagements.conftest import url
 from tests.factories import ProviderFactory
@@ -130,3 +135,42 @@ def test_a_viewer_cannot_edit_and_an_outsider_gets_a_404(team, engagement, provi
     assert team.client_for(team.charlie).post(url("edit", pk=engagement.pk), data).status_code == 404
     engagement.refresh_from_db()
     assert engagement.title == "Landing page copy"
+
+
+def test_choosing_a_response_policy_on_the_form_moves_the_open_reply_due_time(team, engagement, provider):
+    services.message_log(
+        engagement=engagement,
+        direction="out",
+        kind="request",
+        occurred_at=timezone.now() - timedelta(hours=1),
+    )
+    before = engagement.exchanges.get().reply_due_at
+    slow = provider_services.policy_create(workspace=team.workspace, name="Slow", reply_within=10)
+    data = form_data(provider, team.alice, response_policy=slow.pk, due_on="")
+    assert team.client_for(team.bob).post(url("edit", pk=engagement.pk), data).status_code == 302
+    engagement.refresh_from_db()
+    assert engagement.response_policy == slow
+    assert engagement.exchanges.get().reply_due_at > before + timedelta(days=7)
+
+
+def test_another_workspaces_policy_is_not_a_choice(team, engagement, provider):
+    foreign = provider_services.policy_create(workspace=team.other_workspace, name="Theirs")
+    data = form_data(provider, team.alice, response_policy=foreign.pk)
+    response = team.client_for(team.alice).post(url("edit", pk=engagement.pk), data)
+    assert response.status_code == 200
+    assert "response_policy" in response.context["form"].errors
+    engagement.refresh_from_db()
+    assert engagement.response_policy is None
+
+
+def test_moving_the_due_date_on_the_form_dismisses_the_delivery_flag(team, engagement, provider):
+    flag = Flag.objects.create(
+        workspace=team.workspace,
+        engagement=engagement,
+        kind=Flag.Kind.DELIVERY_OVERDUE,
+        due_at=engagement.created_at,
+    )
+    data = form_data(provider, team.alice, due_on="2031-06-01")
+    assert team.client_for(team.alice).post(url("edit", pk=engagement.pk), data).status_code == 302
+    flag.refresh_from_db()
+    assert flag.resolution == Flag.Resolution.DISMISSED

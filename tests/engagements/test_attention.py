@@ -1,0 +1,317 @@
+"""The Needs attention page: its sections, the "only mine" filter, access and constant queries."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from engagements import queries, services
+from engagements.flagging import flag_pass
+from engagements.models import Engagement, Exchange, Flag
+from tests.engagements.conftest import url
+from tests.factories import EngagementFactory, ProviderFactory
+
+
+def waiting(workspace, provider, title, *, due_in: timedelta, owner=None) -> Exchange:
+    """An engagement whose request is unanswered, its reply due ``due_in`` from now."""
+    engagement = EngagementFactory(workspace=workspace, provider=provider, owner=owner, title=title)
+    services.message_log(
+        engagement=engagement,
+        direction="out",
+        kind="request",
+        subject=f"About {title}",
+        occurred_at=timezone.now() - timedelta(days=1),
+    )
+    exchange = Exchange.objects.get(engagement=engagement)
+    exchange.reply_due_at = timezone.now() + due_in
+    exchange.save(update_fields=["reply_due_at"])
+    return exchange
+
+
+def flagged(workspace, provider, title, *, overdue_by: timedelta, owner=None, **fields) -> Flag:
+    """An open reply-overdue flag on a fresh engagement, its deadline ``overdue_by`` ago."""
+    exchange = waiting(workspace, provider, title, due_in=-overdue_by, owner=owner)
+    return Flag.objects.create(
+        workspace=workspace,
+        engagement=exchange.engagement,
+        exchange=exchange,
+        kind=Flag.Kind.REPLY_OVERDUE,
+        due_at=exchange.reply_due_at,
+        **fields,
+    )
+
+
+def section(response, name: str) -> list[str]:
+    """The engagement titles of one section, in the order shown."""
+    rows = {
+        "overdue": response.context["overdue"],
+        "due_soon": response.context["due_soon"],
+        "awaiting": response.context["page_obj"],
+        "snoozed": response.context["snoozed"],
+    }[name]
+    return [row.engagement.title for row in rows]
+
+
+def test_an_anonymous_visitor_is_sent_to_log_in(team):
+    response = team.client_for(None).get(url("attention"))
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]
+
+
+@pytest.mark.parametrize("who", ["alice", "bob", "vera"])
+def test_members_of_every_role_see_the_page(team, provider, who):
+    flagged(team.workspace, provider, "Late logo", overdue_by=timedelta(days=1))
+    response = team.client_for(getattr(team, who)).get(url("attention"))
+    assert response.status_code == 200
+    assert "Late logo" in response.content.decode()
+
+
+def test_an_outsider_gets_a_404(team):
+    assert team.client_for(team.charlie).get(url("attention")).status_code == 404
+
+
+def test_the_page_shows_only_this_workspaces_flags_and_requests(team, provider):
+    foreign_provider = ProviderFactory(workspace=team.other_workspace)
+    flagged(team.other_workspace, foreign_provider, "Their flag", overdue_by=timedelta(days=1))
+    waiting(team.other_workspace, foreign_provider, "Their request", due_in=timedelta(hours=2))
+    flagged(team.workspace, provider, "Our flag", overdue_by=timedelta(days=1))
+    response = team.client_for(team.alice).get(url("attention"))
+    page = response.content.decode()
+    assert "Our flag" in page
+    assert "Their flag" not in page
+    assert "Their request" not in page
+
+
+def test_each_section_lists_the_most_urgent_first(team, provider):
+    flagged(team.workspace, provider, "Two days late", overdue_by=timedelta(days=2))
+    flagged(team.workspace, provider, "Five days late", overdue_by=timedelta(days=5))
+    waiting(team.workspace, provider, "Due in ten hours", due_in=timedelta(hours=10))
+    waiting(team.workspace, provider, "Due in three hours", due_in=timedelta(hours=3))
+    waiting(team.workspace, provider, "Due in three days", due_in=timedelta(days=3))
+    waiting(team.workspace, provider, "Due in two days", due_in=timedelta(days=2))
+    response = team.client_for(team.alice).get(url("attention"))
+    assert section(response, "overdue") == ["Five days late", "Two days late"]
+    assert section(response, "due_soon") == ["Due in three hours", "Due in ten hours"]
+    assert section(response, "awaiting") == ["Due in two days", "Due in three days"]
+    page = response.content.decode()
+    assert page.index("overdue-heading") < page.index("due-soon-heading") < page.index("awaiting-heading")
+    assert "overdue by 5 days" in page
+    assert "reply due in 2 hours" in page
+
+
+def test_a_flag_raised_by_the_flagging_pass_is_overdue_with_its_follow_up_button(team, engagement):
+    services.message_log(
+        engagement=engagement, direction="out", kind="request", occurred_at=timezone.now() - timedelta(days=9)
+    )
+    assert flag_pass().raised_overdue == 1
+    response = team.client_for(team.bob).get(url("attention"))
+    assert section(response, "overdue") == ["Landing page copy"]
+    assert section(response, "awaiting") == []
+    page = response.content.decode()
+    assert "Reply overdue" in page
+    assert "Vanessa VA" in page
+    assert url("message_create", pk=engagement.pk) + "?followup=1" in page
+
+
+def test_a_snoozed_flag_waits_in_the_snoozed_section_until_its_date(team, provider):
+    flag = flagged(
+        team.workspace,
+        provider,
+        "Snoozed one",
+        overdue_by=timedelta(days=1),
+        snoozed_until=timezone.now() + timedelta(days=2),
+    )
+    client = team.client_for(team.alice)
+    response = client.get(url("attention"))
+    assert section(response, "overdue") == []
+    assert section(response, "snoozed") == ["Snoozed one"]
+    # Its request is covered by the flag: it is not listed again as awaiting a reply.
+    assert section(response, "awaiting") == []
+    assert 'data-testid="snoozed"' in response.content.decode()
+
+    Flag.objects.filter(pk=flag.pk).update(snoozed_until=timezone.now() - timedelta(minutes=1))
+    response = client.get(url("attention"))
+    assert section(response, "overdue") == ["Snoozed one"]
+    assert section(response, "snoozed") == []
+
+
+def test_answered_requests_and_closed_engagements_are_not_listed(team, provider):
+    answered = waiting(team.workspace, provider, "Answered", due_in=timedelta(hours=5))
+    services.message_log(engagement=answered.engagement, direction="in", kind="reply")
+    closed = waiting(team.workspace, provider, "Cancelled", due_in=timedelta(hours=5))
+    Engagement.objects.filter(pk=closed.engagement_id).update(status=Engagement.Status.CANCELLED)
+    response = team.client_for(team.alice).get(url("attention"))
+    assert response.context["nothing"] is True
+
+
+def test_a_request_whose_flag_was_dismissed_still_awaits_a_reply(team, provider):
+    flag = flagged(team.workspace, provider, "Dismissed", overdue_by=timedelta(days=1))
+    services.flag_dismiss(flag=flag, reason="They called, it is in hand", by=team.alice)
+    response = team.client_for(team.alice).get(url("attention"))
+    assert section(response, "overdue") == []
+    assert section(response, "due_soon") == []
+    assert section(response, "awaiting") == ["Dismissed"]
+    assert "reply was due" in response.content.decode()
+
+
+def test_the_empty_state_says_nothing_needs_attention(team):
+    response = team.client_for(team.alice).get(url("attention"))
+    page = response.content.decode()
+    assert 'data-testid="empty-state"' in page
+    assert "Nothing needs attention." in page
+    assert 'data-testid="overdue"' not in page
+
+
+def test_only_mine_shows_the_engagements_the_user_owns(team, provider):
+    flagged(team.workspace, provider, "Alices flag", overdue_by=timedelta(days=1), owner=team.alice)
+    flagged(team.workspace, provider, "Bobs flag", overdue_by=timedelta(days=1), owner=team.bob)
+    waiting(team.workspace, provider, "Alices request", due_in=timedelta(days=3), owner=team.alice)
+    waiting(team.workspace, provider, "Bobs request", due_in=timedelta(hours=3), owner=team.bob)
+    client = team.client_for(team.alice)
+    everyone = client.get(url("attention"))
+    assert section(everyone, "overdue") == ["Alices flag", "Bobs flag"]
+    mine = client.get(url("attention"), {"mine": "1"})
+    assert section(mine, "overdue") == ["Alices flag"]
+    assert section(mine, "due_soon") == []
+    assert section(mine, "awaiting") == ["Alices request"]
+    bobs = team.client_for(team.bob).get(url("attention"), {"mine": "1"})
+    assert section(bobs, "due_soon") == ["Bobs request"]
+
+
+def test_only_mine_has_its_own_empty_state(team, provider):
+    flagged(team.workspace, provider, "Bobs flag", overdue_by=timedelta(days=1), owner=team.bob)
+    page = team.client_for(team.alice).get(url("attention"), {"mine": "1"}).content.decode()
+    assert "Nothing of yours needs attention." in page
+
+
+def test_members_get_the_buttons_and_viewers_do_not(team, provider):
+    flag = flagged(team.workspace, provider, "Late logo", overdue_by=timedelta(days=1))
+    exchange = waiting(team.workspace, provider, "Soon", due_in=timedelta(hours=3))
+    buttons = [
+        url("flag_snooze", pk=flag.pk),
+        url("flag_dismiss", pk=flag.pk),
+        url("message_create", pk=flag.engagement_id) + "?followup=1",
+        url("message_create", pk=exchange.engagement_id) + "?followup=1",
+    ]
+    for who in ("alice", "bob"):
+        page = team.client_for(getattr(team, who)).get(url("attention")).content.decode()
+        assert all(b in page for b in buttons), who
+    viewer_page = team.client_for(team.vera).get(url("attention")).content.decode()
+    assert not any(b in viewer_page for b in buttons)
+
+
+def test_awaiting_reply_is_paginated(team, provider):
+    for i in range(27):
+        waiting(team.workspace, provider, f"Request {i:02}", due_in=timedelta(days=2, minutes=i))
+    client = team.client_for(team.alice)
+    first = client.get(url("attention"))
+    assert len(section(first, "awaiting")) == 25
+    second = client.get(url("attention"), {"page": 2})
+    assert section(second, "awaiting") == ["Request 25", "Request 26"]
+
+
+def test_the_short_sections_are_capped(team, provider, monkeypatch):
+    monkeypatch.setattr(queries, "ATTENTION_CAP", 2)
+    for days in (1, 2, 3):
+        flagged(team.workspace, provider, f"{days} days late", overdue_by=timedelta(days=days))
+    response = team.client_for(team.alice).get(url("attention"))
+    assert section(response, "overdue") == ["3 days late", "2 days late"]
+    assert "Only the 2 most overdue are shown" in response.content.decode()
+
+
+def _attention_queries(client) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url("attention")).status_code == 200
+    return len(ctx)
+
+
+def _one_of_each(workspace, provider, owner, n: int) -> None:
+    flagged(workspace, provider, f"Flag {n}", overdue_by=timedelta(days=1 + n), owner=owner)
+    flagged(
+        workspace,
+        provider,
+        f"Snoozed {n}",
+        overdue_by=timedelta(days=1),
+        owner=owner,
+        snoozed_until=timezone.now() + timedelta(days=1),
+    )
+    waiting(workspace, provider, f"Soon {n}", due_in=timedelta(hours=1 + n), owner=owner)
+    waiting(workspace, provider, f"Later {n}", due_in=timedelta(days=2 + n), owner=owner)
+
+
+def test_the_query_count_does_not_grow_with_the_rows(team, provider, django_assert_max_num_queries):
+    client = team.client_for(team.bob)
+    _attention_queries(client)  # the first visit also stores the workspace in the session
+    _one_of_each(team.workspace, provider, team.alice, 0)
+    one = _attention_queries(client)
+    for n in range(1, 8):
+        _one_of_each(team.workspace, provider, team.alice if n % 2 else team.bob, n)
+    for i in range(30):  # a second page of awaiting requests
+        waiting(team.workspace, provider, f"Much later {i}", due_in=timedelta(days=20 + i))
+    assert _attention_queries(client) == one
+    # The session, the user, the membership, the two navigation counts, then: overdue, due soon,
+    # snoozed, awaiting count and page.
+    with django_assert_max_num_queries(11):
+        client.get(url("attention"))
+
+
+def test_attention_count_counts_open_unsnoozed_flags_in_one_query(team, provider, django_assert_num_queries):
+    flagged(team.workspace, provider, "Open", overdue_by=timedelta(days=1))
+    flagged(team.workspace, provider, "Open too", overdue_by=timedelta(hours=1))
+    flagged(
+        team.workspace,
+        provider,
+        "Snoozed",
+        overdue_by=timedelta(days=1),
+        snoozed_until=timezone.now() + timedelta(days=1),
+    )
+    flagged(
+        team.workspace,
+        provider,
+        "Woke up",
+        overdue_by=timedelta(days=1),
+        snoozed_until=timezone.now() - timedelta(hours=1),
+    )
+    dismissed = flagged(team.workspace, provider, "Dismissed", overdue_by=timedelta(days=1))
+    services.flag_dismiss(flag=dismissed, reason="Not needed", by=team.alice)
+    foreign_provider = ProviderFactory(workspace=team.other_workspace)
+    flagged(team.other_workspace, foreign_provider, "Theirs", overdue_by=timedelta(days=1))
+    with django_assert_num_queries(1):
+        assert queries.attention_count(team.workspace) == 3
+    later = timezone.now() + timedelta(days=2)
+    assert queries.attention_count(team.workspace, now=later) == 4
+
+
+def test_the_navigation_counts_open_flags_and_the_persons_unread_notifications(team, provider):
+    flagged(team.workspace, provider, "Counted", overdue_by=timedelta(days=2), owner=team.alice)
+    flagged(
+        team.workspace,
+        provider,
+        "Snoozed",
+        overdue_by=timedelta(days=2),
+        snoozed_until=timezone.now() + timedelta(days=1),
+    )
+    due = waiting(
+        team.workspace, provider, "Raised by the pass", due_in=-timedelta(hours=1), owner=team.alice
+    )
+    Exchange.objects.filter(pk=due.pk).update(next_check_at=due.reply_due_at)
+    assert flag_pass().raised_overdue == 1
+
+    def nav(user) -> tuple[str, ...]:
+        page = team.client_for(user).get(url("list")).content.decode()
+        links = (
+            re.search(rf'data-testid="{name}">(.*?)</a>', page)
+            for name in ("nav-attention", "nav-notifications")
+        )
+        return tuple(" ".join(re.sub(r"<[^>]+>", " ", link.group(1)).split()) for link in links if link)
+
+    # Two open flags (the snoozed one waits); alice owns the one the pass raised, so she has one unread.
+    assert nav(team.alice) == ("Needs attention 2 overdue", "Notifications 1 unread")
+    assert nav(team.bob) == ("Needs attention 2 overdue", "Notifications")
+    assert nav(team.vera)[0] == "Needs attention 2 overdue"
+    assert team.client_for(team.charlie).get(url("list")).status_code == 404
