@@ -29,7 +29,8 @@ def send_daily_digests() -> int:
         for items in by_recipient.values():
             recipient = items[0].recipient
             assert recipient is not None
-            with translation.override(settings.LANGUAGE_CODE):
+            # The items were written in the recipient's language; the frame follows.
+            with translation.override(recipient.language or settings.LANGUAGE_CODE):
                 subject = ngettext(
                     "Outsourcing Tracker: %(n)d flag needs attention",
                     "Outsourcing Tracker: %(n)d flags need attention",

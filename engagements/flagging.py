@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from engagements.models import Engagement, Exchange, Flag, Notification
 from engagements.notifications import queue_for_flags
+from engagements.sql import id_in
 
 BATCH_SIZE = 5000
 
@@ -57,10 +58,6 @@ def _locked(queryset: object) -> object:
     return queryset
 
 
-def _in(ids: Sequence[int]) -> str:
-    return "(" + ", ".join(["%s"] * len(ids)) + ")"
-
-
 def _insert_flags(
     source: type[Exchange] | type[Engagement],
     ids: Sequence[int],
@@ -79,10 +76,11 @@ def _insert_flags(
         return []
     keys = "workspace_id, engagement_id, id" if source is Exchange else "workspace_id, id, NULL"
     db_now = connection.ops.adapt_datetimefield_value(now)
+    where, id_params = id_in("id", ids)
     sql = (
         f"INSERT INTO {Flag._meta.db_table} "
         "(workspace_id, engagement_id, exchange_id, kind, due_at, raised_at, resolved_at, resolution, reason) "
-        f"SELECT {keys}, %s, {due_column}, %s, %s, %s, '' FROM {source._meta.db_table} WHERE id IN {_in(ids)} "
+        f"SELECT {keys}, %s, {due_column}, %s, %s, %s, '' FROM {source._meta.db_table} WHERE {where} "
         "RETURNING id"
     )
     params = [
@@ -90,7 +88,7 @@ def _insert_flags(
         db_now,
         db_now if superseded else None,
         Flag.Resolution.ESCALATED.value if superseded else "",
-        *ids,
+        *id_params,
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

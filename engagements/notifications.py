@@ -33,6 +33,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from engagements.models import Engagement, Flag, Notification
+from engagements.sql import id_in
 from outsourcing.models import Membership, Role, User, Workspace
 from providers.models import Provider
 
@@ -68,21 +69,35 @@ def _flag_texts() -> dict[str, tuple[str, str]]:
 _PLACEHOLDERS = {"title": "e.title", "provider": "p.name"}
 
 
-def _sql_text(templates: dict[str, str]) -> tuple[str, list[str]]:
-    """A CASE over the flag kind that builds each translated text in SQL.
+def _sql_text(templates: dict[str, dict[str, str]], language_sql: str) -> tuple[str, list[str]]:
+    """A CASE over the reader's language and the flag kind that builds the translated text in SQL.
 
-    The template is cut at its placeholders and joined back with the columns,
-    so a title that itself contains "%(provider)s" stays as typed.
+    Each template is cut at its placeholders and joined back with the columns,
+    so a title that itself contains "%(provider)s" stays as typed. Languages
+    not listed (or none chosen) get the site's default.
     """
+
+    def by_kind(texts: dict[str, str]) -> tuple[str, list[str]]:
+        cases: list[str] = []
+        params: list[str] = []
+        for kind, template in texts.items():
+            # re.split with a group alternates literal text and placeholder names.
+            pieces = re.split(r"%\((title|provider)\)s", template)
+            parts = [_PLACEHOLDERS[piece] if i % 2 else "%s" for i, piece in enumerate(pieces)]
+            cases.append("WHEN %s THEN " + " || ".join(parts))
+            params += [kind, *pieces[::2]]
+        return "CASE f.kind " + " ".join(cases) + " END", params
+
     cases: list[str] = []
     params: list[str] = []
-    for kind, template in templates.items():
-        # re.split with a group alternates literal text and placeholder names.
-        pieces = re.split(r"%\((title|provider)\)s", template)
-        parts = [_PLACEHOLDERS[piece] if i % 2 else "%s" for i, piece in enumerate(pieces)]
-        cases.append("WHEN %s THEN " + " || ".join(parts))
-        params += [kind, *pieces[::2]]
-    return "CASE f.kind " + " ".join(cases) + " END", params
+    for language, texts in templates.items():
+        if language == settings.LANGUAGE_CODE:
+            continue
+        sql, kind_params = by_kind(texts)
+        cases.append(f"WHEN %s THEN {sql}")
+        params += [language, *kind_params]
+    default_sql, default_params = by_kind(templates[settings.LANGUAGE_CODE])
+    return f"CASE {language_sql} {' '.join(cases)} ELSE {default_sql} END", [*params, *default_params]
 
 
 def _url_parts() -> list[str]:
@@ -104,22 +119,34 @@ def queue_for_flags(flag_ids: Sequence[int]) -> list[tuple[int, str]]:
     """
     if not flag_ids:
         return []
-    with translation.override(settings.LANGUAGE_CODE):
-        texts = _flag_texts()
-        url_head, url_middle, url_tail = _url_parts()
-    subject_sql, subject_params = _sql_text({str(k): v[0] for k, v in texts.items()})
-    lead_sql, lead_params = _sql_text({str(k): v[1] for k, v in texts.items()})
+    texts: dict[str, dict[str, tuple[str, str]]] = {}
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            texts[language] = {str(kind): text for kind, text in _flag_texts().items()}
+    url_head, url_middle, url_tail = _url_parts()
+
+    def head(recipient_sql: str, language_sql: str) -> tuple[str, list[str]]:
+        """The columns every row shares, its text in the reader's language."""
+        subject_sql, subject_params = _sql_text(
+            {lang: {k: v[0] for k, v in t.items()} for lang, t in texts.items()}, language_sql
+        )
+        lead_sql, lead_params = _sql_text(
+            {lang: {k: v[1] for k, v in t.items()} for lang, t in texts.items()}, language_sql
+        )
+        sql = (
+            f"f.workspace_id, f.id, {recipient_sql}, %s, SUBSTR({subject_sql}, 1, 300), {lead_sql}, "
+            "%s || w.slug || %s || CAST(e.id AS TEXT) || %s"
+        )
+        return sql, [*subject_params, *lead_params, url_head, url_middle, url_tail]  # after the channel
+
+    member_head, member_params = head("m.user_id", "u.language")
+    hook_head, hook_params = head("NULL", "''")
     # Written now by the real clock (the pass may run at a simulated instant).
     db_now = connection.ops.adapt_datetimefield_value(timezone.now())
     columns = (
         "workspace_id, flag_id, recipient_id, channel, subject, body, url, idempotency_key, status, "
         "attempts, next_attempt_at, last_error, created_at, sent_at"
     )
-    common = (
-        f"f.workspace_id, f.id, {{recipient}}, %s, SUBSTR({subject_sql}, 1, 300), {lead_sql}, "
-        "%s || w.slug || %s || CAST(e.id AS TEXT) || %s"
-    )
-    common_params = [*subject_params, *lead_params, url_head, url_middle, url_tail]  # after the channel
     joins = (
         f"FROM {Flag._meta.db_table} f "
         f"JOIN {Engagement._meta.db_table} e ON e.id = f.engagement_id "
@@ -128,34 +155,35 @@ def queue_for_flags(flag_ids: Sequence[int]) -> list[tuple[int, str]]:
     )
     member_join = (
         f"JOIN {Membership._meta.db_table} m ON m.workspace_id = f.workspace_id "
-        "AND (m.user_id = e.owner_id OR (w.notify_managers AND m.role IN (%s, %s)))"
+        "AND (m.user_id = e.owner_id OR (w.notify_managers AND m.role IN (%s, %s))) "
+        f"JOIN {User._meta.db_table} u ON u.id = m.user_id "
     )
-    in_flags = "f.id IN (" + ", ".join(["%s"] * len(flag_ids)) + ")"
+    in_flags, flag_params = id_in("f.id", flag_ids)
     channel = Notification.Channel
     status = Notification.Status
     sql = (
         f"INSERT INTO {Notification._meta.db_table} ({columns}) "
         # In the app: delivered by existing.
-        f"SELECT {common.format(recipient='m.user_id')}, "
+        f"SELECT {member_head}, "
         "'flag-' || CAST(f.id AS TEXT) || '-in_app-' || CAST(m.user_id AS TEXT), %s, 0, %s, '', %s, f.raised_at "
         f"{joins}{member_join} WHERE {in_flags} AND m.notify_in_app "
         "UNION ALL "
-        f"SELECT {common.format(recipient='m.user_id')}, "
+        f"SELECT {member_head}, "
         "'flag-' || CAST(f.id AS TEXT) || '-email-' || CAST(m.user_id AS TEXT), "
         "CASE WHEN m.email_digest THEN %s ELSE %s END, 0, %s, '', %s, NULL "
         f"{joins}{member_join} WHERE {in_flags} AND m.notify_email "
         "UNION ALL "
-        f"SELECT {common.format(recipient='NULL')}, "
+        f"SELECT {hook_head}, "
         "'flag-' || CAST(f.id AS TEXT) || '-webhook', %s, 0, %s, '', %s, NULL "
         f"{joins} WHERE {in_flags} AND w.webhook_url <> '' "
         "RETURNING id, status"
     )
     managers = [Role.OWNER.value, Role.MANAGER.value]
     params = [
-        channel.IN_APP.value, *common_params, status.SENT.value, db_now, db_now, *managers, *flag_ids,
-        channel.EMAIL.value, *common_params, status.DIGEST.value, status.PENDING.value, db_now, db_now,
-        *managers, *flag_ids,
-        channel.WEBHOOK.value, *common_params, status.PENDING.value, db_now, db_now, *flag_ids,
+        channel.IN_APP.value, *member_params, status.SENT.value, db_now, db_now, *managers, *flag_params,
+        channel.EMAIL.value, *member_params, status.DIGEST.value, status.PENDING.value, db_now, db_now,
+        *managers, *flag_params,
+        channel.WEBHOOK.value, *hook_params, status.PENDING.value, db_now, db_now, *flag_params,
     ]  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

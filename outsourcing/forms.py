@@ -8,6 +8,7 @@ from zoneinfo import available_timezones
 
 from crispy_forms.helper import FormHelper
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from outsourcing.models import Role, User, Workspace
@@ -66,6 +67,12 @@ class ProfileForm(forms.Form):
     first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
     last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
     time_zone = forms.ChoiceField(label=_("Time zone"), required=False)
+    language = forms.ChoiceField(
+        label=_("Language for e-mails"),
+        choices=[("", _("The site's default")), *settings.LANGUAGES],
+        required=False,
+        help_text=User._meta.get_field("language").help_text,
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("prefix", "profile")

@@ -46,6 +46,13 @@ class User(AbstractUser):
         blank=True,
         help_text=_("Times are shown in this zone. Empty: the site's default."),
     )
+    language = models.CharField(
+        _("language for e-mails"),
+        max_length=8,
+        blank=True,
+        choices=settings.LANGUAGES,
+        help_text=_("Notifications and digests are written in it. Set at sign-up from the site's language."),
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []

@@ -135,14 +135,22 @@ def workspace_rotate_webhook_secret(*, workspace: Workspace, by: Membership) -> 
     return workspace
 
 
-def user_set_profile(*, user: User, first_name: str, last_name: str, time_zone: str) -> User:
-    """Update the person's name and the time zone their pages show times in."""
+def user_set_profile(
+    *, user: User, first_name: str, last_name: str, time_zone: str, language: str | None = None
+) -> User:
+    """Update the person's name, the time zone their pages show times in, and their e-mails' language."""
     if time_zone and time_zone not in available_timezones():
         raise ValidationError({"time_zone": _("Unknown time zone.")})
+    if language and language not in dict(settings.LANGUAGES):
+        raise ValidationError({"language": _("Choose one of the languages offered.")})
     user.first_name = first_name.strip()
     user.last_name = last_name.strip()
     user.time_zone = time_zone
-    user.save(update_fields=["first_name", "last_name", "time_zone"])
+    fields = ["first_name", "last_name", "time_zone"]
+    if language is not None:
+        user.language = language
+        fields.append("language")
+    user.save(update_fields=fields)
     return user
 
 

@@ -97,7 +97,12 @@ def workspace_settings(request: WorkspaceRequest) -> HttpResponse:
     delete_form = WorkspaceDeleteForm(request.POST if action == "delete" else None, workspace=workspace)
     profile_form = ProfileForm(
         request.POST if action == "profile" else None,
-        initial={"first_name": user.first_name, "last_name": user.last_name, "time_zone": user.time_zone},
+        initial={
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "time_zone": user.time_zone,
+            "language": user.language,
+        },
     )
     prefs_form = NotificationPreferencesForm(
         request.POST if action == "preferences" else None,

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from engagements.digest import send_daily_digests
 from engagements.flagging import flag_pass
 from engagements.models import Engagement, Exchange, Flag, Message, Notification
 from outsourcing.models import Membership, Role
@@ -166,3 +168,33 @@ def test_a_pass_writes_flags_and_outbox_in_the_same_number_of_queries_for_3_or_3
         assert report.notifications == 2 * n
         counts.append(len(queries))
     assert counts[0] == counts[1] <= 12
+
+
+@pytest.mark.django_db
+def test_each_recipient_reads_in_their_own_language_and_the_webhook_in_the_sites(team):
+    team.alice.language = "de"
+    team.alice.save(update_fields=["language"])
+    team.workspace.webhook_url = "https://hooks.example.com/x"
+    team.workspace.notify_managers = True
+    team.workspace.save(update_fields=["webhook_url", "notify_managers"])
+    _overdue(team, owner=team.bob)
+    flag_pass(now=NOW)
+    rows = _rows(channel__in=["email", "webhook"])
+    german = rows[("email", team.alice.pk)]
+    assert german.subject == "Antwort überfällig: Logo redesign (Pixel Forge)"
+    assert "Pixel Forge" in german.body and "Logo redesign" in german.body
+    assert german.body != "Pixel Forge has not answered your request on “Logo redesign” in time."
+    assert rows[("email", team.bob.pk)].subject == "Reply overdue: Logo redesign (Pixel Forge)"
+    assert rows[("webhook", None)].subject == "Reply overdue: Logo redesign (Pixel Forge)"
+
+
+@pytest.mark.django_db
+def test_the_daily_digest_is_framed_in_the_recipients_language(team):
+    team.alice.language = "de"
+    team.alice.save(update_fields=["language"])
+    Membership.objects.filter(user=team.alice).update(email_digest=True)
+    _overdue(team)
+    flag_pass(now=NOW)
+    assert send_daily_digests() == 1
+    assert mail.outbox[0].subject.startswith("Outsourcing Tracker: 1 Markierung")
+    assert "Antwort überfällig: Logo redesign" in mail.outbox[0].body

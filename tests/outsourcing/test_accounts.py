@@ -176,3 +176,11 @@ def test_a_bad_confirmation_link_is_a_page_not_an_error(client, db):
     response = client.get(reverse("account_confirm_email", args=["nonsense"]))
     assert response.status_code in (200, 404)
     assert_in_our_layout(response.content.decode())
+
+
+def test_signing_up_on_the_german_site_chooses_german_emails(client, db, settings):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "de"
+    sign_up(client)
+    assert User.objects.get(email="new@example.com").language == "de"
+    sign_up(client.__class__(), email="other@example.com")
+    assert User.objects.get(email="other@example.com").language == "en"

@@ -256,3 +256,24 @@ def test_switching_to_german_answers_in_german(team):
     page = client.get(url("members"))
     assert page["Content-Language"] == "de"
     assert '<html lang="de">' in page.content.decode()
+
+
+def test_anyone_chooses_the_language_of_their_emails(team):
+    response = team.client_for(team.vera).post(
+        url("workspace_settings"),
+        {"action": "profile", "profile-first_name": "Vera", "profile-language": "de"},
+    )
+    assert response.status_code == 302
+    team.vera.refresh_from_db()
+    assert team.vera.language == "de"
+
+
+def test_an_unknown_email_language_is_refused(team):
+    response = team.client_for(team.bob).post(
+        url("workspace_settings"),
+        {"action": "profile", "profile-first_name": "Bob", "profile-language": "xx"},
+    )
+    assert response.status_code == 200
+    assert response.context["profile_form"].errors["language"]
+    with pytest.raises(services.ValidationError):
+        services.user_set_profile(user=team.bob, first_name="", last_name="", time_zone="", language="xx")
