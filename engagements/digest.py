@@ -12,13 +12,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from engagements.models import Notification
+from engagements.notifications import RENDER_RELATED
 
 
 def send_daily_digests() -> int:
     """Send each recipient's waiting digest items as one e-mail; returns e-mails sent."""
     sent = 0
     with transaction.atomic():
-        rows = Notification.objects.filter(status=Notification.Status.DIGEST).select_related("recipient")
+        rows = Notification.objects.filter(status=Notification.Status.DIGEST).select_related(
+            *RENDER_RELATED, "recipient"
+        )
         if connection.features.has_select_for_update_skip_locked:
             # A second digest run at the same time skips what this one took.
             rows = rows.select_for_update(skip_locked=True, of=("self",))
@@ -36,7 +39,7 @@ def send_daily_digests() -> int:
                     "Outsourcing Tracker: %(n)d flags need attention",
                     len(items),
                 ) % {"n": len(items)}
-                lines = [f"- {n.subject}\n  {settings.SITE_URL}{n.url}" for n in items]
+                lines = [f"- {n.headline}\n  {settings.SITE_URL}{n.link}" for n in items]
                 body = _("Since your last digest:") + "\n\n" + "\n".join(lines) + "\n"
             EmailMessage(subject=subject, body=body, to=[recipient.email]).send()
             Notification.objects.filter(pk__in=[n.pk for n in items]).update(

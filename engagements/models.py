@@ -7,6 +7,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -515,7 +516,7 @@ class Notification(models.Model):
         db_constraint=False,
     )
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
-    subject = models.CharField(_("subject"), max_length=300)
+    subject = models.CharField(_("subject"), max_length=300, blank=True)  # only for rows without a flag
     body = models.TextField(_("text"), blank=True)
     url = models.CharField(max_length=500, blank=True)
     idempotency_key = models.CharField(max_length=100)
@@ -556,4 +557,49 @@ class Notification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.subject
+        return self.headline
+
+    # What a flag's notification says. Rendered when it is read or sent, so it
+    # comes in the reader's language and the rows the flagging pass writes stay narrow.
+    FLAG_TEXTS = {
+        Flag.Kind.REPLY_OVERDUE: (
+            _("Reply overdue: %(title)s (%(provider)s)"),
+            _("%(provider)s has not answered your request on “%(title)s” in time."),
+        ),
+        Flag.Kind.GHOSTED: (
+            _("Ghosted: %(title)s (%(provider)s)"),
+            _("%(provider)s did not answer your request on “%(title)s”, nor your follow-ups."),
+        ),
+        Flag.Kind.DELIVERY_OVERDUE: (
+            _("Delivery overdue: %(title)s (%(provider)s)"),
+            _("The delivery of “%(title)s” by %(provider)s is past its due date."),
+        ),
+    }
+
+    def _flag_text(self, which: int) -> str | None:
+        flag = self.flag
+        if flag is None:
+            return None
+        engagement = flag.engagement
+        template = str(self.FLAG_TEXTS[Flag.Kind(flag.kind)][which])
+        return template % {"title": engagement.title, "provider": engagement.provider.name}
+
+    @property
+    def headline(self) -> str:
+        """The subject line (load with ``flag__engagement__provider``)."""
+        text = self._flag_text(0)
+        return self.subject if text is None else text[:300]
+
+    @property
+    def message(self) -> str:
+        text = self._flag_text(1)
+        return self.body if text is None else text
+
+    @property
+    def link(self) -> str:
+        """Where the notification leads, a path on this site (load with ``workspace``)."""
+        if self.flag is None:
+            return self.url
+        return reverse(
+            "engagements:detail", kwargs={"ws": self.workspace.slug, "pk": self.flag.engagement_id}
+        )

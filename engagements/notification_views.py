@@ -74,7 +74,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
     """Mark the notification read and go to what it is about."""
     notification, list_url = _mark_own_read(request, pk)
-    return redirect(_safe(request, notification.url, list_url))
+    return redirect(_safe(request, notification.link, list_url))
 
 
 @workspace_view(write_role=Role.VIEWER)

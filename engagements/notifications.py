@@ -14,7 +14,6 @@ import hashlib
 import hmac
 import ipaddress
 import json
-import re
 import secrets
 import socket
 import urllib.error
@@ -35,9 +34,10 @@ from django.utils.translation import gettext as _
 from engagements.models import Engagement, Flag, Notification
 from engagements.sql import id_in
 from outsourcing.models import Membership, Role, User, Workspace
-from providers.models import Provider
 
 MAX_ATTEMPTS = 8
+# What rendering a notification's text reads (Notification.headline, .message, .link).
+RENDER_RELATED = ("workspace", "flag__engagement__provider")
 WEBHOOK_TIMEOUT = 10
 
 
@@ -48,115 +48,31 @@ class PermanentDeliveryError(Exception):
 # --- Writing the outbox ------------------------------------------------------
 
 
-def _flag_texts() -> dict[str, tuple[str, str]]:
-    """Subject and lead per flag kind, with %(title)s and %(provider)s left to fill in."""
-    return {
-        Flag.Kind.REPLY_OVERDUE: (
-            _("Reply overdue: %(title)s (%(provider)s)"),
-            _("%(provider)s has not answered your request on “%(title)s” in time."),
-        ),
-        Flag.Kind.GHOSTED: (
-            _("Ghosted: %(title)s (%(provider)s)"),
-            _("%(provider)s did not answer your request on “%(title)s”, nor your follow-ups."),
-        ),
-        Flag.Kind.DELIVERY_OVERDUE: (
-            _("Delivery overdue: %(title)s (%(provider)s)"),
-            _("The delivery of “%(title)s” by %(provider)s is past its due date."),
-        ),
-    }
-
-
-_PLACEHOLDERS = {"title": "e.title", "provider": "p.name"}
-
-
-def _sql_text(templates: dict[str, dict[str, str]], language_sql: str) -> tuple[str, list[str]]:
-    """A CASE over the reader's language and the flag kind that builds the translated text in SQL.
-
-    Each template is cut at its placeholders and joined back with the columns,
-    so a title that itself contains "%(provider)s" stays as typed. Languages
-    not listed (or none chosen) get the site's default.
-    """
-
-    def by_kind(texts: dict[str, str]) -> tuple[str, list[str]]:
-        cases: list[str] = []
-        params: list[str] = []
-        for kind, template in texts.items():
-            # re.split with a group alternates literal text and placeholder names.
-            pieces = re.split(r"%\((title|provider)\)s", template)
-            parts = [_PLACEHOLDERS[piece] if i % 2 else "%s" for i, piece in enumerate(pieces)]
-            cases.append("WHEN %s THEN " + " || ".join(parts))
-            params += [kind, *pieces[::2]]
-        return "CASE f.kind " + " ".join(cases) + " END", params
-
-    cases: list[str] = []
-    params: list[str] = []
-    for language, texts in templates.items():
-        if language == settings.LANGUAGE_CODE:
-            continue
-        sql, kind_params = by_kind(texts)
-        cases.append(f"WHEN %s THEN {sql}")
-        params += [language, *kind_params]
-    default_sql, default_params = by_kind(templates[settings.LANGUAGE_CODE])
-    return f"CASE {language_sql} {' '.join(cases)} ELSE {default_sql} END", [*params, *default_params]
-
-
-def _url_parts() -> list[str]:
-    """The engagement URL split around its workspace slug and id, for SQL to join back."""
-    sentinel_ws, sentinel_pk = "wsslugsentinel", 987654321
-    url = reverse("engagements:detail", kwargs={"ws": sentinel_ws, "pk": sentinel_pk})
-    head, rest = url.split(sentinel_ws)
-    middle, tail = rest.split(str(sentinel_pk))
-    return [head, middle, tail]
-
-
 def queue_for_flags(flag_ids: Sequence[int]) -> list[tuple[int, str]]:
     """Write the outbox rows for newly raised flags; returns (id, status) of each.
 
     Set-based, like the pass that calls it: one INSERT … SELECT for all
     recipients and channels, so the cost does not grow with a Python loop per
     flag. Recipients: the engagement's owner, and owners and managers when the
-    workspace asks for it; each on the channels their preferences choose.
+    workspace asks for it; each on the channels their preferences choose. The
+    rows hold no text: it is rendered from the flag when read or sent.
     """
     if not flag_ids:
         return []
-    texts: dict[str, dict[str, tuple[str, str]]] = {}
-    for language, _name in settings.LANGUAGES:
-        with translation.override(language):
-            texts[language] = {str(kind): text for kind, text in _flag_texts().items()}
-    url_head, url_middle, url_tail = _url_parts()
-
-    def head(recipient_sql: str, language_sql: str) -> tuple[str, list[str]]:
-        """The columns every row shares, its text in the reader's language."""
-        subject_sql, subject_params = _sql_text(
-            {lang: {k: v[0] for k, v in t.items()} for lang, t in texts.items()}, language_sql
-        )
-        lead_sql, lead_params = _sql_text(
-            {lang: {k: v[1] for k, v in t.items()} for lang, t in texts.items()}, language_sql
-        )
-        sql = (
-            f"f.workspace_id, f.id, {recipient_sql}, %s, SUBSTR({subject_sql}, 1, 300), {lead_sql}, "
-            "%s || w.slug || %s || CAST(e.id AS TEXT) || %s"
-        )
-        return sql, [*subject_params, *lead_params, url_head, url_middle, url_tail]  # after the channel
-
-    member_head, member_params = head("m.user_id", "u.language")
-    hook_head, hook_params = head("NULL", "''")
     # Written now by the real clock (the pass may run at a simulated instant).
     db_now = connection.ops.adapt_datetimefield_value(timezone.now())
     columns = (
-        "workspace_id, flag_id, recipient_id, channel, subject, body, url, idempotency_key, status, "
+        "workspace_id, flag_id, recipient_id, channel, idempotency_key, status, subject, body, url, "
         "attempts, next_attempt_at, last_error, created_at, sent_at"
     )
     joins = (
         f"FROM {Flag._meta.db_table} f "
         f"JOIN {Engagement._meta.db_table} e ON e.id = f.engagement_id "
-        f"JOIN {Provider._meta.db_table} p ON p.id = e.provider_id "
         f"JOIN {Workspace._meta.db_table} w ON w.id = f.workspace_id "
     )
     member_join = (
         f"JOIN {Membership._meta.db_table} m ON m.workspace_id = f.workspace_id "
         "AND (m.user_id = e.owner_id OR (w.notify_managers AND m.role IN (%s, %s))) "
-        f"JOIN {User._meta.db_table} u ON u.id = m.user_id "
     )
     in_flags, flag_params = id_in("f.id", flag_ids)
     channel = Notification.Channel
@@ -164,26 +80,26 @@ def queue_for_flags(flag_ids: Sequence[int]) -> list[tuple[int, str]]:
     sql = (
         f"INSERT INTO {Notification._meta.db_table} ({columns}) "
         # In the app: delivered by existing.
-        f"SELECT {member_head}, "
-        "'flag-' || CAST(f.id AS TEXT) || '-in_app-' || CAST(m.user_id AS TEXT), %s, 0, %s, '', %s, f.raised_at "
+        "SELECT f.workspace_id, f.id, m.user_id, %s, "
+        "'flag-' || CAST(f.id AS TEXT) || '-in_app-' || CAST(m.user_id AS TEXT), %s, '', '', '', 0, %s, '', %s, f.raised_at "
         f"{joins}{member_join} WHERE {in_flags} AND m.notify_in_app "
         "UNION ALL "
-        f"SELECT {member_head}, "
+        "SELECT f.workspace_id, f.id, m.user_id, %s, "
         "'flag-' || CAST(f.id AS TEXT) || '-email-' || CAST(m.user_id AS TEXT), "
-        "CASE WHEN m.email_digest THEN %s ELSE %s END, 0, %s, '', %s, NULL "
+        "CASE WHEN m.email_digest THEN %s ELSE %s END, '', '', '', 0, %s, '', %s, NULL "
         f"{joins}{member_join} WHERE {in_flags} AND m.notify_email "
         "UNION ALL "
-        f"SELECT {hook_head}, "
-        "'flag-' || CAST(f.id AS TEXT) || '-webhook', %s, 0, %s, '', %s, NULL "
+        "SELECT f.workspace_id, f.id, NULL, %s, "
+        "'flag-' || CAST(f.id AS TEXT) || '-webhook', %s, '', '', '', 0, %s, '', %s, NULL "
         f"{joins} WHERE {in_flags} AND w.webhook_url <> '' "
         "RETURNING id, status"
     )
     managers = [Role.OWNER.value, Role.MANAGER.value]
     params = [
-        channel.IN_APP.value, *member_params, status.SENT.value, db_now, db_now, *managers, *flag_params,
-        channel.EMAIL.value, *member_params, status.DIGEST.value, status.PENDING.value, db_now, db_now,
+        channel.IN_APP.value, status.SENT.value, db_now, db_now, *managers, *flag_params,
+        channel.EMAIL.value, status.DIGEST.value, status.PENDING.value, db_now, db_now,
         *managers, *flag_params,
-        channel.WEBHOOK.value, *hook_params, status.PENDING.value, db_now, db_now, *flag_params,
+        channel.WEBHOOK.value, status.PENDING.value, db_now, db_now, *flag_params,
     ]  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -221,7 +137,7 @@ def deliver(pk: int, *, now: datetime | None = None) -> str:
     now = now or timezone.now()
     if not claim(pk, now):
         return "skipped"
-    notification = Notification.objects.select_related("recipient", "workspace").get(pk=pk)
+    notification = Notification.objects.select_related(*RENDER_RELATED, "recipient").get(pk=pk)
     try:
         _send(notification)
     except PermanentDeliveryError as exc:
@@ -274,9 +190,10 @@ def _send_email(notification: Notification) -> None:
     recipient: User | None = notification.recipient
     if recipient is None or not recipient.email:
         raise PermanentDeliveryError("no recipient address")
-    body = f"{notification.body}\n\n{_absolute(notification.url)}\n"
+    with translation.override(recipient.language or settings.LANGUAGE_CODE):
+        subject, body = notification.headline, f"{notification.message}\n\n{_absolute(notification.link)}\n"
     message = EmailMessage(
-        subject=notification.subject,
+        subject=subject,
         body=body,
         to=[recipient.email],
         headers={"Message-ID": f"<{notification.idempotency_key}@outsourcing-tracker>"},
@@ -286,11 +203,13 @@ def _send_email(notification: Notification) -> None:
 
 def webhook_payload(notification: Notification) -> bytes:
     flag = notification.flag
+    with translation.override(settings.LANGUAGE_CODE):
+        headline, link = notification.headline, _absolute(notification.link)
     data = {
-        "text": f"{notification.subject}\n{_absolute(notification.url)}",
+        "text": f"{headline}\n{link}",
         "event": "flag.raised" if flag else "test",
         "flag": {"id": flag.pk, "kind": flag.kind, "engagement": flag.engagement_id} if flag else None,
-        "url": _absolute(notification.url),
+        "url": link,
         "idempotency_key": notification.idempotency_key,
     }
     return json.dumps(data, ensure_ascii=False).encode()
@@ -362,16 +281,18 @@ def unread_count(user: User, workspace: Workspace) -> int:
 
 def in_app_notifications(user: User, workspace: Workspace) -> QuerySet[Notification]:
     """The person's in-app notifications in this workspace, newest first."""
-    return Notification.objects.filter(
-        recipient=user, workspace=workspace, channel=Notification.Channel.IN_APP
-    ).order_by("-created_at", "-id")
+    return (
+        Notification.objects.filter(recipient=user, workspace=workspace, channel=Notification.Channel.IN_APP)
+        .select_related(*RENDER_RELATED)
+        .order_by("-created_at", "-id")
+    )
 
 
 def failed_deliveries(workspace: Workspace) -> QuerySet[Notification]:
     """Deliveries that gave up, newest first (the notification_failed index)."""
     return (
         Notification.objects.filter(workspace=workspace, status=Notification.Status.FAILED)
-        .select_related("recipient")
+        .select_related(*RENDER_RELATED, "recipient")
         .order_by("-created_at", "-id")
     )
 

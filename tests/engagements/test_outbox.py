@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,9 +11,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from engagements import notifications
 from engagements.digest import send_daily_digests
 from engagements.flagging import flag_pass
 from engagements.models import Engagement, Exchange, Flag, Message, Notification
+from engagements.notifications import RENDER_RELATED
 from outsourcing.models import Membership, Role
 from tests.factories import EngagementFactory, ProviderFactory, UserFactory
 
@@ -63,9 +66,11 @@ def test_the_owner_gets_an_in_app_row_marked_sent_and_an_email_waiting_to_go(tea
     assert in_app.status == Notification.Status.SENT
     assert in_app.sent_at == NOW
     assert report.notification_ids == [email.pk]
-    assert email.subject == "Reply overdue: Logo redesign (Pixel Forge)"
-    assert email.body == "Pixel Forge has not answered your request on “Logo redesign” in time."
-    assert email.url == reverse("engagements:detail", kwargs={"ws": team.workspace.slug, "pk": engagement.pk})
+    assert email.headline == "Reply overdue: Logo redesign (Pixel Forge)"
+    assert email.message == "Pixel Forge has not answered your request on “Logo redesign” in time."
+    assert email.link == reverse(
+        "engagements:detail", kwargs={"ws": team.workspace.slug, "pk": engagement.pk}
+    )
     assert email.idempotency_key == f"flag-{email.flag_id}-email-{team.alice.pk}"
     assert email.flag.kind == Flag.Kind.REPLY_OVERDUE
 
@@ -76,14 +81,14 @@ def test_a_title_with_placeholders_quotes_and_percent_signs_is_written_as_typed(
     _overdue(team, title=title, provider_name="O'Brien %(title)s Ltd")
     flag_pass(now=NOW)
     email = Notification.objects.get(channel=Notification.Channel.EMAIL)
-    assert email.subject == f"Reply overdue: {title} (O'Brien %(title)s Ltd)"
+    assert email.headline == f"Reply overdue: {title} (O'Brien %(title)s Ltd)"
 
 
 @pytest.mark.django_db
 def test_a_long_title_is_cut_to_the_subject_length(team):
     _overdue(team, title="x" * 200, provider_name="y" * 200)
     flag_pass(now=NOW)
-    assert len(Notification.objects.get(channel=Notification.Channel.EMAIL).subject) == 300
+    assert len(Notification.objects.get(channel=Notification.Channel.EMAIL).headline) == 300
 
 
 @pytest.mark.django_db
@@ -171,21 +176,36 @@ def test_a_pass_writes_flags_and_outbox_in_the_same_number_of_queries_for_3_or_3
 
 
 @pytest.mark.django_db
-def test_each_recipient_reads_in_their_own_language_and_the_webhook_in_the_sites(team):
+def test_each_recipient_reads_in_their_own_language_and_the_webhook_in_the_sites(team, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
     team.alice.language = "de"
     team.alice.save(update_fields=["language"])
-    team.workspace.webhook_url = "https://hooks.example.com/x"
+    team.workspace.webhook_url = "http://127.0.0.1:9/hook"
     team.workspace.notify_managers = True
     team.workspace.save(update_fields=["webhook_url", "notify_managers"])
     _overdue(team, owner=team.bob)
+    report = flag_pass(now=NOW)
+    for pk in report.notification_ids:
+        notifications.deliver(pk)
+    assert {m.to[0]: m.subject for m in mail.outbox} == {
+        team.alice.email: "Antwort überfällig: Logo redesign (Pixel Forge)",
+        team.bob.email: "Reply overdue: Logo redesign (Pixel Forge)",
+    }
+    hook = Notification.objects.select_related(*RENDER_RELATED).get(channel=Notification.Channel.WEBHOOK)
+    assert json.loads(notifications.webhook_payload(hook))["text"].startswith(
+        "Reply overdue: Logo redesign (Pixel Forge)\n"
+    )
+
+
+def test_the_in_app_list_shows_the_text_in_the_readers_language(team):
+    _overdue(team)
     flag_pass(now=NOW)
-    rows = _rows(channel__in=["email", "webhook"])
-    german = rows[("email", team.alice.pk)]
-    assert german.subject == "Antwort überfällig: Logo redesign (Pixel Forge)"
-    assert "Pixel Forge" in german.body and "Logo redesign" in german.body
-    assert german.body != "Pixel Forge has not answered your request on “Logo redesign” in time."
-    assert rows[("email", team.bob.pk)].subject == "Reply overdue: Logo redesign (Pixel Forge)"
-    assert rows[("webhook", None)].subject == "Reply overdue: Logo redesign (Pixel Forge)"
+    client = team.client_for(team.alice)
+    page = client.get(reverse("notifications:list", kwargs={"ws": team.workspace.slug})).content.decode()
+    assert "Reply overdue: Logo redesign (Pixel Forge)" in page
+    client.cookies["django_language"] = "de"
+    page = client.get(reverse("notifications:list", kwargs={"ws": team.workspace.slug})).content.decode()
+    assert "Antwort überfällig: Logo redesign (Pixel Forge)" in page
 
 
 @pytest.mark.django_db
