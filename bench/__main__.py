@@ -56,6 +56,9 @@ def main() -> int:
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], check=True)
     subprocess.run([*manage, "seed_demo", "--scale", str(SCALE)], check=True)
+    # The demo's stored due times raise its flags: the attention page has real rows.
+    subprocess.run([*manage, "flag_overdue", "--no-deliver"], check=True)
+    subprocess.run([*manage, "dbshell", "--", "-c", "ANALYZE"], check=True, stdout=subprocess.DEVNULL)
 
     import django
 
@@ -93,6 +96,8 @@ def main() -> int:
         "engagement page": reverse("engagements:detail", kwargs={"ws": ws, "pk": engagement.pk}),
         "provider list": reverse("providers:list", kwargs={"ws": ws}),
         "provider page": reverse("providers:detail", kwargs={"ws": ws, "pk": provider.pk}),
+        "needs attention": reverse("engagements:attention", kwargs={"ws": ws}),
+        "notifications": reverse("notifications:list", kwargs={"ws": ws}),
     }
     counts = (
         Provider.objects.filter(workspace=workspace).count(),

@@ -357,6 +357,12 @@ class Exchange(models.Model):
                 name="exchange_next_check",
                 condition=Q(next_check_at__isnull=False),
             ),
+            # The Needs attention page: a workspace's unanswered requests by due time.
+            models.Index(
+                fields=["workspace", "reply_due_at"],
+                name="exchange_open_due",
+                condition=Q(replied_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

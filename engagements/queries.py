@@ -152,8 +152,9 @@ def provider_timeline(provider: Provider) -> QuerySet[Message]:
 # --- Needs attention --------------------------------------------------------
 
 # The overdue, due-soon and snoozed sections are short by nature; past this many
-# rows the page says so instead of growing without bound.
-ATTENTION_CAP = 100
+# rows the page says so instead of growing without bound. Each row carries its
+# action forms, so this also bounds the page's rendering time.
+ATTENTION_CAP = 50
 DUE_SOON = timedelta(hours=24)
 # Long texts of the joined rows that the attention rows never show: not worth fetching by the hundred.
 ATTENTION_UNUSED = ("engagement__brief", "engagement__provider__notes")
