@@ -9,6 +9,7 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
+from outsourcing.celery import app as celery_app
 from outsourcing.models import Membership, Role, User, Workspace
 from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
 
@@ -58,10 +59,16 @@ def _fresh_cache():
 
 
 @pytest.fixture(autouse=True)
-def _tasks_run_inline(settings):
+def _tasks_run_inline():
     """Tasks queued on commit run in the test process instead of piling up in the
-    development broker; the worker tests switch this off to use real workers."""
-    settings.CELERY_TASK_ALWAYS_EAGER = True
+    development broker; the worker tests switch this off to use real workers.
+
+    Set on the Celery app itself: it keeps the first value it read from the
+    Django settings, so overriding those would not reach it."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
 
 
 @pytest.fixture(autouse=True)

@@ -32,6 +32,7 @@ from engagements import services
 from engagements.flagging import flag_pass
 from engagements.models import Notification
 from engagements.tasks import deliver_due_notifications, deliver_notifications
+from outsourcing.celery import app as celery_app
 from tests.factories import EngagementFactory, ProviderFactory
 from tests.realparts import database_url, free_port, wait_for
 
@@ -39,14 +40,21 @@ pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
-def _through_the_broker(settings):
-    settings.CELERY_TASK_ALWAYS_EAGER = False
+def _through_the_broker(_tasks_run_inline):
+    celery_app.conf.task_always_eager = False
 
 
 ROOT = Path(__file__).resolve().parents[2]
 BATCH = 20
 HOLD_AT = 5
 LEASE_SECONDS = 3
+WORKER_OPTIONS = (
+    "--pool=solo",
+    "--without-heartbeat",
+    "--without-gossip",
+    "--without-mingle",
+    "--loglevel=info",
+)
 
 
 class HoldingInbox:
@@ -76,28 +84,33 @@ class HoldingInbox:
             return [message_from_bytes(raw)["Message-ID"] for raw in self.accepted]
 
 
-def _start_worker(env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "outsourcing",
-            "worker",
-            "--pool",
-            "solo",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+class Worker:
+    """A `celery worker` process; its log is read as it comes, so we know when it is ready."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "outsourcing", "worker", *WORKER_OPTIONS],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.log: list[str] = []
+        self.ready = threading.Event()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.log.append(line)
+            if " ready." in line:
+                self.ready.set()
+
+    def wait_ready(self) -> None:
+        # Publishing before the worker has bound its queue could lose the message on Redis.
+        if not self.ready.wait(90):
+            pytest.fail("the worker did not start:\n" + "".join(self.log))
 
 
 def test_a_worker_killed_mid_batch_leaves_nothing_undelivered_and_nothing_sent_twice(team):
@@ -136,16 +149,16 @@ def test_a_worker_killed_mid_batch_leaves_nothing_undelivered_and_nothing_sent_t
         "EMAIL_PORT": str(port),
         "EMAIL_TIMEOUT": "120",
     }
-    first = _start_worker(env)
+    first = Worker(env)
     second = None
     try:
+        first.wait_ready()
         deliver_notifications.apply_async(args=[ids], queue=queue)
-        assert inbox.holding.wait(90), (
-            first.stderr.read1().decode() if first.poll() is not None else "no hold"
-        )
-        os.kill(first.pid, signal.SIGKILL)
-        first.wait(10)
-        assert first.returncode == -signal.SIGKILL
+        if not inbox.holding.wait(90):
+            pytest.fail("the worker never reached the fifth mail:\n" + "".join(first.log))
+        os.kill(first.process.pid, signal.SIGKILL)
+        first.process.wait(10)
+        assert first.process.returncode == -signal.SIGKILL
 
         # Where the kill left things: four sent, one claimed mid-send, the rest untouched.
         statuses = Counter(emails.values_list("status", flat=True))
@@ -156,7 +169,8 @@ def test_a_worker_killed_mid_batch_leaves_nothing_undelivered_and_nothing_sent_t
         }
         assert len(inbox.accepted) == HOLD_AT - 1
 
-        second = _start_worker(env)
+        second = Worker(env)
+        second.wait_ready()
         # The beat's sweep, once the dead worker's lease ran out.
         time.sleep(LEASE_SECONDS + 0.5)
         deliver_due_notifications.apply_async(queue=queue)
@@ -168,9 +182,9 @@ def test_a_worker_killed_mid_batch_leaves_nothing_undelivered_and_nothing_sent_t
         time.sleep(2)
     finally:
         for worker in (first, second):
-            if worker is not None and worker.poll() is None:
-                worker.terminate()
-                worker.wait(30)
+            if worker is not None and worker.process.poll() is None:
+                worker.process.terminate()
+                worker.process.wait(30)
         controller.stop()
 
     delivered = Counter(inbox.message_ids())

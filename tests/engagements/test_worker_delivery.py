@@ -27,8 +27,8 @@ pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
-def _through_the_broker(settings):
-    settings.CELERY_TASK_ALWAYS_EAGER = False
+def _through_the_broker(_tasks_run_inline):
+    celery_app.conf.task_always_eager = False
 
 
 class Inbox:
