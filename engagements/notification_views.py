@@ -14,14 +14,13 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from engagements import notifications
 from engagements.models import Notification
-from outsourcing.access import WorkspaceRequest, workspace_view
+from outsourcing.access import WorkspaceRequest, safe_target, workspace_view
 from outsourcing.models import Role
 
 PER_PAGE = 25
@@ -29,14 +28,6 @@ PER_PAGE = 25
 
 def _ws(request: HttpRequest) -> WorkspaceRequest:
     return cast(WorkspaceRequest, request)
-
-
-def _safe(request: HttpRequest, target: str, fallback: str) -> str:
-    """``target`` when it stays on this site, else ``fallback``."""
-    allowed = url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
-    return target if target and allowed else fallback
 
 
 def _mark_own_read(request: HttpRequest, pk: int) -> tuple[Notification, str]:
@@ -74,7 +65,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
     """Mark the notification read and go to what it is about."""
     notification, list_url = _mark_own_read(request, pk)
-    return redirect(_safe(request, notification.link, list_url))
+    return redirect(safe_target(request, notification.link, list_url))
 
 
 @workspace_view(write_role=Role.VIEWER)
@@ -82,7 +73,7 @@ def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
 def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
     _notification, list_url = _mark_own_read(request, pk)
     messages.success(request, _("The notification was marked as read."))
-    return redirect(_safe(request, request.POST.get("next", ""), list_url))
+    return redirect(safe_target(request, request.POST.get("next", ""), list_url))
 
 
 @workspace_view(write_role=Role.VIEWER)
@@ -120,4 +111,4 @@ def failed_retry(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("The delivery was queued again."))
     fallback = reverse("notifications:failed", kwargs={"ws": req.workspace.slug})
-    return redirect(_safe(request, request.POST.get("next", ""), fallback))
+    return redirect(safe_target(request, request.POST.get("next", ""), fallback))

@@ -14,7 +14,6 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -31,7 +30,7 @@ from engagements.forms import (
     snooze_presets,
 )
 from engagements.models import Engagement, Flag
-from outsourcing.access import WorkspaceRequest, require_role, workspace_view
+from outsourcing.access import WorkspaceRequest, require_role, safe_target, workspace_view
 from outsourcing.files import private_file_response
 from outsourcing.models import Role
 from providers.models import Provider
@@ -359,12 +358,9 @@ def attention(request: HttpRequest) -> HttpResponse:
 
 def _back(request: HttpRequest, workspace_slug: str) -> str:
     """Where a flag action returns: the page it came from when that is on this site, else attention."""
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return reverse("engagements:attention", kwargs={"ws": workspace_slug})
+    return safe_target(
+        request, request.POST.get("next", ""), reverse("engagements:attention", kwargs={"ws": workspace_slug})
+    )
 
 
 def _flag_done(request: HttpRequest, flag: Flag) -> HttpResponse:

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponseBase
+from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.middleware import HtmxDetails
 
 from outsourcing.models import Membership, Role, User, Workspace
@@ -76,3 +77,11 @@ def require_role(request: WorkspaceRequest, role: str) -> None:
     """403 unless the current member has ``role`` or higher (for GET pages that edit)."""
     if not request.membership.has_role(role):
         raise PermissionDenied
+
+
+def safe_target(request: HttpRequest, target: str, fallback: str) -> str:
+    """``target`` when it stays on this site (a form's "next", a stored link), else ``fallback``."""
+    allowed = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if target and allowed else fallback
