@@ -65,6 +65,7 @@ format: setup-dev
 bench: setup-dev
 	$(PY) -m bench.flagging
 	$(PY) -m bench
+	$(PY) -m bench.reliability
 
 messages: setup-dev
 	$(MANAGE) makemessages -l de --ignore=.venv --ignore=node_modules --ignore=staticfiles --ignore=var --no-obsolete

@@ -1,6 +1,18 @@
-from django.contrib import admin
+from typing import Any
 
-from engagements.models import Attachment, Engagement, Exchange, Message, MessageVersion, StatusChange
+from django.contrib import admin
+from django.http import HttpRequest
+
+from engagements import snapshots
+from engagements.models import (
+    Attachment,
+    Engagement,
+    Exchange,
+    Message,
+    MessageVersion,
+    Review,
+    StatusChange,
+)
 
 
 class StatusChangeInline(admin.TabularInline):
@@ -71,3 +83,29 @@ class ExchangeAdmin(admin.ModelAdmin):
     list_display = ["engagement", "requested_at", "replied_at", "reply_due_at", "followups", "reply_seconds"]
     list_select_related = ["engagement"]
     raw_id_fields = ["workspace", "engagement", "request_message", "reply_message"]
+
+
+@admin.register(Review)
+class ReviewAdmin(admin.ModelAdmin):
+    list_display = [
+        "engagement",
+        "quality",
+        "communication",
+        "on_time",
+        "would_hire_again",
+        "final_fee_amount",
+        "reviewer",
+        "created_at",
+    ]
+    list_filter = ["quality", "communication", "on_time", "would_hire_again"]
+    search_fields = ["engagement__title", "engagement__provider__name", "comment"]
+    list_select_related = ["engagement", "reviewer"]
+    raw_id_fields = ["engagement", "reviewer"]
+    readonly_fields = ["workspace", "created_at", "updated_at"]
+    date_hierarchy = "created_at"
+
+    def save_model(self, request: HttpRequest, obj: Review, form: Any, change: bool) -> None:
+        """Keep the workspace copy true to the engagement, and queue its provider's figures."""
+        obj.workspace_id = obj.engagement.workspace_id
+        super().save_model(request, obj, form, change)
+        snapshots.backlog_add_for_engagement(obj.engagement)

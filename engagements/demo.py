@@ -34,9 +34,10 @@ from django.utils import timezone
 from engagements.clock import BusinessCalendar
 from engagements.exchanges import DerivedExchange, LogEntry, derive_exchanges
 from engagements.flagging import delivery_deadline_for
-from engagements.models import Engagement, Exchange, Message, StatusChange
+from engagements.models import Engagement, Exchange, Message, Review, StatusChange
 from engagements.policies import calendar_for, default_policy, hold_periods
 from engagements.services import engagement_summary, exchange_values
+from engagements.snapshots import snapshots_refresh
 from outsourcing.models import Membership, Role, User, Workspace
 from outsourcing.services import workspace_create, workspace_delete
 from providers.models import Absence, Category, Provider, ProviderEmail, ProviderSkill
@@ -1339,6 +1340,7 @@ class _Generator:
         self.writer = _Writer(now)
         self.policy = default_policy(workspace)
         self._provider_rows: dict[int, Provider] = {}
+        self._specs: dict[int, ProviderSpec] = {}
 
     # providers -------------------------------------------------------------------
 
@@ -1602,6 +1604,57 @@ class _Generator:
             engagement.get("due_on"), engagement["status"], self._provider_zone(engagement["provider_id"])
         )
 
+    # How a provider's way of answering tends to go with the work: (quality, communication) ranges.
+    REVIEW_RATINGS = {"prompt": ((4, 5), (4, 5)), "normal": ((3, 5), (3, 5)), "slow": ((2, 5), (2, 4))}
+
+    def _review(self, engagement: dict[str, Any]) -> dict[str, Any] | None:
+        """Most completed engagements get a review, in line with the provider's habits."""
+        if engagement["status"] != Status.COMPLETED:
+            return None
+        rng = random.Random(engagement["id"])
+        if rng.random() < 0.2:
+            return None
+        if len(self._specs) != len(self.providers):
+            self._specs = {p.pk: p.spec for p in self.providers}
+        speed = self._specs[engagement["provider_id"]].speed
+        quality_range, communication_range = self.REVIEW_RATINGS.get(speed, ((1, 4), (1, 3)))
+        quality = rng.randint(*quality_range)
+        fee = engagement.get("fee_amount")
+        overrun = fee is not None and speed in ("slow", "flaky") and rng.random() < 0.3
+        return {
+            "workspace_id": engagement["workspace_id"],
+            "engagement_id": engagement["id"],
+            "quality": quality,
+            "communication": rng.randint(*communication_range),
+            "on_time": bool(engagement["delivered_on_time"])
+            if engagement["delivered_on_time"] is not None
+            else True,
+            "would_hire_again": quality >= 4 or (quality == 3 and rng.random() < 0.5),
+            "final_fee_amount": (fee * Decimal(rng.choice(("1.1", "1.2", "1.3")))).quantize(Decimal("0.01"))
+            if overrun and fee is not None
+            else None,
+            "comment": "",
+            "reviewer_id": engagement["owner_id"],
+            "created_at": engagement["completed_at"],
+            "updated_at": engagement["completed_at"],
+        }
+
+    def _delivery_times(self, plan: _Plan) -> dict[str, Any]:
+        """What the status service keeps: the last delivery, on time or not, and the completion."""
+        last = {c.to_status: c.changed_at for c in plan.changes}
+        delivered_at = last.get(Status.DELIVERED)
+        due_end = Engagement.due_end(
+            plan.engagement.get("due_on"), self._provider_zone(plan.engagement["provider_id"])
+        )
+        return {
+            "delivered_at": delivered_at,
+            "delivered_on_time": None if delivered_at is None or due_end is None else delivered_at <= due_end,
+            "completed_at": last.get(Status.COMPLETED),
+            "closed_at": last.get(plan.engagement["status"])
+            if plan.engagement["status"] in Engagement.CLOSED_STATUSES
+            else None,
+        }
+
     def _provider_zone(self, provider_id: int) -> str:
         self._calendar(provider_id, [])
         return self._provider_rows[provider_id].time_zone or "UTC"
@@ -1616,6 +1669,7 @@ class _Generator:
         messages: list[dict[str, Any]] = []
         exchanges: list[dict[str, Any]] = []
         changes: list[dict[str, Any]] = []
+        reviews: list[dict[str, Any]] = []
         for plan, engagement_id in zip(plans, engagement_ids, strict=True):
             ids = [next(message_ids) for _ in plan.messages]
             # The log's order never depends on ids here: times within one engagement are distinct.
@@ -1639,6 +1693,7 @@ class _Generator:
                     **plan.engagement,
                     **engagement_summary(derived, entries),
                     "delivery_check_at": self._delivery_check(plan.engagement),
+                    **self._delivery_times(plan),
                 }
             )
             for message_id, m in zip(ids, plan.messages, strict=True):
@@ -1657,10 +1712,14 @@ class _Generator:
                 for d in derived
             )
             changes.extend({"engagement_id": engagement_id, **c._asdict()} for c in plan.changes)
+            review = self._review(engagements[-1])
+            if review is not None:
+                reviews.append(review)
         writer.insert(Engagement, engagements)
         writer.insert(Message, messages)
         writer.insert(Exchange, exchanges)
         writer.insert(StatusChange, changes)
+        writer.insert(Review, reviews)
         r = self.report
         r.engagements += len(engagements)
         r.messages += len(messages)
@@ -1739,6 +1798,8 @@ def seed_demo(
         # table and picks nested loops over a million messages.
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
+    log("Computing the reliability figures …")
+    snapshots_refresh(workspace_id=workspace.pk, now=now)
     report = generator.report
     report.seconds = time.monotonic() - started
     return report

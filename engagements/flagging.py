@@ -13,10 +13,9 @@ caught up by the next one.
 
 from __future__ import annotations
 
-import zoneinfo
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 
 from django.db import connection, transaction
 from django.db.models import Q
@@ -24,6 +23,7 @@ from django.utils import timezone
 
 from engagements.models import Engagement, Exchange, Flag, Notification
 from engagements.notifications import queue_for_flags
+from engagements.snapshots import backlog_add
 from engagements.sql import id_in
 
 BATCH_SIZE = 5000
@@ -150,9 +150,25 @@ def _exchange_batch(now: datetime, report: PassReport, batch_size: int) -> int:
         new_flags += _insert_flags(
             Exchange, ghosted, kind=Flag.Kind.GHOSTED, due_column="ghosted_due_at", now=now
         )
+        if ghosted:
+            _queue_metrics(ghosted)
         _save_steps(steps)
         _queue_notifications(new_flags, report)
         return len(rows)
+
+
+def _queue_metrics(exchange_ids: list[int]) -> None:
+    """A ghosting counts against the provider: queue their reliability figures for a refresh."""
+    pairs = (
+        Engagement.objects.filter(exchanges__id__in=exchange_ids)
+        .values_list("workspace_id", "provider_id")
+        .distinct()
+    )
+    by_workspace: dict[int, list[int]] = {}
+    for workspace_id, provider_id in pairs:
+        by_workspace.setdefault(workspace_id, []).append(provider_id)
+    for workspace_id, provider_ids in by_workspace.items():
+        backlog_add(workspace_id=workspace_id, provider_ids=provider_ids)
 
 
 def _save_steps(steps: dict[tuple[int, datetime | None], list[int]]) -> None:
@@ -225,8 +241,6 @@ def delivery_deadline(engagement: Engagement) -> datetime | None:
 
 
 def delivery_deadline_for(due_on: date | None, status: str, time_zone: str) -> datetime | None:
-    if due_on is None or status not in Engagement.DELIVERY_OWED_STATUSES:
+    if status not in Engagement.DELIVERY_OWED_STATUSES:
         return None
-    zone = zoneinfo.ZoneInfo(time_zone or "UTC")
-    end = datetime.combine(due_on + timedelta(days=1), datetime.min.time(), tzinfo=zone)
-    return end.astimezone(UTC)
+    return Engagement.due_end(due_on, time_zone)

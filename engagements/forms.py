@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from crispy_forms.bootstrap import StrictButton
+from crispy_forms.bootstrap import InlineRadios, StrictButton
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row
 from django import forms
@@ -18,9 +18,10 @@ from django.template.loader import select_template
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from engagements import queries
-from engagements.models import Engagement, Message
+from engagements import metrics, queries
+from engagements.models import Engagement, Message, Review
 from outsourcing.models import User, Workspace
+from outsourcing.money import format_money
 from outsourcing.uploads import check_upload
 from providers.models import Category, Provider, ResponsePolicy
 
@@ -366,3 +367,197 @@ def followup_initial(engagement: Engagement, request: Message | None, *, sender:
         "subject": subject[: Message._meta.get_field("subject").max_length or 300],
         "body": body.strip(),
     }
+
+
+# --- Reliability pages ------------------------------------------------------------
+
+# A custom period may reach back this far (the clock's own horizon is ten years).
+MAX_CUSTOM_DAYS = 3660
+MAX_COMPARED = 4
+
+
+class ReliabilityFilterForm(forms.Form):
+    """The period, and for the leaderboard the category, kind and order, all from the query string.
+
+    Invalid input keeps what was typed, says what is wrong, and the page shows
+    the default period meanwhile: a bad URL never breaks the page.
+    """
+
+    SORTS = {
+        "score": _("Score"),
+        "response_rate": _("Response rate"),
+        "median": _("Median time to reply"),
+        "on_time": _("On-time delivery"),
+        "spend": _("Spend"),
+        "name": _("Name"),
+    }
+
+    period = forms.ChoiceField(
+        label=_("Period"),
+        choices=[*metrics.PERIODS.items(), (metrics.CUSTOM, _("Custom dates"))],
+        required=False,
+    )
+    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    category = forms.ChoiceField(
+        label=_("Category"), choices=[("", _("All categories")), *Category.choices], required=False
+    )
+    kind = forms.ChoiceField(
+        label=_("Kind"), choices=[("", _("All kinds")), *Provider.Kind.choices], required=False
+    )
+    sort = forms.ChoiceField(
+        label=_("Sort by"),
+        choices=[(f"{sign}{key}", label) for key, label in SORTS.items() for sign in ("", "-")],
+        required=False,
+    )
+
+    def __init__(self, *args: Any, fields: Sequence[str] = ("period", "start", "end"), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in list(self.fields):
+            if name not in fields:
+                del self.fields[name]
+        if "sort" in self.fields:
+            # Chosen through the column headers; kept when the filters change.
+            self.fields["sort"].widget = forms.HiddenInput()
+        self.helper = FormHelper()
+        self.helper.form_method = "get"
+        self.helper.disable_csrf = True
+        self.helper.form_class = "mb-3"
+        self.helper.layout = Layout(
+            Row(*(Column(name, css_class="col-sm-6 col-md") for name in fields if name != "sort")),
+            *(["sort"] if "sort" in fields else []),
+            StrictButton(_("Show"), type="submit", css_class="btn-primary btn-sm"),
+        )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("period") == metrics.CUSTOM:
+            start, end = data.get("start"), data.get("end")
+            if start is None or end is None:
+                raise ValidationError(_("Custom dates need a start and an end."))
+            if end < start:
+                raise ValidationError(_("The period ends before it starts."))
+            if (end - start).days > MAX_CUSTOM_DAYS:
+                raise ValidationError(_("A period can span at most ten years."))
+            if start > timezone.localdate():
+                raise ValidationError(_("The period starts in the future."))
+        return data
+
+    def period_key(self) -> str:
+        key = self.cleaned_data.get("period") if self.is_valid() else ""
+        return key or metrics.DEFAULT_PERIOD
+
+    def get_period(self, now: datetime | None = None) -> metrics.Period:
+        """The chosen period; the default one while the input is invalid."""
+        key = self.period_key()
+        if key == metrics.CUSTOM:
+            return metrics.Period.custom(
+                self.cleaned_data["start"], self.cleaned_data["end"], timezone.get_current_timezone()
+            )
+        return metrics.Period.standard(key, now)
+
+    def value(self, name: str) -> str:
+        return (self.cleaned_data.get(name) or "") if self.is_valid() else ""
+
+
+class CompareForm(forms.Form):
+    """Two to four providers of the workspace, side by side."""
+
+    providers = forms.ModelMultipleChoiceField(
+        label=_("Providers"),
+        queryset=Provider.objects.none(),
+        widget=forms.SelectMultiple(attrs={"size": 8}),
+        help_text=_("Choose two to four (hold Ctrl or ⌘ to pick several)."),
+    )
+
+    def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["providers"].queryset = Provider.objects.filter(workspace=workspace).order_by("name")  # type: ignore[attr-defined]
+
+    def clean_providers(self) -> list[Provider]:
+        chosen = list(self.cleaned_data["providers"])
+        if not 2 <= len(chosen) <= MAX_COMPARED:
+            raise ValidationError(_("Choose between two and four providers."))
+        return chosen
+
+
+# --- Reviews ----------------------------------------------------------------
+
+# Belong with the imports at the top; kept here while that block is being edited elsewhere.
+
+
+RATING_CHOICES = [
+    (1, _("1 – poor")),
+    (2, _("2 – fair")),
+    (3, _("3 – good")),
+    (4, _("4 – very good")),
+    (5, _("5 – excellent")),
+]
+YES_NO = [(True, _("Yes")), (False, _("No"))]
+
+
+def _yes(value: str) -> bool:
+    return value == "True"
+
+
+class ReviewForm(forms.ModelForm):
+    """How a completed engagement went, in a minute; saved through review_save.
+
+    The ratings are radio buttons with words, not a bare 1–5, so two people
+    mean the same by a 4. Yes/no are two explicit choices: an unticked box
+    would not tell "no" from "not answered".
+    """
+
+    quality = forms.TypedChoiceField(
+        label=_("Quality of the work"), choices=RATING_CHOICES, coerce=int, widget=forms.RadioSelect
+    )
+    communication = forms.TypedChoiceField(
+        label=_("Communication"), choices=RATING_CHOICES, coerce=int, widget=forms.RadioSelect
+    )
+    on_time = forms.TypedChoiceField(
+        label=_("Delivered on time"), choices=YES_NO, coerce=_yes, widget=forms.RadioSelect
+    )
+    would_hire_again = forms.TypedChoiceField(
+        label=_("Would hire again"), choices=YES_NO, coerce=_yes, widget=forms.RadioSelect
+    )
+
+    class Meta:
+        model = Review
+        fields = ["quality", "communication", "on_time", "would_hire_again", "final_fee_amount", "comment"]
+        widgets = {"comment": forms.Textarea(attrs={"rows": 4})}
+
+    def __init__(self, *args: Any, engagement: Engagement, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is None and engagement.delivered_on_time is not None:
+            # What the status history already knows; the reviewer may still correct it.
+            self.initial["on_time"] = engagement.delivered_on_time
+        fee: Any = self.fields["final_fee_amount"]
+        if engagement.fee_currency:
+            fee.label = _("Fee paid (%(currency)s)") % {"currency": engagement.fee_currency}
+            agreed = format_money(engagement.fee_amount, engagement.fee_currency)
+            fee.help_text = (
+                _("Empty: the agreed fee, %(fee)s.") % {"fee": agreed}
+                if agreed
+                else _("What the work finally cost.")
+            )
+        else:
+            # A sum without a currency could not be added up on the reliability pages.
+            fee.disabled = True
+            fee.help_text = _("Set the engagement's currency first to record what the work cost.")
+        fee.validators.append(MinValueValidator(0))
+        fee.widget.attrs.update({"min": "0", "step": "0.01"})
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True  # the template's <form> has its own token
+        self.helper.layout = Layout(
+            Row(
+                Column(InlineRadios("quality"), css_class="col-md-6"),
+                Column(InlineRadios("communication"), css_class="col-md-6"),
+            ),
+            Row(
+                Column(InlineRadios("on_time"), css_class="col-md-6"),
+                Column(InlineRadios("would_hire_again"), css_class="col-md-6"),
+            ),
+            Row(Column("final_fee_amount", css_class="col-md-6")),
+            "comment",
+        )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import models
@@ -93,6 +94,15 @@ class Engagement(models.Model):
     # When the flagging pass must look at this engagement's delivery: the end of
     # its due date in the provider's zone, while delivery is still owed.
     delivery_check_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Kept by the status service for the reliability numbers: when the work was
+    # (last) delivered and whether that was by the end of the due date in the
+    # provider's zone (None without a due date), and when it was completed.
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True, editable=False)
+    delivered_on_time = models.BooleanField(_("delivered on time"), null=True, blank=True, editable=False)
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True, editable=False)
+    # When it was completed or cancelled (None while open): an unanswered
+    # request of a closed engagement stopped waiting then.
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("engagement")
@@ -112,6 +122,12 @@ class Engagement(models.Model):
                 fields=["delivery_check_at"],
                 name="eng_delivery_check",
                 condition=Q(delivery_check_at__isnull=False),
+            ),
+            # The reliability pages: deliveries and completions in a period.
+            models.Index(
+                fields=["workspace", "delivered_at"],
+                name="eng_ws_delivered",
+                condition=Q(delivered_at__isnull=False),
             ),
         ]
         constraints = [
@@ -144,6 +160,14 @@ class Engagement(models.Model):
         ):
             return "us"
         return ""
+
+    @staticmethod
+    def due_end(due_on: date | None, time_zone: str) -> datetime | None:
+        """The end of the due date in the provider's zone: a delivery after it is late."""
+        if due_on is None:
+            return None
+        zone = ZoneInfo(time_zone or "UTC")
+        return datetime.combine(due_on + timedelta(days=1), time.min, tzinfo=zone).astimezone(UTC)
 
     def is_overdue_delivery(self, today: object = None) -> bool:
         today = today or timezone.localdate()
@@ -396,6 +420,116 @@ class Exchange(models.Model):
         if escalation == cls.ESCALATION_OVERDUE:
             return ghosted_due_at
         return None
+
+
+class Review(models.Model):
+    """How an engagement went, told once it completed: the quality part of the reliability numbers."""
+
+    RATING_CHOICES = [(n, str(n)) for n in range(1, 6)]
+
+    # A copy of the engagement's workspace, for the reliability queries' filters.
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+", db_index=False)
+    engagement = models.OneToOneField(
+        Engagement, on_delete=models.CASCADE, related_name="review", verbose_name=_("engagement")
+    )
+    quality = models.PositiveSmallIntegerField(_("quality"), choices=RATING_CHOICES)
+    communication = models.PositiveSmallIntegerField(_("communication"), choices=RATING_CHOICES)
+    on_time = models.BooleanField(_("delivered on time"))
+    would_hire_again = models.BooleanField(_("would hire again"))
+    final_fee_amount = models.DecimalField(
+        _("fee paid"),
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("What the work finally cost, in the engagement's currency; empty: the agreed fee."),
+    )
+    comment = models.TextField(_("comment"), blank=True)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("reviewed by"),
+    )
+    created_at = models.DateTimeField(_("reviewed"), default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("review")
+        verbose_name_plural = _("reviews")
+        indexes = [models.Index(fields=["workspace", "created_at"], name="review_ws_created")]
+        constraints = [
+            models.CheckConstraint(condition=Q(quality__gte=1, quality__lte=5), name="review_quality_1_5"),
+            models.CheckConstraint(
+                condition=Q(communication__gte=1, communication__lte=5), name="review_communication_1_5"
+            ),
+            models.CheckConstraint(
+                condition=Q(final_fee_amount__isnull=True) | Q(final_fee_amount__gte=0),
+                name="review_fee_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.engagement}: {self.quality}/{self.communication}"
+
+
+class MetricSnapshot(models.Model):
+    """The reliability figures of a provider, or of the whole workspace, over a standard period.
+
+    The leaderboard and the dashboard read these rather than every exchange: a
+    task recomputes the providers whose data changed (every minute) and all of
+    them regularly (unanswered requests keep waiting, rolling periods move on).
+    The columns are what the leaderboard sorts by; ``payload`` holds the rest.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # Empty: the whole workspace.
+    provider = models.ForeignKey(
+        Provider, on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_index=False
+    )
+    # Empty: all categories.
+    category = models.CharField(max_length=30, choices=Category.choices, blank=True)
+    period = models.CharField(max_length=4)
+    computed_at = models.DateTimeField()
+    score = models.FloatField(null=True)
+    data_points = models.PositiveIntegerField(default=0)
+    requests = models.PositiveIntegerField(default=0)
+    response_rate = models.FloatField(null=True)
+    median_reply_seconds = models.FloatField(null=True)  # business time, Kaplan–Meier
+    on_time_rate = models.FloatField(null=True)
+    # Spend in the workspace's most used currency (the others are in the payload).
+    spend = models.DecimalField(max_digits=14, decimal_places=2, null=True)
+    payload = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "period", "category", "provider"],
+                condition=Q(provider__isnull=False),
+                name="snapshot_one_per_provider",
+            ),
+            models.UniqueConstraint(
+                fields=["workspace", "period", "category"],
+                condition=Q(provider__isnull=True),
+                name="snapshot_one_per_workspace",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider_id or 'workspace'} {self.category or 'all'} {self.period}"
+
+
+class MetricsBacklog(models.Model):
+    """A provider whose figures changed since its snapshots were computed (the refresh's queue)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+", db_index=False)
+    provider = models.OneToOneField(Provider, on_delete=models.CASCADE, related_name="+")
+    since = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.provider_id} since {self.since:%Y-%m-%d %H:%M}"
 
 
 class Flag(models.Model):

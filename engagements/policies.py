@@ -10,6 +10,8 @@ import zoneinfo
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
+from django.db.models import Q
+
 from engagements.clock import BusinessCalendar
 from engagements.models import Engagement, StatusChange
 from outsourcing.models import Workspace
@@ -104,3 +106,61 @@ def engagement_calendar(engagement: Engagement) -> tuple[ResponsePolicy, Busines
         holds=hold_periods(StatusChange.objects.filter(engagement=engagement).order_by("changed_at", "id")),
     )
     return policy, calendar
+
+
+def engagement_calendars(engagement_ids: Iterable[int]) -> dict[int, BusinessCalendar]:
+    """Calendars for many engagements at once (five queries, whatever their number).
+
+    For reading elapsed business time in bulk, e.g. how long the still
+    unanswered requests have waited so far. Engagements that share a policy
+    and a provider and were never on hold share one calendar object.
+    """
+    ids = sorted(set(engagement_ids))
+    if not ids:
+        return {}
+    rows = list(
+        Engagement.objects.filter(pk__in=ids).values_list(
+            "pk", "workspace_id", "provider_id", "response_policy_id", "provider__response_policy_id"
+        )
+    )
+    providers = {p.pk: p for p in Provider.objects.filter(pk__in={r[2] for r in rows})}
+    absences: dict[int, list[Absence]] = {}
+    for absence in Absence.objects.filter(provider_id__in=providers):
+        absences.setdefault(absence.provider_id, []).append(absence)
+    # Only the moves into and out of a hold shape the calendar.
+    changes: dict[int, list[StatusChange]] = {}
+    for change in (
+        StatusChange.objects.filter(engagement_id__in=ids)
+        .filter(Q(to_status=Engagement.Status.ON_HOLD) | Q(from_status=Engagement.Status.ON_HOLD))
+        .only("engagement_id", "to_status", "changed_at")
+        .order_by("changed_at", "id")
+    ):
+        changes.setdefault(change.engagement_id, []).append(change)
+    policy_ids = {r[3] or r[4] for r in rows} - {None}
+    policies = {p.pk: p for p in ResponsePolicy.objects.filter(pk__in=policy_ids)}
+    defaults: dict[int, ResponsePolicy] = {}
+    shared: dict[tuple[int, int], BusinessCalendar] = {}
+    calendars: dict[int, BusinessCalendar] = {}
+    for pk, workspace_id, provider_id, own_policy, provider_policy in rows:
+        policy_id = own_policy or provider_policy
+        if policy_id is None:
+            if workspace_id not in defaults:
+                defaults[workspace_id] = policy_default(workspace=Workspace(pk=workspace_id))
+            policy = defaults[workspace_id]
+        else:
+            policy = policies[policy_id]
+        holds = hold_periods(changes.get(pk, ()))
+        key = (policy.pk, provider_id)
+        if not holds and key in shared:
+            calendars[pk] = shared[key]
+            continue
+        calendar = calendar_for(
+            policy=policy,
+            provider=providers[provider_id],
+            absences=absences.get(provider_id, ()),
+            holds=holds,
+        )
+        if not holds:
+            shared[key] = calendar
+        calendars[pk] = calendar
+    return calendars

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db.models import DateTimeField, Exists, F, OuterRef, Q, QuerySet, Value
+from django.db.models import Count, DateTimeField, Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.expressions import OrderBy
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -91,9 +91,11 @@ def engagement_list(
 
 
 def engagement_for(workspace: Workspace, pk: int) -> Engagement:
-    """One engagement of the workspace, or 404."""
+    """One engagement of the workspace, or 404; its review (if any) comes in the same query."""
     return get_object_or_404(
-        Engagement.objects.select_related("provider", "owner"), workspace=workspace, pk=pk
+        Engagement.objects.select_related("provider", "owner", "review__reviewer"),
+        workspace=workspace,
+        pk=pk,
     )
 
 
@@ -271,3 +273,22 @@ def followup_request(engagement: Engagement) -> Message | None:
         .order_by("-occurred_at", "-id")
         .first()
     )
+
+
+def attention_summary(workspace: Workspace, *, now: datetime) -> dict[str, int]:
+    """The Needs attention page in four numbers, for the dashboard (two queries).
+
+    Open unsnoozed flags by kind, and unflagged requests due within 24 hours.
+    """
+    by_kind = dict(
+        Flag.objects.filter(_not_snoozed(now), workspace=workspace, resolved_at=None)
+        .values_list("kind")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return {
+        "reply_overdue": by_kind.get(Flag.Kind.REPLY_OVERDUE, 0),
+        "ghosted": by_kind.get(Flag.Kind.GHOSTED, 0),
+        "delivery_overdue": by_kind.get(Flag.Kind.DELIVERY_OVERDUE, 0),
+        "due_soon": attention_due_soon(workspace, now=now).count(),
+    }

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from engagements import snapshots
 from engagements.clock import BusinessCalendar, add_business_time, business_seconds
 from engagements.exchanges import DerivedExchange, LogEntry, derive_exchanges
 from engagements.flagging import delivery_deadline
@@ -23,6 +24,7 @@ from engagements.models import (
     Flag,
     Message,
     MessageVersion,
+    Review,
     StatusChange,
 )
 from engagements.policies import engagement_calendar
@@ -117,7 +119,7 @@ def engagement_update(
     # Compared with the stored row: a bound ModelForm has already copied its data onto the instance.
     stored = (
         Engagement.objects.filter(pk=engagement.pk)
-        .values("provider_id", "response_policy_id", "due_on")
+        .values("provider_id", "response_policy_id", "due_on", "category")
         .get()
     )
     clock_changed = provider.pk != stored["provider_id"] or (
@@ -137,6 +139,11 @@ def engagement_update(
     _refresh_delivery_check(engagement)
     if clock_changed:
         exchanges_recompute(engagement=engagement)
+    if provider.pk != stored["provider_id"] or engagement.category != stored["category"]:
+        # Its figures move from one provider or category to another.
+        snapshots.backlog_add(
+            workspace_id=engagement.workspace_id, provider_ids=[stored["provider_id"], provider.pk]
+        )
     return engagement
 
 
@@ -144,7 +151,9 @@ def engagement_update(
 def engagement_set_status(*, engagement: Engagement, status: str, by: User | None) -> Engagement:
     """Move an engagement along its lifecycle; refuses moves the lifecycle forbids."""
     # Lock the row so two concurrent moves cannot both pass the check.
-    current = Engagement.objects.select_for_update().get(pk=engagement.pk)
+    current = (
+        Engagement.objects.select_for_update(of=("self",)).select_related("provider").get(pk=engagement.pk)
+    )
     if not current.can_transition_to(status):
         raise ValidationError(
             _("An engagement cannot go from %(old)s to %(new)s.")
@@ -154,9 +163,25 @@ def engagement_set_status(*, engagement: Engagement, status: str, by: User | Non
             }
         )
     previous = current.status
-    StatusChange.objects.create(engagement=current, from_status=previous, to_status=status, changed_by=by)
-    Engagement.objects.filter(pk=current.pk).update(status=status, updated_at=timezone.now())
-    engagement.status = status
+    now = timezone.now()
+    StatusChange.objects.create(
+        engagement=current, from_status=previous, to_status=status, changed_at=now, changed_by=by
+    )
+    changes: dict[str, Any] = {"status": status, "updated_at": now}
+    if status == Engagement.Status.DELIVERED:
+        # The last delivery counts: work sent back for changes is delivered again.
+        due_end = Engagement.due_end(current.due_on, current.provider.time_zone)
+        changes.update(delivered_at=now, delivered_on_time=None if due_end is None else now <= due_end)
+    elif status == Engagement.Status.COMPLETED:
+        changes["completed_at"] = now
+    if status in Engagement.CLOSED_STATUSES:
+        changes["closed_at"] = now
+    elif previous in Engagement.CLOSED_STATUSES:
+        changes["closed_at"] = None
+    Engagement.objects.filter(pk=current.pk).update(**changes)
+    for name, value in changes.items():
+        setattr(engagement, name, value)
+    snapshots.backlog_add_for_engagement(current)
     _after_status_change(engagement, previous)
     return engagement
 
@@ -335,7 +360,7 @@ EXCHANGE_FIELDS = (
 )
 
 
-def exchanges_recompute(*, engagement: Engagement) -> list[Exchange]:
+def exchanges_recompute(*, engagement: Engagement, queue_metrics: bool = True) -> list[Exchange]:
     """Rewrite an engagement's exchanges from its log (work proportional to one log).
 
     Exchanges keep their row (identified by the opening request) when they
@@ -395,6 +420,8 @@ def exchanges_recompute(*, engagement: Engagement) -> list[Exchange]:
         )
 
     _refresh_summary(engagement, list(derived.values()), entries)
+    if queue_metrics:
+        snapshots.backlog_add_for_engagement(engagement)
     return sorted([*to_create, *to_update], key=lambda e: (e.requested_at, e.request_message_id))
 
 
@@ -495,11 +522,15 @@ def engagements_recompute(*, engagement_ids: Sequence[int]) -> int:
             .select_related("workspace", "provider", "response_policy", "provider__response_policy")
             .order_by("pk")
         )
+        providers: dict[int, set[int]] = {}
         for engagement in batch:
             # One engagement per transaction: a failure later in the batch keeps the earlier ones.
             with transaction.atomic():
-                exchanges_recompute(engagement=engagement)
+                exchanges_recompute(engagement=engagement, queue_metrics=False)
+            providers.setdefault(engagement.workspace_id, set()).add(engagement.provider_id)
             done += 1
+        for workspace_id, provider_ids in providers.items():
+            snapshots.backlog_add(workspace_id=workspace_id, provider_ids=provider_ids)
     return done
 
 
@@ -579,3 +610,60 @@ def flag_dismiss(*, flag: Flag, reason: str, by: User | None) -> Flag:
         reason=reason,
     )
     return flag
+
+
+# --- Reviews ------------------------------------------------------------------
+
+# Belongs with the model imports at the top; kept here while that block is being edited elsewhere.
+
+REVIEW_RATINGS = range(1, 6)
+
+
+@transaction.atomic
+def review_save(
+    *,
+    engagement: Engagement,
+    by: User,
+    quality: int,
+    communication: int,
+    on_time: bool,
+    would_hire_again: bool,
+    final_fee_amount: Decimal | None = None,
+    comment: str = "",
+) -> Review:
+    """Record how a completed engagement went, or correct its review: one per engagement.
+
+    Only completed work is reviewed, so the quality figures describe finished
+    engagements. A correction keeps when the review was first given and names
+    who changed it last.
+    """
+    # The locked row: its status is the current one, and two first saves cannot both insert.
+    current = Engagement.objects.select_for_update().get(pk=engagement.pk)
+    if current.status != Engagement.Status.COMPLETED:
+        raise ValidationError(_("Only a completed engagement can be reviewed."))
+    errors: dict[str, str] = {}
+    for name, rating in (("quality", quality), ("communication", communication)):
+        if isinstance(rating, bool) or not isinstance(rating, int) or rating not in REVIEW_RATINGS:
+            errors[name] = _("Choose a rating from 1 to 5.")
+    if final_fee_amount is not None:
+        if final_fee_amount < 0:
+            errors["final_fee_amount"] = _("The fee cannot be negative.")
+        elif not current.fee_currency:
+            # A sum without a currency could not be added up with anything on the reliability pages.
+            errors["final_fee_amount"] = _("Set the engagement's currency before entering the fee paid.")
+    if errors:
+        raise ValidationError(errors)
+    review = Review.objects.filter(engagement=current).first() or Review(
+        engagement=current, workspace_id=current.workspace_id
+    )
+    review.quality = quality
+    review.communication = communication
+    review.on_time = bool(on_time)
+    review.would_hire_again = bool(would_hire_again)
+    review.final_fee_amount = final_fee_amount
+    review.comment = comment.strip()
+    review.reviewer = by
+    review.full_clean(exclude=["engagement", "workspace", "reviewer"])
+    review.save()
+    snapshots.backlog_add_for_engagement(current)
+    return review

@@ -13,7 +13,7 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from engagements import notifications, services
+from engagements import notifications, services, snapshots
 from engagements.digest import send_daily_digests as _send_daily_digests
 from engagements.flagging import flag_pass
 
@@ -66,3 +66,13 @@ def recompute_engagements(engagement_ids: list[int]) -> int:
 @shared_task(name="engagements.tasks.send_daily_digests")
 def send_daily_digests() -> int:
     return _send_daily_digests()
+
+
+@shared_task(name="engagements.tasks.refresh_metrics_backlog")
+def refresh_metrics_backlog() -> int:
+    return snapshots.backlog_refresh()
+
+
+@shared_task(name="engagements.tasks.refresh_metrics_all")
+def refresh_metrics_all() -> int:
+    return snapshots.refresh_all()

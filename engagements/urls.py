@@ -14,6 +14,7 @@ urlpatterns: list = [
     path("<int:pk>/", views.engagement_detail, name="detail"),
     path("<int:pk>/edit/", views.engagement_edit, name="edit"),
     path("<int:pk>/status/", views.engagement_status, name="status"),
+    path("<int:pk>/review/", views.review_edit, name="review"),
     path("<int:pk>/messages/", views.message_create, name="message_create"),
     path("messages/<int:pk>/edit/", views.message_edit, name="message_edit"),
     path("messages/<int:pk>/history/", views.message_history, name="message_history"),

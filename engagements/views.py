@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from engagements import queries, services
 from engagements.forms import (
@@ -25,11 +26,12 @@ from engagements.forms import (
     FlagSnoozeForm,
     MessageForm,
     MessageLogForm,
+    ReviewForm,
     add_service_errors,
     followup_initial,
     snooze_presets,
 )
-from engagements.models import Engagement, Flag
+from engagements.models import Engagement, Flag, Review
 from outsourcing.access import WorkspaceRequest, require_role, safe_target, workspace_view
 from outsourcing.files import private_file_response
 from outsourcing.models import Role
@@ -175,6 +177,17 @@ def engagement_status(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(
             request, _("Status changed to %(status)s.") % {"status": engagement.get_status_display()}
         )
+        if (
+            engagement.status == Engagement.Status.COMPLETED
+            and req.membership.can_edit
+            and _review_of(engagement) is None
+        ):
+            # The moment the work is fresh in mind is the moment to ask how it went.
+            messages.info(
+                request, _("Take a minute to review the work: it feeds the provider's reliability figures.")
+            )
+            target = _review_url(engagement)
+            return HttpResponseClientRedirect(target) if req.htmx else redirect(target)
     return redirect(_detail_url(engagement))
 
 
@@ -435,3 +448,52 @@ def flag_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
         return _("Flag dismissed.")
 
     return _act_on_flag(request, pk, dismiss, FlagDismissForm)
+
+
+# --- Reviews ------------------------------------------------------------------
+
+
+def _review_of(engagement: Engagement) -> Review | None:
+    """The engagement's review, or None; free when it was fetched with select_related("review")."""
+    return getattr(engagement, "review", None)
+
+
+def _review_url(engagement: Engagement) -> str:
+    return reverse("engagements:review", kwargs={"ws": engagement.workspace.slug, "pk": engagement.pk})
+
+
+@workspace_view()
+def review_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Review a completed engagement, or correct its review, through review_save.
+
+    Members and above get the form; a viewer sees the review read-only (and a
+    POST from one is refused by ``workspace_view``). Work that is not completed
+    is sent back to its page with a word why, never a form that cannot be saved.
+    """
+    req = _ws(request)
+    engagement = queries.engagement_for(req.workspace, pk)
+    if engagement.status != Engagement.Status.COMPLETED:
+        messages.warning(request, _("An engagement can be reviewed once it is completed."))
+        return redirect(_detail_url(engagement))
+    review = _review_of(engagement)
+    can_edit = req.membership.can_edit
+    form: ReviewForm | None = None
+    if can_edit:
+        instance = review if review is not None else Review(engagement=engagement)
+        if request.method == "POST":
+            form = ReviewForm(request.POST, instance=instance, engagement=engagement)
+            if form.is_valid():
+                try:
+                    services.review_save(engagement=engagement, by=req.user, **form.cleaned_data)
+                except ValidationError as exc:
+                    add_service_errors(form, exc)
+                else:
+                    messages.success(request, _("Review saved."))
+                    return redirect(_detail_url(engagement, "review"))
+        else:
+            form = ReviewForm(instance=instance, engagement=engagement)
+    return render(
+        request,
+        "engagements/review_form.html",
+        {"engagement": engagement, "review": review, "form": form, "can_edit": can_edit},
+    )

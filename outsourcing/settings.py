@@ -189,6 +189,12 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, Any] = {
     "flag-overdue": {"task": "engagements.tasks.flag_overdue", "schedule": 60.0},
     "deliver-due-notifications": {"task": "engagements.tasks.deliver_due_notifications", "schedule": 60.0},
+    "refresh-metrics-backlog": {"task": "engagements.tasks.refresh_metrics_backlog", "schedule": 60.0},
+    # Time alone moves some reliability figures (waiting requests, rolling periods).
+    "refresh-metrics-all": {
+        "task": "engagements.tasks.refresh_metrics_all",
+        "schedule": 60.0 * env_int("METRICS_FULL_REFRESH_MINUTES", 15),
+    },
     "daily-digest": {
         "task": "engagements.tasks.send_daily_digests",
         "schedule": crontab(hour=env_int("DIGEST_HOUR_UTC", 6), minute=0),

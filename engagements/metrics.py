@@ -1,0 +1,854 @@
+"""The reliability numbers: what the log says about each provider, with sample sizes.
+
+Reads the stored exchanges, deliveries, flags and reviews of a scope (a
+workspace, optionally narrowed to providers, a category or an owner) over a
+period, and turns them into the figures the reliability pages show. The
+formulas live in ``engagements.statistics`` and are explained in
+``docs/metrics.md``; this module decides which rows count.
+
+A fixed number of queries per call, whatever the number of providers: every
+aggregate is grouped by provider in the database, and the reply times (a
+Kaplan–Meier estimate needs each one) are read as narrow tuples.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, tzinfo
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, TruncMonth, TruncWeek
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext_lazy as _
+
+from engagements import clock
+from engagements.models import Engagement, Exchange, Flag, Review
+from engagements.policies import engagement_calendars
+from engagements.statistics import (
+    Interval,
+    Score,
+    SurvivalCurve,
+    kaplan_meier,
+    naive_mean,
+    reliability_score,
+    wilson_interval,
+)
+
+# The standard periods (days back from now; "all" has no start).
+PERIODS: dict[str, Any] = {
+    "30": _("Last 30 days"),
+    "90": _("Last 90 days"),
+    "365": _("Last 365 days"),
+    "all": _("All time"),
+}
+DEFAULT_PERIOD = "90"
+CUSTOM = "custom"
+
+# The whole workspace, in grouped results.
+WORKSPACE = None
+
+
+@dataclass(frozen=True)
+class Period:
+    """Requests made, deliveries made, engagements completed in [start, end)."""
+
+    key: str
+    start: datetime | None
+    end: datetime
+
+    @classmethod
+    def standard(cls, key: str, now: datetime | None = None) -> Period:
+        now = now or timezone.now()
+        if key not in PERIODS:
+            raise ValueError(f"unknown period {key!r}")
+        start = None if key == "all" else now - timedelta(days=int(key))
+        return cls(key=key, start=start, end=now)
+
+    @classmethod
+    def custom(cls, first: date, last: date, zone: tzinfo) -> Period:
+        """Whole days from ``first`` to ``last`` (both included), in the reader's zone."""
+        if last < first:
+            raise ValueError("the period ends before it starts")
+        start = datetime.combine(first, time.min, tzinfo=zone)
+        end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone)
+        return cls(key=CUSTOM, start=start, end=end)
+
+    @property
+    def label(self) -> str:
+        if self.key in PERIODS:
+            return str(PERIODS[self.key])
+        assert self.start is not None
+        first = self.start.date()
+        last = (self.end - timedelta(days=1)).date()
+        return f"{date_format(first, 'SHORT_DATE_FORMAT')} – {date_format(last, 'SHORT_DATE_FORMAT')}"
+
+    def contains(self, moment: datetime | None) -> bool:
+        return moment is not None and (self.start is None or moment >= self.start) and moment < self.end
+
+    def range_filter(self, field_name: str) -> Q:
+        q = Q(**{f"{field_name}__lt": self.end})
+        if self.start is not None:
+            q &= Q(**{f"{field_name}__gte": self.start})
+        return q
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose numbers: a workspace, optionally some providers, one category, one owner."""
+
+    workspace_id: int
+    provider_ids: tuple[int, ...] | None = None
+    category: str = ""
+    owner_id: int | None = None
+
+    def engagement_filter(self, prefix: str = "") -> Q:
+        q = Q(**{f"{prefix}workspace_id": self.workspace_id})
+        if self.provider_ids is not None:
+            q &= Q(**{f"{prefix}provider_id__in": self.provider_ids})
+        if self.category:
+            q &= Q(**{f"{prefix}category": self.category})
+        if self.owner_id is not None:
+            q &= Q(**{f"{prefix}owner_id": self.owner_id})
+        return q
+
+
+@dataclass(frozen=True)
+class ReplyTimes:
+    """Time to reply in one clock: Kaplan–Meier with unanswered requests censored."""
+
+    median: float | None
+    p90: float | None
+    naive_mean: float | None  # over answered requests only: shown once, to show why it misleads
+    n: int
+    answered: int
+    curve: SurvivalCurve | None = None  # not kept in snapshots
+
+    @classmethod
+    def estimate(cls, durations: Sequence[float], observed: Sequence[bool]) -> ReplyTimes:
+        curve = kaplan_meier(durations, observed)
+        return cls(
+            median=curve.quantile_time(0.5),
+            p90=curve.quantile_time(0.9),
+            naive_mean=naive_mean(durations, observed),
+            n=curve.n,
+            answered=curve.n_events,
+            curve=curve,
+        )
+
+
+@dataclass(frozen=True)
+class Mean:
+    value: float | None
+    n: int
+
+
+@dataclass(frozen=True)
+class Spend:
+    """Completed engagements in one currency: what they cost against what was agreed."""
+
+    currency: str
+    total: Decimal
+    completed: int
+    agreed: Decimal  # the agreed fees of the engagements with both figures
+    paid_of_agreed: Decimal  # what those same engagements finally cost
+
+    @property
+    def per_completed(self) -> Decimal | None:
+        return (self.total / self.completed).quantize(Decimal("0.01")) if self.completed else None
+
+    @property
+    def vs_agreed(self) -> float | None:
+        """Paid ÷ agreed (1.0 = as agreed), over engagements with both figures."""
+        return float(self.paid_of_agreed / self.agreed) if self.agreed else None
+
+
+@dataclass
+class Metrics:
+    """Every reliability figure of one group (a provider, or the whole scope)."""
+
+    requests: int = 0
+    replies: int = 0
+    response_rate: Interval = field(default_factory=lambda: wilson_interval(0, 0))
+    within_policy: Interval = field(default_factory=lambda: wilson_interval(0, 0))
+    followups: int = 0
+    ghosted: int = 0
+    business: ReplyTimes | None = None
+    calendar: ReplyTimes | None = None
+    on_time: Interval = field(default_factory=lambda: wilson_interval(0, 0))
+    quality: Mean = field(default_factory=lambda: Mean(None, 0))
+    communication: Mean = field(default_factory=lambda: Mean(None, 0))
+    would_hire_again: Interval = field(default_factory=lambda: wilson_interval(0, 0))
+    spend: list[Spend] = field(default_factory=list)
+    score: Score | None = None
+
+    @property
+    def unanswered(self) -> int:
+        return self.requests - self.replies
+
+    @property
+    def followups_per_request(self) -> float | None:
+        return self.followups / self.requests if self.requests else None
+
+
+# --- Reading the rows -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _ExchangeRow:
+    provider_id: int
+    category: str
+    engagement_id: int
+    requested_at: datetime
+    replied_at: datetime | None
+    reply_due_at: datetime | None
+    reply_seconds: int | None
+    reply_business_seconds: int | None
+    within_policy: bool | None
+    followups: int
+    closed_at: datetime | None
+
+    def waited_until(self, now: datetime) -> datetime:
+        """Where an unanswered request is censored: now, or when its engagement closed."""
+        if self.closed_at is not None and self.closed_at < now:
+            return max(self.closed_at, self.requested_at)
+        return now
+
+
+class Sample:
+    """The requests of a scope and period as columns, one entry per request.
+
+    Answered requests carry their reply times; unanswered ones the time they
+    have waited so far (censored: until now, or until their engagement
+    closed), and count as decidedly outside the policy once past their due
+    time. Columns, not objects: the snapshots group hundreds of thousands.
+    """
+
+    def __init__(
+        self,
+        *,
+        now: datetime,
+        provider: np.ndarray,
+        category: np.ndarray,
+        requested: np.ndarray,
+        calendar_t: np.ndarray,
+        business_t: np.ndarray,
+        answered: np.ndarray,
+        decided: np.ndarray,
+        within: np.ndarray,
+        followups: np.ndarray,
+    ) -> None:
+        self.now = now
+        self.provider = provider  # provider ids
+        self.category = category  # category values (str objects)
+        self.requested = requested  # UTC epoch seconds
+        self.calendar_t = calendar_t
+        self.business_t = business_t
+        self.answered = answered
+        self.decided = decided
+        self.within = within  # within the policy (only meaningful where decided)
+        self.followups = followups
+
+    def __len__(self) -> int:
+        return int(self.requested.size)
+
+    @classmethod
+    def load(cls, scope: Scope, period: Period, now: datetime) -> Sample:
+        return cls.from_rows(exchange_rows(scope, period), now)
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[_ExchangeRow], now: datetime) -> Sample:
+        waited = waited_business_seconds(rows, now)
+        calendar_t, business_t, decided, within = [], [], [], []
+        for row, waited_business in zip(rows, waited, strict=True):
+            if row.replied_at is not None:
+                calendar = row.reply_seconds or 0
+                calendar_t.append(calendar)
+                business_t.append(
+                    calendar if row.reply_business_seconds is None else row.reply_business_seconds
+                )
+                decided.append(row.within_policy is not None)
+                within.append(bool(row.within_policy))
+            else:
+                end = row.waited_until(now)
+                calendar_t.append(clock.calendar_seconds(row.requested_at, end))
+                business_t.append(waited_business or 0)
+                decided.append(row.reply_due_at is not None and row.reply_due_at <= end)
+                within.append(False)
+        return cls(
+            now=now,
+            provider=np.array([r.provider_id for r in rows], dtype=np.int64),
+            category=np.array([r.category for r in rows], dtype=object),
+            requested=np.array([r.requested_at.timestamp() for r in rows], dtype=np.float64),
+            calendar_t=np.array(calendar_t, dtype=np.float64),
+            business_t=np.array(business_t, dtype=np.float64),
+            answered=np.array([r.replied_at is not None for r in rows], dtype=bool),
+            decided=np.array(decided, dtype=bool),
+            within=np.array(within, dtype=bool),
+            followups=np.array([r.followups for r in rows], dtype=np.int64),
+        )
+
+    def take(self, which: np.ndarray) -> Sample:
+        """The requests picked by a boolean mask or an index array."""
+        return Sample(
+            now=self.now,
+            provider=self.provider[which],
+            category=self.category[which],
+            requested=self.requested[which],
+            calendar_t=self.calendar_t[which],
+            business_t=self.business_t[which],
+            answered=self.answered[which],
+            decided=self.decided[which],
+            within=self.within[which],
+            followups=self.followups[which],
+        )
+
+    def within_period(self, period: Period) -> Sample:
+        """The part of this sample requested in ``period`` (a shorter one)."""
+        mask = self.requested < period.end.timestamp()
+        if period.start is not None:
+            mask &= self.requested >= period.start.timestamp()
+        return self.take(mask)
+
+    def months(self, zone: tzinfo) -> tuple[list[date], np.ndarray]:
+        """The months (first days, in ``zone``) the requests were made in, and each request's index into them."""
+        if not len(self):
+            return [], np.zeros(0, dtype=np.int64)
+        first = _month(datetime.fromtimestamp(float(self.requested.min()), tz=zone), zone)
+        last = _month(datetime.fromtimestamp(float(self.requested.max()), tz=zone), zone)
+        months = _months(first, last)
+        # Where each month starts, as an instant: daylight saving makes months uneven in UTC.
+        starts = np.array([datetime.combine(m, time.min, tzinfo=zone).timestamp() for m in months])
+        return months, np.searchsorted(starts, self.requested, side="right") - 1
+
+
+def exchange_rows(scope: Scope, period: Period) -> list[_ExchangeRow]:
+    """The requests made in the period, one narrow tuple each (one query)."""
+    rows = (
+        Exchange.objects.filter(scope.engagement_filter("engagement__"), period.range_filter("requested_at"))
+        .order_by()
+        .values_list(
+            "engagement__provider_id",
+            "engagement__category",
+            "engagement_id",
+            "requested_at",
+            "replied_at",
+            "reply_due_at",
+            "reply_seconds",
+            "reply_business_seconds",
+            "within_policy",
+            "followups",
+            "engagement__closed_at",
+        )
+    )
+    return [_ExchangeRow(*row) for row in rows]
+
+
+def waited_business_seconds(rows: Sequence[_ExchangeRow], now: datetime) -> list[int | None]:
+    """Business time each unanswered request has waited so far (None for answered ones).
+
+    Read from each engagement's calendar (four queries for any number):
+    the censoring times of the business-time estimate.
+    """
+    calendars = engagement_calendars(row.engagement_id for row in rows if row.replied_at is None)
+    waited: list[int | None] = []
+    for row in rows:
+        if row.replied_at is not None:
+            waited.append(None)
+            continue
+        end = row.waited_until(now)
+        try:
+            waited.append(clock.business_seconds(row.requested_at, end, calendars[row.engagement_id]))
+        except ValueError:
+            # Beyond the clock's horizon (a decade): count the calendar time, which is larger.
+            waited.append(clock.calendar_seconds(row.requested_at, end))
+    return waited
+
+
+# --- Putting the figures together ---------------------------------------------------
+
+# A group: (provider id or WORKSPACE, category or "" for all of them).
+Key = tuple[int | None, str]
+ALL = ""
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """Which groups a computation fills: always the whole scope, per provider and per category if asked."""
+
+    by_provider: bool = True
+    # Per provider and category; the whole scope stays one group (its split by
+    # category is nobody's page, and the biggest groups cost the most).
+    by_category: bool = False
+
+    def keys(self, provider_id: int, category: str) -> list[Key]:
+        if not self.by_provider:
+            return [(WORKSPACE, ALL)]
+        if self.by_category and category:
+            return [(WORKSPACE, ALL), (provider_id, ALL), (provider_id, category)]
+        return [(WORKSPACE, ALL), (provider_id, ALL)]
+
+
+def _group_rows(sample: Sample, grouping: Grouping) -> dict[Key, np.ndarray]:
+    """Each group's requests, as index arrays into the sample."""
+    groups: dict[Key, np.ndarray] = {(WORKSPACE, ALL): np.arange(len(sample))}
+    if not grouping.by_provider or not len(sample):
+        return groups
+    order = np.argsort(sample.provider, kind="stable")
+    providers, starts = np.unique(sample.provider[order], return_index=True)
+    for provider_id, rows in zip(providers.tolist(), np.split(order, starts[1:]), strict=True):
+        groups[(provider_id, ALL)] = rows
+        if grouping.by_category:
+            categories = sample.category[rows]
+            for category in set(categories.tolist()) - {ALL}:
+                groups[(provider_id, category)] = rows[categories == category]
+    return groups
+
+
+def _exchange_figures(sample: Sample, grouping: Grouping) -> dict[Key, dict[str, Any]]:
+    figures = {}
+    for key, rows in _group_rows(sample, grouping).items():
+        if not rows.size:
+            continue
+        answered = sample.answered[rows]
+        decided = sample.decided[rows]
+        figures[key] = {
+            "requests": int(rows.size),
+            "replies": int(answered.sum()),
+            "decided": int(decided.sum()),
+            "within": int((decided & sample.within[rows]).sum()),
+            "followups": int(sample.followups[rows].sum()),
+            "business": (sample.business_t[rows], answered),
+            "calendar": (sample.calendar_t[rows], answered),
+        }
+    return figures
+
+
+def _grouped(qs: QuerySet, prefix: str, grouping: Grouping, **aggregates: Any) -> dict[Key, dict[str, Any]]:
+    """One query of counts and sums per provider and category, rolled up into every group.
+
+    Counts and sums add up, so the workspace's and the categories' totals
+    come from the same rows.
+    """
+    provider_field, category_field = f"{prefix}provider_id", f"{prefix}category"
+    result: dict[Key, dict[str, Any]] = defaultdict(lambda: dict.fromkeys(aggregates, 0))
+    for row in qs.values(provider_field, category_field).annotate(**aggregates).order_by():
+        for key in grouping.keys(row[provider_field], row[category_field]):
+            total = result[key]
+            for name in aggregates:
+                total[name] += row[name] or 0
+    return result
+
+
+def compute_groups(
+    scope: Scope,
+    period: Period,
+    *,
+    now: datetime,
+    grouping: Grouping = Grouping(),
+    priors: dict[str, dict[str, float]] | None = None,
+    sample: Sample | None = None,
+) -> dict[Key, Metrics]:
+    """Every figure for each group of the scope (a fixed number of queries).
+
+    Scores shrink toward the whole scope's shares in the same category, or
+    toward ``priors[category]`` when given (the workspace's, for a narrower scope).
+    """
+    sample = sample or Sample.load(scope, period, now)
+    exchange_groups = _exchange_figures(sample, grouping)
+    engagements = Engagement.objects.filter(scope.engagement_filter())
+    ghosted = _grouped(
+        Flag.objects.filter(
+            scope.engagement_filter("engagement__"), period.range_filter("raised_at"), kind=Flag.Kind.GHOSTED
+        ),
+        "engagement__",
+        grouping,
+        n=Count("id"),
+    )
+    deliveries = _grouped(
+        engagements.filter(period.range_filter("delivered_at"), delivered_on_time__isnull=False),
+        "",
+        grouping,
+        n=Count("id"),
+        on_time=Count("id", filter=Q(delivered_on_time=True)),
+    )
+    reviews = _grouped(
+        Review.objects.filter(
+            scope.engagement_filter("engagement__"), period.range_filter("engagement__completed_at")
+        ),
+        "engagement__",
+        grouping,
+        n=Count("id"),
+        quality=Sum("quality"),
+        communication=Sum("communication"),
+        hire=Count("id", filter=Q(would_hire_again=True)),
+    )
+    spend = _spend(engagements.filter(period.range_filter("completed_at")), grouping)
+
+    keys = (
+        {(WORKSPACE, ALL)} | set(exchange_groups) | set(ghosted) | set(deliveries) | set(reviews) | set(spend)
+    )
+    result = {key: _metrics(key, exchange_groups, ghosted, deliveries, reviews, spend) for key in keys}
+    for (_provider, category), metrics in result.items():
+        shrink_to = priors.get(category, priors.get(ALL)) if priors is not None else None
+        if shrink_to is None:
+            shrink_to = workspace_priors(result[(WORKSPACE, ALL)])
+        metrics.score = score_of(metrics, shrink_to)
+    return result
+
+
+def compute(
+    scope: Scope,
+    period: Period,
+    *,
+    now: datetime | None = None,
+    group_by_provider: bool = True,
+    priors: dict[str, float] | None = None,
+    sample: Sample | None = None,
+) -> dict[int | None, Metrics]:
+    """Every figure for the scope (key ``WORKSPACE``) and, if asked, for each of its providers."""
+    groups = compute_groups(
+        scope,
+        period,
+        now=now or timezone.now(),
+        grouping=Grouping(by_provider=group_by_provider),
+        priors=None if priors is None else {ALL: priors},
+        sample=sample,
+    )
+    return {provider_id: metrics for (provider_id, _category), metrics in groups.items()}
+
+
+def _metrics(
+    key: Key,
+    exchange_groups: dict[Key, dict[str, Any]],
+    ghosted: dict[Key, dict[str, Any]],
+    deliveries: dict[Key, dict[str, Any]],
+    reviews: dict[Key, dict[str, Any]],
+    spend: dict[Key, list[Spend]],
+) -> Metrics:
+    m = Metrics()
+    g = exchange_groups.get(key)
+    if g is not None:
+        m.requests, m.replies, m.followups = g["requests"], g["replies"], g["followups"]
+        m.response_rate = wilson_interval(g["replies"], g["requests"])
+        m.within_policy = wilson_interval(g["within"], g["decided"])
+        for clock_name in ("business", "calendar"):
+            durations, observed = g[clock_name]
+            setattr(m, clock_name, ReplyTimes.estimate(durations, observed))
+    m.ghosted = ghosted.get(key, {}).get("n", 0)
+    d = deliveries.get(key, {})
+    m.on_time = wilson_interval(d.get("on_time", 0), d.get("n", 0))
+    r = reviews.get(key, {})
+    n_reviews = r.get("n", 0)
+    if n_reviews:
+        m.quality = Mean(r["quality"] / n_reviews, n_reviews)
+        m.communication = Mean(r["communication"] / n_reviews, n_reviews)
+    m.would_hire_again = wilson_interval(r.get("hire", 0), n_reviews)
+    m.spend = spend.get(key, [])
+    return m
+
+
+def _spend(completed: QuerySet, grouping: Grouping) -> dict[Key, list[Spend]]:
+    """Completed engagements' cost per group and currency (one query)."""
+    paid = Coalesce("review__final_fee_amount", "fee_amount")
+    both = Q(fee_amount__isnull=False)
+    rows = (
+        completed.filter(Q(fee_amount__isnull=False) | Q(review__final_fee_amount__isnull=False))
+        .values("provider_id", "category", "fee_currency")
+        .annotate(
+            total=Sum(paid),
+            completed=Count("id"),
+            agreed=Coalesce(Sum("fee_amount", filter=both), Decimal(0)),
+            paid_of_agreed=Coalesce(Sum(paid, filter=both), Decimal(0)),
+        )
+        .order_by()
+    )
+    totals: dict[Key, dict[str, list[Any]]] = defaultdict(dict)
+    for row in rows:
+        figures = [row["total"] or Decimal(0), row["completed"], row["agreed"], row["paid_of_agreed"]]
+        for key in grouping.keys(row["provider_id"], row["category"]):
+            current = totals[key].setdefault(
+                row["fee_currency"] or "", [Decimal(0), 0, Decimal(0), Decimal(0)]
+            )
+            for i, value in enumerate(figures):
+                current[i] += value
+    return {
+        key: [
+            Spend(currency=c, total=v[0], completed=v[1], agreed=v[2], paid_of_agreed=v[3])
+            for c, v in sorted(by_currency.items())
+        ]
+        for key, by_currency in totals.items()
+    }
+
+
+# --- The score ---------------------------------------------------------------------
+
+
+def _parts(m: Metrics) -> dict[str, tuple[float | None, int]]:
+    quality = None if m.quality.value is None else (m.quality.value - 1) / 4
+    return {
+        "responsiveness": (m.within_policy.point, m.within_policy.n),
+        "on_time": (m.on_time.point, m.on_time.n),
+        "quality": (quality, m.quality.n),
+    }
+
+
+# Where the scores shrink to when the workspace itself has no data yet.
+NEUTRAL_PRIORS = {"responsiveness": 0.5, "on_time": 0.5, "quality": 0.5}
+
+
+def workspace_priors(whole: Metrics) -> dict[str, float]:
+    """The workspace's own shares: a provider with little data is pulled toward these."""
+    return {
+        name: NEUTRAL_PRIORS[name] if value is None else value for name, (value, _n) in _parts(whole).items()
+    }
+
+
+def score_of(m: Metrics, priors: dict[str, float]) -> Score:
+    parts = _parts(m)
+    return reliability_score(
+        responsiveness=parts["responsiveness"],
+        on_time=parts["on_time"],
+        quality=parts["quality"],
+        priors=priors,
+    )
+
+
+# --- Over time ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MonthFigures:
+    month: date  # the first of the month, in the reader's zone
+    requests: int
+    response_rate: Interval
+    within_policy: Interval
+    median_business: float | None
+    median_calendar: float | None
+    on_time: Interval
+    quality: Mean
+
+
+def _month(moment: datetime, zone: tzinfo) -> date:
+    local = moment.astimezone(zone)
+    return date(local.year, local.month, 1)
+
+
+def _months(first: date, last: date) -> list[date]:
+    months = []
+    current = first
+    while current <= last:
+        months.append(current)
+        current = date(current.year + current.month // 12, current.month % 12 + 1, 1)
+    return months
+
+
+# A trend over "all time" shows at most this many months, the latest.
+MAX_TREND_MONTHS = 24
+
+
+def monthly_trend(scope: Scope, period: Period, sample: Sample, zone: tzinfo) -> list[MonthFigures]:
+    """Each figure month by month (requests by the month they were made), oldest first.
+
+    Two grouped queries besides the sample: deliveries and reviews per month.
+    """
+    request_months, month_index = sample.months(zone)
+    requests = {month: sample.take(month_index == i) for i, month in enumerate(request_months)}
+    deliveries = {
+        row["month"].date() if isinstance(row["month"], datetime) else row["month"]: row
+        for row in Engagement.objects.filter(
+            scope.engagement_filter(), period.range_filter("delivered_at"), delivered_on_time__isnull=False
+        )
+        .annotate(month=TruncMonth("delivered_at", tzinfo=zone))
+        .values("month")
+        .annotate(n=Count("id"), on_time=Count("id", filter=Q(delivered_on_time=True)))
+        .order_by()
+    }
+    reviews = {
+        row["month"].date() if isinstance(row["month"], datetime) else row["month"]: row
+        for row in Review.objects.filter(
+            scope.engagement_filter("engagement__"), period.range_filter("engagement__completed_at")
+        )
+        .annotate(month=TruncMonth("engagement__completed_at", tzinfo=zone))
+        .values("month")
+        .annotate(n=Count("id"), quality=Sum("quality"))
+        .order_by()
+    }
+    seen = set(requests) | set(deliveries) | set(reviews)
+    if not seen:
+        return []
+    first = _month(period.start, zone) if period.start is not None else min(seen)
+    months = _months(first, _month(period.end - timedelta(microseconds=1), zone))[-MAX_TREND_MONTHS:]
+    trend = []
+    for month in months:
+        part = requests[month] if month in requests else sample.take(np.zeros(0, dtype=np.int64))
+        d: dict[str, Any] = dict(deliveries.get(month) or {})
+        r: dict[str, Any] = dict(reviews.get(month) or {})
+        trend.append(
+            MonthFigures(
+                month=month,
+                requests=len(part),
+                response_rate=wilson_interval(int(part.answered.sum()), len(part)),
+                within_policy=wilson_interval(
+                    int((part.decided & part.within).sum()), int(part.decided.sum())
+                ),
+                median_business=kaplan_meier(part.business_t, part.answered).quantile_time(0.5),
+                median_calendar=kaplan_meier(part.calendar_t, part.answered).quantile_time(0.5),
+                on_time=wilson_interval(d.get("on_time", 0), d.get("n", 0)),
+                quality=Mean(r["quality"] / r["n"], r["n"]) if r.get("n") else Mean(None, 0),
+            )
+        )
+    return trend
+
+
+def within_policy_by_month(sample: Sample, zone: tzinfo) -> list[tuple[date, Interval]]:
+    """The share of requests answered within the policy, by the month they were made (oldest first)."""
+    months, month_index = sample.months(zone)
+    decided = sample.decided
+    totals = np.bincount(month_index[decided], minlength=len(months))
+    withins = np.bincount(month_index[decided & sample.within], minlength=len(months))
+    return [
+        (month, wilson_interval(int(withins[i]), int(totals[i])))
+        for i, month in enumerate(months)
+        if totals[i]
+    ]
+
+
+# Reply-time distribution buckets (calendar time, upper bounds in seconds).
+HOUR = 3600
+DAY = 24 * HOUR
+DISTRIBUTION_BUCKETS: tuple[tuple[int | None, Any], ...] = (
+    (HOUR, _("within an hour")),
+    (DAY, _("within a day")),
+    (2 * DAY, _("1–2 days")),
+    (7 * DAY, _("2–7 days")),
+    (14 * DAY, _("1–2 weeks")),
+    (None, _("over 2 weeks")),
+)
+NOT_ANSWERED = _("not answered (yet)")
+
+
+def reply_time_distribution(sample: Sample) -> list[tuple[str, int]]:
+    """How many requests were answered within each span, and how many are still unanswered."""
+    replied = sample.calendar_t[sample.answered]
+    limits = [limit for limit, _label in DISTRIBUTION_BUCKETS if limit is not None]
+    # Upper bounds are inclusive: a reply in exactly one hour is "within an hour".
+    counts = np.bincount(np.searchsorted(limits, replied, side="left"), minlength=len(DISTRIBUTION_BUCKETS))
+    unanswered = len(sample) - int(sample.answered.sum())
+    labelled = [
+        (str(label), int(count))
+        for (_limit, label), count in zip(DISTRIBUTION_BUCKETS, counts.tolist(), strict=True)
+    ]
+    return [*labelled, (str(NOT_ANSWERED), unanswered)]
+
+
+# Weeks shown in the overdue chart at most (the latest).
+MAX_WEEKS = 26
+
+
+def overdue_per_week(scope: Scope, period: Period, zone: tzinfo) -> list[tuple[date, int]]:
+    """Overdue flags (reply or delivery) raised per week, Monday first, the latest weeks of the period."""
+    counts = {
+        (row["week"].date() if isinstance(row["week"], datetime) else row["week"]): row["n"]
+        for row in Flag.objects.filter(
+            scope.engagement_filter("engagement__"),
+            period.range_filter("raised_at"),
+            kind__in=[Flag.Kind.REPLY_OVERDUE, Flag.Kind.DELIVERY_OVERDUE],
+        )
+        .annotate(week=TruncWeek("raised_at", tzinfo=zone))
+        .values("week")
+        .annotate(n=Count("id"))
+        .order_by()
+    }
+    last = period.end.astimezone(zone).date()
+    last -= timedelta(days=last.weekday())
+    if period.start is not None:
+        first = period.start.astimezone(zone).date()
+        first -= timedelta(days=first.weekday())
+    else:
+        first = min(counts, default=last)
+    first = max(first, last - timedelta(weeks=MAX_WEEKS - 1))
+    weeks = []
+    current = first
+    while current <= last:
+        weeks.append((current, counts.get(current, 0)))
+        current += timedelta(weeks=1)
+    return weeks
+
+
+# --- Kept in snapshots ------------------------------------------------------------
+
+
+def _interval(data: dict[str, Any]) -> Interval:
+    return Interval(point=data["point"], low=data["low"], high=data["high"], n=data["n"])
+
+
+def to_payload(m: Metrics) -> dict[str, Any]:
+    """The figures as JSON (the survival curves stay out: the scorecard computes them live)."""
+
+    def interval(i: Interval) -> dict[str, Any]:
+        return {"point": i.point, "low": i.low, "high": i.high, "n": i.n}
+
+    def times(t: ReplyTimes | None) -> dict[str, Any] | None:
+        if t is None:
+            return None
+        return {
+            "median": t.median,
+            "p90": t.p90,
+            "naive_mean": t.naive_mean,
+            "n": t.n,
+            "answered": t.answered,
+        }
+
+    score = m.score
+    return {
+        "requests": m.requests,
+        "replies": m.replies,
+        "response_rate": interval(m.response_rate),
+        "within_policy": interval(m.within_policy),
+        "followups": m.followups,
+        "ghosted": m.ghosted,
+        "business": times(m.business),
+        "calendar": times(m.calendar),
+        "on_time": interval(m.on_time),
+        "quality": [m.quality.value, m.quality.n],
+        "communication": [m.communication.value, m.communication.n],
+        "would_hire_again": interval(m.would_hire_again),
+        "spend": [
+            [s.currency, str(s.total), s.completed, str(s.agreed), str(s.paid_of_agreed)] for s in m.spend
+        ],
+        "score": None
+        if score is None
+        else {"value": score.value, "n": score.n, "enough": score.enough, "parts": score.parts},
+    }
+
+
+def from_payload(data: dict[str, Any]) -> Metrics:
+    def times(t: dict[str, Any] | None) -> ReplyTimes | None:
+        return None if t is None else ReplyTimes(**t)
+
+    score = data["score"]
+    return Metrics(
+        requests=data["requests"],
+        replies=data["replies"],
+        response_rate=_interval(data["response_rate"]),
+        within_policy=_interval(data["within_policy"]),
+        followups=data["followups"],
+        ghosted=data["ghosted"],
+        business=times(data["business"]),
+        calendar=times(data["calendar"]),
+        on_time=_interval(data["on_time"]),
+        quality=Mean(*data["quality"]),
+        communication=Mean(*data["communication"]),
+        would_hire_again=_interval(data["would_hire_again"]),
+        spend=[
+            Spend(currency=c, total=Decimal(t), completed=n, agreed=Decimal(a), paid_of_agreed=Decimal(p))
+            for c, t, n, a, p in data["spend"]
+        ],
+        score=None if score is None else Score(**score),
+    )

@@ -1,0 +1,275 @@
+"""What the reliability pages read, put together: one function per page.
+
+Standard periods of the whole workspace come from the snapshots
+(``engagements.snapshots``); custom dates, one provider's scorecard and a
+comparison of a few providers are computed live (their scope is small, or
+the dates are nobody else's). Either way a page gets the same shapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, tzinfo
+from decimal import Decimal
+
+from django.db.models import QuerySet
+
+from engagements import metrics, snapshots
+from engagements.metrics import ALL, WORKSPACE, Metrics, Period, Sample, Scope
+from engagements.models import Exchange, MetricSnapshot
+from engagements.statistics import Interval
+from outsourcing.models import Workspace
+from providers.models import Provider
+
+# How many providers the dashboard names as "to watch" (lowest scores with enough data).
+WATCH = 5
+
+
+def _priors(workspace: Workspace, period: Period, category: str = ALL) -> dict[str, float] | None:
+    """The workspace's shares to shrink a provider's score toward, from its snapshot."""
+    key = period.key if period.key in metrics.PERIODS else "all"
+    payload = (
+        MetricSnapshot.objects.filter(workspace=workspace, provider=None, period=key, category=category)
+        .values_list("payload", flat=True)
+        .first()
+    )
+    return None if payload is None else metrics.workspace_priors(metrics.from_payload(payload))
+
+
+# --- Dashboard ---------------------------------------------------------------------------
+
+
+@dataclass
+class Overview:
+    m: Metrics
+    distribution: list[int]
+    within_by_month: list[tuple[date, Interval]]
+    overdue_weeks: list[tuple[date, int]]
+    watch: list[tuple[Provider, float]] = field(default_factory=list)
+    computed_at: datetime | None = None  # None: computed just now
+    pending: bool = False
+
+
+def overview(workspace: Workspace, period: Period, *, now: datetime, zone: tzinfo) -> Overview:
+    """The workspace's figures and chart data for the dashboard."""
+    if period.key not in metrics.PERIODS:
+        scope = Scope(workspace_id=workspace.pk)
+        sample = Sample.load(scope, period, now)
+        return Overview(
+            m=metrics.compute(scope, period, now=now, group_by_provider=False, sample=sample)[WORKSPACE],
+            distribution=[n for _label, n in metrics.reply_time_distribution(sample)],
+            within_by_month=metrics.within_policy_by_month(sample, zone),
+            overdue_weeks=metrics.overdue_per_week(scope, period, zone),
+        )
+    board = snapshots.snapshots_read(workspace_id=workspace.pk, period=period.key)
+    payload = board.workspace.payload if board.workspace else None
+    chart_data = (payload or {}).get("charts", {})
+    watch = [
+        (s.provider, s.score)
+        for s in MetricSnapshot.objects.filter(
+            workspace=workspace, period=period.key, category=ALL, provider__isnull=False, score__isnull=False
+        )
+        .select_related("provider")
+        .defer("payload")
+        .order_by("score", "provider__name")[:WATCH]
+    ]
+    return Overview(
+        m=metrics.from_payload(payload) if payload else Metrics(),
+        distribution=chart_data.get("distribution", []),
+        within_by_month=[
+            (date.fromisoformat(month), Interval(point=point, low=low, high=high, n=n))
+            for month, point, low, high, n in chart_data.get("within_policy", [])
+        ],
+        overdue_weeks=[(date.fromisoformat(week), n) for week, n in chart_data.get("overdue_weeks", [])],
+        watch=watch,  # type: ignore[arg-type]
+        computed_at=board.computed_at,
+        pending=board.pending,
+    )
+
+
+# --- Leaderboard ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    rank: int
+    provider: Provider
+    m: Metrics
+
+
+def spend_in(m: Metrics, currency: str) -> Decimal | None:
+    return next((s.total for s in m.spend if s.currency == currency), None)
+
+
+def _sort_key(name: str, currency: str) -> Callable[[tuple[Provider, Metrics]], tuple]:
+    """Best first for every figure; missing figures always last, whatever the direction."""
+
+    def figure(pm: tuple[Provider, Metrics]) -> float | str | None:
+        provider, m = pm
+        if name == "name":
+            return provider.name.casefold()
+        if name == "score":
+            return None if m.score is None else m.score.value
+        if name == "response_rate":
+            return m.response_rate.point
+        if name == "median":
+            return None if m.business is None else m.business.median
+        if name == "on_time":
+            return m.on_time.point
+        spend = spend_in(m, currency)
+        return None if spend is None else float(spend)
+
+    return figure  # type: ignore[return-value]
+
+
+# Ascending by default for these (a lower median is better; names A→Z); descending for the rest.
+ASCENDING = {"median", "name"}
+
+
+def _ordered(
+    pairs: list[tuple[Provider, Metrics]], sort: str, currency: str
+) -> list[tuple[Provider, Metrics]]:
+    name = sort.lstrip("-") or "score"
+    ascending = (name in ASCENDING) != sort.startswith("-")
+    figure = _sort_key(name, currency)
+    present = [p for p in pairs if figure(p) is not None]
+    missing = [p for p in pairs if figure(p) is None]
+    present.sort(key=lambda p: (figure(p), p[0].name.casefold()), reverse=not ascending)  # type: ignore[arg-type, return-value]
+    missing.sort(key=lambda p: p[0].name.casefold())
+    return present + missing
+
+
+@dataclass
+class Leaderboard:
+    rows: list[Row]
+    currency: str  # the spend column's currency (the workspace's most used)
+    computed_at: datetime | None = None
+    pending: bool = False
+
+
+def leaderboard(
+    workspace: Workspace,
+    period: Period,
+    *,
+    category: str = ALL,
+    kind: str = "",
+    sort: str = "score",
+    now: datetime,
+) -> Leaderboard:
+    """Every provider with figures in the period, in the chosen order."""
+    computed_at, pending = None, False
+    if period.key in metrics.PERIODS:
+        board = snapshots.snapshots_read(workspace_id=workspace.pk, period=period.key, category=category)
+        figures = {pk: metrics.from_payload(s.payload) for pk, s in board.providers.items()}
+        whole_payload = (
+            board.workspace.payload
+            if board.workspace
+            else MetricSnapshot.objects.filter(
+                workspace=workspace, provider=None, period=period.key, category=ALL
+            )
+            .values_list("payload", flat=True)
+            .first()
+        )
+        whole = metrics.from_payload(whole_payload) if whole_payload else Metrics()
+        computed_at, pending = board.computed_at, board.pending
+    else:
+        groups = metrics.compute(
+            Scope(workspace_id=workspace.pk, category=category),
+            period,
+            now=now,
+            priors=_priors(workspace, period, category),
+        )
+        whole = groups.pop(WORKSPACE)
+        figures = {pk: m for pk, m in groups.items() if pk is not None}
+    providers = Provider.objects.filter(workspace=workspace, pk__in=list(figures))
+    if kind:
+        providers = providers.filter(kind=kind)
+    currency = snapshots.leading_currency(whole)
+    pairs = _ordered([(p, figures[p.pk]) for p in providers], sort, currency)
+    return Leaderboard(
+        rows=[Row(rank=i, provider=p, m=m) for i, (p, m) in enumerate(pairs, start=1)],
+        currency=currency,
+        computed_at=computed_at,
+        pending=pending,
+    )
+
+
+# --- Scorecard and comparison ---------------------------------------------------------------
+
+
+@dataclass
+class Scorecard:
+    m: Metrics
+    trend: list[metrics.MonthFigures]
+    distribution: list[int]
+
+
+def scorecard(
+    workspace: Workspace, provider: Provider, period: Period, *, now: datetime, zone: tzinfo
+) -> Scorecard:
+    """One provider's figures, live, with the survival curves and the monthly trend."""
+    scope = Scope(workspace_id=workspace.pk, provider_ids=(provider.pk,))
+    sample = Sample.load(scope, period, now)
+    m = metrics.compute(
+        scope, period, now=now, group_by_provider=False, priors=_priors(workspace, period), sample=sample
+    )[WORKSPACE]
+    return Scorecard(
+        m=m,
+        trend=metrics.monthly_trend(scope, period, sample, zone),
+        distribution=[n for _label, n in metrics.reply_time_distribution(sample)],
+    )
+
+
+# What the scorecard's list of exchanges can show.
+EXCHANGE_FILTERS = ("all", "answered", "unanswered", "late", "within")
+
+
+def scorecard_exchanges(
+    workspace: Workspace, provider: Provider, period: Period, show: str, *, now: datetime
+) -> QuerySet[Exchange]:
+    """The requests behind the scorecard's numbers, newest first."""
+    rows = (
+        Exchange.objects.filter(
+            period.range_filter("requested_at"), workspace=workspace, engagement__provider=provider
+        )
+        .select_related("engagement", "request_message")
+        .only(
+            "requested_at",
+            "replied_at",
+            "reply_due_at",
+            "reply_seconds",
+            "reply_business_seconds",
+            "within_policy",
+            "followups",
+            "engagement__title",
+            "engagement__workspace_id",
+            "request_message__subject",
+        )
+        .order_by("-requested_at", "-id")
+    )
+    if show == "answered":
+        rows = rows.filter(replied_at__isnull=False)
+    elif show == "unanswered":
+        rows = rows.filter(replied_at__isnull=True)
+    elif show == "late":
+        rows = rows.filter(within_policy=False) | rows.filter(replied_at__isnull=True, reply_due_at__lte=now)
+    elif show == "within":
+        rows = rows.filter(within_policy=True)
+    return rows
+
+
+def comparison(
+    workspace: Workspace, providers: Sequence[Provider], period: Period, *, now: datetime, zone: tzinfo
+) -> tuple[dict[int, Metrics], dict[int, list[metrics.MonthFigures]]]:
+    """Side by side: each provider's figures and monthly trend, live (a fixed number of queries)."""
+    scope = Scope(workspace_id=workspace.pk, provider_ids=tuple(p.pk for p in providers))
+    sample = Sample.load(scope, period, now)
+    groups = metrics.compute(scope, period, now=now, priors=_priors(workspace, period), sample=sample)
+    trends = {}
+    for provider in providers:
+        own = sample.take(sample.provider == provider.pk)
+        trends[provider.pk] = metrics.monthly_trend(
+            Scope(workspace_id=workspace.pk, provider_ids=(provider.pk,)), period, own, zone
+        )
+    return {p.pk: groups.get(p.pk) or Metrics() for p in providers}, trends

@@ -1,0 +1,308 @@
+"""The reliability pages: dashboard, providers leaderboard, a provider's scorecard, compare.
+
+Thin: the filter form reads the query string, ``engagements.reliability``
+puts the figures together, ``engagements.charts`` draws them. What counts in
+each figure is explained in docs/metrics.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import cast
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from engagements import charts, metrics, queries, reliability
+from engagements.forms import CompareForm, ReliabilityFilterForm
+from engagements.statistics import Interval
+from outsourcing.access import WorkspaceRequest, workspace_view
+from outsourcing.exports import table_response
+from providers.models import Provider
+
+PER_PAGE = 50
+EXCHANGES_PER_PAGE = 25
+
+
+def _ws(request: HttpRequest) -> WorkspaceRequest:
+    return cast(WorkspaceRequest, request)
+
+
+def _month(month: date) -> str:
+    return date_format(month, "YEAR_MONTH_FORMAT")
+
+
+def _count(value: float) -> str:
+    return f"{value:.0f}"
+
+
+# --- Charts -------------------------------------------------------------------------------
+
+
+def distribution_chart(counts: Sequence[int]) -> charts.Chart:
+    labels = [str(label) for _limit, label in metrics.DISTRIBUTION_BUCKETS] + [str(metrics.NOT_ANSWERED)]
+    return charts.bar_chart(
+        title=_("Time to reply"),
+        description=_(
+            "How many requests of the period were answered within each span of calendar time, "
+            "and how many are not answered yet."
+        ),
+        labels=labels,
+        values=list(counts) if counts else [None] * len(labels),
+        value_format=_count,
+        unit_label=_("requests"),
+    )
+
+
+def within_policy_chart(series: Sequence[tuple[str, Sequence[tuple[date, Interval]]]]) -> charts.Chart:
+    """Share within the policy per month, one line per name, with the interval band."""
+    months = sorted({month for _name, points in series for month, _i in points})
+    lines = []
+    for name, points in series:
+        by_month = dict(points)
+
+        def pct(value: float | None) -> float | None:
+            return None if value is None else value * 100
+
+        lines.append(
+            charts.Series(
+                name=name,
+                values=[pct(by_month[m].point) if m in by_month else None for m in months],
+                low=[pct(by_month[m].low) if m in by_month else None for m in months],
+                high=[pct(by_month[m].high) if m in by_month else None for m in months],
+            )
+        )
+    return charts.line_chart(
+        title=_("Replies within the policy, per month"),
+        description=_(
+            "The share of requests answered within the response policy, by the month they were made, "
+            "with its 95 %% interval."
+        )
+        % {},
+        labels=[_month(m) for m in months],
+        series=lines,
+    )
+
+
+def overdue_chart(weeks: Sequence[tuple[date, int]]) -> charts.Chart:
+    return charts.bar_chart(
+        title=_("Overdue per week"),
+        description=_("Reply-overdue and delivery-overdue flags raised each week (weeks start on Monday)."),
+        labels=[date_format(week, "SHORT_DATE_FORMAT") for week, _n in weeks],
+        values=[n for _week, n in weeks],
+        value_format=_count,
+        unit_label=_("flags"),
+    )
+
+
+def survival_chart(named: Sequence[tuple[str, metrics.ReplyTimes | None]], *, business: bool) -> charts.Chart:
+    return charts.step_chart(
+        title=_("Share still unanswered after a given business time")
+        if business
+        else _("Share still unanswered after a given time"),
+        description=_(
+            "Kaplan–Meier estimate: of the requests made in the period, the share still without a reply "
+            "after each span. Requests not answered yet count for as long as they have waited."
+        ),
+        series=[
+            charts.StepSeries(
+                name=name,
+                times=list(t.curve.times),
+                survival=list(t.curve.survival),
+                max_time=t.curve.max_time or 0,
+            )
+            for name, t in named
+            if t is not None and t.curve is not None
+        ],
+        business=business,
+    )
+
+
+# --- Pages ---------------------------------------------------------------------------------
+
+
+@workspace_view()
+def dashboard(request: HttpRequest) -> HttpResponse:
+    req = _ws(request)
+    form = ReliabilityFilterForm(request.GET or None)
+    period = form.get_period()
+    now = timezone.now()
+    data = reliability.overview(req.workspace, period, now=now, zone=timezone.get_current_timezone())
+    return render(
+        request,
+        "engagements/reliability/dashboard.html",
+        {
+            "form": form,
+            "period": period,
+            "data": data,
+            "m": data.m,
+            "attention": queries.attention_summary(req.workspace, now=now),
+            "charts": [
+                ("distribution", distribution_chart(data.distribution)),
+                ("within-policy", within_policy_chart([(_("Within the policy"), data.within_by_month)])),
+                ("overdue", overdue_chart(data.overdue_weeks)),
+            ],
+        },
+    )
+
+
+def _leaderboard_table(board: reliability.Leaderboard) -> tuple[list[str], list[list[object]]]:
+    """Exactly the leaderboard's columns, as plain values, for CSV and XLSX."""
+    currency = board.currency
+    headers = [
+        _("Rank"),
+        _("Provider"),
+        _("Kind"),
+        _("Score"),
+        _("Data points"),
+        _("Requests"),
+        _("Response rate"),
+        _("Response rate, low (95 %)"),
+        _("Response rate, high (95 %)"),
+        _("Median time to reply (business hours)"),
+        _("Within the policy"),
+        _("Ghosted"),
+        _("On-time delivery"),
+        _("Deliveries"),
+        _("Quality (1–5)"),
+        _("Reviews"),
+        _("Spend (%(currency)s)") % {"currency": currency or "—"},
+    ]
+    rows: list[list[object]] = []
+    for row in board.rows:
+        m = row.m
+        median = m.business.median if m.business else None
+        rows.append(
+            [
+                row.rank,
+                row.provider.name,
+                row.provider.get_kind_display(),
+                m.score.value if m.score else None,
+                m.score.n if m.score else 0,
+                m.requests,
+                m.response_rate.point,
+                m.response_rate.low,
+                m.response_rate.high,
+                None if median is None else round(median / 3600, 2),
+                m.within_policy.point,
+                m.ghosted,
+                m.on_time.point,
+                m.on_time.n,
+                m.quality.value,
+                m.quality.n,
+                reliability.spend_in(m, currency),
+            ]
+        )
+    return headers, rows
+
+
+@workspace_view()
+def leaderboard(request: HttpRequest) -> HttpResponse:
+    req = _ws(request)
+    form = ReliabilityFilterForm(
+        request.GET or None, fields=("period", "start", "end", "category", "kind", "sort")
+    )
+    period = form.get_period()
+    sort = form.value("sort") or "score"
+    board = reliability.leaderboard(
+        req.workspace,
+        period,
+        category=form.value("category"),
+        kind=form.value("kind"),
+        sort=sort,
+        now=timezone.now(),
+    )
+    export = request.GET.get("format", "")
+    if export in ("csv", "xlsx"):
+        headers, rows = _leaderboard_table(board)
+        return table_response(
+            filename=f"providers-{req.workspace.slug}-{period.key}", fmt=export, headers=headers, rows=rows
+        )
+    return render(
+        request,
+        "engagements/reliability/leaderboard.html",
+        {
+            "form": form,
+            "period": period,
+            "board": board,
+            "sort": sort,
+            "page_obj": Paginator(board.rows, PER_PAGE).get_page(request.GET.get("page")),
+        },
+    )
+
+
+def _provider(request: HttpRequest, pk: int) -> Provider:
+    return get_object_or_404(Provider, pk=pk, workspace=_ws(request).workspace)
+
+
+@workspace_view()
+def scorecard(request: HttpRequest, pk: int) -> HttpResponse:
+    req = _ws(request)
+    provider = _provider(request, pk)
+    form = ReliabilityFilterForm(request.GET or None)
+    period = form.get_period()
+    now = timezone.now()
+    card = reliability.scorecard(
+        req.workspace, provider, period, now=now, zone=timezone.get_current_timezone()
+    )
+    show = request.GET.get("show", "all")
+    if show not in reliability.EXCHANGE_FILTERS:
+        show = "all"
+    exchanges = reliability.scorecard_exchanges(req.workspace, provider, period, show, now=now)
+    m = card.m
+    return render(
+        request,
+        "engagements/reliability/scorecard.html",
+        {
+            "form": form,
+            "period": period,
+            "provider": provider,
+            "m": m,
+            "trend": card.trend,
+            "show": show,
+            "exchange_filters": reliability.EXCHANGE_FILTERS,
+            "page_obj": Paginator(exchanges, EXCHANGES_PER_PAGE).get_page(request.GET.get("page")),
+            "charts": [
+                ("survival-business", survival_chart([(provider.name, m.business)], business=True)),
+                ("survival-calendar", survival_chart([(provider.name, m.calendar)], business=False)),
+                ("distribution", distribution_chart(card.distribution)),
+                (
+                    "within-policy",
+                    within_policy_chart([(provider.name, [(t.month, t.within_policy) for t in card.trend])]),
+                ),
+            ],
+        },
+    )
+
+
+@workspace_view()
+def compare(request: HttpRequest) -> HttpResponse:
+    req = _ws(request)
+    filters = ReliabilityFilterForm(request.GET or None)
+    period = filters.get_period()
+    form = CompareForm(request.GET or None, workspace=req.workspace)
+    context: dict[str, object] = {"form": form, "filters": filters, "period": period, "columns": []}
+    if form.is_valid():
+        providers = form.cleaned_data["providers"]
+        figures, trends = reliability.comparison(
+            req.workspace, providers, period, now=timezone.now(), zone=timezone.get_current_timezone()
+        )
+        context["columns"] = [(p, figures[p.pk]) for p in providers]
+        context["charts"] = [
+            (
+                "survival-business",
+                survival_chart([(p.name, figures[p.pk].business) for p in providers], business=True),
+            ),
+            (
+                "within-policy",
+                within_policy_chart(
+                    [(p.name, [(t.month, t.within_policy) for t in trends[p.pk]]) for p in providers]
+                ),
+            ),
+        ]
+    return render(request, "engagements/reliability/compare.html", context)

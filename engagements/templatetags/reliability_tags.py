@@ -1,0 +1,54 @@
+"""How reliability figures read: durations, shares with their intervals, scores."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+
+from engagements.charts import duration_text
+from engagements.statistics import Interval
+
+register = template.Library()
+
+
+@register.filter
+def duration(seconds: float | None) -> str:
+    """A span in the unit that reads best: 45 min, 3.5 h, 2.1 d, 3 w; an em dash for none."""
+    return "—" if seconds is None else duration_text(seconds)
+
+
+@register.filter
+def business_hours(seconds: float | None) -> str:
+    """Business time in hours (a working day is not 24 hours): 45 min, 32 h; an em dash for none."""
+    return "—" if seconds is None else duration_text(seconds, hours_only=True)
+
+
+@register.filter
+def percent(share: float | None) -> str:
+    """0.723 → 72 %; an em dash for no data."""
+    if share is None:
+        return "—"
+    return _("%(n)s %%") % {"n": number_format(round(share * 100))}
+
+
+@register.filter
+def interval_range(interval: Interval | None) -> str:
+    """The 95 % interval of a share as "61–80 %" (empty without data)."""
+    if interval is None or interval.low is None or interval.high is None:
+        return ""
+    return _("%(low)s–%(high)s %%") % {
+        "low": number_format(round(interval.low * 100)),
+        "high": number_format(round(interval.high * 100)),
+    }
+
+
+@register.filter
+def one_decimal(value: float | None) -> str:
+    return "—" if value is None else number_format(value, 1)
+
+
+@register.inclusion_tag("engagements/reliability/_share.html")
+def share(interval: Interval, title: str = "") -> dict[str, object]:
+    """A share with its interval and n, e.g. "72 % (61–80 %, n = 45)"."""
+    return {"interval": interval, "title": title}

@@ -1,0 +1,157 @@
+"""Snapshots: computed for every period and category, queued by changes, refreshed by what changed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+
+from engagements import services, snapshots
+from engagements.metrics import PERIODS
+from engagements.models import Engagement, Exchange, Message, MetricsBacklog, MetricSnapshot
+from tests.factories import EngagementFactory, ProviderFactory
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+def log_request(engagement: Engagement, days_ago: float) -> Message:
+    with time_machine.travel(NOW, tick=False):
+        return services.message_log(
+            engagement=engagement,
+            direction=Message.Direction.OUTBOUND,
+            kind=Message.Kind.REQUEST,
+            occurred_at=NOW - timedelta(days=days_ago),
+        )
+
+
+def log_reply(engagement: Engagement, days_ago: float) -> Message:
+    with time_machine.travel(NOW, tick=False):
+        return services.message_log(
+            engagement=engagement,
+            direction=Message.Direction.INBOUND,
+            kind=Message.Kind.REPLY,
+            occurred_at=NOW - timedelta(days=days_ago),
+        )
+
+
+@pytest.fixture
+def providers(team):
+    ws = team.workspace
+    anna, bert = ProviderFactory(workspace=ws, name="Anna"), ProviderFactory(workspace=ws, name="Bert")
+    log_request(EngagementFactory(workspace=ws, provider=anna, category="seo"), 40)
+    log_request(EngagementFactory(workspace=ws, provider=bert, category="web_design"), 5)
+    MetricsBacklog.objects.all().delete()
+    return anna, bert
+
+
+@pytest.mark.django_db
+def test_logging_a_message_queues_its_provider_once(team, providers):
+    anna, _bert = providers
+    engagement = Engagement.objects.filter(provider=anna).get()
+    log_reply(engagement, 39)
+    log_request(engagement, 10)
+    assert list(MetricsBacklog.objects.values_list("provider_id", flat=True)) == [anna.pk]
+
+
+@pytest.mark.django_db
+def test_a_status_change_queues_its_provider(team, providers):
+    _anna, bert = providers
+    engagement = Engagement.objects.filter(provider=bert).get()
+    services.engagement_set_status(engagement=engagement, status=Engagement.Status.IN_PROGRESS, by=None)
+    assert list(MetricsBacklog.objects.values_list("provider_id", flat=True)) == [bert.pk]
+
+
+@pytest.mark.django_db
+def test_moving_an_engagement_to_another_provider_queues_both(team, providers):
+    anna, bert = providers
+    engagement = Engagement.objects.filter(provider=anna).get()
+    services.engagement_update(engagement=engagement, by=team.alice, provider=bert)
+    assert set(MetricsBacklog.objects.values_list("provider_id", flat=True)) == {anna.pk, bert.pk}
+
+
+@pytest.mark.django_db
+def test_a_full_refresh_writes_each_period_for_the_workspace_providers_and_categories(team, providers):
+    anna, bert = providers
+    snapshots.snapshots_refresh(workspace_id=team.workspace.pk, now=NOW)
+    rows: set[tuple[str, int | None, str]] = set(
+        MetricSnapshot.objects.values_list("period", "provider_id", "category")
+    )
+    assert (("30", None, "")) in rows
+    assert ("all", anna.pk, "seo") in rows
+    assert ("all", bert.pk, "web_design") in rows
+    assert ("all", anna.pk, "web_design") not in rows
+    # Anna's only request is 40 days old: not in the last 30 days.
+    assert ("30", anna.pk, "") not in rows
+    assert {period for period, _p, _c in rows} == set(PERIODS)
+    whole = MetricSnapshot.objects.get(period="all", provider=None, category="")
+    assert whole.requests == 2
+    assert "charts" in whole.payload
+
+
+@pytest.mark.django_db
+def test_the_backlog_refresh_recomputes_only_the_queued_providers(team, providers):
+    anna, bert = providers
+    snapshots.snapshots_refresh(workspace_id=team.workspace.pk, now=NOW)
+    all_time = MetricSnapshot.objects.filter(period="all", category="")
+    before: dict[int | None, datetime] = dict(all_time.values_list("provider_id", "computed_at"))
+    later = NOW + timedelta(minutes=5)
+    log_reply(Engagement.objects.filter(provider=anna).get(), 1)
+    assert snapshots.backlog_refresh(now=later) == 1
+    after: dict[int | None, datetime] = dict(all_time.values_list("provider_id", "computed_at"))
+    assert after[anna.pk] == later
+    assert after[bert.pk] == before[bert.pk] == NOW
+    assert after[None] == NOW  # the workspace row waits for the regular full refresh
+    assert MetricSnapshot.objects.get(period="all", provider=anna, category="").payload["replies"] == 1
+    assert not MetricsBacklog.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_partial_refresh_without_workspace_figures_refreshes_everything(team, providers):
+    anna, _bert = providers
+    snapshots.snapshots_refresh(workspace_id=team.workspace.pk, provider_ids=[anna.pk], now=NOW)
+    assert MetricSnapshot.objects.filter(provider=None).count() >= len(PERIODS)
+
+
+@pytest.mark.django_db
+def test_reading_a_workspace_without_snapshots_computes_them(team, providers):
+    anna, bert = providers
+    board = snapshots.snapshots_read(workspace_id=team.workspace.pk, period="all")
+    assert set(board.providers) == {anna.pk, bert.pk}
+    assert board.workspace is not None
+    assert board.workspace.requests == 2
+    assert not board.pending
+
+
+@pytest.mark.django_db
+def test_the_board_says_when_changes_are_still_queued(team, providers):
+    anna, _bert = providers
+    snapshots.snapshots_refresh(workspace_id=team.workspace.pk, now=NOW)
+    log_reply(Engagement.objects.filter(provider=anna).get(), 1)
+    assert snapshots.snapshots_read(workspace_id=team.workspace.pk, period="all").pending
+
+
+@pytest.mark.django_db
+def test_snapshots_never_mix_workspaces(team, providers):
+    other = ProviderFactory(workspace=team.other_workspace)
+    log_request(EngagementFactory(workspace=team.other_workspace, provider=other), 3)
+    snapshots.snapshots_refresh(workspace_id=team.workspace.pk, now=NOW)
+    board = snapshots.snapshots_read(workspace_id=team.workspace.pk, period="all")
+    assert other.pk not in board.providers
+    assert board.workspace.requests == 2
+
+
+@pytest.mark.django_db
+def test_a_ghosting_raised_by_the_flagging_pass_queues_the_provider(team, providers):
+    from engagements.flagging import flag_pass
+
+    anna, _bert = providers
+    exchange = Exchange.objects.get(engagement__provider=anna)
+    Exchange.objects.filter(pk=exchange.pk).update(
+        escalation=Exchange.ESCALATION_OVERDUE,
+        ghosted_due_at=NOW - timedelta(hours=1),
+        next_check_at=NOW - timedelta(hours=1),
+    )
+    report = flag_pass(now=NOW)
+    assert report.raised_ghosted == 1
+    assert list(MetricsBacklog.objects.values_list("provider_id", flat=True)) == [anna.pk]
