@@ -396,6 +396,7 @@ class ReliabilityFilterForm(forms.Form):
         label=_("Period"),
         choices=[*metrics.PERIODS.items(), (metrics.CUSTOM, _("Custom dates"))],
         required=False,
+        initial=metrics.DEFAULT_PERIOD,
     )
     start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
@@ -405,14 +406,32 @@ class ReliabilityFilterForm(forms.Form):
     kind = forms.ChoiceField(
         label=_("Kind"), choices=[("", _("All kinds")), *Provider.Kind.choices], required=False
     )
+    owner = forms.TypedChoiceField(label=_("Owner"), choices=[("", _("Anyone"))], coerce=int, required=False)
     sort = forms.ChoiceField(
         label=_("Sort by"),
         choices=[(f"{sign}{key}", label) for key, label in SORTS.items() for sign in ("", "-")],
         required=False,
     )
 
-    def __init__(self, *args: Any, fields: Sequence[str] = ("period", "start", "end"), **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        fields: Sequence[str] = ("period", "start", "end"),
+        workspace: Workspace | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        if "owner" in fields and workspace is not None:
+            owner_field: Any = self.fields["owner"]
+            owner_field.choices = [
+                ("", _("Anyone")),
+                *((u.pk, u.display_name) for u in queries.workspace_members(workspace)),
+            ]
+        if self.is_bound and not self.data.get("period"):
+            # A query string with other filters only: show the period the page uses.
+            data = self.data.copy()  # type: ignore[attr-defined]  # a QueryDict or a dict
+            data["period"] = metrics.DEFAULT_PERIOD
+            self.data = data
         for name in list(self.fields):
             if name not in fields:
                 del self.fields[name]
@@ -456,7 +475,7 @@ class ReliabilityFilterForm(forms.Form):
             )
         return metrics.Period.standard(key, now)
 
-    def value(self, name: str) -> str:
+    def value(self, name: str) -> Any:
         return (self.cleaned_data.get(name) or "") if self.is_valid() else ""
 
 

@@ -652,33 +652,73 @@ def _months(first: date, last: date) -> list[date]:
 MAX_TREND_MONTHS = 24
 
 
-def monthly_trend(scope: Scope, period: Period, sample: Sample, zone: tzinfo) -> list[MonthFigures]:
+def _month_key(value: date | datetime) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+def monthly_trends(
+    scope: Scope, period: Period, sample: Sample, zone: tzinfo, *, by_provider: bool = False
+) -> dict[int | None, list[MonthFigures]]:
     """Each figure month by month (requests by the month they were made), oldest first.
 
-    Two grouped queries besides the sample: deliveries and reviews per month.
+    For the whole scope (key ``WORKSPACE``) or, ``by_provider``, for each of
+    its providers: either way two grouped queries besides the sample,
+    deliveries and reviews per month.
     """
-    request_months, month_index = sample.months(zone)
-    requests = {month: sample.take(month_index == i) for i, month in enumerate(request_months)}
-    deliveries = {
-        row["month"].date() if isinstance(row["month"], datetime) else row["month"]: row
+    group = ["engagement__provider_id"] if by_provider else []
+    deliveries: dict[tuple[int | None, date], dict[str, Any]] = {
+        (row.get("provider_id"), _month_key(row["month"])): row
         for row in Engagement.objects.filter(
             scope.engagement_filter(), period.range_filter("delivered_at"), delivered_on_time__isnull=False
         )
         .annotate(month=TruncMonth("delivered_at", tzinfo=zone))
-        .values("month")
+        .values("month", *(["provider_id"] if by_provider else []))
         .annotate(n=Count("id"), on_time=Count("id", filter=Q(delivered_on_time=True)))
         .order_by()
     }
-    reviews = {
-        row["month"].date() if isinstance(row["month"], datetime) else row["month"]: row
+    reviews: dict[tuple[int | None, date], dict[str, Any]] = {
+        (row.get("engagement__provider_id"), _month_key(row["month"])): row
         for row in Review.objects.filter(
             scope.engagement_filter("engagement__"), period.range_filter("engagement__completed_at")
         )
         .annotate(month=TruncMonth("engagement__completed_at", tzinfo=zone))
-        .values("month")
+        .values("month", *group)
         .annotate(n=Count("id"), quality=Sum("quality"))
         .order_by()
     }
+    parts: dict[int | None, Sample]
+    if by_provider:
+        provider_ids: set[int] = set(sample.provider.tolist())
+        provider_ids |= {k for k, _m in [*deliveries, *reviews] if k is not None}
+        parts = {key: sample.take(sample.provider == key) for key in sorted(provider_ids)}
+    else:
+        parts = {WORKSPACE: sample}
+    return {
+        key: _trend(
+            part,
+            period,
+            zone,
+            {m: r for (k, m), r in deliveries.items() if k == key},
+            {m: r for (k, m), r in reviews.items() if k == key},
+        )
+        for key, part in parts.items()
+    }
+
+
+def monthly_trend(scope: Scope, period: Period, sample: Sample, zone: tzinfo) -> list[MonthFigures]:
+    """The whole scope's figures month by month (see ``monthly_trends``)."""
+    return monthly_trends(scope, period, sample, zone)[WORKSPACE]
+
+
+def _trend(
+    sample: Sample,
+    period: Period,
+    zone: tzinfo,
+    deliveries: dict[date, dict[str, Any]],
+    reviews: dict[date, dict[str, Any]],
+) -> list[MonthFigures]:
+    request_months, month_index = sample.months(zone)
+    requests = {month: sample.take(month_index == i) for i, month in enumerate(request_months)}
     seen = set(requests) | set(deliveries) | set(reviews)
     if not seen:
         return []
@@ -687,8 +727,8 @@ def monthly_trend(scope: Scope, period: Period, sample: Sample, zone: tzinfo) ->
     trend = []
     for month in months:
         part = requests[month] if month in requests else sample.take(np.zeros(0, dtype=np.int64))
-        d: dict[str, Any] = dict(deliveries.get(month) or {})
-        r: dict[str, Any] = dict(reviews.get(month) or {})
+        d = deliveries.get(month, {})
+        r = reviews.get(month, {})
         trend.append(
             MonthFigures(
                 month=month,

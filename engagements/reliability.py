@@ -51,10 +51,22 @@ class Overview:
     pending: bool = False
 
 
-def overview(workspace: Workspace, period: Period, *, now: datetime, zone: tzinfo) -> Overview:
-    """The workspace's figures and chart data for the dashboard."""
-    if period.key not in metrics.PERIODS:
-        scope = Scope(workspace_id=workspace.pk)
+def overview(
+    workspace: Workspace,
+    period: Period,
+    *,
+    now: datetime,
+    zone: tzinfo,
+    category: str = ALL,
+    owner_id: int | None = None,
+) -> Overview:
+    """The workspace's figures and chart data for the dashboard, or one category's or owner's.
+
+    The whole workspace over a standard period reads its snapshot; anything
+    narrower or custom dates are computed live.
+    """
+    if period.key not in metrics.PERIODS or category or owner_id is not None:
+        scope = Scope(workspace_id=workspace.pk, category=category, owner_id=owner_id)
         sample = Sample.load(scope, period, now)
         return Overview(
             m=metrics.compute(scope, period, now=now, group_by_provider=False, sample=sample)[WORKSPACE],
@@ -266,10 +278,7 @@ def comparison(
     scope = Scope(workspace_id=workspace.pk, provider_ids=tuple(p.pk for p in providers))
     sample = Sample.load(scope, period, now)
     groups = metrics.compute(scope, period, now=now, priors=_priors(workspace, period), sample=sample)
-    trends = {}
-    for provider in providers:
-        own = sample.take(sample.provider == provider.pk)
-        trends[provider.pk] = metrics.monthly_trend(
-            Scope(workspace_id=workspace.pk, provider_ids=(provider.pk,)), period, own, zone
-        )
-    return {p.pk: groups.get(p.pk) or Metrics() for p in providers}, trends
+    trends = metrics.monthly_trends(scope, period, sample, zone, by_provider=True)
+    return {p.pk: groups.get(p.pk) or Metrics() for p in providers}, {
+        p.pk: trends.get(p.pk, []) for p in providers
+    }

@@ -129,10 +129,19 @@ def survival_chart(named: Sequence[tuple[str, metrics.ReplyTimes | None]], *, bu
 @workspace_view()
 def dashboard(request: HttpRequest) -> HttpResponse:
     req = _ws(request)
-    form = ReliabilityFilterForm(request.GET or None)
+    form = ReliabilityFilterForm(
+        request.GET or None, fields=("period", "start", "end", "category", "owner"), workspace=req.workspace
+    )
     period = form.get_period()
     now = timezone.now()
-    data = reliability.overview(req.workspace, period, now=now, zone=timezone.get_current_timezone())
+    data = reliability.overview(
+        req.workspace,
+        period,
+        now=now,
+        zone=timezone.get_current_timezone(),
+        category=form.value("category"),
+        owner_id=form.value("owner") or None,
+    )
     return render(
         request,
         "engagements/reliability/dashboard.html",

@@ -13,7 +13,7 @@ register = template.Library()
 
 
 @register.filter
-def duration(seconds: float | None) -> str:
+def span(seconds: float | None) -> str:
     """A span in the unit that reads best: 45 min, 3.5 h, 2.1 d, 3 w; an em dash for none."""
     return "—" if seconds is None else duration_text(seconds)
 

@@ -300,3 +300,49 @@ def test_compare_puts_two_to_four_providers_side_by_side(team, board):
     foreign = ProviderFactory(workspace=team.other_workspace)
     sneaky = client.get(url("compare"), {"providers": [board["quick"].pk, foreign.pk]})
     assert sneaky.context["columns"] == []
+
+
+@pytest.mark.django_db
+def test_comparing_four_providers_costs_no_more_queries_than_two(team, board, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    extra = provider_with_history(team, "Extra Emma", answered=3, unanswered=1)
+    client = team.client_for(team.alice)
+    two = {"providers": [board["quick"].pk, board["slow"].pk]}
+    client.get(url("compare"), two)
+    with CaptureQueriesContext(connection) as few:
+        client.get(url("compare"), two)
+    four = {"providers": [board["quick"].pk, board["slow"].pk, board["new"].pk, extra.pk]}
+    with django_assert_max_num_queries(len(few)):
+        response = client.get(url("compare"), four)
+    assert len(response.context["columns"]) == 4
+
+
+@pytest.mark.django_db
+def test_each_compared_provider_gets_its_own_monthly_trend(team, board):
+    from engagements import reliability
+    from engagements.metrics import Period
+
+    figures, trends = reliability.comparison(
+        team.workspace, [board["quick"], board["slow"]], Period.standard("90", NOW), now=NOW, zone=UTC
+    )
+    assert sum(m.requests for m in trends[board["quick"].pk]) == figures[board["quick"].pk].requests == 6
+    assert sum(m.requests for m in trends[board["slow"].pk]) == 6
+
+
+@pytest.mark.django_db
+def test_the_dashboard_narrows_to_a_category_or_an_owner(team, board):
+    client = team.client_for(team.alice)
+    web = client.get(url("dashboard"), {"category": "web_design"})
+    assert web.context["m"].requests == 6  # Slow Sam's
+    assert web.context["data"].computed_at is None  # computed live
+    bobs = client.get(url("dashboard"), {"owner": team.bob.pk})
+    assert bobs.context["m"].requests == 0
+    alices = client.get(url("dashboard"), {"owner": team.alice.pk})
+    assert alices.context["m"].requests == 13
+    # Somebody of another workspace is no choice here: the form says so, the page stays.
+    foreign = client.get(url("dashboard"), {"owner": team.charlie.pk})
+    assert foreign.status_code == 200
+    assert foreign.context["m"].requests == 13
+    assert "owner" in foreign.context["form"].errors

@@ -1,0 +1,74 @@
+"""The reliability pages in a real Chromium: from the dashboard to the leaderboard, a sort,
+a scorecard and a comparison, with charts drawn under the strict CSP and nothing in the console."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from engagements import services, snapshots
+from tests.browser.test_attention import _log_in
+from tests.factories import EngagementFactory, ProviderFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _history(team, name: str, reply_hours: list[float | None]):
+    provider = ProviderFactory(workspace=team.workspace, name=name)
+    for i, hours in enumerate(reply_hours):
+        engagement = EngagementFactory(workspace=team.workspace, provider=provider, owner=team.alice)
+        asked = timezone.now() - timedelta(days=20 - i)
+        services.message_log(engagement=engagement, direction="out", kind="request", occurred_at=asked)
+        if hours is not None:
+            services.message_log(
+                engagement=engagement,
+                direction="in",
+                kind="reply",
+                occurred_at=asked + timedelta(hours=hours),
+            )
+    return provider
+
+
+def test_a_manager_reads_the_reliability_pages_from_dashboard_to_comparison(page, console, team, live_server):
+    _history(team, "Prompt Paula", [1, 2, 0.5, 3, 1, 2])
+    _history(team, "Silent Simon", [30, None, None, 70, None, None])
+    snapshots.snapshots_refresh(workspace_id=team.workspace.pk)
+    _log_in(page, live_server, team.alice)
+
+    page.goto(f"/w/{team.workspace.slug}/engagements/")
+    page.get_by_test_id("nav-reliability").click()
+    page.get_by_test_id("kpis").wait_for()
+    assert page.get_by_test_id("kpi-requests").inner_text() == "12"
+    figures = page.locator("figure svg[role=img]")
+    assert figures.count() == 3
+    for i in range(figures.count()):
+        box = figures.nth(i).bounding_box()
+        assert box is not None and box["width"] > 200 and box["height"] > 100
+
+    page.get_by_role("link", name="Providers", exact=True).last.click()
+    rows = page.get_by_test_id("leaderboard-row")
+    assert [rows.nth(i).locator("a").first.inner_text() for i in range(rows.count())] == [
+        "Prompt Paula",
+        "Silent Simon",
+    ]
+    page.get_by_role("link", name="Median time to reply").click()
+    page.wait_for_url("**sort=median**")
+    assert rows.first.locator("a").first.inner_text() == "Prompt Paula"
+
+    rows.filter(has_text="Silent Simon").locator("a").first.click()
+    page.get_by_role("heading", name="Scorecard: Silent Simon").wait_for()
+    page.get_by_role("link", name="Not answered").click()
+    assert page.get_by_test_id("exchange-row").count() == 4
+    page.get_by_text("Show the numbers").first.click()
+    assert page.locator("details[open] table").first.is_visible()
+
+    page.get_by_role("link", name="Compare with others").click()
+    page.get_by_label("Providers").select_option(label=["Prompt Paula", "Silent Simon"])
+    page.get_by_role("button", name="Compare").click()
+    comparison = page.get_by_test_id("comparison")
+    comparison.wait_for()
+    assert "Silent Simon" in comparison.inner_text()
+    assert page.locator("figure svg[role=img]").count() == 2
+    assert console.errors == []
