@@ -632,6 +632,10 @@ class MonthFigures:
     median_calendar: float | None
     on_time: Interval
     quality: Mean
+    followups_per_request: float | None = None
+    ghosted: int = 0
+    communication: Mean = field(default_factory=lambda: Mean(None, 0))
+    spend: list[tuple[str, Decimal]] = field(default_factory=list)  # (currency, total) of completions
 
 
 def _month(moment: datetime, zone: tzinfo) -> date:
@@ -683,23 +687,52 @@ def monthly_trends(
         )
         .annotate(month=TruncMonth("engagement__completed_at", tzinfo=zone))
         .values("month", *group)
-        .annotate(n=Count("id"), quality=Sum("quality"))
+        .annotate(n=Count("id"), quality=Sum("quality"), communication=Sum("communication"))
         .order_by()
     }
     parts: dict[int | None, Sample]
+    ghosted: dict[tuple[int | None, date], int] = {
+        (row.get("engagement__provider_id"), _month_key(row["month"])): row["n"]
+        for row in Flag.objects.filter(
+            scope.engagement_filter("engagement__"), period.range_filter("raised_at"), kind=Flag.Kind.GHOSTED
+        )
+        .annotate(month=TruncMonth("raised_at", tzinfo=zone))
+        .values("month", *group)
+        .annotate(n=Count("id"))
+        .order_by()
+    }
+    spend: dict[tuple[int | None, date], list[tuple[str, Decimal]]] = defaultdict(list)
+    for row in (
+        Engagement.objects.filter(
+            scope.engagement_filter(),
+            period.range_filter("completed_at"),
+            Q(fee_amount__isnull=False) | Q(review__final_fee_amount__isnull=False),
+        )
+        .annotate(month=TruncMonth("completed_at", tzinfo=zone))
+        .values("month", "fee_currency", *(["provider_id"] if by_provider else []))
+        .annotate(total=Sum(Coalesce("review__final_fee_amount", "fee_amount")))
+        .order_by("fee_currency")
+    ):
+        spend[(row.get("provider_id"), _month_key(row["month"]))].append((row["fee_currency"], row["total"]))
     if by_provider:
         provider_ids: set[int] = set(sample.provider.tolist())
-        provider_ids |= {k for k, _m in [*deliveries, *reviews] if k is not None}
+        provider_ids |= {k for k, _m in [*deliveries, *reviews, *ghosted, *spend] if k is not None}
         parts = {key: sample.take(sample.provider == key) for key in sorted(provider_ids)}
     else:
         parts = {WORKSPACE: sample}
+
+    def own(figures: dict[tuple[int | None, date], Any], key: int | None) -> dict[date, Any]:
+        return {month: value for (k, month), value in figures.items() if k == key}
+
     return {
         key: _trend(
             part,
             period,
             zone,
-            {m: r for (k, m), r in deliveries.items() if k == key},
-            {m: r for (k, m), r in reviews.items() if k == key},
+            own(deliveries, key),
+            own(reviews, key),
+            own(ghosted, key),
+            own(spend, key),
         )
         for key, part in parts.items()
     }
@@ -716,10 +749,12 @@ def _trend(
     zone: tzinfo,
     deliveries: dict[date, dict[str, Any]],
     reviews: dict[date, dict[str, Any]],
+    ghosted: dict[date, int],
+    spend: dict[date, list[tuple[str, Decimal]]],
 ) -> list[MonthFigures]:
     request_months, month_index = sample.months(zone)
     requests = {month: sample.take(month_index == i) for i, month in enumerate(request_months)}
-    seen = set(requests) | set(deliveries) | set(reviews)
+    seen = set(requests) | set(deliveries) | set(reviews) | set(ghosted) | set(spend)
     if not seen:
         return []
     first = _month(period.start, zone) if period.start is not None else min(seen)
@@ -741,6 +776,10 @@ def _trend(
                 median_calendar=kaplan_meier(part.calendar_t, part.answered).quantile_time(0.5),
                 on_time=wilson_interval(d.get("on_time", 0), d.get("n", 0)),
                 quality=Mean(r["quality"] / r["n"], r["n"]) if r.get("n") else Mean(None, 0),
+                followups_per_request=float(part.followups.sum()) / len(part) if len(part) else None,
+                ghosted=ghosted.get(month, 0),
+                communication=Mean(r["communication"] / r["n"], r["n"]) if r.get("n") else Mean(None, 0),
+                spend=spend.get(month, []),
             )
         )
     return trend

@@ -74,7 +74,7 @@ def overview(
             within_by_month=metrics.within_policy_by_month(sample, zone),
             overdue_weeks=metrics.overdue_per_week(scope, period, zone),
         )
-    board = snapshots.snapshots_read(workspace_id=workspace.pk, period=period.key)
+    board = snapshots.snapshots_read(workspace_id=workspace.pk, period=period.key, providers=False)
     payload = board.workspace.payload if board.workspace else None
     chart_data = (payload or {}).get("charts", {})
     watch = [

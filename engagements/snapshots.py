@@ -201,22 +201,26 @@ class Board:
     pending: bool  # changes are queued that these figures do not show yet
 
 
-def snapshots_read(*, workspace_id: int, period: str, category: str = ALL) -> Board:
-    """The snapshots of a standard period (computed now if the workspace has none yet)."""
+def snapshots_read(*, workspace_id: int, period: str, category: str = ALL, providers: bool = True) -> Board:
+    """The snapshots of a standard period (computed now if the workspace has none yet).
+
+    ``providers=False`` reads only the workspace's own row (the dashboard).
+    """
     if period not in PERIODS:
         raise ValueError(f"snapshots hold the standard periods, not {period!r}")
-    found = list(MetricSnapshot.objects.filter(workspace_id=workspace_id, period=period, category=category))
+    wanted = MetricSnapshot.objects.filter(workspace_id=workspace_id, period=period, category=category)
+    if not providers:
+        wanted = wanted.filter(provider=None)
+    found = list(wanted)
     if not found and not MetricSnapshot.objects.filter(workspace_id=workspace_id).exists():
         snapshots_refresh(workspace_id=workspace_id)
-        found = list(
-            MetricSnapshot.objects.filter(workspace_id=workspace_id, period=period, category=category)
-        )
-    providers = {s.provider_id: s for s in found if s.provider_id is not None}
+        found = list(wanted.all())
+    by_provider = {s.provider_id: s for s in found if s.provider_id is not None}
     whole = next((s for s in found if s.provider_id is None), None)
     stamps = [s.computed_at for s in found]
     return Board(
         computed_at=min(stamps) if stamps else None,
-        providers=providers,
+        providers=by_provider,
         workspace=whole,
         pending=MetricsBacklog.objects.filter(workspace_id=workspace_id).exists(),
     )

@@ -314,3 +314,58 @@ def test_calendars_read_in_bulk_equal_each_engagements_own(team, data):
         _policy, own = engagement_calendar(engagement)
         assert bulk[engagement.pk] == own
     assert bulk[data["a2"].pk].paused  # the hold pauses its clock
+
+
+@pytest.mark.django_db
+def test_the_monthly_trend_carries_follow_ups_ghostings_reviews_and_spend(team, data):
+    from engagements.models import Flag, Review
+
+    a1 = data["a1"]
+    Engagement.objects.filter(pk=a1.pk).update(fee_amount=Decimal("100"), fee_currency="EUR")
+    a1.refresh_from_db()
+    move(
+        a1,
+        Engagement.Status.IN_PROGRESS,
+        Engagement.Status.DELIVERED,
+        Engagement.Status.COMPLETED,
+        at=T0 + timedelta(days=6),
+    )
+    Review.objects.create(
+        workspace=team.workspace,
+        engagement=a1,
+        quality=4,
+        communication=2,
+        on_time=True,
+        would_hire_again=True,
+    )
+    exchange = data["a2"].exchanges.get()
+    Flag.objects.create(
+        workspace=team.workspace,
+        engagement=data["a2"],
+        exchange=exchange,
+        kind=Flag.Kind.GHOSTED,
+        due_at=T0 + timedelta(days=12),
+        raised_at=T0 + timedelta(days=12),
+    )
+    scope = Scope(workspace_id=team.workspace.pk, provider_ids=(data["anna"].pk,))
+    period = Period.standard("all", NOW)
+    [november] = metrics.monthly_trend(scope, period, Sample.load(scope, period, NOW), BERLIN)
+    assert november.followups_per_request == pytest.approx(1 / 3)
+    assert november.ghosted == 1
+    assert november.communication == metrics.Mean(2.0, 1)
+    assert november.spend == [("EUR", Decimal("100"))]
+
+
+@pytest.mark.django_db
+def test_a_reply_just_after_midnight_in_the_providers_zone_counts_business_time_of_the_day_before(team):
+    """Tokyo: asked at 16:55, answered at 00:05; five business minutes, seven hours ten in calendar time."""
+    tokyo = ZoneInfo("Asia/Tokyo")
+    provider = ProviderFactory(workspace=team.workspace, time_zone="Asia/Tokyo", country="JP")
+    engagement = EngagementFactory(workspace=team.workspace, provider=provider)
+    asked = datetime(2026, 11, 25, 16, 55, tzinfo=tokyo)
+    request(engagement, asked)
+    reply(engagement, datetime(2026, 11, 26, 0, 5, tzinfo=tokyo))
+    result = figures(team)[provider.pk]
+    assert result.business.median == 5 * 60
+    assert result.calendar.median == (7 * 60 + 10) * 60
+    assert result.within_policy == wilson_interval(1, 1)

@@ -155,3 +155,12 @@ def test_a_ghosting_raised_by_the_flagging_pass_queues_the_provider(team, provid
     report = flag_pass(now=NOW)
     assert report.raised_ghosted == 1
     assert list(MetricsBacklog.objects.values_list("provider_id", flat=True)) == [anna.pk]
+
+
+@pytest.mark.django_db
+def test_the_dashboard_reads_only_the_workspaces_own_row(team, providers):
+    snapshots.snapshots_refresh(workspace_id=team.workspace.pk, now=NOW)
+    board = snapshots.snapshots_read(workspace_id=team.workspace.pk, period="all", providers=False)
+    assert board.providers == {}
+    assert board.workspace is not None
+    assert board.workspace.requests == 2
