@@ -931,3 +931,46 @@ def from_payload(data: dict[str, Any]) -> Metrics:
         ],
         score=None if score is None else Score(**score),
     )
+
+
+def trend_to_payload(trend: Sequence[MonthFigures]) -> list[dict[str, Any]]:
+    def interval(i: Interval) -> list[Any]:
+        return [i.point, i.low, i.high, i.n]
+
+    return [
+        {
+            "month": m.month.isoformat(),
+            "requests": m.requests,
+            "response_rate": interval(m.response_rate),
+            "within_policy": interval(m.within_policy),
+            "median_business": m.median_business,
+            "median_calendar": m.median_calendar,
+            "on_time": interval(m.on_time),
+            "quality": [m.quality.value, m.quality.n],
+            "followups_per_request": m.followups_per_request,
+            "ghosted": m.ghosted,
+            "communication": [m.communication.value, m.communication.n],
+            "spend": [[currency, str(total)] for currency, total in m.spend],
+        }
+        for m in trend
+    ]
+
+
+def trend_from_payload(data: Sequence[dict[str, Any]]) -> list[MonthFigures]:
+    return [
+        MonthFigures(
+            month=date.fromisoformat(m["month"]),
+            requests=m["requests"],
+            response_rate=Interval(*m["response_rate"]),
+            within_policy=Interval(*m["within_policy"]),
+            median_business=m["median_business"],
+            median_calendar=m["median_calendar"],
+            on_time=Interval(*m["on_time"]),
+            quality=Mean(*m["quality"]),
+            followups_per_request=m["followups_per_request"],
+            ghosted=m["ghosted"],
+            communication=Mean(*m["communication"]),
+            spend=[(currency, Decimal(total)) for currency, total in m["spend"]],
+        )
+        for m in data
+    ]

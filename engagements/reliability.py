@@ -46,6 +46,7 @@ class Overview:
     distribution: list[int]
     within_by_month: list[tuple[date, Interval]]
     overdue_weeks: list[tuple[date, int]]
+    trend: list[metrics.MonthFigures] = field(default_factory=list)
     watch: list[tuple[Provider, float]] = field(default_factory=list)
     computed_at: datetime | None = None  # None: computed just now
     pending: bool = False
@@ -73,6 +74,7 @@ def overview(
             distribution=[n for _label, n in metrics.reply_time_distribution(sample)],
             within_by_month=metrics.within_policy_by_month(sample, zone),
             overdue_weeks=metrics.overdue_per_week(scope, period, zone),
+            trend=metrics.monthly_trend(scope, period, sample, zone),
         )
     board = snapshots.snapshots_read(workspace_id=workspace.pk, period=period.key, providers=False)
     payload = board.workspace.payload if board.workspace else None
@@ -94,6 +96,7 @@ def overview(
             for month, point, low, high, n in chart_data.get("within_policy", [])
         ],
         overdue_weeks=[(date.fromisoformat(week), n) for week, n in chart_data.get("overdue_weeks", [])],
+        trend=metrics.trend_from_payload(chart_data.get("trend", [])),
         watch=watch,  # type: ignore[arg-type]
         computed_at=board.computed_at,
         pending=board.pending,

@@ -63,6 +63,7 @@ def _charts(scope: Scope, period: Period, sample: Sample) -> dict[str, Any]:
             for month, i in metrics.within_policy_by_month(sample, zone)
         ],
         "overdue_weeks": [[week.isoformat(), n] for week, n in metrics.overdue_per_week(scope, period, zone)],
+        "trend": metrics.trend_to_payload(metrics.monthly_trend(scope, period, sample, zone)),
     }
 
 

@@ -225,6 +225,12 @@ def test_the_dashboard_shows_the_workspace_figures_charts_and_the_naive_mean_onc
     assert html.count("<figure") == 3
     assert html.count('data-testid="naive-mean"') == 1
     assert 'data-testid="attention-summary"' in html
+    # Month by month, and the providers to watch: the lowest scores with enough data first.
+    assert sum(month.requests for month in response.context["data"].trend) == 13
+    assert 'data-testid="trend"' in html
+    watch = [provider.name for provider, _score in response.context["data"].watch]
+    assert watch == ["Slow Sam", "Quick Quinn"]
+    assert html.index("Slow Sam") < html.index("Quick Quinn")
 
 
 @pytest.mark.django_db
