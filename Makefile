@@ -66,6 +66,7 @@ bench: setup-dev
 	$(PY) -m bench.flagging
 	$(PY) -m bench
 	$(PY) -m bench.reliability
+	$(PY) -m bench.mail_import
 
 messages: setup-dev
 	$(MANAGE) makemessages -l de --ignore=.venv --ignore=node_modules --ignore=staticfiles --ignore=var --no-obsolete

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from typing import Any
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/outsourcing_bench"
 SCALE = int(os.environ.get("BENCH_SCALE", "250"))
@@ -35,6 +36,25 @@ def _prepare_database(url: str, *, drop: bool = False) -> None:
         if cursor.fetchone() is None:
             cursor.execute(f'CREATE DATABASE "{name}"')
     conn.close()
+
+
+def _fresh_workspace(url: str) -> tuple[Any, Any]:
+    """A new, migrated throw-away database with one workspace and its owner."""
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "outsourcing.settings")
+    _prepare_database(url, drop=True)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from outsourcing.models import Membership, Role, User, Workspace
+
+    workspace = Workspace.objects.create(name="Bench", slug="bench")
+    user = User.objects.create_user("bench@example.com", "x")
+    Membership.objects.create(workspace=workspace, user=user, role=Role.OWNER)
+    return workspace, user
 
 
 def _getter(client: object, path: str) -> Callable[[], object]:

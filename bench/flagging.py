@@ -22,26 +22,14 @@ RUNS = 5
 
 
 def main() -> int:
-    url = os.environ.get("BENCH_FLAGS_DATABASE_URL", DEFAULT_URL)
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "outsourcing.settings")
-    from bench.__main__ import _prepare_database
+    from bench.__main__ import _fresh_workspace
 
-    _prepare_database(url, drop=True)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    workspace, user = _fresh_workspace(os.environ.get("BENCH_FLAGS_DATABASE_URL", DEFAULT_URL))
     from django.db import connection
 
-    call_command("migrate", verbosity=0)
     from engagements.flagging import flag_pass
-    from outsourcing.models import Membership, Role, User, Workspace
     from providers.models import Provider
 
-    workspace = Workspace.objects.create(name="Bench", slug="bench")
-    user = User.objects.create_user("bench@example.com", "x")
-    Membership.objects.create(workspace=workspace, user=user, role=Role.OWNER)
     provider = Provider.objects.create(workspace=workspace, name="P", time_zone="UTC")
     ids = {"ws": workspace.pk, "user": user.pk, "provider": provider.pk}
 

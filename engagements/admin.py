@@ -8,6 +8,7 @@ from engagements.models import (
     Attachment,
     Engagement,
     Exchange,
+    InboundMail,
     Message,
     MessageVersion,
     Review,
@@ -109,3 +110,15 @@ class ReviewAdmin(admin.ModelAdmin):
         obj.workspace_id = obj.engagement.workspace_id
         super().save_model(request, obj, form, change)
         snapshots.backlog_add_for_engagement(obj.engagement)
+
+
+@admin.register(InboundMail)
+class InboundMailAdmin(admin.ModelAdmin):
+    """Imported mail, for looking into a rejected one; sorting happens in the Unsorted inbox."""
+
+    list_display = ["received_at", "status", "source", "from_address", "subject", "reason"]
+    list_filter = ["status", "source"]
+    search_fields = ["from_address", "subject", "message_id"]
+    raw_id_fields = ["logged_message"]
+    readonly_fields = ["workspace", "message_id", "received_at", "sent_at", "raw"]
+    date_hierarchy = "received_at"

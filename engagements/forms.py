@@ -580,3 +580,37 @@ class ReviewForm(forms.ModelForm):
             Row(Column("final_fee_amount", css_class="col-md-6")),
             "comment",
         )
+
+
+class InboundAssignForm(forms.Form):
+    """Where an unsorted mail goes: an open engagement, or a new one with a provider."""
+
+    # Offered as one-click buttons (the suggestions); any open engagement of the workspace is valid.
+    engagement = forms.ModelChoiceField(
+        label=_("Engagement"), queryset=Engagement.objects.none(), required=False
+    )
+    new_for = forms.ModelChoiceField(
+        label=_("or a new engagement with"),
+        queryset=Provider.objects.none(),
+        required=False,
+        empty_label=_("Choose …"),
+    )
+
+    def __init__(
+        self, *args: Any, workspace: Workspace, suggested: Provider | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        engagement_field: Any = self.fields["engagement"]
+        engagement_field.queryset = Engagement.objects.filter(
+            workspace=workspace, status__in=Engagement.OPEN_STATUSES
+        ).select_related("workspace", "provider")
+        provider_field: Any = self.fields["new_for"]
+        provider_field.queryset = Provider.objects.filter(workspace=workspace).order_by("name")
+        if suggested is not None:
+            provider_field.initial = suggested.pk
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if bool(data.get("engagement")) == bool(data.get("new_for")):
+            raise ValidationError(_("Choose an engagement, or a provider for a new one."))
+        return data

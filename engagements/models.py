@@ -100,6 +100,9 @@ class Engagement(models.Model):
     delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True, editable=False)
     delivered_on_time = models.BooleanField(_("delivered on time"), null=True, blank=True, editable=False)
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True, editable=False)
+    # The per-engagement part of the Reply-To address (local+TOKEN@domain) that
+    # sends replies back here; made when the first mail goes out.
+    routing_token = models.CharField(max_length=24, blank=True, editable=False)
     # When it was completed or cancelled (None while open): an unanswered
     # request of a closed engagement stopped waiting then.
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True, editable=False)
@@ -134,6 +137,10 @@ class Engagement(models.Model):
             models.CheckConstraint(
                 condition=Q(fee_amount__isnull=True) | Q(fee_amount__gte=0),
                 name="engagement_fee_not_negative",
+            ),
+            # Imported mail finds its engagement by the token in a recipient address.
+            models.UniqueConstraint(
+                fields=["routing_token"], condition=~Q(routing_token=""), name="engagement_routing_token"
             ),
         ]
 
@@ -240,6 +247,10 @@ class Message(models.Model):
     occurred_at = models.DateTimeField(_("when"))
     subject = models.CharField(_("subject"), max_length=300, blank=True)
     body = models.TextField(_("message"), blank=True)
+    # For mail: the quoted history and signature under the new text (shown folded
+    # away), and the HTML part, sanitised when it was imported.
+    quoted = models.TextField(_("quoted history"), blank=True)
+    html = models.TextField(_("HTML version"), blank=True)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -330,6 +341,68 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
+
+
+def inbound_raw_upload_to(instance: InboundMail, filename: str) -> str:
+    import secrets
+
+    return f"mail/{instance.workspace_id}/{secrets.token_hex(16)}.eml"
+
+
+class InboundMail(models.Model):
+    """One message that came in by mail (mailbox, webhook, upload or import) and what became of it.
+
+    Threaded mail is logged as a Message and linked here. Unsorted mail waits
+    for a person to assign it; rejected mail keeps its raw bytes and the
+    reason. Nothing that arrives is dropped.
+    """
+
+    class Status(models.TextChoices):
+        THREADED = "threaded", _("Logged")
+        UNSORTED = "unsorted", _("Unsorted")
+        REJECTED = "rejected", _("Rejected")
+
+    class Source(models.TextChoices):
+        IMAP = "imap", _("Mailbox")
+        WEBHOOK = "webhook", _("Webhook")
+        UPLOAD = "upload", _("Upload")
+        IMPORT = "import", _("Import")
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+", db_index=False)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices)
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
+    message_id = models.CharField(_("Message-ID"), max_length=998, blank=True)
+    from_address = models.CharField(_("from"), max_length=300, blank=True)
+    subject = models.CharField(_("subject"), max_length=300, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    snippet = models.CharField(_("beginning"), max_length=300, blank=True)
+    # Kept while the mail is unsorted or rejected: assigning it later reads it again.
+    raw = models.FileField(upload_to=inbound_raw_upload_to, max_length=300, blank=True)
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    logged_message = models.OneToOneField(
+        Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="inbound_mail"
+    )
+
+    class Meta:
+        verbose_name = _("incoming mail")
+        verbose_name_plural = _("incoming mail")
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["workspace", "-received_at"],
+                name="inbound_unsorted",
+                condition=Q(status="unsorted"),
+            ),
+            models.Index(
+                fields=["workspace", "message_id"],
+                name="inbound_ws_msgid",
+                condition=~Q(message_id=""),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject or self.message_id or f"#{self.pk}"
 
 
 class Exchange(models.Model):

@@ -260,6 +260,8 @@ def message_log(
     references: str = "",
     is_auto_reply: bool = False,
     attachments: Sequence[UploadedFile] = (),
+    quoted: str = "",
+    html: str = "",
 ) -> Message:
     """Log one request, reply or note, then recompute the engagement's exchanges."""
     occurred_at = occurred_at or timezone.now()
@@ -280,6 +282,8 @@ def message_log(
         in_reply_to=in_reply_to,
         references=references,
         is_auto_reply=is_auto_reply,
+        quoted=quoted,
+        html=html,
     )
     message.full_clean(exclude=["engagement", "workspace", "author"])
     message.save()

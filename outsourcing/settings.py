@@ -185,6 +185,12 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
+# Mail in and out: replies find their engagement by the token in
+# local+TOKEN@MAIL_ROUTING_DOMAIN (any domain matches while this is empty).
+MAIL_ROUTING_DOMAIN = env_str("MAIL_ROUTING_DOMAIN", "").lower()
+# The largest message the importer reads, and the largest attachment it keeps.
+MAIL_MAX_BYTES = env_int("MAIL_MAX_BYTES", 50 * 1024 * 1024)
+
 # A static schedule (django-celery-beat does not install beside Django 6.1).
 CELERY_BEAT_SCHEDULE: dict[str, Any] = {
     "flag-overdue": {"task": "engagements.tasks.flag_overdue", "schedule": 60.0},

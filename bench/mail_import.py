@@ -1,0 +1,105 @@
+"""Mail import on PostgreSQL (issue 5): an mbox of 10,000 generated messages, messages per second.
+
+Target: at least 300 messages/s, with memory that stays flat as the file grows
+(the mbox is streamed). Half the messages reply to requests logged in the
+workspace (threaded by In-Reply-To), a quarter come from a provider's address,
+a quarter from strangers (Unsorted). Peak memory is printed after 2,500 and
+after 10,000 messages.
+"""
+
+from __future__ import annotations
+
+import mailbox
+import os
+import resource
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+
+from bench.__main__ import _fresh_workspace
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/outsourcing_bench_mail"
+COUNT = int(os.environ.get("BENCH_MAIL_COUNT", "10000"))
+TARGET = 300.0
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> int:
+    os.environ.setdefault("DEBUG", "true")
+    workspace, user = _fresh_workspace(os.environ.get("BENCH_MAIL_DATABASE_URL", DEFAULT_URL))
+    from django.utils import timezone
+
+    from engagements import services
+    from engagements.mail import importer
+    from engagements.models import InboundMail, Message
+    from providers.models import Provider, ProviderEmail
+
+    now = timezone.now()
+    requests = []
+    for p in range(50):
+        provider = Provider.objects.create(
+            workspace=workspace, name=f"Provider {p}", time_zone="Europe/Berlin"
+        )
+        ProviderEmail.objects.create(workspace=workspace, provider=provider, email=f"p{p}@vendor.example")
+        engagement = services.engagement_create(
+            workspace=workspace, provider=provider, owner=user, title=f"Task {p}", created_by=user
+        )
+        for r in range(4):
+            message_id = f"req-{p}-{r}@bench.example"
+            services.message_log(
+                engagement=engagement,
+                direction=Message.Direction.OUTBOUND,
+                kind=Message.Kind.REQUEST if r == 0 else Message.Kind.FOLLOW_UP,
+                occurred_at=now - timedelta(days=30 - r),
+                message_id=message_id,
+            )
+            requests.append(message_id)
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "bench.mbox"
+        box = mailbox.mbox(path)
+        for i in range(COUNT):
+            m = EmailMessage()
+            kind = i % 4
+            m["From"] = f"p{i % 50}@vendor.example" if kind in (0, 1, 2) else f"stranger{i}@else.example"
+            m["To"] = "bench@example.com"
+            m["Subject"] = f"Re: Task {i % 50}" if kind != 3 else f"Offer {i}"
+            m["Date"] = format_datetime(now - timedelta(minutes=COUNT - i))
+            m["Message-ID"] = f"<mail-{i}@vendor.example>"
+            if kind in (0, 1):
+                m["In-Reply-To"] = f"<{requests[i % len(requests)]}>"
+            m.set_content(f"Hello,\n\nmessage {i}.\n\nOn Monday you wrote:\n> the request\n")
+            box.add(m)
+        box.close()
+
+        from engagements.mail.sources import messages
+
+        started = time.perf_counter()
+        peaks = {}
+        outcomes: dict[str, int] = {}
+        for n, raw in enumerate(messages(path), start=1):
+            result = importer.mail_import(workspace=workspace, raw=raw, source=InboundMail.Source.IMPORT)
+            outcomes[result.outcome] = outcomes.get(result.outcome, 0) + 1
+            if n in (COUNT // 4, COUNT):
+                peaks[n] = _peak_mb()
+        seconds = time.perf_counter() - started
+    rate = COUNT / seconds
+    print("Mail import, PostgreSQL")
+    print(
+        f"{COUNT:,} messages from one mbox in {seconds:.1f} s: {rate:.0f} messages/s  target >= {TARGET:.0f}: "
+        f"{'met' if rate >= TARGET else 'NOT met'}"
+    )
+    print(f"outcomes: {outcomes}")
+    print("peak memory: " + ", ".join(f"{mb:.0f} MB after {n:,}" for n, mb in peaks.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

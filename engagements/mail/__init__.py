@@ -1,0 +1,1 @@
+"""E-mail in and out: reading raw messages, importing them into the log, sending requests."""

@@ -1,0 +1,297 @@
+"""The one importer: threading in its four steps, duplicates, rejects, and the import command."""
+
+from __future__ import annotations
+
+import mailbox
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from engagements import services
+from engagements.mail import importer
+from engagements.models import Engagement, InboundMail, Message
+from tests.factories import EngagementFactory, ProviderEmailFactory, ProviderFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def mail(
+    *,
+    sender: str = "vanessa@va-agency.example",
+    to: str = "alice@example.com",
+    subject: str = "Re: Landing page copy",
+    body: str = "Here is the draft.\n",
+    message_id: str | None = None,
+    in_reply_to: str = "",
+    headers: dict[str, str] | None = None,
+    when: datetime | None = None,
+) -> bytes:
+    m = EmailMessage()
+    m["From"] = sender
+    m["To"] = to
+    m["Subject"] = subject
+    m["Date"] = format_datetime(when or timezone.now() - timedelta(hours=1))
+    m["Message-ID"] = f"<{message_id or f'{id(m)}.{timezone.now().timestamp()}@mail.example'}>"
+    if in_reply_to:
+        m["In-Reply-To"] = f"<{in_reply_to}>"
+        m["References"] = f"<{in_reply_to}>"
+    for name, value in (headers or {}).items():
+        m[name] = value
+    m.set_content(body)
+    return bytes(m)
+
+
+@pytest.fixture
+def provider(team):
+    provider = ProviderFactory(workspace=team.workspace, name="Vanessa VA")
+    ProviderEmailFactory(provider=provider, workspace=team.workspace, email="vanessa@va-agency.example")
+    return provider
+
+
+@pytest.fixture
+def engagement(team, provider) -> Engagement:
+    engagement = EngagementFactory(
+        workspace=team.workspace, provider=provider, owner=team.alice, title="Landing page copy"
+    )
+    services.message_log(
+        engagement=engagement,
+        direction=Message.Direction.OUTBOUND,
+        kind=Message.Kind.REQUEST,
+        occurred_at=timezone.now() - timedelta(days=1),
+        subject="Landing page copy",
+        message_id="request-1@tracker.example",
+    )
+    return engagement
+
+
+def run(team, raw: bytes) -> importer.ImportResult:
+    return importer.mail_import(workspace=team.workspace, raw=raw, source=InboundMail.Source.IMPORT)
+
+
+def test_a_reply_threads_by_in_reply_to_and_answers_the_request(team, engagement):
+    result = run(team, mail(in_reply_to="request-1@tracker.example", sender="someone-new@elsewhere.example"))
+    assert (result.outcome, result.how) == (importer.THREADED, "references")
+    message = result.message
+    assert (message.engagement, message.direction, message.kind) == (engagement, "in", "reply")
+    assert message.source == Message.Source.IMPORT
+    engagement.refresh_from_db()
+    assert not engagement.awaiting_reply
+    assert result.inbound.logged_message == message
+    assert not result.inbound.raw  # the log holds it now
+
+
+def test_a_routing_token_in_any_recipient_finds_the_engagement(team, engagement, settings):
+    settings.MAIL_ROUTING_DOMAIN = "reply.example"
+    Engagement.objects.filter(pk=engagement.pk).update(routing_token="abc123def456")
+    other = EngagementFactory(workspace=team.workspace, provider=engagement.provider, title="Other")
+    del other
+    raw = mail(sender="unknown@nowhere.example", to="team+abc123def456@reply.example", subject="hello")
+    result = run(team, raw)
+    assert (result.outcome, result.how, result.message.engagement) == (importer.THREADED, "token", engagement)
+    # The token on another domain is not ours.
+    stray = run(team, mail(sender="unknown@nowhere.example", to="x+abc123def456@elsewhere.example"))
+    assert stray.outcome == importer.UNSORTED
+
+
+def test_a_providers_address_finds_their_only_open_engagement(team, engagement):
+    result = run(team, mail(subject="Quick question"))
+    assert (result.outcome, result.how, result.message.engagement) == (
+        importer.THREADED,
+        "sender",
+        engagement,
+    )
+
+
+def test_with_several_open_engagements_the_subject_decides_or_the_mail_waits(team, engagement, provider):
+    EngagementFactory(workspace=team.workspace, provider=provider, title="Logo redesign")
+    named = run(team, mail(subject="Re: Logo redesign – first sketches"))
+    assert named.outcome == importer.THREADED
+    assert named.message.engagement.title == "Logo redesign"
+    vague = run(team, mail(subject="Invoice"))
+    assert vague.outcome == importer.UNSORTED
+
+
+def test_mail_nobody_can_place_waits_in_unsorted_with_its_bytes(team, engagement):
+    raw = mail(sender="stranger@example.net", subject="Partnership?", body="Hello there, " * 40)
+    result = run(team, raw)
+    assert result.outcome == importer.UNSORTED
+    inbound = result.inbound
+    assert (inbound.status, inbound.from_address, inbound.subject) == (
+        InboundMail.Status.UNSORTED,
+        "stranger@example.net",
+        "Partnership?",
+    )
+    assert inbound.snippet.startswith("Hello there, Hello there,")
+    assert inbound.raw.read() == raw
+
+
+def test_the_same_message_id_twice_is_a_no_op(team, engagement):
+    raw = mail(message_id="once@mail.example", in_reply_to="request-1@tracker.example")
+    assert run(team, raw).outcome == importer.THREADED
+    assert run(team, raw).outcome == importer.DUPLICATE
+    assert Message.objects.filter(message_id="once@mail.example").count() == 1
+    unsorted = mail(message_id="twice@mail.example", sender="stranger@example.net")
+    assert run(team, unsorted).outcome == importer.UNSORTED
+    assert run(team, unsorted).outcome == importer.DUPLICATE
+    assert InboundMail.objects.filter(message_id="twice@mail.example").count() == 1
+
+
+def test_bytes_that_are_no_message_are_kept_as_rejected_with_a_reason(team):
+    result = run(team, b"")
+    assert result.outcome == importer.REJECTED
+    assert result.inbound.status == InboundMail.Status.REJECTED
+    assert result.inbound.reason
+
+
+def test_an_out_of_office_reply_is_logged_but_does_not_answer(team, engagement):
+    raw = mail(
+        in_reply_to="request-1@tracker.example",
+        subject="Abwesenheitsnotiz: Landing page copy",
+        body="Ich bin bis zum 3. Januar nicht im Büro.",
+        headers={"Auto-Submitted": "auto-replied"},
+    )
+    result = run(team, raw)
+    assert result.outcome == importer.THREADED
+    assert result.message.is_auto_reply
+    engagement.refresh_from_db()
+    assert engagement.awaiting_reply
+
+
+def test_our_own_mail_found_in_the_mailbox_is_logged_as_outbound(team, engagement):
+    result = run(
+        team,
+        mail(
+            sender=team.alice.email, to="vanessa@va-agency.example", in_reply_to="request-1@tracker.example"
+        ),
+    )
+    assert result.message.direction == Message.Direction.OUTBOUND
+    assert result.message.kind == Message.Kind.FOLLOW_UP
+
+
+def test_another_workspaces_message_ids_never_thread_here(team, engagement):
+    foreign = EngagementFactory(
+        workspace=team.other_workspace, provider=ProviderFactory(workspace=team.other_workspace)
+    )
+    services.message_log(
+        engagement=foreign,
+        direction=Message.Direction.OUTBOUND,
+        kind=Message.Kind.REQUEST,
+        message_id="theirs@other.example",
+    )
+    result = run(team, mail(in_reply_to="theirs@other.example", sender="stranger@example.net"))
+    assert result.outcome == importer.UNSORTED
+
+
+def test_a_date_in_the_future_is_logged_as_now(team, engagement):
+    result = run(team, mail(in_reply_to="request-1@tracker.example", when=datetime(2099, 1, 1, tzinfo=UTC)))
+    assert result.message.occurred_at <= timezone.now()
+
+
+def test_the_command_imports_eml_mbox_and_maildir_and_prints_the_counts(team, engagement, tmp_path):
+    (tmp_path / "reply.eml").write_bytes(mail(in_reply_to="request-1@tracker.example", message_id="a@x"))
+    box = mailbox.mbox(tmp_path / "archive.mbox")
+    box.add(mail(sender="stranger@example.net", message_id="b@x"))
+    box.add(mail(message_id="c@x", subject="Re: Landing page copy"))
+    box.close()
+    maildir = mailbox.Maildir(tmp_path / "Maildir")
+    maildir.add(mail(sender="stranger@example.net", message_id="d@x"))
+    maildir.close()
+    (tmp_path / "garbage.eml").write_bytes(b"")
+    out = StringIO()
+    paths = [str(tmp_path / name) for name in ("reply.eml", "archive.mbox", "Maildir", "garbage.eml")]
+    call_command("import_mail", *paths, workspace=team.workspace.slug, stdout=out)
+    assert out.getvalue().strip() == "imported 4: threaded 2, unsorted 2; rejected 1; already there 0"
+    again = StringIO()
+    call_command("import_mail", *paths[:3], workspace=team.workspace.slug, stdout=again)
+    assert "already there 4" in again.getvalue()
+
+
+def test_the_command_refuses_an_unknown_workspace_or_path(team, tmp_path):
+    with pytest.raises(CommandError, match="No workspace"):
+        call_command("import_mail", str(tmp_path), workspace="nope")
+    with pytest.raises(CommandError, match="Not found"):
+        call_command("import_mail", str(tmp_path / "missing.mbox"), workspace=team.workspace.slug)
+
+
+# --- The Unsorted inbox ---------------------------------------------------------------------
+
+
+def unsorted_mail(team, **kwargs) -> InboundMail:
+    result = run(team, mail(sender="stranger@example.net", **kwargs))
+    assert result.outcome == importer.UNSORTED
+    return result.inbound
+
+
+def test_the_unsorted_inbox_is_for_members_only(team):
+    from django.urls import reverse
+
+    inbound = unsorted_mail(team, subject="Partnership?")
+    page = reverse("mail:unsorted", kwargs={"ws": team.workspace.slug})
+    sort = reverse("mail:sort", kwargs={"ws": team.workspace.slug, "pk": inbound.pk})
+    for user in (team.alice, team.bob, team.vera):
+        response = team.client_for(user).get(page)
+        assert response.status_code == 200
+        assert "Partnership?" in response.content.decode()
+    assert team.client_for(team.charlie).get(page).status_code == 404
+    assert team.client_for(team.charlie).get(sort).status_code == 404
+    assert team.client_for(team.vera).post(sort, {"new_for": ""}).status_code == 403
+
+
+def test_one_click_logs_an_unsorted_mail_on_a_suggested_engagement(
+    team, engagement, django_capture_on_commit_callbacks
+):
+    from django.urls import reverse
+
+    inbound = unsorted_mail(team, subject="Re: Landing page copy", body="Sorry for the delay, here it is.")
+    sort = reverse("mail:sort", kwargs={"ws": team.workspace.slug, "pk": inbound.pk})
+    client = team.client_for(team.bob)
+    page = client.get(sort)
+    assert [e.pk for e in page.context["suggested"]] == [engagement.pk]  # the title is in the subject
+    stored = inbound.raw.name
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(sort, {"engagement": engagement.pk})
+    assert response.status_code == 302
+    inbound.refresh_from_db()
+    assert inbound.status == InboundMail.Status.THREADED
+    message = inbound.logged_message
+    assert (message.engagement, message.body.strip()) == (engagement, "Sorry for the delay, here it is.")
+    assert not inbound.raw
+    assert not inbound.raw.storage.exists(stored)
+    assert (
+        client.post(sort, {"engagement": engagement.pk}).status_code == 302
+    )  # already sorted: no second message
+    assert Message.objects.filter(engagement=engagement, direction="in").count() == 1
+
+
+def test_an_unsorted_mail_can_start_a_new_engagement(team, provider):
+    from django.urls import reverse
+
+    inbound = unsorted_mail(team, subject="New project: webinar slides")
+    sort = reverse("mail:sort", kwargs={"ws": team.workspace.slug, "pk": inbound.pk})
+    response = team.client_for(team.alice).post(sort, {"new_for": provider.pk})
+    assert response.status_code == 302
+    engagement = Engagement.objects.get(title="New project: webinar slides")
+    assert (engagement.provider, engagement.owner) == (provider, team.alice)
+    assert engagement.messages.count() == 1
+
+
+def test_sorting_needs_exactly_one_choice_and_refuses_other_workspaces(team, engagement):
+    from django.urls import reverse
+
+    inbound = unsorted_mail(team)
+    sort = reverse("mail:sort", kwargs={"ws": team.workspace.slug, "pk": inbound.pk})
+    client = team.client_for(team.alice)
+    assert "Choose an engagement, or a provider for a new one." in client.post(sort, {}).content.decode()
+    foreign = EngagementFactory(
+        workspace=team.other_workspace, provider=ProviderFactory(workspace=team.other_workspace)
+    )
+    response = client.post(sort, {"engagement": foreign.pk})
+    assert response.status_code == 200
+    assert "engagement" in response.context["form"].errors
+    inbound.refresh_from_db()
+    assert inbound.status == InboundMail.Status.UNSORTED
