@@ -102,7 +102,8 @@ class Engagement(models.Model):
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True, editable=False)
     # The per-engagement part of the Reply-To address (local+TOKEN@domain) that
     # sends replies back here; made when the first mail goes out.
-    routing_token = models.CharField(max_length=24, blank=True, editable=False)
+    # A database default too: the bulk loaders (demo, benchmarks) write rows in SQL.
+    routing_token = models.CharField(max_length=24, blank=True, editable=False, default="", db_default="")
     # When it was completed or cancelled (None while open): an unanswered
     # request of a closed engagement stopped waiting then.
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True, editable=False)
@@ -249,8 +250,8 @@ class Message(models.Model):
     body = models.TextField(_("message"), blank=True)
     # For mail: the quoted history and signature under the new text (shown folded
     # away), and the HTML part, sanitised when it was imported.
-    quoted = models.TextField(_("quoted history"), blank=True)
-    html = models.TextField(_("HTML version"), blank=True)
+    quoted = models.TextField(_("quoted history"), blank=True, default="", db_default="")
+    html = models.TextField(_("HTML version"), blank=True, default="", db_default="")
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
