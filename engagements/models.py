@@ -250,6 +250,8 @@ class Message(models.Model):
     body = models.TextField(_("message"), blank=True)
     # For mail: the quoted history and signature under the new text (shown folded
     # away), and the HTML part, sanitised when it was imported.
+    # The last day away an out-of-office reply announced: offered as the provider's absence.
+    absence_until = models.DateField(_("away until"), null=True, blank=True)
     quoted = models.TextField(_("quoted history"), blank=True, default="", db_default="")
     html = models.TextField(_("HTML version"), blank=True, default="", db_default="")
     author = models.ForeignKey(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -30,7 +31,8 @@ from engagements.models import (
 from engagements.policies import engagement_calendar
 from outsourcing.models import Membership, User, Workspace
 from outsourcing.uploads import check_upload
-from providers.models import Provider, ResponsePolicy
+from providers.models import Absence, Provider, ResponsePolicy
+from providers.services import absence_add
 
 ENGAGEMENT_FIELDS = (
     "title",
@@ -262,6 +264,7 @@ def message_log(
     attachments: Sequence[UploadedFile] = (),
     quoted: str = "",
     html: str = "",
+    absence_until: date | None = None,
 ) -> Message:
     """Log one request, reply or note, then recompute the engagement's exchanges."""
     occurred_at = occurred_at or timezone.now()
@@ -284,6 +287,7 @@ def message_log(
         is_auto_reply=is_auto_reply,
         quoted=quoted,
         html=html,
+        absence_until=absence_until,
     )
     message.full_clean(exclude=["engagement", "workspace", "author"])
     message.save()
@@ -671,3 +675,26 @@ def review_save(
     review.save()
     snapshots.backlog_add_for_engagement(current)
     return review
+
+
+@transaction.atomic
+def message_absence_record(*, message: Message) -> Absence:
+    """Record the absence an out-of-office reply announced, from its day to the last day away."""
+    if message.absence_until is None:
+        raise ValidationError(_("This message announces no absence."))
+    provider = message.engagement.provider
+    # From the day of the reply in the provider's zone (they were away when it came).
+    starts_on = message.occurred_at.astimezone(ZoneInfo(provider.time_zone or "UTC")).date()
+    starts_on = min(starts_on, message.absence_until)
+    if Absence.objects.filter(
+        provider=provider, starts_on__lte=message.absence_until, ends_on__gte=starts_on
+    ).exists():
+        raise ValidationError(
+            _("%(provider)s already has an absence in that time.") % {"provider": provider.name}
+        )
+    return absence_add(
+        provider=provider,
+        starts_on=starts_on,
+        ends_on=message.absence_until,
+        note=(_("From an out-of-office reply: %(subject)s") % {"subject": message.subject})[:200],
+    )

@@ -294,6 +294,25 @@ def message_restore(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @workspace_view()
+@require_POST
+def message_absence(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record the absence an out-of-office reply announced (the offer under such a message)."""
+    req = _ws(request)
+    message = queries.message_for(req.workspace, pk)
+    try:
+        absence = services.message_absence_record(message=message)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            _("Absence recorded until %(date)s: the response clock pauses.")
+            % {"date": formats.date_format(absence.ends_on, "SHORT_DATE_FORMAT")},
+        )
+    return redirect(_detail_url(message.engagement, f"message-{message.pk}"))
+
+
+@workspace_view()
 def attachment_download(request: HttpRequest, pk: int) -> FileResponse:
     """Stream an attachment to a member of its workspace; files never have a public URL."""
     req = _ws(request)

@@ -189,6 +189,7 @@ def log_mail(*, engagement: Engagement, mail: ParsedMail, source: str) -> Messag
         attachments=attachments,
         quoted=quoted,
         html=mail.html,
+        absence_until=mail.absence_until if direction == Message.Direction.INBOUND else None,
     )
 
 

@@ -9,6 +9,7 @@ from email.utils import format_datetime
 from io import StringIO
 
 import pytest
+import time_machine
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
@@ -295,3 +296,46 @@ def test_sorting_needs_exactly_one_choice_and_refuses_other_workspaces(team, eng
     assert "engagement" in response.context["form"].errors
     inbound.refresh_from_db()
     assert inbound.status == InboundMail.Status.UNSORTED
+
+
+# --- An out-of-office reply's announced absence ---------------------------------------------
+
+
+def out_of_office(team) -> Message:
+    raw = mail(
+        in_reply_to="request-1@tracker.example",
+        subject="Abwesenheitsnotiz: Landing page copy",
+        body="Vielen Dank für Ihre Nachricht. Ich bin bis zum 3. Januar nicht im Büro.",
+        headers={"Auto-Submitted": "auto-replied"},
+        when=datetime(2026, 11, 25, 9, 0, tzinfo=UTC),
+    )
+    with time_machine.travel(datetime(2026, 11, 27, 12, 0, tzinfo=UTC), tick=False):
+        return run(team, raw).message
+
+
+def test_an_out_of_office_reply_keeps_the_last_day_away(team, engagement):
+    from datetime import date
+
+    assert out_of_office(team).absence_until == date(2027, 1, 3)
+
+
+def test_the_announced_absence_is_recorded_with_one_click_and_only_once(team, engagement):
+    from datetime import date
+
+    from django.urls import reverse
+
+    from providers.models import Absence
+
+    message = out_of_office(team)
+    page = reverse("engagements:detail", kwargs={"ws": team.workspace.slug, "pk": engagement.pk})
+    assert 'data-testid="absence-offer"' in team.client_for(team.bob).get(page).content.decode()
+    assert 'data-testid="absence-offer"' not in team.client_for(team.vera).get(page).content.decode()
+    record = reverse("engagements:message_absence", kwargs={"ws": team.workspace.slug, "pk": message.pk})
+    assert team.client_for(team.charlie).post(record).status_code == 404
+    assert team.client_for(team.vera).post(record).status_code == 403
+    assert team.client_for(team.bob).post(record).status_code == 302
+    absence = Absence.objects.get(provider=engagement.provider)
+    assert (absence.starts_on, absence.ends_on) == (date(2026, 11, 25), date(2027, 1, 3))
+    again = team.client_for(team.bob).post(record, follow=True)
+    assert "already has an absence" in again.content.decode()
+    assert Absence.objects.filter(provider=engagement.provider).count() == 1
