@@ -812,18 +812,18 @@ DISTRIBUTION_BUCKETS: tuple[tuple[int | None, Any], ...] = (
 NOT_ANSWERED = _("not answered (yet)")
 
 
-def reply_time_distribution(sample: Sample) -> list[tuple[str, int]]:
-    """How many requests were answered within each span, and how many are still unanswered."""
+def distribution_labels() -> list[str]:
+    """The reply-time distribution's spans, in the active language, then "not answered (yet)"."""
+    return [str(label) for _limit, label in DISTRIBUTION_BUCKETS] + [str(NOT_ANSWERED)]
+
+
+def reply_time_distribution(sample: Sample) -> list[int]:
+    """How many requests were answered within each span, then how many are still unanswered."""
     replied = sample.calendar_t[sample.answered]
     limits = [limit for limit, _label in DISTRIBUTION_BUCKETS if limit is not None]
     # Upper bounds are inclusive: a reply in exactly one hour is "within an hour".
     counts = np.bincount(np.searchsorted(limits, replied, side="left"), minlength=len(DISTRIBUTION_BUCKETS))
-    unanswered = len(sample) - int(sample.answered.sum())
-    labelled = [
-        (str(label), int(count))
-        for (_limit, label), count in zip(DISTRIBUTION_BUCKETS, counts.tolist(), strict=True)
-    ]
-    return [*labelled, (str(NOT_ANSWERED), unanswered)]
+    return [*counts.tolist(), len(sample) - int(sample.answered.sum())]
 
 
 # Weeks shown in the overdue chart at most (the latest).

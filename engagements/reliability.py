@@ -26,15 +26,10 @@ from providers.models import Provider
 WATCH = 5
 
 
-def _priors(workspace: Workspace, period: Period, category: str = ALL) -> dict[str, float] | None:
-    """The workspace's shares to shrink a provider's score toward, from its snapshot."""
-    key = period.key if period.key in metrics.PERIODS else "all"
-    payload = (
-        MetricSnapshot.objects.filter(workspace=workspace, provider=None, period=key, category=category)
-        .values_list("payload", flat=True)
-        .first()
-    )
-    return None if payload is None else metrics.workspace_priors(metrics.from_payload(payload))
+def _priors(workspace: Workspace, period: Period) -> dict[str, float] | None:
+    """The workspace's shares to shrink a provider's score toward (as the snapshots do), or None."""
+    whole = snapshots.workspace_figures(workspace.pk, period.key if period.key in metrics.PERIODS else "all")
+    return None if whole is None else metrics.workspace_priors(whole)
 
 
 # --- Dashboard ---------------------------------------------------------------------------
@@ -71,7 +66,7 @@ def overview(
         sample = Sample.load(scope, period, now)
         return Overview(
             m=metrics.compute(scope, period, now=now, group_by_provider=False, sample=sample)[WORKSPACE],
-            distribution=[n for _label, n in metrics.reply_time_distribution(sample)],
+            distribution=metrics.reply_time_distribution(sample),
             within_by_month=metrics.within_policy_by_month(sample, zone),
             overdue_weeks=metrics.overdue_per_week(scope, period, zone),
             trend=metrics.monthly_trend(scope, period, sample, zone),
@@ -177,23 +172,18 @@ def leaderboard(
     if period.key in metrics.PERIODS:
         board = snapshots.snapshots_read(workspace_id=workspace.pk, period=period.key, category=category)
         figures = {pk: metrics.from_payload(s.payload) for pk, s in board.providers.items()}
-        whole_payload = (
-            board.workspace.payload
-            if board.workspace
-            else MetricSnapshot.objects.filter(
-                workspace=workspace, provider=None, period=period.key, category=ALL
-            )
-            .values_list("payload", flat=True)
-            .first()
-        )
-        whole = metrics.from_payload(whole_payload) if whole_payload else Metrics()
+        # The workspace's own row is there for all categories together only.
+        if board.workspace is not None:
+            whole = metrics.from_payload(board.workspace.payload)
+        else:
+            whole = snapshots.workspace_figures(workspace.pk, period.key) or Metrics()
         computed_at, pending = board.computed_at, board.pending
     else:
         groups = metrics.compute(
             Scope(workspace_id=workspace.pk, category=category),
             period,
             now=now,
-            priors=_priors(workspace, period, category),
+            priors=_priors(workspace, period),
         )
         whole = groups.pop(WORKSPACE)
         figures = {pk: m for pk, m in groups.items() if pk is not None}
@@ -232,7 +222,7 @@ def scorecard(
     return Scorecard(
         m=m,
         trend=metrics.monthly_trend(scope, period, sample, zone),
-        distribution=[n for _label, n in metrics.reply_time_distribution(sample)],
+        distribution=metrics.reply_time_distribution(sample),
     )
 
 

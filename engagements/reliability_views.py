@@ -45,7 +45,7 @@ def _count(value: float) -> str:
 
 
 def distribution_chart(counts: Sequence[int]) -> charts.Chart:
-    labels = [str(label) for _limit, label in metrics.DISTRIBUTION_BUCKETS] + [str(metrics.NOT_ANSWERED)]
+    labels = metrics.distribution_labels()
     return charts.bar_chart(
         title=_("Time to reply"),
         description=_(

@@ -57,7 +57,7 @@ def _charts(scope: Scope, period: Period, sample: Sample) -> dict[str, Any]:
     zone = zoneinfo.ZoneInfo(settings.DISPLAY_TIME_ZONE)
     return {
         "zone": settings.DISPLAY_TIME_ZONE,
-        "distribution": [count for _label, count in metrics.reply_time_distribution(sample)],
+        "distribution": metrics.reply_time_distribution(sample),
         "within_policy": [
             [month.isoformat(), i.point, i.low, i.high, i.n]
             for month, i in metrics.within_policy_by_month(sample, zone)
@@ -67,17 +67,23 @@ def _charts(scope: Scope, period: Period, sample: Sample) -> dict[str, Any]:
     }
 
 
-def _priors(workspace_id: int) -> dict[str, dict[str, dict[str, float]]] | None:
-    """The workspace's shares per period and category, from its own snapshots (None if missing)."""
-    rows = MetricSnapshot.objects.filter(workspace_id=workspace_id, provider=None).values_list(
-        "period", "category", "payload"
+def workspace_figures(workspace_id: int, period: str) -> Metrics | None:
+    """The whole workspace's figures over a standard period, from its snapshot (None if not computed)."""
+    payload = (
+        MetricSnapshot.objects.filter(workspace_id=workspace_id, provider=None, category=ALL, period=period)
+        .values_list("payload", flat=True)
+        .first()
     )
-    priors: dict[str, dict[str, dict[str, float]]] = {}
-    for period, category, payload in rows:
-        priors.setdefault(period, {})[category] = metrics.workspace_priors(metrics.from_payload(payload))
-    if any(ALL not in priors.get(key, {}) for key in PERIODS):
-        return None
-    return priors
+    return None if payload is None else metrics.from_payload(payload)
+
+
+def _priors(workspace_id: int) -> dict[str, dict[str, float]] | None:
+    """The workspace's shares per period, from its own snapshots (None if any is missing)."""
+    rows = MetricSnapshot.objects.filter(workspace_id=workspace_id, provider=None, category=ALL).values_list(
+        "period", "payload"
+    )
+    priors = {period: metrics.workspace_priors(metrics.from_payload(payload)) for period, payload in rows}
+    return priors if all(key in priors for key in PERIODS) else None
 
 
 def _row(
@@ -119,14 +125,8 @@ def snapshots_refresh(
     everything = Sample.load(scope, Period.standard("all", now), now)
     currency = ""
     if not full:
-        leading = (
-            MetricSnapshot.objects.filter(
-                workspace_id=workspace_id, provider=None, category=ALL, period="all"
-            )
-            .values_list("payload", flat=True)
-            .first()
-        )
-        currency = leading_currency(metrics.from_payload(leading)) if leading else ""
+        whole = workspace_figures(workspace_id, "all")
+        currency = leading_currency(whole) if whole else ""
     rows: list[MetricSnapshot] = []
     for key in PERIODS:
         period = Period.standard(key, now)
@@ -136,7 +136,8 @@ def snapshots_refresh(
             period,
             now=now,
             grouping=Grouping(by_provider=True, by_category=True),
-            priors=None if priors is None else priors.get(key),
+            # A provider's scores in every category shrink toward the workspace's overall shares.
+            priors=None if priors is None else {ALL: priors[key]},
             sample=sample,
         )
         if full and key == "all":

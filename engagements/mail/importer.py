@@ -38,6 +38,14 @@ from providers.models import Provider, ProviderEmail
 # How the importer's outcomes are counted (the command prints them).
 THREADED, UNSORTED, REJECTED, DUPLICATE = "threaded", "unsorted", "rejected", "duplicate"
 
+# How each way in is named in the log (an upload is an import made in the browser).
+LOG_SOURCE: dict[str, str] = {
+    InboundMail.Source.IMAP: Message.Source.IMAP,
+    InboundMail.Source.WEBHOOK: Message.Source.WEBHOOK,
+    InboundMail.Source.UPLOAD: Message.Source.IMPORT,
+    InboundMail.Source.IMPORT: Message.Source.IMPORT,
+}
+
 TOKEN = re.compile(r"^[^@+]+\+([a-z0-9]{8,24})@(.+)$")
 SNIPPET = 300
 
@@ -180,7 +188,7 @@ def log_mail(*, engagement: Engagement, mail: ParsedMail, source: str) -> Messag
         subject=mail.subject,
         body=body,
         sender=mail.from_address,
-        source=Message.Source.IMAP if source == InboundMail.Source.IMAP else Message.Source.IMPORT,
+        source=LOG_SOURCE[source],
         message_id=mail.message_id,
         in_reply_to=mail.in_reply_to,
         references=" ".join(mail.references),
