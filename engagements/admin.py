@@ -9,6 +9,8 @@ from engagements.models import (
     Engagement,
     Exchange,
     InboundMail,
+    Mailbox,
+    MailUpload,
     Message,
     MessageVersion,
     Review,
@@ -122,3 +124,40 @@ class InboundMailAdmin(admin.ModelAdmin):
     raw_id_fields = ["logged_message"]
     readonly_fields = ["workspace", "message_id", "received_at", "sent_at", "raw"]
     date_hierarchy = "received_at"
+
+
+@admin.register(Mailbox)
+class MailboxAdmin(admin.ModelAdmin):
+    """IMAP mailboxes; the password is write-only (the workspace's Mailboxes page is the usual place)."""
+
+    list_display = [
+        "name",
+        "workspace",
+        "host",
+        "username",
+        "folder",
+        "is_active",
+        "last_polled_at",
+        "last_error",
+    ]
+    list_filter = ["is_active", "security"]
+    search_fields = ["name", "host", "username"]
+    raw_id_fields = ["workspace"]
+    exclude = ["password"]
+    readonly_fields = ["uidvalidity", "last_uid", "last_polled_at", "last_error", "imported_count"]
+
+
+@admin.register(MailUpload)
+class MailUploadAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "workspace", "original_name", "status", "threaded", "unsorted", "rejected"]
+    list_filter = ["status"]
+    raw_id_fields = ["workspace", "uploaded_by"]
+    readonly_fields = [
+        "bytes_done",
+        "threaded",
+        "unsorted",
+        "rejected",
+        "duplicates",
+        "started_at",
+        "finished_at",
+    ]

@@ -34,7 +34,7 @@ from django.utils import timezone
 from engagements.clock import BusinessCalendar
 from engagements.exchanges import DerivedExchange, LogEntry, derive_exchanges
 from engagements.flagging import delivery_deadline_for
-from engagements.models import Engagement, Exchange, Message, Review, StatusChange
+from engagements.models import Engagement, Exchange, InboundMail, Message, Review, StatusChange
 from engagements.policies import calendar_for, default_policy, hold_periods
 from engagements.services import engagement_summary, exchange_values
 from engagements.snapshots import snapshots_refresh
@@ -1024,7 +1024,7 @@ class _Story:
             # Sent from the app or captured from the mailbox: real headers to thread on.
             source = Source.IMAP if direction == Dir.INBOUND else Source.APP
             domain = "mail.example.net" if direction == Dir.INBOUND else "demo.example.com"
-            message_id = f"<demo.{self.seq}.{len(self.messages)}@{domain}>"
+            message_id = f"demo.{self.seq}.{len(self.messages)}@{domain}"  # stored without brackets, as the importer does
             in_reply_to = self.last_id
             references = self.last_id
             self.last_id = message_id
@@ -1761,6 +1761,66 @@ def _team() -> list[User]:
     return people
 
 
+# Mail nobody could place, so the Unsorted inbox shows what it is for (and a bounce, flagged).
+UNSORTED_MAIL = (
+    (
+        "Jonas Berger <jonas@texterei-berger.example>",
+        "Angebot: Blogartikel für Ihren Shop",
+        "Guten Tag,\n\nich habe gesehen, dass Sie Texter suchen. Gern schreibe ich vier Blogartikel im Monat "
+        "für Ihren Shop, 450 € pauschal.\n\nViele Grüße\nJonas Berger",
+    ),
+    (
+        "Priya Nair <priya.nair@designhub.example>",
+        "Re: Banner sizes?",
+        "Hi,\n\nwhich banner sizes do you need for the spring campaign? I can start on Monday.\n\nPriya",
+    ),
+)
+
+
+def _unsorted_mail(workspace: Workspace, now: datetime) -> None:
+    from email.message import EmailMessage
+    from email.utils import format_datetime
+
+    from engagements.mail.importer import mail_import_many
+
+    raws = []
+    for i, (sender, subject, body) in enumerate(UNSORTED_MAIL):
+        mail = EmailMessage()
+        mail["From"] = sender
+        mail["To"] = "demo@example.com"
+        mail["Subject"] = subject
+        mail["Date"] = format_datetime(now - timedelta(hours=5 + 20 * i))
+        mail["Message-ID"] = f"<demo-unsorted-{i}@{sender.split('@')[1].rstrip('>')}>"
+        mail.set_content(body)
+        raws.append(bytes(mail))
+    # And one request that bounced: the report quotes the failed mail's Message-ID.
+    failed = (
+        Message.objects.filter(
+            workspace=workspace,
+            direction=Message.Direction.OUTBOUND,
+            kind=Message.Kind.REQUEST,
+            engagement__status__in=Engagement.OPEN_STATUSES,
+        )
+        .exclude(message_id="")
+        .order_by("-occurred_at", "-id")
+        .select_related("engagement__provider")
+        .first()
+    )
+    if failed is not None:
+        report = EmailMessage()
+        report["From"] = "Mail Delivery System <MAILER-DAEMON@mx.demo.example.com>"
+        report["To"] = "demo@example.com"
+        report["Subject"] = "Undelivered Mail Returned to Sender"
+        report["Date"] = format_datetime(min(now, failed.occurred_at + timedelta(minutes=2)))
+        report["Message-ID"] = "<demo-bounce@mx.demo.example.com>"
+        report.set_content(
+            "This is the mail system. Your message could not be delivered: mailbox full.\n\n"
+            f"Message-ID: <{failed.message_id}>\nSubject: {failed.subject}\n"
+        )
+        raws.append(bytes(report))
+    mail_import_many(workspace=workspace, raws=raws, source=InboundMail.Source.IMPORT)
+
+
 def seed_demo(
     *,
     scale: int = 1,
@@ -1793,6 +1853,7 @@ def seed_demo(
         generator = _Generator(workspace=workspace, team=team, now=now, log=log)
         generator.create_providers(scale)
         generator.create_engagements(scale, started)
+        _unsorted_mail(workspace, now)
     if connection.vendor == "postgresql":
         # Fresh statistics after a bulk load, or the planner guesses one row per
         # table and picks nested loops over a million messages.

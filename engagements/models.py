@@ -11,7 +11,9 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from encrypted_fields.fields import EncryptedCharField
 
+from outsourcing.files import stored_name
 from outsourcing.models import Workspace
 from outsourcing.money import CurrencyField
 from providers.models import Category, Provider, ResponsePolicy
@@ -218,6 +220,8 @@ class Message(models.Model):
         FOLLOW_UP = "follow_up", _("Follow-up")
         REPLY = "reply", _("Reply")
         DELIVERY = "delivery", _("Delivery")
+        # A mail server's report that our mail did not arrive.
+        BOUNCE = "bounce", _("Delivery failure")
         OTHER = "other", _("Other")
 
     class Channel(models.TextChoices):
@@ -324,11 +328,7 @@ class MessageVersion(models.Model):
 
 
 def attachment_upload_to(instance: Attachment, filename: str) -> str:
-    import secrets
-    from pathlib import PurePath
-
-    suffix = PurePath(filename).suffix.lower()[:10]
-    return f"attachments/{instance.message.workspace_id}/{secrets.token_hex(16)}{suffix}"
+    return stored_name("attachments", instance.message.workspace_id, filename)
 
 
 class Attachment(models.Model):
@@ -347,9 +347,7 @@ class Attachment(models.Model):
 
 
 def inbound_raw_upload_to(instance: InboundMail, filename: str) -> str:
-    import secrets
-
-    return f"mail/{instance.workspace_id}/{secrets.token_hex(16)}.eml"
+    return stored_name("mail", instance.workspace_id, "mail.eml")
 
 
 class InboundMail(models.Model):
@@ -406,6 +404,117 @@ class InboundMail(models.Model):
 
     def __str__(self) -> str:
         return self.subject or self.message_id or f"#{self.pk}"
+
+
+def mail_upload_to(instance: MailUpload, filename: str) -> str:
+    return stored_name("mail-uploads", instance.workspace_id, filename)
+
+
+class MailUpload(models.Model):
+    """A file of mail (.eml or .mbox) uploaded in the browser, imported by a worker."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Waiting")
+        RUNNING = "running", _("Importing")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+", db_index=False)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    file = models.FileField(upload_to=mail_upload_to, max_length=300, blank=True)
+    original_name = models.CharField(_("file"), max_length=255)
+    size = models.PositiveBigIntegerField(_("size"), default=0)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    # Progress: how far into the file the importer has read.
+    bytes_done = models.PositiveBigIntegerField(default=0)
+    threaded = models.PositiveIntegerField(_("threaded"), default=0)
+    unsorted = models.PositiveIntegerField(_("unsorted"), default=0)
+    rejected = models.PositiveIntegerField(_("rejected"), default=0)
+    duplicates = models.PositiveIntegerField(_("already there"), default=0)
+    error = models.CharField(_("error"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("uploaded"), default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("mail upload")
+        verbose_name_plural = _("mail uploads")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["workspace", "-created_at"], name="mail_upload_ws")]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        return min(99, int(100 * self.bytes_done / self.size)) if self.size else 0
+
+    @property
+    def imported(self) -> int:
+        return self.threaded + self.unsorted + self.rejected
+
+
+class Mailbox(models.Model):
+    """An IMAP mailbox a workspace's mail is polled from.
+
+    The poll remembers UIDVALIDITY and the last UID it imported, so each
+    message is read once; a changed UIDVALIDITY means the server renumbered
+    the folder, and the Message-ID check keeps the re-read from duplicating.
+    """
+
+    class Security(models.TextChoices):
+        SSL = "ssl", _("TLS (usually port 993)")
+        STARTTLS = "starttls", _("STARTTLS (usually port 143)")
+        NONE = "none", _("None (only on a trusted network)")
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="mailboxes")
+    name = models.CharField(_("name"), max_length=100)
+    host = models.CharField(_("server"), max_length=255)
+    port = models.PositiveIntegerField(_("port"), default=993)
+    security = models.CharField(_("security"), max_length=10, choices=Security.choices, default=Security.SSL)
+    username = models.CharField(_("user name"), max_length=255)
+    # Encrypted at rest (SECRET_KEY and SALT_KEY); or read from the environment.
+    password = EncryptedCharField(_("password"), max_length=255, blank=True, null=True)
+    password_env = models.CharField(
+        _("password from environment variable"),
+        max_length=100,
+        blank=True,
+        help_text=_("Name of an environment variable of the server that holds the password."),
+    )
+    folder = models.CharField(_("folder"), max_length=255, default="INBOX")
+    delete_after_import = models.BooleanField(
+        _("delete from the server after import"),
+        default=False,
+        help_text=_("Off: mail stays on the server and is only read."),
+    )
+    is_active = models.BooleanField(_("polling on"), default=True)
+    uidvalidity = models.BigIntegerField(null=True, blank=True, editable=False)
+    last_uid = models.BigIntegerField(default=0, editable=False)
+    # The beat task polls mailboxes whose time has come, claiming each with a lease.
+    next_poll_at = models.DateTimeField(default=timezone.now, editable=False)
+    lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+    last_polled_at = models.DateTimeField(_("last polled"), null=True, blank=True, editable=False)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True, editable=False)
+    imported_count = models.PositiveIntegerField(_("imported"), default=0, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("mailbox")
+        verbose_name_plural = _("mailboxes")
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "name"], name="mailbox_ws_name"),
+        ]
+        indexes = [
+            models.Index(fields=["next_poll_at"], name="mailbox_due", condition=Q(is_active=True)),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Exchange(models.Model):
@@ -619,6 +728,8 @@ class Flag(models.Model):
         REPLY_OVERDUE = "reply_overdue", _("Reply overdue")
         DELIVERY_OVERDUE = "delivery_overdue", _("Delivery overdue")
         GHOSTED = "ghosted", _("Ghosted")
+        # Our mail bounced: the provider may never have seen the request.
+        BOUNCED = "bounced", _("Mail bounced")
 
     class Resolution(models.TextChoices):
         REPLIED = "replied", _("Replied")
@@ -789,6 +900,10 @@ class Notification(models.Model):
         Flag.Kind.DELIVERY_OVERDUE: (
             _("Delivery overdue: %(title)s (%(provider)s)"),
             _("The delivery of “%(title)s” by %(provider)s is past its due date."),
+        ),
+        Flag.Kind.BOUNCED: (
+            _("Mail bounced: %(title)s (%(provider)s)"),
+            _("A mail on “%(title)s” to %(provider)s could not be delivered."),
         ),
     }
 

@@ -290,5 +290,6 @@ def attention_summary(workspace: Workspace, *, now: datetime) -> dict[str, int]:
         "reply_overdue": by_kind.get(Flag.Kind.REPLY_OVERDUE, 0),
         "ghosted": by_kind.get(Flag.Kind.GHOSTED, 0),
         "delivery_overdue": by_kind.get(Flag.Kind.DELIVERY_OVERDUE, 0),
+        "bounced": by_kind.get(Flag.Kind.BOUNCED, 0),
         "due_soon": attention_due_soon(workspace, now=now).count(),
     }

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -25,6 +27,7 @@ from engagements.models import (
     Flag,
     Message,
     MessageVersion,
+    Notification,
     Review,
     StatusChange,
 )
@@ -244,7 +247,82 @@ def _store_attachments(message: Message, files: Iterable[UploadedFile]) -> None:
         )
 
 
+@dataclass
+class LogItem:
+    """One message to log (unsaved, its engagement set) and the files that come with it."""
+
+    message: Message
+    attachments: Sequence[UploadedFile] = ()
+
+
+def message_check(message: Message, now: datetime | None = None) -> None:
+    """Raise ValidationError if the log cannot hold this message (a bad date, an over-long field)."""
+    _check_occurred_at(message.occurred_at, now)
+    message.full_clean(exclude=["engagement", "workspace", "author"])
+
+
 @transaction.atomic
+def messages_log(items: Sequence[LogItem], *, checked: bool = False) -> list[Message]:
+    """Log several messages at once, then recompute each touched engagement once.
+
+    What ``message_log`` does for one message, for a batch (the mail
+    importer): one INSERT for the rows, one recompute per engagement rather
+    than per message. Validation comes first, so a bad item logs nothing (``checked``: the
+    caller has run ``message_check`` on each already).
+    """
+    if not items:
+        return []
+    if not checked:
+        now = timezone.now()
+        for item in items:
+            message_check(item.message, now)
+    messages = Message.objects.bulk_create([item.message for item in items])
+    for item in items:
+        _store_attachments(item.message, item.attachments)
+    touched: dict[int, Engagement] = {}
+    for message in messages:
+        engagement = message.engagement
+        touched.setdefault(engagement.pk, engagement)
+        # Logging the first request sends a draft on its way.
+        if (
+            engagement.status == Engagement.Status.DRAFT
+            and message.direction == Message.Direction.OUTBOUND
+            and message.kind == Message.Kind.REQUEST
+        ):
+            engagement_set_status(
+                engagement=engagement, status=Engagement.Status.REQUESTED, by=message.author
+            )
+    for engagement in touched.values():
+        exchanges_recompute(engagement=engagement)
+    return messages
+
+
+def bounce_flag_raise(*, message: Message) -> Flag | None:
+    """Flag the engagement of a bounced mail (one open such flag per engagement) and notify its people."""
+    from engagements import notifications, tasks
+
+    engagement = message.engagement
+    if Flag.objects.filter(engagement=engagement, kind=Flag.Kind.BOUNCED, resolved_at=None).exists():
+        return None
+    try:
+        with transaction.atomic():
+            flag = Flag.objects.create(
+                workspace_id=engagement.workspace_id,
+                engagement=engagement,
+                kind=Flag.Kind.BOUNCED,
+                due_at=message.occurred_at,
+                reason=(message.subject or _("Delivery failure"))[:300],
+            )
+    except IntegrityError:
+        return None  # raised meanwhile by a concurrent import
+    ready = [
+        pk for pk, status in notifications.queue_for_flags([flag.pk]) if status == Notification.Status.PENDING
+    ]
+    if ready:
+        transaction.on_commit(partial(tasks.enqueue_delivery, ready))
+    return flag
+
+
 def message_log(
     *,
     engagement: Engagement,
@@ -267,15 +345,13 @@ def message_log(
     absence_until: date | None = None,
 ) -> Message:
     """Log one request, reply or note, then recompute the engagement's exchanges."""
-    occurred_at = occurred_at or timezone.now()
-    _check_occurred_at(occurred_at)
     message = Message(
         workspace_id=engagement.workspace_id,
         engagement=engagement,
         direction=direction,
         kind=kind,
         channel=channel,
-        occurred_at=occurred_at,
+        occurred_at=occurred_at or timezone.now(),
         subject=subject,
         body=body,
         author=author,
@@ -289,18 +365,7 @@ def message_log(
         html=html,
         absence_until=absence_until,
     )
-    message.full_clean(exclude=["engagement", "workspace", "author"])
-    message.save()
-    _store_attachments(message, attachments)
-    # Logging the first request sends a draft on its way.
-    if (
-        engagement.status == Engagement.Status.DRAFT
-        and direction == Message.Direction.OUTBOUND
-        and kind == Message.Kind.REQUEST
-    ):
-        engagement_set_status(engagement=engagement, status=Engagement.Status.REQUESTED, by=author)
-    exchanges_recompute(engagement=engagement)
-    return message
+    return messages_log([LogItem(message, attachments)])[0]
 
 
 @transaction.atomic

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -85,11 +86,18 @@ class Workspace(models.Model):
         default=False,
         help_text=_("Managers get flag e-mails for every engagement, not only their own."),
     )
+    # The secret part of the inbound mail webhook's address (made when first shown).
+    mail_token = models.CharField(max_length=32, blank=True, editable=False, default="", db_default="")
 
     class Meta:
         verbose_name = _("workspace")
         verbose_name_plural = _("workspaces")
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mail_token"], condition=~Q(mail_token=""), name="workspace_mail_token"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

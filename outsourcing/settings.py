@@ -74,6 +74,8 @@ def _secret_key(debug: bool) -> str:
 TESTING = "pytest" in sys.modules or env_bool("TESTING", False)
 DEBUG = env_bool("DEBUG", True)
 SECRET_KEY = _secret_key(DEBUG)
+# Old keys, still accepted while rotating (sessions, signed links, encrypted mailbox passwords).
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
@@ -190,6 +192,21 @@ CELERY_TIMEZONE = "UTC"
 MAIL_ROUTING_DOMAIN = env_str("MAIL_ROUTING_DOMAIN", "").lower()
 # The largest message the importer reads, and the largest attachment it keeps.
 MAIL_MAX_BYTES = env_int("MAIL_MAX_BYTES", 50 * 1024 * 1024)
+# The local part of the Reply-To routing address on mail sent from the app;
+# its domain is MAIL_ROUTING_DOMAIN, or DEFAULT_FROM_EMAIL's while that is empty.
+MAIL_ROUTING_LOCAL = env_str("MAIL_ROUTING_LOCAL", "reply").lower()
+# How often each IMAP mailbox is polled, and the largest mail file an upload takes.
+MAIL_POLL_MINUTES = env_int("MAIL_POLL_MINUTES", 5)
+MAIL_UPLOAD_MAX_BYTES = env_int("MAIL_UPLOAD_MAX_BYTES", 200 * 1024 * 1024)
+# Mailbox passwords are encrypted with keys derived from SECRET_KEY (and its
+# fallbacks, for rotation) and this salt (django-fernet-encrypted-fields).
+SALT_KEY = env_list("FIELD_ENCRYPTION_SALT", ["outsourcing-tracker-fields"])
+# The inbound mail webhook (django-anymail): Postmark posts with HTTP basic
+# auth "user:password" (ANYMAIL_WEBHOOK_SECRET); Mailgun signs with its key.
+ANYMAIL = {
+    "WEBHOOK_SECRET": env_str("ANYMAIL_WEBHOOK_SECRET", ""),
+    "MAILGUN_WEBHOOK_SIGNING_KEY": env_str("MAILGUN_WEBHOOK_SIGNING_KEY", ""),
+}
 
 # A static schedule (django-celery-beat does not install beside Django 6.1).
 CELERY_BEAT_SCHEDULE: dict[str, Any] = {
@@ -201,6 +218,7 @@ CELERY_BEAT_SCHEDULE: dict[str, Any] = {
         "task": "engagements.tasks.refresh_metrics_all",
         "schedule": 60.0 * env_int("METRICS_FULL_REFRESH_MINUTES", 15),
     },
+    "poll-mailboxes": {"task": "engagements.tasks.poll_mailboxes", "schedule": 60.0},
     "daily-digest": {
         "task": "engagements.tasks.send_daily_digests",
         "schedule": crontab(hour=env_int("DIGEST_HOUR_UTC", 6), minute=0),

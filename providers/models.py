@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 from django_countries.fields import CountryField
 
+from outsourcing.files import stored_name
 from outsourcing.models import Workspace
 from outsourcing.money import CurrencyField
 
@@ -396,12 +397,7 @@ class Absence(models.Model):
 
 
 def document_upload_to(instance: Document, filename: str) -> str:
-    # The stored name never comes from the user: it cannot traverse or collide.
-    import secrets
-    from pathlib import PurePath
-
-    suffix = PurePath(filename).suffix.lower()[:10]
-    return f"documents/{instance.provider.workspace_id}/{secrets.token_hex(16)}{suffix}"
+    return stored_name("documents", instance.provider.workspace_id, filename)
 
 
 class Document(models.Model):

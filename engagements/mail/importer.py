@@ -17,7 +17,9 @@ Threading, in this order:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -25,6 +27,7 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.db.models import CharField, F, QuerySet, Value
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -58,33 +61,6 @@ class ImportResult:
     how: str = ""  # which threading rule placed it
 
 
-def _seen(workspace: Workspace, message_id: str) -> bool:
-    if not message_id:
-        return False
-    return (
-        Message.objects.filter(workspace=workspace, message_id=message_id).exists()
-        or InboundMail.objects.filter(workspace=workspace, message_id=message_id).exists()
-    )
-
-
-def _by_references(workspace: Workspace, mail: ParsedMail) -> Engagement | None:
-    ids = [i for i in (mail.in_reply_to, *reversed(mail.references)) if i]
-    if not ids:
-        return None
-    found = dict(
-        Message.objects.filter(workspace=workspace, message_id__in=ids, deleted_at=None).values_list(
-            "message_id", "engagement_id"
-        )
-    )
-    # The nearest ancestor wins: In-Reply-To, then the latest reference.
-    engagement_id = next((found[i] for i in ids if i in found), None)
-    return (
-        None
-        if engagement_id is None
-        else Engagement.objects.select_related("workspace", "provider").get(pk=engagement_id)
-    )
-
-
 def routing_tokens(addresses: tuple[str, ...]) -> list[str]:
     """The tokens of ``local+TOKEN@domain`` addresses (on our routing domain, when one is set)."""
     domain = settings.MAIL_ROUTING_DOMAIN
@@ -96,56 +72,85 @@ def routing_tokens(addresses: tuple[str, ...]) -> list[str]:
     return tokens
 
 
-def _by_token(workspace: Workspace, mail: ParsedMail) -> Engagement | None:
-    tokens = routing_tokens(mail.recipients)
-    if not tokens:
-        return None
-    return (
-        Engagement.objects.filter(workspace=workspace, routing_token__in=tokens)
-        .select_related("workspace", "provider")
-        .first()
-    )
+def _thread_ids(mail: ParsedMail) -> list[str]:
+    """The ids a mail answers, nearest ancestor first: In-Reply-To, then the latest reference."""
+    return [i for i in (mail.in_reply_to, *reversed(mail.references)) if i]
 
 
-def _by_sender(workspace: Workspace, mail: ParsedMail) -> Engagement | None:
-    if not mail.from_address:
-        return None
-    provider_ids = list(
-        ProviderEmail.objects.filter(workspace=workspace, email__iexact=mail.from_address).values_list(
-            "provider_id", flat=True
+class _Threading:
+    """What the threading rules need to know about a batch of mail, read in a few queries.
+
+    The rules, in order: a referenced Message-ID, a routing token, the
+    sender's one open engagement (or the one named in the subject). Mail
+    placed earlier in the same batch counts as logged for the ones after it.
+    """
+
+    def __init__(self, workspace: Workspace, mails: list[ParsedMail]) -> None:
+        ids = {i for mail in mails for i in _thread_ids(mail)}
+        self.by_message_id: dict[str, int] = dict(
+            Message.objects.filter(workspace=workspace, message_id__in=ids, deleted_at=None).values_list(
+                "message_id", "engagement_id"
+            )
+            if ids
+            else ()
         )
-    )
-    if not provider_ids:
-        return None
-    open_ = list(
-        Engagement.objects.filter(
-            workspace=workspace, provider_id__in=provider_ids, status__in=Engagement.OPEN_STATUSES
-        ).select_related("workspace", "provider")
-    )
-    if len(open_) == 1:
-        return open_[0]
-    subject = mail.subject.casefold()
-    named = [e for e in open_ if e.title.casefold() in subject]
-    return named[0] if len(named) == 1 else None
+        tokens = {t for mail in mails for t in routing_tokens(mail.recipients)}
+        self.by_token: dict[str, int] = dict(
+            Engagement.objects.filter(workspace=workspace, routing_token__in=tokens).values_list(
+                "routing_token", "id"
+            )
+            if tokens
+            else ()
+        )
+        senders = {mail.from_address for mail in mails if mail.from_address}
+        providers_of: dict[str, set[int]] = {}
+        if senders:
+            for email, provider_id in (
+                ProviderEmail.objects.filter(workspace=workspace)
+                .annotate(address=Lower("email"))
+                .filter(address__in=senders)
+                .values_list("address", "provider_id")
+            ):
+                providers_of.setdefault(email, set()).add(provider_id)
+        self.providers_of = providers_of
+        self.open_of: dict[int, list[tuple[int, str]]] = {}
+        provider_ids = {p for ids_ in providers_of.values() for p in ids_}
+        if provider_ids:
+            for pk, provider_id, title in (
+                Engagement.objects.filter(
+                    workspace=workspace, provider_id__in=provider_ids, status__in=Engagement.OPEN_STATUSES
+                )
+                .order_by("pk")
+                .values_list("pk", "provider_id", "title")
+            ):
+                self.open_of.setdefault(provider_id, []).append((pk, title.casefold()))
+
+    def find(self, mail: ParsedMail) -> tuple[int | None, str]:
+        """The id of the engagement a mail belongs to, and the rule that found it."""
+        for i in _thread_ids(mail):
+            if i in self.by_message_id:
+                return self.by_message_id[i], "references"
+        for token in routing_tokens(mail.recipients):
+            if token in self.by_token:
+                return self.by_token[token], "token"
+        open_ = [
+            e for p in sorted(self.providers_of.get(mail.from_address, ())) for e in self.open_of.get(p, [])
+        ]
+        if len(open_) == 1:
+            return open_[0][0], "sender"
+        subject = mail.subject.casefold()
+        named = [pk for pk, title in open_ if title in subject]
+        return (named[0], "sender") if len(named) == 1 else (None, "")
 
 
-def find_engagement(workspace: Workspace, mail: ParsedMail) -> tuple[Engagement | None, str]:
-    """The engagement a mail belongs to, and the rule that found it."""
-    for how, rule in (("references", _by_references), ("token", _by_token), ("sender", _by_sender)):
-        engagement = rule(workspace, mail)
-        if engagement is not None:
-            return engagement, how
-    return None, ""
-
-
-def _direction(workspace: Workspace, mail: ParsedMail) -> str:
-    """Ours when one of the workspace's people sent it (a reply-all, the Sent folder), else theirs."""
-    if (
-        mail.from_address
-        and Membership.objects.filter(workspace=workspace, user__email__iexact=mail.from_address).exists()
-    ):
-        return Message.Direction.OUTBOUND
-    return Message.Direction.INBOUND
+def _member_addresses(workspace: Workspace) -> set[str]:
+    return {
+        email
+        for email in Membership.objects.filter(workspace=workspace)
+        .annotate(address=Lower("user__email"))
+        .values_list("address", flat=True)
+        if email
+    }
 
 
 def _attachments(mail: ParsedMail) -> tuple[list[SimpleUploadedFile], list[str]]:
@@ -163,28 +168,35 @@ def _attachments(mail: ParsedMail) -> tuple[list[SimpleUploadedFile], list[str]]
     return kept, refused
 
 
-def log_mail(*, engagement: Engagement, mail: ParsedMail, source: str) -> Message:
-    """Log a parsed mail on an engagement (also used when a person assigns an unsorted one)."""
-    direction = _direction(engagement.workspace, mail)
-    if direction == Message.Direction.OUTBOUND:
-        kind = Message.Kind.FOLLOW_UP if engagement.awaiting_reply else Message.Kind.REQUEST
+def mail_log_item(
+    *, engagement: Engagement, mail: ParsedMail, source: str, outbound: bool, awaiting_reply: bool
+) -> services.LogItem:
+    """The log entry for a mail: ours when a member sent it (a reply-all, the Sent folder), else theirs."""
+    if outbound:
+        direction = Message.Direction.OUTBOUND
+        kind = Message.Kind.FOLLOW_UP if awaiting_reply else Message.Kind.REQUEST
     else:
-        kind = Message.Kind.OTHER if (mail.is_auto_reply or mail.is_bounce) else Message.Kind.REPLY
+        direction = Message.Direction.INBOUND
+        kind = (
+            Message.Kind.BOUNCE
+            if mail.is_bounce
+            else Message.Kind.OTHER
+            if mail.is_auto_reply
+            else Message.Kind.REPLY
+        )
     now = timezone.now()
-    # A sender's clock may be wrong; the log never holds the future.
-    occurred_at = min(mail.date or now, now)
     attachments, refused = _attachments(mail)
     body = mail.new_text
     if refused:
         body += "\n\n" + "\n".join(_("[attachment not kept: %(name)s]") % {"name": name} for name in refused)
-    # The whole text, quotes and signature included, is kept to be shown on demand.
-    quoted = mail.text if mail.text.strip() != mail.new_text.strip() else ""
-    return services.message_log(
+    message = Message(
+        workspace_id=engagement.workspace_id,
         engagement=engagement,
         direction=direction,
         kind=kind,
-        occurred_at=occurred_at,
         channel=Message.Channel.EMAIL,
+        # A sender's clock may be wrong; the log never holds the future.
+        occurred_at=min(mail.date or now, now),
         subject=mail.subject,
         body=body,
         sender=mail.from_address,
@@ -194,39 +206,45 @@ def log_mail(*, engagement: Engagement, mail: ParsedMail, source: str) -> Messag
         references=" ".join(mail.references),
         # Bounces never count as a reply either.
         is_auto_reply=mail.is_auto_reply or mail.is_bounce,
-        attachments=attachments,
-        quoted=quoted,
+        # The whole text, quotes and signature included, is kept to be shown on demand.
+        quoted=mail.text if mail.text.strip() != mail.new_text.strip() else "",
         html=mail.html,
         absence_until=mail.absence_until if direction == Message.Direction.INBOUND else None,
     )
+    return services.LogItem(message, attachments)
 
 
-def _record(workspace: Workspace, raw: bytes | None, **fields: object) -> InboundMail:
+def _logged(messages: list[Message], bounces: set[int]) -> None:
+    """What follows logging: a bounced mail flags its engagement."""
+    for message in messages:
+        if message.pk in bounces:
+            services.bounce_flag_raise(message=message)
+
+
+def log_mail(*, engagement: Engagement, mail: ParsedMail, source: str) -> Message:
+    """Log one parsed mail on an engagement (a person assigning an unsorted one)."""
+    item = mail_log_item(
+        engagement=engagement,
+        mail=mail,
+        source=source,
+        outbound=mail.from_address in _member_addresses(engagement.workspace),
+        awaiting_reply=engagement.awaiting_reply,
+    )
+    message = services.messages_log([item])[0]
+    _logged([message], {message.pk} if mail.is_bounce else set())
+    return message
+
+
+def _inbound(workspace: Workspace, raw: bytes | None, **fields: object) -> InboundMail:
+    """An unsaved InboundMail row; the raw bytes are written to storage now when kept."""
     inbound = InboundMail(workspace=workspace, **fields)
     if raw is not None:
         inbound.raw.save("mail.eml", ContentFile(raw), save=False)
-    inbound.save()
     return inbound
 
 
-def mail_import(*, workspace: Workspace, raw: bytes, source: str) -> ImportResult:
-    """Import one message's bytes into the workspace; see the module's docstring."""
-    try:
-        mail = parse_message(
-            raw, max_bytes=settings.MAIL_MAX_BYTES, max_attachment_bytes=settings.MAX_UPLOAD_SIZE
-        )
-    except MailRejected as rejected:
-        inbound = _record(
-            workspace,
-            raw,
-            status=InboundMail.Status.REJECTED,
-            source=source,
-            reason=str(rejected.reason)[:300],
-        )
-        return ImportResult(REJECTED, inbound=inbound)
-    if _seen(workspace, mail.message_id):
-        return ImportResult(DUPLICATE)
-    summary = {
+def _summary(mail: ParsedMail, source: str) -> dict[str, object]:
+    return {
         "source": source,
         "message_id": mail.message_id[:998],
         "from_address": mail.from_address[:300],
@@ -234,23 +252,189 @@ def mail_import(*, workspace: Workspace, raw: bytes, source: str) -> ImportResul
         "sent_at": mail.date,
         "snippet": " ".join(mail.new_text.split())[:SNIPPET],
     }
-    engagement, how = find_engagement(workspace, mail)
-    if engagement is None:
-        return ImportResult(
-            UNSORTED, inbound=_record(workspace, raw, status=InboundMail.Status.UNSORTED, **summary)
-        )
-    try:
-        with transaction.atomic():
-            message = log_mail(engagement=engagement, mail=mail, source=source)
-            inbound = _record(
-                workspace, None, status=InboundMail.Status.THREADED, logged_message=message, **summary
+
+
+def _import_batch(
+    workspace: Workspace, raws: list[bytes], source: str, members: set[str]
+) -> list[ImportResult]:
+    """Import a batch in one transaction: a few queries for the batch, one INSERT per table."""
+    parsed: list[ParsedMail | MailRejected] = []
+    for raw in raws:
+        try:
+            parsed.append(
+                parse_message(
+                    raw, max_bytes=settings.MAIL_MAX_BYTES, max_attachment_bytes=settings.MAX_UPLOAD_SIZE
+                )
             )
-    except ValidationError as error:
-        # The log refused it (say, a date it cannot hold): keep it for a person to look at.
-        reason = "; ".join(error.messages)[:300]
-        inbound = _record(workspace, raw, status=InboundMail.Status.REJECTED, reason=reason, **summary)
-        return ImportResult(REJECTED, inbound=inbound)
-    return ImportResult(THREADED, inbound=inbound, message=message, how=how)
+        except MailRejected as rejected:
+            parsed.append(rejected)
+    mails = [m for m in parsed if isinstance(m, ParsedMail)]
+    ids = {m.message_id for m in mails if m.message_id}
+    seen = (
+        set(
+            Message.objects.filter(workspace=workspace, message_id__in=ids).values_list(
+                "message_id", flat=True
+            )
+        )
+        | set(
+            InboundMail.objects.filter(workspace=workspace, message_id__in=ids).values_list(
+                "message_id", flat=True
+            )
+        )
+        if ids
+        else set()
+    )
+    threading = _Threading(workspace, mails)
+    wanted = set(threading.by_message_id.values()) | set(threading.by_token.values())
+    wanted |= {pk for open_ in threading.open_of.values() for pk, _title in open_}
+    engagements = Engagement.objects.select_related("workspace", "provider").in_bulk(wanted)
+    awaiting = {pk: e.awaiting_reply for pk, e in engagements.items()}
+
+    results: list[ImportResult | None] = []
+    items: list[tuple[int, services.LogItem, ParsedMail, str]] = []  # (position, item, mail, how)
+    inbound: list[tuple[int, InboundMail]] = []
+    now = timezone.now()
+    for position, (raw, mail) in enumerate(zip(raws, parsed, strict=True)):
+        if isinstance(mail, MailRejected):
+            row = _inbound(
+                workspace,
+                raw,
+                status=InboundMail.Status.REJECTED,
+                source=source,
+                reason=str(mail.reason)[:300],
+            )
+            inbound.append((position, row))
+            results.append(ImportResult(REJECTED, inbound=row))
+            continue
+        if mail.message_id and mail.message_id in seen:
+            results.append(ImportResult(DUPLICATE))
+            continue
+        if mail.message_id:
+            seen.add(mail.message_id)
+        engagement_id, how = threading.find(mail)
+        if engagement_id is None:
+            row = _inbound(workspace, raw, status=InboundMail.Status.UNSORTED, **_summary(mail, source))
+            inbound.append((position, row))
+            results.append(ImportResult(UNSORTED, inbound=row))
+            continue
+        outbound = mail.from_address in members
+        item = mail_log_item(
+            engagement=engagements[engagement_id],
+            mail=mail,
+            source=source,
+            outbound=outbound,
+            awaiting_reply=awaiting[engagement_id],
+        )
+        try:
+            services.message_check(item.message, now)
+        except ValidationError as error:
+            # The log refused it (say, a date it cannot hold): keep it for a person to look at.
+            row = _inbound(
+                workspace,
+                raw,
+                status=InboundMail.Status.REJECTED,
+                reason="; ".join(error.messages)[:300],
+                **_summary(mail, source),
+            )
+            inbound.append((position, row))
+            results.append(ImportResult(REJECTED, inbound=row))
+            continue
+        if outbound:
+            awaiting[engagement_id] = True
+        elif item.message.kind == Message.Kind.REPLY:
+            awaiting[engagement_id] = False
+        if mail.message_id:
+            # A later mail in this batch may answer this one.
+            threading.by_message_id[mail.message_id] = engagement_id
+        items.append((position, item, mail, how))
+        results.append(None)
+
+    with transaction.atomic():
+        messages = services.messages_log([item for _p, item, _m, _h in items], checked=True)
+        _logged(
+            messages, {m.pk for m, (_p, _i, mail, _h) in zip(messages, items, strict=True) if mail.is_bounce}
+        )
+        for (position, _item, mail, how), message in zip(items, messages, strict=True):
+            row = InboundMail(
+                workspace=workspace,
+                status=InboundMail.Status.THREADED,
+                logged_message=message,
+                **_summary(mail, source),  # type: ignore[arg-type]
+            )
+            inbound.append((position, row))
+            results[position] = ImportResult(THREADED, inbound=row, message=message, how=how)
+        InboundMail.objects.bulk_create([row for _p, row in sorted(inbound, key=lambda pair: pair[0])])
+    return cast(list[ImportResult], results)
+
+
+def mail_import(*, workspace: Workspace, raw: bytes, source: str) -> ImportResult:
+    """Import one message's bytes into the workspace; see the module's docstring."""
+    return _import_batch(workspace, [raw], source, _member_addresses(workspace))[0]
+
+
+@dataclass
+class ImportCounts:
+    """What a run of the importer did, by outcome."""
+
+    threaded: int = 0
+    unsorted: int = 0
+    rejected: int = 0
+    duplicate: int = 0
+
+    def add(self, outcome: str) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
+
+    @property
+    def imported(self) -> int:
+        return self.threaded + self.unsorted
+
+    @property
+    def total(self) -> int:
+        return self.threaded + self.unsorted + self.rejected + self.duplicate
+
+
+# Messages per transaction: the threading queries and the recompute of each
+# touched engagement are paid once per batch, not once per message. A batch
+# also closes at BATCH_BYTES of raw mail, so big messages keep memory flat.
+BATCH = 1000
+BATCH_BYTES = 32 * 1024 * 1024
+
+
+def _batches(raws: Iterable[bytes], size: int, max_bytes: int) -> Iterator[list[bytes]]:
+    batch: list[bytes] = []
+    held = 0
+    for raw in raws:
+        batch.append(raw)
+        held += len(raw)
+        if len(batch) >= size or held >= max_bytes:
+            yield batch
+            batch, held = [], 0
+    if batch:
+        yield batch
+
+
+def mail_import_many(
+    *,
+    workspace: Workspace,
+    raws: Iterable[bytes],
+    source: str,
+    on_batch: Callable[[ImportCounts], None] | None = None,
+    batch_size: int = BATCH,
+) -> ImportCounts:
+    """Import a stream of messages (an mbox, a mailbox poll, an upload); memory stays flat.
+
+    ``on_batch`` is called with the running counts after every batch has
+    been committed, for progress reports and for remembering how far a
+    source has been read.
+    """
+    counts = ImportCounts()
+    members = _member_addresses(workspace)
+    for batch in _batches(raws, batch_size, BATCH_BYTES):
+        for result in _import_batch(workspace, batch, source, members):
+            counts.add(result.outcome)
+        if on_batch is not None:
+            on_batch(counts)
+    return counts
 
 
 @transaction.atomic

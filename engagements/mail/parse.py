@@ -390,6 +390,8 @@ def _resolve_date(match: re.Match[str], today: date) -> date | None:
 _HEADER_LINE = re.compile(rb"[!-9;-~]+[ \t]*:")
 _ENCODED_WORD = re.compile(r"=\?([^?\s]{1,60})\?([bBqQ])\?([^?\s]*)\?=")
 _ANGLE_ID = re.compile(r"<([^<>\s]+)>")
+# How far into a bounce's body its returned headers are looked for.
+MAX_RETURNED_SCAN = 256 * 1024
 # Starts only where a run of address characters starts, so a long run is tried once, not at every offset.
 _LOOSE_ADDRESS = re.compile(
     r"(?<![\w.!#$%&'*+/=?^`{|}~-])[\w.!#$%&'*+/=?^`{|}~-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}"
@@ -501,10 +503,16 @@ class _Reader:
                 None,
                 _("the return date could not be read (%(error)s)"),
             )
+        message_id = self._message_id(headers)
+        references = self._references(headers)
+        if bounce:
+            # A bounce rarely says what it answers in its headers; the returned mail's
+            # Message-ID, quoted in its body, threads it to the mail that failed.
+            references = _unique((*references, *(i for i in returned_ids(self.raw) if i != message_id)))
         return ParsedMail(
-            message_id=self._message_id(headers),
+            message_id=message_id,
             in_reply_to=next(iter(_ids(headers.get("in-reply-to"))), ""),
-            references=self._references(headers),
+            references=references,
             from_address=from_address,
             from_name=from_name,
             to=to,
@@ -965,6 +973,18 @@ def _is_utf8(data: bytes) -> bool:
     return True
 
 
+_RETURNED_ID = re.compile(rb"^message-id:[ \t]*<([^<>\s]+)>", re.IGNORECASE | re.MULTILINE)
+
+
+def returned_ids(raw: bytes) -> tuple[str, ...]:
+    """The Message-IDs quoted in a bounce's body (the returned mail's headers), in order."""
+    _head, _sep, body = raw.partition(b"\n\n")
+    if not _sep:
+        _head, _sep, body = raw.partition(b"\r\n\r\n")
+    found = (m.decode("ascii", "replace") for m in _RETURNED_ID.findall(body[:MAX_RETURNED_SCAN]))
+    return _unique(i for i in found if len(i) <= MAX_ID_LENGTH)[:MAX_REFERENCES]
+
+
 def _ids(value: str) -> tuple[str, ...]:
     """Message-IDs in a header value, without brackets, in order and de-duplicated."""
     found = _ANGLE_ID.findall(value)
@@ -1158,8 +1178,13 @@ def sanitise_html(html: str) -> str:
         strip_comments=True,
     )
     # Second pass with the final allowlist: whatever the image rewrite produced is cleaned again.
+    return display_html(_IMG_TAG.sub(_image_as_link, first))
+
+
+def display_html(html: str) -> str:
+    """Clean stored HTML with the final allowlist (again at display: the stored copy is not trusted blindly)."""
     return nh3.clean(
-        _IMG_TAG.sub(_image_as_link, first),
+        html,
         tags=set(_ALLOWED_TAGS),
         clean_content_tags=set(_DROPPED_WITH_CONTENT),
         attributes={key: set(value) for key, value in _ALLOWED_ATTRIBUTES.items()},

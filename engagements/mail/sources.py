@@ -1,7 +1,7 @@
 """Where imported mail comes from on disk: .eml files, mbox files, Maildir folders.
 
 Each yields one message's bytes at a time, so a large mailbox is streamed
-rather than read whole.
+rather than read whole (the command's files and the browser's uploads alike).
 """
 
 from __future__ import annotations
@@ -9,6 +9,12 @@ from __future__ import annotations
 import mailbox
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
+
+from django.conf import settings
+
+# Lines are read in pieces of at most this size, so one enormous line cannot fill the memory.
+LINE_PIECE = 64 * 1024
 
 
 class UnknownSource(ValueError):
@@ -37,10 +43,9 @@ def messages(path: Path) -> Iterator[bytes]:
                     yield child.read_bytes()
             return
     elif path.is_file():
-        if not _is_mbox(path):
-            yield path.read_bytes()
-            return
-        box = mailbox.mbox(path, factory=None, create=False)
+        with path.open("rb") as f:
+            yield from MailFileReader(f, mbox=_is_mbox(path))
+        return
     else:
         raise UnknownSource(f"{path}: no such file or folder")
     try:
@@ -48,3 +53,56 @@ def messages(path: Path) -> Iterator[bytes]:
             yield box.get_bytes(key)
     finally:
         box.close()
+
+
+class MailFileReader:
+    """The messages of a stored mail file, one at a time; ``position`` is the offset just past the last.
+
+    An mbox is read a line at a time, never whole: a line beginning "From "
+    starts a message (as Python's ``mailbox`` reads it), the line itself is
+    dropped and ">From " quoting is left as written. A message larger than the
+    importer takes is cut just past that size: the importer then rejects it,
+    saying why, and the memory stays bounded.
+    """
+
+    def __init__(self, file: IO[bytes], *, mbox: bool, start: int = 0) -> None:
+        self.file = file
+        self.mbox = mbox
+        self.start = start
+        self.position = start
+        self.cap = settings.MAIL_MAX_BYTES + 1
+
+    def __iter__(self) -> Iterator[bytes]:
+        self.file.seek(self.start)
+        if not self.mbox:
+            # A single message.
+            data = self.file.read(self.cap)
+            self.position = self.file.tell()
+            # An empty file is read as an (empty, rejected) message, unless this resumes after it.
+            if data.strip() or not self.start:
+                yield data
+            return
+        # A resumed run starts at a message boundary (where a batch was recorded).
+        offset = self.start
+        pieces: list[bytes] = []
+        size = 0
+        in_message = False
+        at_line_start = True
+        while piece := self.file.readline(LINE_PIECE):
+            if at_line_start and piece.startswith(b"From "):
+                if in_message:
+                    self.position = offset
+                    yield b"".join(pieces)
+                pieces, size, in_message = [], 0, True
+            elif in_message or piece.strip():
+                # Text before the first "From " line is read as a message too.
+                in_message = True
+                if size < self.cap:
+                    pieces.append(piece)
+                    size += len(piece)
+            offset += len(piece)
+            at_line_start = piece.endswith(b"\n")
+        if in_message:
+            self.position = offset
+            yield b"".join(pieces)
+        self.position = offset

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from django import template
 from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
 
@@ -32,3 +33,12 @@ def silent_for(since: datetime | None) -> timedelta | None:
 def status_badge(status: str) -> str:
     """The Bootstrap badge classes for an engagement status."""
     return STATUS_BADGES.get(status, "text-bg-secondary")
+
+
+@register.filter
+def mail_html(html: str) -> SafeString:
+    """A mail's HTML version, cleaned again with the display allowlist, ready to show."""
+    from engagements.mail.parse import display_html
+
+    # Safe: nh3 has just cleaned it with the display allowlist.
+    return mark_safe(display_html(html or ""))

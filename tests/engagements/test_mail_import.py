@@ -11,11 +11,13 @@ from io import StringIO
 import pytest
 import time_machine
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from engagements import services
 from engagements.mail import importer
-from engagements.models import Engagement, InboundMail, Message
+from engagements.models import Engagement, Flag, InboundMail, Message, Notification
 from tests.factories import EngagementFactory, ProviderEmailFactory, ProviderFactory
 
 pytestmark = pytest.mark.django_db
@@ -339,3 +341,139 @@ def test_the_announced_absence_is_recorded_with_one_click_and_only_once(team, en
     again = team.client_for(team.bob).post(record, follow=True)
     assert "already has an absence" in again.content.decode()
     assert Absence.objects.filter(provider=engagement.provider).count() == 1
+
+
+# --- Bounces ------------------------------------------------------------------
+
+
+def bounce(*, returned_id: str, message_id: str = "bounce-1@mx.va-agency.example") -> bytes:
+    """A delivery-status report quoting the returned mail's headers, as Postfix sends them."""
+    return (
+        "From: MAILER-DAEMON@mx.va-agency.example (Mail Delivery System)\r\n"
+        "To: alice@example.com\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\n"
+        f"Date: {format_datetime(timezone.now() - timedelta(minutes=5))}\r\n"
+        f"Message-ID: <{message_id}>\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n'
+        "\r\n--b\r\nContent-Type: text/plain\r\n\r\nThe mail could not be delivered: mailbox unknown.\r\n"
+        "--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.va-agency.example\r\n\r\n"
+        "Final-Recipient: rfc822; vanessa@va-agency.example\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        "--b\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        "From: alice@example.com\r\nTo: vanessa@va-agency.example\r\n"
+        f"Message-ID: <{returned_id}>\r\nSubject: Landing page copy\r\n"
+        "--b--\r\n"
+    ).encode()
+
+
+def test_a_bounce_threads_by_the_returned_mail_and_flags_the_engagement_once(team, engagement):
+    result = run(team, bounce(returned_id="request-1@tracker.example"))
+    assert (result.outcome, result.how) == (importer.THREADED, "references")
+    message = result.message
+    assert (message.kind, message.direction, message.is_auto_reply) == (
+        Message.Kind.BOUNCE,
+        Message.Direction.INBOUND,
+        True,
+    )
+    flags = Flag.objects.filter(engagement=engagement, kind=Flag.Kind.BOUNCED, resolved_at=None)
+    assert flags.count() == 1
+    # The owner hears of it like of any flag; the request still waits for its reply.
+    assert Notification.objects.filter(flag=flags.get(), recipient=team.alice).exists()
+    engagement.refresh_from_db()
+    assert engagement.awaiting_reply
+    run(team, bounce(returned_id="request-1@tracker.example", message_id="bounce-2@mx.va-agency.example"))
+    assert Flag.objects.filter(engagement=engagement, kind=Flag.Kind.BOUNCED).count() == 1
+
+
+def test_a_bounce_does_not_count_against_the_provider(team, engagement):
+    run(team, bounce(returned_id="request-1@tracker.example"))
+    exchange = engagement.exchanges.get()
+    assert exchange.replied_at is None
+
+
+# --- Many at once -------------------------------------------------------------
+
+
+def test_importing_many_counts_each_outcome_and_reports_after_every_batch(team, engagement):
+    raws = [
+        mail(in_reply_to="request-1@tracker.example", message_id="r1@x"),
+        mail(sender="stranger@example.net", message_id="s1@x"),
+        mail(message_id="r1@x"),  # the same Message-ID again, within the run
+        b"\x00\x01 not a mail",
+        mail(in_reply_to="request-1@tracker.example", message_id="r2@x"),
+    ]
+    reports: list[tuple[int, int]] = []
+    counts = importer.mail_import_many(
+        workspace=team.workspace,
+        raws=iter(raws),
+        source=InboundMail.Source.IMPORT,
+        on_batch=lambda c: reports.append((c.total, c.threaded)),
+        batch_size=2,
+    )
+    assert (counts.threaded, counts.unsorted, counts.duplicate, counts.rejected) == (2, 1, 1, 1)
+    assert reports == [(2, 1), (4, 1), (5, 2)]
+    assert Message.objects.filter(engagement=engagement, kind=Message.Kind.REPLY).count() == 2
+
+
+def test_a_reply_to_mail_earlier_in_the_same_batch_threads_to_it(team, engagement):
+    ours = mail(
+        sender=team.alice.email,
+        to="vanessa@va-agency.example",
+        message_id="ours-1@example.com",
+        in_reply_to="request-1@tracker.example",
+        when=timezone.now() - timedelta(minutes=30),
+    )
+    theirs = mail(
+        sender="helper@elsewhere.example",
+        in_reply_to="ours-1@example.com",
+        message_id="t@x",
+        when=timezone.now() - timedelta(minutes=10),
+    )
+    counts = importer.mail_import_many(
+        workspace=team.workspace, raws=[ours, theirs], source=InboundMail.Source.IMPORT
+    )
+    assert counts.threaded == 2
+    reply = Message.objects.get(message_id="t@x")
+    assert (reply.engagement_id, reply.kind) == (engagement.pk, Message.Kind.REPLY)
+    engagement.refresh_from_db()
+    assert not engagement.awaiting_reply
+
+
+def test_a_batch_costs_the_same_queries_whatever_its_size(team, engagement):
+    def batch(prefix: str, n: int) -> list[bytes]:
+        return [
+            mail(in_reply_to="request-1@tracker.example", message_id=f"{prefix}-{i}@x") for i in range(n)
+        ] + [mail(sender=f"s{i}@example.net", message_id=f"{prefix}-s{i}@x") for i in range(n)]
+
+    with CaptureQueriesContext(connection) as small:
+        importer.mail_import_many(
+            workspace=team.workspace, raws=batch("a", 2), source=InboundMail.Source.IMPORT
+        )
+    with CaptureQueriesContext(connection) as large:
+        importer.mail_import_many(
+            workspace=team.workspace, raws=batch("b", 40), source=InboundMail.Source.IMPORT
+        )
+    assert len(large) == len(small)
+
+
+def test_the_log_shows_a_bounce_flag_and_the_mails_html_cleaned(client, team, engagement):
+    m = EmailMessage()
+    m["From"] = "vanessa@va-agency.example"
+    m["To"] = "alice@example.com"
+    m["Subject"] = "Re: Landing page copy"
+    m["Message-ID"] = "<html-1@x>"
+    m["In-Reply-To"] = "<request-1@tracker.example>"
+    m.set_content("Plain version.")
+    m.add_alternative(
+        '<p>Hello <b>there</b></p><script>alert("x")</script><p onclick="steal()">Click</p>', subtype="html"
+    )
+    run(team, bytes(m))
+    run(team, bounce(returned_id="request-1@tracker.example"))
+    client.force_login(team.bob)
+    page = client.get(f"/w/acme/engagements/{engagement.pk}/")
+    html = page.content.decode()
+    assert 'data-testid="html-version"' in html
+    assert "<b>there</b>" in html
+    assert "alert(" not in html and "steal()" not in html
+    assert 'data-testid="bounced"' in html
+    assert "Undelivered Mail Returned to Sender" in html

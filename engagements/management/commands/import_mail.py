@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -31,18 +30,17 @@ class Command(BaseCommand):
         missing = [str(p) for p in options["paths"] if not p.exists()]
         if missing:
             raise CommandError(f"Not found: {', '.join(missing)}")
-        counts: Counter[str] = Counter()
+        counts = importer.ImportCounts()
         for path in options["paths"]:
             try:
-                for raw in messages(path):
-                    result = importer.mail_import(
-                        workspace=workspace, raw=raw, source=InboundMail.Source.IMPORT
-                    )
-                    counts[result.outcome] += 1
+                done = importer.mail_import_many(
+                    workspace=workspace, raws=messages(path), source=InboundMail.Source.IMPORT
+                )
             except (UnknownSource, OSError) as error:
                 raise CommandError(str(error)) from error
-        imported = counts[importer.THREADED] + counts[importer.UNSORTED]
+            for outcome in (importer.THREADED, importer.UNSORTED, importer.REJECTED, importer.DUPLICATE):
+                setattr(counts, outcome, getattr(counts, outcome) + getattr(done, outcome))
         self.stdout.write(
-            f"imported {imported}: threaded {counts[importer.THREADED]}, unsorted {counts[importer.UNSORTED]}; "
-            f"rejected {counts[importer.REJECTED]}; already there {counts[importer.DUPLICATE]}"
+            f"imported {counts.imported}: threaded {counts.threaded}, unsorted {counts.unsorted}; "
+            f"rejected {counts.rejected}; already there {counts.duplicate}"
         )
