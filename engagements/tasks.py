@@ -76,3 +76,7 @@ def refresh_metrics_backlog() -> int:
 @shared_task(name="engagements.tasks.refresh_metrics_all")
 def refresh_metrics_all() -> int:
     return snapshots.refresh_all()
+
+
+# The mail tasks live beside the mail code; importing them here registers them with the worker.
+from engagements.mail import imap_tasks, upload_tasks  # noqa: E402, F401

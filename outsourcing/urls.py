@@ -22,4 +22,5 @@ urlpatterns = [
     path("w/<slug:ws>/notifications/", include("engagements.notification_urls")),
     path("w/<slug:ws>/reliability/", include("engagements.reliability_urls")),
     path("w/<slug:ws>/mail/", include("engagements.mail_urls")),
+    path("mail/in/", include("engagements.mail.webhook_urls")),
 ]

@@ -90,3 +90,39 @@ def team(db) -> Team:
 @pytest.fixture
 def user(db) -> User:
     return UserFactory()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Real Celery workers take whatever task is on their queue: run them one at a time.
+
+    Parallel test processes share the broker (Redis, or the on-disk folder);
+    two workers on the default queue at once could take each other's tasks
+    and run them against the wrong test database.
+    """
+    for item in items:
+        if item.get_closest_marker("celery_worker") is not None:
+            item.add_marker(pytest.mark.xdist_group("celery_worker"))
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server on loopback (aiosmtpd) that Django's mail goes to."""
+    from aiosmtpd.controller import Controller
+
+    from tests.realparts import SmtpInbox, free_port, smtp_settings
+
+    inbox = SmtpInbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    smtp_settings(settings, port)
+    yield inbox
+    controller.stop()
+
+
+@pytest.fixture
+def smtp_down(settings):
+    """Django's mail goes to a port nobody listens on: the connection is refused."""
+    from tests.realparts import free_port, smtp_settings
+
+    smtp_settings(settings, free_port())

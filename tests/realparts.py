@@ -5,6 +5,8 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Callable
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 
 from django.db import connection
 
@@ -29,3 +31,38 @@ def database_url() -> str:
     """The test database as a URL, for processes started by a test (PostgreSQL)."""
     s = connection.settings_dict
     return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+class SmtpInbox:
+    """An aiosmtpd handler keeping every envelope; addresses in ``refuse`` are turned away."""
+
+    def __init__(self) -> None:
+        self.envelopes: list = []
+        self.refuse: set[str] = set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return "550 5.1.1 No such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        return "250 OK"
+
+    @property
+    def messages(self) -> list[bytes]:
+        return [e.content for e in self.envelopes]
+
+    def mails(self) -> list[EmailMessage]:
+        return [message_from_bytes(e.content, policy=policy.default) for e in self.envelopes]  # type: ignore[misc]
+
+
+def smtp_settings(settings, port: int) -> None:
+    """Point Django's default mailer at an SMTP server on loopback."""
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 5},
+        }
+    }

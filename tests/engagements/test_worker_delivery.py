@@ -11,7 +11,6 @@ from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
-from aiosmtpd.controller import Controller
 from celery.contrib.testing.worker import start_worker
 from django.utils import timezone
 
@@ -21,7 +20,7 @@ from engagements.notifications import signature
 from engagements.tasks import flag_overdue
 from outsourcing.celery import app as celery_app
 from tests.factories import EngagementFactory, ProviderFactory
-from tests.realparts import free_port, wait_for
+from tests.realparts import wait_for
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 
@@ -29,31 +28,6 @@ pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)
 @pytest.fixture(autouse=True)
 def _through_the_broker(_tasks_run_inline):
     celery_app.conf.task_always_eager = False
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[bytes] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(envelope.content)
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp_server(settings):
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    settings.MAILERS = {
-        "default": {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "OPTIONS": {"host": "127.0.0.1", "port": port},
-        }
-    }
-    yield inbox
-    controller.stop()
 
 
 @pytest.fixture

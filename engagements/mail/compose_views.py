@@ -1,0 +1,60 @@
+"""Compose and send a request or follow-up by e-mail from an engagement's page."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from engagements import queries
+from engagements.forms import add_service_errors
+from engagements.mail import outbound
+from engagements.mail.compose_forms import ComposeForm
+from outsourcing.access import WorkspaceRequest, workspace_view
+from outsourcing.models import Role
+
+
+@workspace_view(read_role=Role.MEMBER)
+@require_http_methods(["GET", "HEAD", "POST"])
+def compose(request: HttpRequest, pk: int) -> HttpResponse:
+    """The compose page: ``?kind=`` and ``?lang=`` choose the template it starts from.
+
+    Viewers cannot send, so the page is not theirs either (403). A failed send
+    shows the form again with everything that was typed, and the reason.
+    """
+    req = cast(WorkspaceRequest, request)
+    engagement = queries.engagement_for(req.workspace, pk)
+    addresses = outbound.provider_addresses(engagement.provider)
+    context = {"engagement": engagement, "addresses": addresses, "languages": settings.LANGUAGES}
+    if not addresses:
+        return render(request, "engagements/mail/compose.html", {**context, "form": None})
+    if request.method == "POST":
+        form = ComposeForm(request.POST, addresses=addresses)
+        if form.is_valid():
+            try:
+                message = outbound.mail_send(engagement=engagement, by=req.user, **form.cleaned_data)
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                to = ", ".join(form.cleaned_data["to"])
+                messages.success(request, _("Mail sent to %(to)s.") % {"to": to})
+                detail = reverse("engagements:detail", kwargs={"ws": req.workspace.slug, "pk": engagement.pk})
+                return redirect(f"{detail}#message-{message.pk}")
+        chosen = {
+            "kind": request.POST.get("kind", ""),
+            "language": outbound.mail_language(engagement, request.GET.get("lang")),
+        }
+    else:
+        kind = ComposeForm.kind_or_default(request.GET.get("kind"), engagement.awaiting_reply)
+        chosen = outbound.compose_initial(
+            engagement, kind, sender_name=req.user.display_name, language=request.GET.get("lang")
+        )
+        form = ComposeForm(initial={**chosen, "to": addresses[:1]}, addresses=addresses)
+    return render(request, "engagements/mail/compose.html", {**context, "form": form, "chosen": chosen})

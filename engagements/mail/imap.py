@@ -1,0 +1,442 @@
+"""Polling IMAP mailboxes: connect, read what is new, import it, remember how far we got.
+
+Each mailbox remembers the folder's UIDVALIDITY and the highest UID it has
+imported. A poll asks for ``UID last_uid+1:*``, fetches ``BODY.PEEK[]`` (so
+nothing is marked \\Seen for the person who reads the same mailbox) in
+batches, and saves ``last_uid`` after each imported batch: a crash mid-poll
+re-reads at most one batch, and the importer's Message-ID check makes that
+re-read harmless. A folder that was renumbered (new UIDVALIDITY) is read
+again from the start for the same reason. Mail stays on the server, opened
+read-only, unless the mailbox says to delete what was imported.
+
+Polls are claimed like the flagging pass claims its work: a conditional
+UPDATE sets a lease, so two beat ticks or two workers never poll the same
+mailbox at once. A poll renews the lease after each batch and releases it
+at the end. Nothing a server does (refuses, times out, answers nonsense)
+raises out of a poll: the reason is stored, readable, in ``last_error``,
+and the next poll is scheduled as usual.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import socket
+import ssl
+from collections.abc import Iterator
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from imapclient import IMAPClient
+from imapclient.exceptions import CapabilityError, IMAPClientAbortError, IMAPClientError, LoginError
+from imapclient.imapclient import SocketTimeout
+
+from engagements.mail import importer
+from engagements.models import InboundMail, Mailbox
+from outsourcing.models import Workspace
+
+logger = logging.getLogger(__name__)
+
+# Messages fetched, imported and remembered together; and the most bytes
+# fetched at once (one larger message is fetched alone).
+BATCH = 100
+BATCH_BYTES = 20 * 1024 * 1024
+# How long a claimed poll may run before another worker may take the mailbox
+# over; renewed after every batch, so only a stuck poll ever loses it.
+LEASE = timedelta(minutes=10)
+# A poll waits longer for a slow server than a person clicking "Test connection".
+POLL_TIMEOUT = SocketTimeout(connect=20, read=120)
+TEST_TIMEOUT = SocketTimeout(connect=10, read=20)
+# Only variables named like this may hold a password: a workspace manager
+# types the name, and must not be able to send, say, SECRET_KEY to a server
+# of their choosing.
+PASSWORD_ENV_PREFIX = "IMAP_PASSWORD_"
+PASSWORD_ENV = re.compile(rf"^{PASSWORD_ENV_PREFIX}[A-Z0-9_]+$")
+
+# What identifies the folder a mailbox reads: when one changes, the UIDs
+# remembered belong to another folder and the next poll starts over.
+LOCATION_FIELDS = ("host", "port", "username", "folder")
+MAILBOX_FIELDS = (
+    "name",
+    "host",
+    "port",
+    "security",
+    "username",
+    "password_env",
+    "folder",
+    "delete_after_import",
+    "is_active",
+)
+
+
+class MailboxError(Exception):
+    """A poll or a test could not go on; the message is for people and already translated."""
+
+
+@dataclass
+class PollResult:
+    counts: importer.ImportCounts = field(default_factory=importer.ImportCounts)
+    deleted: int = 0
+    error: str = ""
+
+    @property
+    def imported(self) -> int:
+        return self.counts.imported
+
+    def __str__(self) -> str:
+        if self.error:
+            return f"error: {self.error}"
+        c = self.counts
+        return (
+            f"threaded {c.threaded}, unsorted {c.unsorted}, rejected {c.rejected}, "
+            f"duplicate {c.duplicate}, deleted {self.deleted}"
+        )
+
+
+# --- password and connection -----------------------------------------------------------------
+
+
+def mailbox_password(mailbox: Mailbox) -> str:
+    """The password to log in with: the environment variable's when one is named, else the stored one."""
+    if mailbox.password_env:
+        name = mailbox.password_env
+        if not PASSWORD_ENV.match(name):
+            raise MailboxError(
+                _("The name of the environment variable must start with %(prefix)s.")
+                % {"prefix": PASSWORD_ENV_PREFIX}
+            )
+        value = os.environ.get(name)
+        if value is None:
+            raise MailboxError(
+                _("The environment variable %(name)s is not set on the server.") % {"name": name}
+            )
+        return value
+    if not mailbox.password:
+        raise MailboxError(_("No password is stored for this mailbox."))
+    return mailbox.password
+
+
+def tls_context() -> ssl.SSLContext:
+    """Certificates checked against the system's trusted authorities, and the host name too."""
+    return ssl.create_default_context()
+
+
+def _server_text(error: BaseException) -> str:
+    """The server's own words from an imaplib error, without the bytes repr around them."""
+    text = str(error).strip()
+    match = re.fullmatch(r"b(['\"])(.*)\1", text)
+    return match.group(2) if match else text
+
+
+def describe(error: BaseException, mailbox: Mailbox) -> str:
+    """A readable, translated sentence for what went wrong talking to the server."""
+    if isinstance(error, MailboxError):
+        return str(error)
+    if isinstance(error, LoginError):
+        return _("The server refused the login: %(reason)s") % {"reason": _server_text(error)}
+    if isinstance(error, IMAPClientAbortError):
+        return _("The server closed the connection: %(reason)s") % {"reason": _server_text(error)}
+    if isinstance(error, IMAPClientError):
+        return _("The server answered with an error: %(reason)s") % {"reason": _server_text(error)}
+    if isinstance(error, socket.gaierror):
+        return _("The server name “%(host)s” could not be found.") % {"host": mailbox.host}
+    if isinstance(error, ConnectionRefusedError):
+        return _("The server refused the connection on port %(port)d.") % {"port": mailbox.port}
+    if isinstance(error, TimeoutError):
+        return _("The server did not answer in time.")
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return _("The server's certificate could not be verified: %(reason)s") % {
+            "reason": error.verify_message or error.reason or str(error)
+        }
+    if isinstance(error, ssl.SSLError):
+        return _("The secure connection failed: %(reason)s") % {"reason": error.reason or str(error)}
+    if isinstance(error, OSError):
+        return _("The connection failed: %(reason)s") % {"reason": error.strerror or str(error)}
+    return _("Unexpected error: %(error)s") % {"error": type(error).__name__}
+
+
+# What a conversation with a mail server may raise for reasons outside our code.
+SERVER_ERRORS = (MailboxError, IMAPClientError, OSError)
+
+
+def mailbox_connect(mailbox: Mailbox, *, timeout: SocketTimeout = POLL_TIMEOUT) -> IMAPClient:
+    """A logged-in connection (TLS, STARTTLS or plain, as the mailbox says). Raises SERVER_ERRORS.
+
+    Use it in a ``with`` block: that logs out, or closes a connection that broke.
+    """
+    password = mailbox_password(mailbox)
+    secure = mailbox.security == Mailbox.Security.SSL
+    client = IMAPClient(
+        mailbox.host,
+        mailbox.port,
+        ssl=secure,
+        ssl_context=tls_context() if secure else None,
+        timeout=timeout,
+    )
+    try:
+        if mailbox.security == Mailbox.Security.STARTTLS:
+            try:
+                client.starttls(tls_context())
+            except CapabilityError as error:
+                raise MailboxError(
+                    _("The server does not offer STARTTLS on this port: choose TLS or another port.")
+                ) from error
+        try:
+            client.login(mailbox.username, password)
+        except UnicodeError as error:
+            raise MailboxError(
+                _("The server cannot take a user name or password with characters outside ASCII.")
+            ) from error
+    except BaseException:
+        with suppress(*SERVER_ERRORS):
+            client.shutdown()
+        raise
+    return client
+
+
+def _select(client: IMAPClient, mailbox: Mailbox, *, readonly: bool) -> dict[bytes, Any]:
+    try:
+        return client.select_folder(mailbox.folder, readonly=readonly)
+    except IMAPClientAbortError:
+        raise
+    except IMAPClientError as error:
+        raise MailboxError(
+            _("The folder “%(folder)s” could not be opened: %(reason)s")
+            % {"folder": mailbox.folder, "reason": _server_text(error)}
+        ) from error
+
+
+def mailbox_test(mailbox: Mailbox) -> tuple[int | None, str]:
+    """Log in and open the folder: (how many messages it holds, "") or (None, what went wrong)."""
+    try:
+        with mailbox_connect(mailbox, timeout=TEST_TIMEOUT) as client:
+            selected = _select(client, mailbox, readonly=True)
+    except SERVER_ERRORS as error:
+        return None, describe(error, mailbox)
+    return int(selected.get(b"EXISTS", 0)), ""
+
+
+# --- claiming -------------------------------------------------------------------------------
+
+
+def mailboxes_claim(now: datetime) -> list[tuple[int, datetime]]:
+    """Claim every active mailbox whose poll is due; returns (pk, lease) for each one claimed here.
+
+    Each is taken with a conditional UPDATE that only succeeds while the lease
+    is free or expired, so of two concurrent callers exactly one wins each.
+    """
+    due = Q(is_active=True, next_poll_at__lte=now)
+    free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    lease = now + LEASE
+    claimed = []
+    for pk in Mailbox.objects.filter(due & free).order_by("next_poll_at").values_list("pk", flat=True):
+        if Mailbox.objects.filter(due & free, pk=pk).update(lease_until=lease) == 1:
+            claimed.append((pk, lease))
+    return claimed
+
+
+def mailbox_claim(pk: int, now: datetime) -> datetime | None:
+    """Claim one mailbox now, due or not ("Poll now"); None while another poll holds it."""
+    free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    lease = now + LEASE
+    return lease if Mailbox.objects.filter(free, pk=pk).update(lease_until=lease) == 1 else None
+
+
+def mailbox_poll_claimed(*, pk: int, lease: datetime | None) -> PollResult | None:
+    """Poll a mailbox under the lease its claim returned; without one, claim it first.
+
+    None when there is nothing to do here: the mailbox is gone, another poll
+    holds it, or this lease expired and someone else took it over.
+    """
+    if lease is None:
+        lease = mailbox_claim(pk, timezone.now())
+        if lease is None:
+            return None
+    mailbox = Mailbox.objects.select_related("workspace").filter(pk=pk, lease_until=lease).first()
+    if mailbox is None:
+        return None
+    return mailbox_poll(mailbox)
+
+
+# --- polling --------------------------------------------------------------------------------
+
+
+def _sized_batches(client: IMAPClient, uids: list[int]) -> Iterator[list[int]]:
+    """The UIDs in ascending order, in batches of at most BATCH messages and about BATCH_BYTES."""
+    for start in range(0, len(uids), BATCH):
+        chunk = uids[start : start + BATCH]
+        sizes = client.fetch(chunk, ["RFC822.SIZE"])
+        batch: list[int] = []
+        total = 0
+        for uid in chunk:
+            size = int(sizes.get(uid, {}).get(b"RFC822.SIZE", 0))
+            if batch and total + size > BATCH_BYTES:
+                yield batch
+                batch, total = [], 0
+            batch.append(uid)
+            total += size
+        if batch:
+            yield batch
+
+
+def _fetch(client: IMAPClient, uids: list[int]) -> list[bytes]:
+    """The raw messages, in UID order; one expunged meanwhile by someone else is simply absent."""
+    found = client.fetch(uids, ["BODY.PEEK[]"])
+    return [found[uid][b"BODY[]"] for uid in uids if uid in found and b"BODY[]" in found[uid]]
+
+
+def _delete_imported(client: IMAPClient, last_uid: int) -> int:
+    """Delete what was imported (every UID up to ``last_uid`` under this UIDVALIDITY)."""
+    if last_uid < 1:
+        return 0
+    uids = client.search(["UID", f"1:{last_uid}", "NOT", "DELETED"])
+    if not uids:
+        return 0
+    client.delete_messages(uids)
+    if client.has_capability("UIDPLUS"):
+        client.uid_expunge(uids)
+    else:
+        # Without UIDPLUS an EXPUNGE also removes what others marked deleted: that was their intent.
+        client.expunge()
+    return len(uids)
+
+
+def _read_new(client: IMAPClient, mailbox: Mailbox, result: PollResult) -> None:
+    """Import what is new in the selected folder, remembering progress after each batch."""
+    selected = _select(client, mailbox, readonly=not mailbox.delete_after_import)
+    if b"UIDVALIDITY" not in selected:
+        raise MailboxError(_("The server does not number the folder's messages reliably (no UIDVALIDITY)."))
+    uidvalidity = int(selected[b"UIDVALIDITY"])
+    if mailbox.uidvalidity != uidvalidity:
+        # Renumbered (or never read): start over; the Message-ID check skips what we have.
+        mailbox.uidvalidity, mailbox.last_uid = uidvalidity, 0
+        Mailbox.objects.filter(pk=mailbox.pk).update(uidvalidity=uidvalidity, last_uid=0)
+    if mailbox.delete_after_import:
+        # What an earlier poll imported but could not delete (it stopped in between).
+        result.deleted += _delete_imported(client, mailbox.last_uid)
+    # "N:*" always matches the highest UID, even one below N: keep only the new ones.
+    uids = sorted(
+        uid for uid in client.search(["UID", f"{mailbox.last_uid + 1}:*"]) if uid > mailbox.last_uid
+    )
+    for batch in _sized_batches(client, uids):
+        counts = importer.mail_import_many(
+            workspace=mailbox.workspace, raws=_fetch(client, batch), source=InboundMail.Source.IMAP
+        )
+        for name in ("threaded", "unsorted", "rejected", "duplicate"):
+            setattr(result.counts, name, getattr(result.counts, name) + getattr(counts, name))
+        mailbox.last_uid = batch[-1]
+        # update(), not save(): a mailbox deleted mid-poll is 0 rows, which ends the poll.
+        still_there = Mailbox.objects.filter(pk=mailbox.pk).update(
+            last_uid=batch[-1],
+            imported_count=F("imported_count") + counts.imported,
+            lease_until=timezone.now() + LEASE,
+        )
+        if not still_there:
+            return
+        if mailbox.delete_after_import:
+            result.deleted += _delete_imported(client, mailbox.last_uid)
+
+
+def mailbox_poll(mailbox: Mailbox) -> PollResult:
+    """Import the folder's new mail into the mailbox's workspace; never raises for the server's faults."""
+    result = PollResult()
+    try:
+        with mailbox_connect(mailbox) as client:
+            _read_new(client, mailbox, result)
+    except SERVER_ERRORS as error:
+        result.error = describe(error, mailbox)
+    except Exception as error:
+        # A bug of ours, or the database: logged in full; the mailbox shows that polling failed.
+        logger.exception("Polling mailbox %s failed", mailbox.pk)
+        result.error = describe(error, mailbox)
+    now = timezone.now()
+    Mailbox.objects.filter(pk=mailbox.pk).update(
+        last_polled_at=now,
+        last_error=result.error[:500],
+        next_poll_at=now + timedelta(minutes=settings.MAIL_POLL_MINUTES),
+        lease_until=None,
+    )
+    mailbox.last_polled_at, mailbox.last_error = now, result.error[:500]
+    if result.error:
+        logger.info("Mailbox %s: %s", mailbox.pk, result.error)
+    return result
+
+
+# --- managing mailboxes ------------------------------------------------------------------------
+
+
+def _check_password_env(mailbox: Mailbox) -> None:
+    if mailbox.password_env and not PASSWORD_ENV.match(mailbox.password_env):
+        raise ValidationError(
+            {
+                "password_env": _(
+                    "Use a name that starts with %(prefix)s, in capital letters, digits and underscores."
+                )
+                % {"prefix": PASSWORD_ENV_PREFIX}
+            }
+        )
+    if not mailbox.password_env and not mailbox.password:
+        raise ValidationError(
+            {"password": _("Enter the password, or the environment variable that holds it.")}
+        )
+
+
+@transaction.atomic
+def mailbox_save(
+    *, workspace: Workspace, mailbox: Mailbox | None = None, password: str = "", **fields: Any
+) -> Mailbox:
+    """Add a mailbox (``mailbox`` None) or change one; a blank ``password`` keeps the stored one.
+
+    ``fields`` are MAILBOX_FIELDS. Pointing a mailbox at another server,
+    account or folder forgets how far it had read; any change brings its
+    next poll forward to the next beat tick.
+    """
+    unknown = set(fields) - set(MAILBOX_FIELDS)
+    if unknown:
+        raise TypeError(f"mailbox_save() got unexpected fields: {sorted(unknown)}")
+    if mailbox is None:
+        target = Mailbox(workspace=workspace)
+        before: dict[str, Any] = {}
+    else:
+        # Read afresh and locked: the caller's instance may carry a form's unsaved values.
+        found = Mailbox.objects.select_for_update().filter(pk=mailbox.pk, workspace=workspace).first()
+        if found is None:
+            raise ValidationError(_("This mailbox was deleted in the meantime."))
+        target = found
+        before = {name: getattr(target, name) for name in MAILBOX_FIELDS}
+    for name, value in fields.items():
+        setattr(target, name, value)
+    if not 1 <= (target.port or 0) <= 65535:
+        raise ValidationError({"port": _("Enter a port between 1 and 65535.")})
+    taken = Mailbox.objects.filter(workspace=workspace, name=target.name).exclude(pk=target.pk)
+    if target.name and taken.exists():
+        raise ValidationError({"name": _("A mailbox with this name already exists.")})
+    changed = {name for name in fields if before.get(name) != getattr(target, name)}
+    if password:
+        target.password = password
+        changed.add("password")
+    target.full_clean()
+    _check_password_env(target)
+    target.next_poll_at = timezone.now()
+    if mailbox is None:
+        target.save()
+        return target
+    if changed & set(LOCATION_FIELDS):
+        target.uidvalidity, target.last_uid = None, 0
+        changed |= {"uidvalidity", "last_uid"}
+    target.save(update_fields=[*sorted(changed), "next_poll_at"])
+    return target
+
+
+def mailbox_delete(*, mailbox: Mailbox) -> None:
+    """Stop polling a mailbox and forget it; the mail it brought in stays in the log."""
+    mailbox.delete()

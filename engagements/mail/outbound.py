@@ -1,0 +1,328 @@
+"""Mail out: a request or follow-up written in the app, sent, and logged as it was sent.
+
+The mail carries a Reply-To address with the engagement's routing token
+(``local+TOKEN@domain``) and a Message-ID kept on the logged message, so the
+provider's reply finds its way back through the importer either way: by its
+In-Reply-To, or by the token when a mail client dropped the thread headers.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import re
+import secrets
+import smtplib
+import string
+from collections.abc import Sequence
+from email.headerregistry import Address
+from email.utils import make_msgid, parseaddr
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage
+from django.core.validators import validate_email
+from django.db import transaction
+from django.template.loader import select_template
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from engagements import queries, services
+from engagements.forms import followup_initial, followup_language
+from engagements.models import Engagement, Message
+from outsourcing.models import User
+from outsourcing.money import format_money
+from providers.models import Provider, ProviderEmail
+
+logger = logging.getLogger(__name__)
+
+# What can be sent from the app: a first request, or a nudge while it is unanswered.
+KINDS = (Message.Kind.REQUEST, Message.Kind.FOLLOW_UP)
+# Matches TOKEN in engagements.mail.importer: lower-case letters and digits, 8–24 of them.
+TOKEN_ALPHABET = string.ascii_lowercase + string.digits
+TOKEN_LENGTH = 16
+MAX_CC = 10
+# A follow-up's References keep the thread's root and its latest ancestors (as the parser reads them).
+MAX_REFERENCES = 20
+SUBJECT_MAX = Message._meta.get_field("subject").max_length or 300
+FALLBACK_SITE_NAME = "Outsourcing Tracker"
+
+
+class MailNotSent(ValidationError):
+    """The mail server (or the connection to it) refused the mail; nothing was logged."""
+
+
+# --- Addresses -----------------------------------------------------------------
+
+
+def routing_domain() -> str:
+    """MAIL_ROUTING_DOMAIN, or the domain of DEFAULT_FROM_EMAIL while that is empty."""
+    if settings.MAIL_ROUTING_DOMAIN:
+        return settings.MAIL_ROUTING_DOMAIN
+    _name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    return address.rpartition("@")[2].lower() or "localhost"
+
+
+def routing_address(engagement: Engagement) -> str:
+    """The engagement's Reply-To address; it gets its token the first time mail goes out.
+
+    The token is written only where none is stored yet, so two sends racing
+    for the first token end up with the same one: the loser reads the winner's.
+    """
+    token = engagement.routing_token
+    if not token:
+        candidate = "".join(secrets.choice(TOKEN_ALPHABET) for _i in range(TOKEN_LENGTH))
+        won = Engagement.objects.filter(pk=engagement.pk, routing_token="").update(routing_token=candidate)
+        token = (
+            candidate
+            if won
+            else Engagement.objects.filter(pk=engagement.pk).values_list("routing_token", flat=True).get()
+        )
+        engagement.routing_token = token
+    return f"{settings.MAIL_ROUTING_LOCAL}+{token}@{routing_domain()}"
+
+
+def provider_addresses(provider: Provider) -> list[str]:
+    """The provider's contact addresses, the first one first (one query)."""
+    return list(
+        ProviderEmail.objects.filter(provider=provider)
+        .order_by("position", "id")
+        .values_list("email", flat=True)
+    )
+
+
+def _from_header(by: User | None, language: str) -> tuple[str, str]:
+    """The From header and its bare address: DEFAULT_FROM_EMAIL, named after the person sending.
+
+    The address stays the app's own (its domain is the one allowed to send);
+    the name tells the provider who wrote.
+    """
+    site, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    site = site or FALLBACK_SITE_NAME
+    if by is None:
+        name = site
+    else:
+        with translation.override(language):
+            name = _("%(name)s via %(site)s") % {"name": by.display_name, "site": site}
+    # One line, whatever a user typed as their name (a header cannot span lines).
+    name = " ".join(name.split())
+    username, _at, domain = address.rpartition("@")
+    return str(Address(display_name=name, username=username, domain=domain)), address
+
+
+def _bracketed(ids: Sequence[str]) -> str:
+    return " ".join(f"<{i}>" for i in ids)
+
+
+def _thread_of(engagement: Engagement) -> tuple[str, str]:
+    """In-Reply-To and References for a follow-up: the request it chases, when that went by mail."""
+    chased = queries.followup_request(engagement)
+    if chased is None or not chased.message_id:
+        return "", ""
+    ancestors = [i for i in chased.references.split() if i != chased.message_id]
+    chain = [*ancestors, chased.message_id]
+    if len(chain) > MAX_REFERENCES:
+        chain = [chain[0], *chain[-(MAX_REFERENCES - 1) :]]
+    return chased.message_id, " ".join(chain)
+
+
+# --- Checking what was typed -----------------------------------------------------
+
+
+def _check(
+    engagement: Engagement, kind: str, to: Sequence[str], cc: Sequence[str], subject: str, body: str
+) -> None:
+    errors: dict[str, list[str]] = {}
+    if kind not in KINDS:
+        errors["kind"] = [_("Send a request or a follow-up.")]
+    if not to:
+        errors["to"] = [_("Choose at least one of the provider's addresses.")]
+    else:
+        known = {a.lower() for a in provider_addresses(engagement.provider)}
+        strangers = [a for a in to if a.lower() not in known]
+        if strangers:
+            errors["to"] = [
+                _("Not an address of this provider: %(addresses)s") % {"addresses": ", ".join(strangers)}
+            ]
+    bad_cc = []
+    for address in cc:
+        try:
+            validate_email(address)
+        except ValidationError:
+            bad_cc.append(address)
+    if bad_cc:
+        errors["cc"] = [_("Not an e-mail address: %(addresses)s") % {"addresses": ", ".join(bad_cc)}]
+    elif len(cc) > MAX_CC:
+        errors["cc"] = [_("Copy at most %(n)d addresses.") % {"n": MAX_CC}]
+    if not subject:
+        errors["subject"] = [_("Give the mail a subject.")]
+    if not body.strip():
+        errors["body"] = [_("Write the message.")]
+    if errors:
+        raise ValidationError(errors)
+
+
+def _failure(exc: Exception) -> MailNotSent:
+    """What to tell the person whose mail did not go out, in words they can act on."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        refused = ", ".join(str(a) for a in exc.recipients)
+        text = _("The mail server refused the recipients: %(addresses)s.") % {"addresses": refused}
+    elif isinstance(exc, smtplib.SMTPAuthenticationError):
+        text = _("The mail server refused the app's login; the mail settings need checking.")
+    elif isinstance(exc, smtplib.SMTPSenderRefused):
+        text = _("The mail server refused the sender address %(address)s.") % {"address": exc.sender}
+    elif isinstance(exc, smtplib.SMTPResponseException):
+        text = _("The mail server did not accept the mail (%(code)s).") % {"code": exc.smtp_code}
+    elif isinstance(exc, OSError):  # smtplib's other errors too: a dropped connection, a timeout
+        text = _("The mail server could not be reached.")
+    else:
+        text = _("The mail could not be sent.")
+    return MailNotSent(
+        _("%(reason)s Nothing was sent or logged; please try again.") % {"reason": text}, code="not_sent"
+    )
+
+
+# --- Sending ------------------------------------------------------------------------
+
+
+def mail_send(
+    *,
+    engagement: Engagement,
+    by: User | None,
+    kind: str,
+    to: Sequence[str],
+    cc: Sequence[str] = (),
+    subject: str,
+    body: str,
+    in_reply_to: str = "",
+    references: str = "",
+) -> Message:
+    """Send a request or follow-up to the provider and log it as sent from the app.
+
+    Logged first, then sent, in one transaction: when the mail server refuses
+    it, the log entry (and the status move it caused) is rolled back and
+    ``MailNotSent`` says why. A follow-up without thread headers given
+    continues the thread of the request it chases, when that went by mail.
+    Message-IDs are passed and stored without angle brackets, as the parser
+    stores them; ``references`` is space-separated.
+    """
+    to = list(dict.fromkeys(a.strip() for a in to if a.strip()))
+    cc = [a for a in dict.fromkeys(a.strip() for a in cc if a.strip()) if a not in to]
+    # A header is one line: pasted line breaks become spaces.
+    subject = " ".join(subject.split())[:SUBJECT_MAX]
+    # As a browser's textarea sends it (CRLF) or not: stored and sent with plain newlines.
+    body = body.replace("\r\n", "\n")
+    _check(engagement, kind, to, cc, subject, body)
+    in_reply_to = in_reply_to.strip().strip("<>")
+    if kind == Message.Kind.FOLLOW_UP and not in_reply_to:
+        in_reply_to, references = _thread_of(engagement)
+    references = " ".join(i.strip("<>") for i in references.split()) or in_reply_to
+    language = mail_language(engagement)
+    from_header, from_address = _from_header(by, language)
+    reply_to = routing_address(engagement)
+    message_id = make_msgid(domain=routing_domain()).strip("<>")
+    headers = {"Message-ID": f"<{message_id}>"}
+    if in_reply_to:
+        headers["In-Reply-To"] = f"<{in_reply_to}>"
+        headers["References"] = _bracketed(references.split())
+    mail = EmailMessage(
+        subject=subject,
+        body=body,
+        from_email=from_header,
+        to=to,
+        cc=cc,
+        reply_to=[reply_to],
+        headers=headers,
+    )
+    with transaction.atomic():
+        message = services.message_log(
+            engagement=engagement,
+            direction=Message.Direction.OUTBOUND,
+            kind=kind,
+            channel=Message.Channel.EMAIL,
+            occurred_at=timezone.now(),
+            subject=subject,
+            body=body,
+            author=by,
+            sender=from_address.lower(),
+            source=Message.Source.APP,
+            message_id=message_id,
+            in_reply_to=in_reply_to,
+            references=references,
+        )
+        try:
+            sent = mail.send()
+        except Exception as exc:  # any backend's failure: roll back and say so
+            logger.warning("mail for engagement %s not sent: %r", engagement.pk, exc)
+            raise _failure(exc) from exc
+        if not sent:
+            raise _failure(RuntimeError("the backend sent nothing"))
+    return message
+
+
+# --- Prefilled texts ---------------------------------------------------------------------
+
+
+def shipped_language(code: str | None) -> str | None:
+    """``code`` when the app ships it (a template exists for it), else None."""
+    code = (code or "").split("-")[0].lower()
+    return code if code in {c for c, _name in settings.LANGUAGES} else None
+
+
+def mail_language(engagement: Engagement, chosen: str | None = None) -> str:
+    """The language a mail to the provider is written in: the chosen one, else as for follow-ups."""
+    return shipped_language(chosen) or followup_language(
+        engagement.provider.languages or [], translation.get_language()
+    )
+
+
+def _speaking(engagement: Engagement, language: str) -> Engagement:
+    """A copy of the engagement whose provider speaks only ``language``.
+
+    ``followup_initial`` writes in a language the provider speaks; this pins it
+    to the one the person chose. Copies only: nothing is saved.
+    """
+    provider = copy.copy(engagement.provider)
+    provider.languages = [language]
+    pinned = copy.copy(engagement)
+    pinned.provider = provider
+    return pinned
+
+
+def compose_initial(
+    engagement: Engagement, kind: str, *, sender_name: str, language: str | None = None
+) -> dict[str, Any]:
+    """The compose form's subject and body for a request or follow-up, and their language.
+
+    The language is the one chosen, else the provider's (as for follow-ups:
+    the user's own when the provider speaks it). Nothing is saved here.
+    """
+    provider = engagement.provider
+    language = mail_language(engagement, language)
+    if kind == Message.Kind.FOLLOW_UP:
+        initial = followup_initial(
+            _speaking(engagement, language), queries.followup_request(engagement), sender=sender_name
+        )
+        return {"kind": kind, "subject": initial["subject"], "body": initial["body"], "language": language}
+    template = select_template([f"engagements/request/{language}.txt", "engagements/request/en.txt"])
+    # Dates and sums as the provider reads them: in their language and time zone.
+    with translation.override(language), timezone.override(provider.time_zone or "UTC"):
+        body = template.render(
+            {
+                "name": provider.name,
+                "title": engagement.title,
+                "brief": engagement.brief.strip(),
+                "due_on": engagement.due_on,
+                "fee": format_money(engagement.fee_amount, engagement.fee_currency, language),
+                "sender": sender_name,
+            }
+        )
+    # The template's optional paragraphs leave blank lines behind when they are empty.
+    body = re.sub(r"\n{3,}", "\n\n", body).strip()
+    return {
+        "kind": Message.Kind.REQUEST,
+        "subject": engagement.title[:SUBJECT_MAX],
+        "body": body,
+        "language": language,
+    }

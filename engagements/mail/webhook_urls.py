@@ -1,0 +1,15 @@
+"""The inbound mail webhook's URLs (outside any login: the ESP posts here)."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from engagements.mail import webhook
+
+urlpatterns: list = [
+    path("<str:token>/postmark/", webhook.PostmarkInbound.as_view(), name="mail_webhook_postmark"),
+    path("<str:token>/mailgun/", webhook.MailgunInbound.as_view(), name="mail_webhook_mailgun"),
+    # Mailgun posts the message as it came (body-mime) only to an address ending in "mime"; that
+    # one form field is held to DATA_UPLOAD_MAX_MEMORY_SIZE, so the page offers the parsed form above.
+    path("<str:token>/mailgun/mime", webhook.MailgunInbound.as_view(), name="mail_webhook_mailgun_mime"),
+]

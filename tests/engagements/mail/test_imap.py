@@ -1,0 +1,423 @@
+"""IMAP polling against a real Dovecot on loopback: reading, remembering, deleting, failing, claiming."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.db import connection
+from django.utils import timezone
+
+from engagements.mail import imap, importer
+from engagements.mail.imap_tasks import poll_mailbox, poll_mailboxes
+from engagements.models import Engagement, InboundMail, Mailbox, Message
+from outsourcing.celery import app as celery_app
+from tests.engagements.mail.conftest import append, make_mail, make_mailbox
+from tests.factories import EngagementFactory, ProviderFactory
+from tests.realparts import free_port, wait_for
+
+pytestmark = pytest.mark.django_db
+
+TOKEN = "k3y4landing9"
+
+
+@pytest.fixture
+def engagement(team) -> Engagement:
+    provider = ProviderFactory(workspace=team.workspace, name="Vanessa VA")
+    engagement = EngagementFactory(
+        workspace=team.workspace, provider=provider, owner=team.alice, title="Landing page copy"
+    )
+    Engagement.objects.filter(pk=engagement.pk).update(routing_token=TOKEN)
+    return engagement
+
+
+@pytest.fixture(autouse=True)
+def _any_routing_domain(settings):
+    settings.MAIL_ROUTING_DOMAIN = ""
+
+
+def reply(**kwargs) -> bytes:
+    """A reply addressed to the engagement's routing address: the importer threads it."""
+    return make_mail(to=f"reply+{TOKEN}@tracker.example", **kwargs)
+
+
+def stranger(**kwargs) -> bytes:
+    """Mail nobody can place: it waits in Unsorted."""
+    return make_mail(sender="someone@elsewhere.example", subject="Hello", **kwargs)
+
+
+def on_server(dovecot, folder: str) -> dict[int, tuple[bytes, ...]]:
+    """UID → flags of what the folder holds now."""
+    with dovecot.client() as client:
+        client.select_folder(folder, readonly=True)
+        uids = client.search("ALL")
+        return {uid: data[b"FLAGS"] for uid, data in client.fetch(uids, ["FLAGS"]).items()} if uids else {}
+
+
+def imported(workspace) -> int:
+    return InboundMail.objects.filter(workspace=workspace, source=InboundMail.Source.IMAP).count()
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def test_the_first_poll_imports_every_message_of_the_folder(team, engagement, dovecot, imap_folder):
+    append(dovecot, imap_folder, reply(subject="Re: Landing page copy"), stranger(), stranger())
+    mailbox = make_mailbox(team.workspace, dovecot, imap_folder)
+    before = timezone.now()
+
+    result = imap.mailbox_poll(mailbox)
+
+    assert result.error == ""
+    assert (result.counts.threaded, result.counts.unsorted, result.imported) == (1, 2, 3)
+    logged = Message.objects.get(engagement=engagement)
+    assert logged.direction == Message.Direction.INBOUND
+    assert logged.subject == "Re: Landing page copy"
+    assert InboundMail.objects.filter(status=InboundMail.Status.UNSORTED, source="imap").count() == 2
+    mailbox.refresh_from_db()
+    assert mailbox.last_uid == 3
+    assert mailbox.uidvalidity is not None
+    assert mailbox.imported_count == 3
+    assert mailbox.last_error == ""
+    assert mailbox.lease_until is None
+    assert mailbox.last_polled_at is not None and mailbox.last_polled_at >= before
+    assert mailbox.next_poll_at >= before + timedelta(minutes=5)
+
+
+def test_a_second_poll_reads_nothing_again(team, engagement, dovecot, imap_folder):
+    append(dovecot, imap_folder, reply(), stranger())
+    mailbox = make_mailbox(team.workspace, dovecot, imap_folder)
+    imap.mailbox_poll(mailbox)
+
+    again = imap.mailbox_poll(Mailbox.objects.get(pk=mailbox.pk))
+
+    # Not even fetched and recognised as duplicates: UID 2:* is filtered to nothing.
+    assert again.counts.total == 0
+    assert imported(team.workspace) == 2
+    mailbox.refresh_from_db()
+    assert (mailbox.last_uid, mailbox.imported_count) == (2, 2)
+
+
+def test_mail_appended_later_is_imported_by_the_next_poll(team, engagement, dovecot, imap_folder):
+    append(dovecot, imap_folder, stranger())
+    mailbox = make_mailbox(team.workspace, dovecot, imap_folder)
+    imap.mailbox_poll(mailbox)
+    append(dovecot, imap_folder, reply(subject="Re: the second draft"), stranger())
+
+    result = imap.mailbox_poll(Mailbox.objects.get(pk=mailbox.pk))
+
+    assert (result.counts.threaded, result.counts.unsorted, result.counts.duplicate) == (1, 1, 0)
+    assert Message.objects.get(engagement=engagement).subject == "Re: the second draft"
+    mailbox.refresh_from_db()
+    assert (mailbox.last_uid, mailbox.imported_count) == (3, 3)
+
+
+def test_many_messages_are_read_in_batches_in_order(team, engagement, dovecot, imap_folder, monkeypatch):
+    monkeypatch.setattr(imap, "BATCH", 2)
+    append(dovecot, imap_folder, *[stranger(body=f"Number {n}\n") for n in range(5)])
+    mailbox = make_mailbox(team.workspace, dovecot, imap_folder)
+    saved = []
+    real = importer.mail_import_many
+
+    def spy(**kwargs):
+        raws = list(kwargs.pop("raws"))
+        counts = real(raws=raws, **kwargs)
+        saved.append((len(raws), Mailbox.objects.get(pk=mailbox.pk).last_uid))
+        return counts
+
+    monkeypatch.setattr(importer, "mail_import_many", spy)
+
+    assert imap.mailbox_poll(mailbox).imported == 5
+
+    # Each batch is imported before last_uid moves past it.
+    assert saved == [(2, 0), (2, 2), (1, 4)]
+    snippets = list(InboundMail.objects.order_by("pk").values_list("snippet", flat=True))
+    assert snippets == [f"Number {n}" for n in range(5)]
+
+
+def test_messages_stay_on_the_server_and_unread_by_default(team, dovecot, imap_folder):
+    append(dovecot, imap_folder, stranger(), stranger())
+    mailbox = make_mailbox(team.workspace, dovecot, imap_folder)
+
+    assert imap.mailbox_poll(mailbox).deleted == 0
+
+    flags = on_server(dovecot, imap_folder)
+    assert sorted(flags) == [1, 2]
+    assert all(b"\\Seen" not in f and b"\\Deleted" not in f for f in flags.values())
+
+
+def test_a_renumbered_folder_is_read_again_without_duplicates(team, engagement, dovecot, imap_folder):
+    first, second = reply(message_id="first"), stranger(message_id="second")
+    append(dovecot, imap_folder, first, second)
+    mailbox = make_mailbox(team.workspace, dovecot, imap_folder)
+    imap.mailbox_poll(mailbox)
+    mailbox.refresh_from_db()
+    old_validity = mailbox.uidvalidity
+    # Deleted and created again: the server numbers the folder afresh.
+    with dovecot.client() as client:
+        client.delete_folder(imap_folder)
+        client.create_folder(imap_folder)
+    append(dovecot, imap_folder, first, second, stranger(message_id="third"))
+
+    result = imap.mailbox_poll(mailbox)
+
+    assert (result.counts.duplicate, result.counts.unsorted, result.counts.threaded) == (2, 1, 0)
+    assert imported(team.workspace) == 3
+    assert Message.objects.filter(engagement=engagement).count() == 1
+    mailbox.refresh_from_db()
+    assert mailbox.uidvalidity != old_validity
+    assert (mailbox.last_uid, mailbox.imported_count) == (3, 3)
+
+
+def test_with_delete_after_import_the_imported_messages_are_expunged(team, dovecot, imap_folder):
+    append(dovecot, imap_folder, stranger(), stranger(), stranger())
+    mailbox = make_mailbox(team.workspace, dovecot, imap_folder, delete_after_import=True)
+
+    result = imap.mailbox_poll(mailbox)
+
+    assert (result.imported, result.deleted) == (3, 3)
+    assert on_server(dovecot, imap_folder) == {}
+    append(dovecot, imap_folder, stranger())
+    assert imap.mailbox_poll(Mailbox.objects.get(pk=mailbox.pk)).deleted == 1
+    assert imported(team.workspace) == 4
+
+
+def test_a_poll_that_stops_midway_deletes_only_what_it_imported_and_resumes_there(
+    team, dovecot, imap_folder, monkeypatch
+):
+    monkeypatch.setattr(imap, "BATCH", 1)
+    append(dovecot, imap_folder, stranger(body="One\n"), stranger(body="Two\n"))
+    mailbox = make_mailbox(team.workspace, dovecot, imap_folder, delete_after_import=True)
+    real = importer.mail_import_many
+    calls = []
+
+    def dies_on_the_second_batch(**kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("the worker died")
+        return real(**kwargs)
+
+    monkeypatch.setattr(importer, "mail_import_many", dies_on_the_second_batch)
+
+    broken = imap.mailbox_poll(mailbox)
+
+    assert broken.error  # recorded, not raised
+    assert list(on_server(dovecot, imap_folder)) == [2]  # the first was imported, so deleted
+    mailbox.refresh_from_db()
+    assert (mailbox.last_uid, mailbox.imported_count, mailbox.lease_until) == (1, 1, None)
+    assert mailbox.last_error == broken.error
+
+    monkeypatch.setattr(importer, "mail_import_many", real)
+    resumed = imap.mailbox_poll(mailbox)
+
+    assert (resumed.error, resumed.imported, resumed.deleted) == ("", 1, 1)
+    assert list(InboundMail.objects.order_by("pk").values_list("snippet", flat=True)) == ["One", "Two"]
+    assert on_server(dovecot, imap_folder) == {}
+    mailbox.refresh_from_db()
+    assert mailbox.last_error == ""
+
+
+@pytest.mark.parametrize("security", [Mailbox.Security.SSL, Mailbox.Security.STARTTLS])
+def test_it_polls_over_tls_and_starttls(team, dovecot, imap_folder, trust_dovecot, security):
+    append(dovecot, imap_folder, stranger())
+    port = dovecot.tls_port if security == Mailbox.Security.SSL else dovecot.port
+    mailbox = make_mailbox(
+        team.workspace, dovecot, imap_folder, host="localhost", port=port, security=security
+    )
+
+    result = imap.mailbox_poll(mailbox)
+
+    assert (result.error, result.imported) == ("", 1)
+
+
+# --- failing --------------------------------------------------------------------------------
+
+
+def test_a_wrong_password_is_recorded_and_the_next_poll_still_scheduled(team, dovecot, imap_folder):
+    append(dovecot, imap_folder, stranger())
+    mailbox = make_mailbox(team.workspace, dovecot, imap_folder, password="not-it")
+    before = timezone.now()
+
+    result = imap.mailbox_poll(mailbox)
+
+    assert result.error.startswith("The server refused the login:")
+    assert "Authentication failed" in result.error
+    mailbox.refresh_from_db()
+    assert mailbox.last_error == result.error
+    assert mailbox.next_poll_at >= before + timedelta(minutes=5)
+    assert mailbox.last_polled_at is not None and mailbox.last_polled_at >= before
+    assert (mailbox.lease_until, mailbox.last_uid) == (None, 0)
+    assert imported(team.workspace) == 0
+
+
+def test_a_missing_folder_is_a_readable_error(team, dovecot):
+    mailbox = make_mailbox(team.workspace, dovecot, "No-Such-Folder")
+
+    error = imap.mailbox_poll(mailbox).error
+
+    assert error.startswith("The folder “No-Such-Folder” could not be opened:")
+
+
+def test_a_closed_port_is_a_readable_error(team):
+    mailbox = make_mailbox(team.workspace, host="127.0.0.1", port=free_port(), security=Mailbox.Security.NONE)
+
+    assert imap.mailbox_poll(mailbox).error == (f"The server refused the connection on port {mailbox.port}.")
+
+
+def test_an_untrusted_certificate_is_a_readable_error(team, dovecot, imap_folder):
+    mailbox = make_mailbox(
+        team.workspace, dovecot, imap_folder, port=dovecot.tls_port, security=Mailbox.Security.SSL
+    )
+
+    error = imap.mailbox_poll(mailbox).error
+
+    assert error.startswith("The server's certificate could not be verified:")
+
+
+def test_a_password_the_protocol_cannot_carry_is_a_readable_error(team, dovecot, imap_folder):
+    mailbox = make_mailbox(team.workspace, dovecot, imap_folder, password="Grüße")
+
+    assert imap.mailbox_poll(mailbox).error == (
+        "The server cannot take a user name or password with characters outside ASCII."
+    )
+
+
+def test_an_error_is_cleared_by_the_next_good_poll(team, dovecot, imap_folder):
+    mailbox = make_mailbox(team.workspace, dovecot, imap_folder, password="not-it")
+    imap.mailbox_poll(mailbox)
+    Mailbox.objects.filter(pk=mailbox.pk).update(password=dovecot.password)
+
+    imap.mailbox_poll(Mailbox.objects.get(pk=mailbox.pk))
+
+    assert Mailbox.objects.get(pk=mailbox.pk).last_error == ""
+
+
+# --- passwords ------------------------------------------------------------------------------
+
+
+def test_the_password_can_come_from_the_environment(team, dovecot, imap_folder, monkeypatch):
+    monkeypatch.setenv("IMAP_PASSWORD_SUPPORT", dovecot.password)
+    append(dovecot, imap_folder, stranger())
+    # A stored password, wrong on purpose: the environment's wins.
+    mailbox = make_mailbox(
+        team.workspace, dovecot, imap_folder, password="stale", password_env="IMAP_PASSWORD_SUPPORT"
+    )
+
+    result = imap.mailbox_poll(mailbox)
+
+    assert (result.error, result.imported) == ("", 1)
+
+
+def test_a_missing_environment_variable_is_a_clear_error(team, monkeypatch):
+    monkeypatch.delenv("IMAP_PASSWORD_GONE", raising=False)
+    mailbox = make_mailbox(team.workspace, password="", password_env="IMAP_PASSWORD_GONE")
+
+    assert imap.mailbox_poll(mailbox).error == (
+        "The environment variable IMAP_PASSWORD_GONE is not set on the server."
+    )
+
+
+def test_only_variables_named_for_mailbox_passwords_are_read(team, monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "the-real-secret-key")
+    mailbox = make_mailbox(team.workspace, password="", password_env="SECRET_KEY")
+
+    with pytest.raises(imap.MailboxError, match="must start with IMAP_PASSWORD_"):
+        imap.mailbox_password(mailbox)
+    assert "IMAP_PASSWORD_" in imap.mailbox_poll(mailbox).error
+
+
+def test_the_password_is_stored_encrypted(team):
+    mailbox = make_mailbox(team.workspace, password="correct horse battery")
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT password FROM {Mailbox._meta.db_table} WHERE id = %s", [mailbox.pk])
+        (stored,) = cursor.fetchone()
+
+    assert stored
+    assert "correct horse" not in stored
+    assert Mailbox.objects.get(pk=mailbox.pk).password == "correct horse battery"
+
+
+# --- claiming -------------------------------------------------------------------------------
+
+
+def test_a_claimed_mailbox_is_not_claimed_again_until_the_lease_expires(team):
+    mailbox = make_mailbox(team.workspace)
+    now = timezone.now()
+
+    claimed = imap.mailboxes_claim(now)
+
+    assert claimed == [(mailbox.pk, now + imap.LEASE)]
+    assert imap.mailboxes_claim(now + timedelta(seconds=1)) == []
+    assert imap.mailbox_claim(mailbox.pk, now + timedelta(seconds=1)) is None
+    later = now + imap.LEASE + timedelta(seconds=1)
+    assert imap.mailboxes_claim(later) == [(mailbox.pk, later + imap.LEASE)]
+
+
+def test_only_active_mailboxes_whose_poll_is_due_are_claimed(team):
+    now = timezone.now()
+    due = make_mailbox(team.workspace, name="Due", next_poll_at=now)
+    make_mailbox(team.workspace, name="Off", is_active=False)
+    make_mailbox(team.workspace, name="Later", next_poll_at=now + timedelta(minutes=1))
+
+    assert [pk for pk, _lease in imap.mailboxes_claim(now)] == [due.pk]
+
+
+def test_a_poll_whose_lease_was_taken_over_does_nothing(team, dovecot, imap_folder):
+    append(dovecot, imap_folder, stranger())
+    now = timezone.now()
+    mailbox = make_mailbox(team.workspace, dovecot, imap_folder, next_poll_at=now - timedelta(hours=1))
+    [(_pk, stale)] = imap.mailboxes_claim(now - imap.LEASE - timedelta(minutes=1))
+    [(_pk, current)] = imap.mailboxes_claim(now)
+
+    assert imap.mailbox_poll_claimed(pk=mailbox.pk, lease=stale) is None
+    assert imported(team.workspace) == 0
+    assert imap.mailbox_poll_claimed(pk=mailbox.pk, lease=current).imported == 1
+
+
+def test_poll_now_waits_for_a_poll_in_progress(team, dovecot, imap_folder):
+    append(dovecot, imap_folder, stranger())
+    mailbox = make_mailbox(team.workspace, dovecot, imap_folder, is_active=False)
+    imap.mailbox_claim(mailbox.pk, timezone.now())
+
+    assert poll_mailbox(mailbox.pk) == "skipped"
+    assert imported(team.workspace) == 0
+
+    Mailbox.objects.filter(pk=mailbox.pk).update(lease_until=None)
+    # "Poll now" works on a mailbox whose polling is off too: a person asked for it.
+    assert poll_mailbox(mailbox.pk).startswith("threaded 0, unsorted 1")
+
+
+def test_the_beat_task_polls_every_due_mailbox_once(team, engagement, dovecot, imap_folder):
+    append(dovecot, imap_folder, reply())
+    mailbox = make_mailbox(team.workspace, dovecot, imap_folder)
+
+    assert poll_mailboxes() == 1
+    # Polled, so no longer due.
+    assert poll_mailboxes() == 0
+
+    assert Message.objects.filter(engagement=engagement).count() == 1
+    mailbox.refresh_from_db()
+    assert (mailbox.imported_count, mailbox.lease_until, mailbox.last_error) == (1, None, "")
+
+
+@pytest.mark.celery_worker
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_polls_the_due_mailboxes(team, engagement, dovecot, imap_folder, _tasks_run_inline):
+    celery_app.conf.task_always_eager = False
+    append(dovecot, imap_folder, reply(), stranger())
+    mailbox = make_mailbox(team.workspace, dovecot, imap_folder)
+
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+        poll_mailboxes.delay()
+        assert wait_for(lambda: Mailbox.objects.get(pk=mailbox.pk).last_polled_at is not None)
+        # A second beat tick finds nothing due: nothing is read twice.
+        poll_mailboxes.delay()
+        time.sleep(2)
+
+    mailbox.refresh_from_db()
+    assert (mailbox.imported_count, mailbox.last_uid, mailbox.last_error) == (2, 2, "")
+    assert Message.objects.filter(engagement=engagement).count() == 1
+    assert imported(team.workspace) == 2
