@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from django.core.cache import cache
@@ -92,18 +94,6 @@ def user(db) -> User:
     return UserFactory()
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Real Celery workers take whatever task is on their queue: run them one at a time.
-
-    Parallel test processes share the broker (Redis, or the on-disk folder);
-    two workers on the default queue at once could take each other's tasks
-    and run them against the wrong test database.
-    """
-    for item in items:
-        if item.get_closest_marker("celery_worker") is not None:
-            item.add_marker(pytest.mark.xdist_group("celery_worker"))
-
-
 @pytest.fixture
 def smtp_server(settings):
     """A real SMTP server on loopback (aiosmtpd) that Django's mail goes to."""
@@ -126,3 +116,60 @@ def smtp_down(settings):
     from tests.realparts import free_port, smtp_settings
 
     smtp_settings(settings, free_port())
+
+
+@pytest.fixture
+def through_the_broker(_tasks_run_inline):
+    """Tasks go through the real broker, to a real worker the test starts.
+
+    The queue starts and ends empty: a task a previous test left behind
+    (say a beat tick that found nothing to do) must not run first, against
+    this test's database.
+    """
+    import fcntl
+
+    # Parallel test processes share the broker (Redis, or the on-disk folder):
+    # one real worker at a time, or one could take another test's tasks and
+    # run them against the wrong database.
+    with open(Path(tempfile.gettempdir()) / "outsourcing-tests-celery-worker.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        celery_app.conf.task_always_eager = False
+        celery_app.control.purge()
+        try:
+            yield
+        finally:
+            celery_app.control.purge()
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@pytest.fixture
+def finished_tasks():
+    """Names of the tasks a real worker has finished, with an event set after each.
+
+    Waiting for this rather than polling the database: with SQLite's shared
+    in-memory test database, a read from the test thread can lock a table the
+    worker thread is writing.
+    """
+    import threading
+
+    from celery.signals import task_postrun
+
+    done: list[str] = []
+    event = threading.Event()
+
+    def record(sender=None, **kwargs):
+        done.append(sender.name)
+        event.set()
+
+    task_postrun.connect(record, weak=False)
+
+    class Finished:
+        names = done
+
+        def wait_for(self, name: str, count: int = 1, seconds: float = 120) -> bool:
+            from tests.realparts import wait_for
+
+            return wait_for(lambda: done.count(name) >= count, seconds)
+
+    yield Finished()
+    task_postrun.disconnect(record)

@@ -26,8 +26,8 @@ pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
-def _through_the_broker(_tasks_run_inline):
-    celery_app.conf.task_always_eager = False
+def _through_the_broker(through_the_broker):
+    pass
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -16,7 +15,7 @@ from engagements.models import Engagement, InboundMail, Mailbox, Message
 from outsourcing.celery import app as celery_app
 from tests.engagements.mail.conftest import append, make_mail, make_mailbox
 from tests.factories import EngagementFactory, ProviderFactory
-from tests.realparts import free_port, wait_for
+from tests.realparts import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -405,18 +404,20 @@ def test_the_beat_task_polls_every_due_mailbox_once(team, engagement, dovecot, i
 
 @pytest.mark.celery_worker
 @pytest.mark.django_db(transaction=True)
-def test_a_real_worker_polls_the_due_mailboxes(team, engagement, dovecot, imap_folder, _tasks_run_inline):
-    celery_app.conf.task_always_eager = False
+def test_a_real_worker_polls_the_due_mailboxes(
+    team, engagement, dovecot, imap_folder, through_the_broker, finished_tasks
+):
     append(dovecot, imap_folder, reply(), stranger())
     mailbox = make_mailbox(team.workspace, dovecot, imap_folder)
 
     with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
         poll_mailboxes.delay()
-        assert wait_for(lambda: Mailbox.objects.get(pk=mailbox.pk).last_polled_at is not None)
+        assert finished_tasks.wait_for("engagements.tasks.poll_mailbox")
         # A second beat tick finds nothing due: nothing is read twice.
         poll_mailboxes.delay()
-        time.sleep(2)
+        assert finished_tasks.wait_for("engagements.tasks.poll_mailboxes", count=2)
 
+    assert finished_tasks.names.count("engagements.tasks.poll_mailbox") == 1
     mailbox.refresh_from_db()
     assert (mailbox.imported_count, mailbox.last_uid, mailbox.last_error) == (2, 2, "")
     assert Message.objects.filter(engagement=engagement).count() == 1

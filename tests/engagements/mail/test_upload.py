@@ -4,7 +4,6 @@ with progress written as it goes; a redelivered task never imports twice."""
 from __future__ import annotations
 
 import mailbox
-import threading
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -13,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from celery.contrib.testing.worker import start_worker
-from celery.signals import task_postrun
 from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -264,27 +262,14 @@ def test_a_mail_file_is_known_by_its_name_or_its_content(team, name, content, st
 
 @pytest.mark.celery_worker
 @pytest.mark.django_db(transaction=True)
-def test_a_real_worker_imports_an_uploaded_mbox(team, engagement, mbox_file, _tasks_run_inline):
-    # Tests with a real worker run one at a time (tests/conftest.py), on the default queue.
-    celery_app.conf.task_always_eager = False
-
-    finished = threading.Event()
-
-    def on_finish(sender, **kwargs):
-        if sender.name == "engagements.tasks.import_mail_upload":
-            finished.set()
-
-    # Waited for by signal, not by reading the row: SQLite's shared in-memory test database
-    # locks a table the worker is writing instead of waiting.
-    task_postrun.connect(on_finish, weak=False)
+def test_a_real_worker_imports_an_uploaded_mbox(
+    team, engagement, mbox_file, through_the_broker, finished_tasks
+):
     client = team.client_for(team.bob)
     client.get(upload_url())  # the session is written now, not while the worker writes
-    try:
-        with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
-            response = client.post(upload_url(), {"mail_files": [as_upload(mbox_file)]})
-            assert finished.wait(120)
-    finally:
-        task_postrun.disconnect(on_finish)
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+        response = client.post(upload_url(), {"mail_files": [as_upload(mbox_file)]})
+        assert finished_tasks.wait_for("engagements.tasks.import_mail_upload")
 
     item = MailUpload.objects.get()
     assert response["Location"] == status_url(item.pk)
