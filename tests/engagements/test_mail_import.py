@@ -477,3 +477,18 @@ def test_the_log_shows_a_bounce_flag_and_the_mails_html_cleaned(client, team, en
     assert "alert(" not in html and "steal()" not in html
     assert 'data-testid="bounced"' in html
     assert "Undelivered Mail Returned to Sender" in html
+
+
+def test_the_mail_menu_offers_each_person_what_their_role_allows(team):
+    def links(user) -> set[str]:
+        html = team.client_for(user).get("/w/acme/mail/unsorted/").content.decode()
+        return {
+            testid
+            for testid in ("nav-unsorted", "nav-mail-upload", "nav-mailboxes", "nav-mail-webhook")
+            if f'data-testid="{testid}"' in html
+        }
+
+    everything = {"nav-unsorted", "nav-mail-upload", "nav-mailboxes", "nav-mail-webhook"}
+    assert links(team.alice) == everything
+    assert links(team.bob) == {"nav-unsorted", "nav-mail-upload"}
+    assert links(team.vera) == {"nav-unsorted"}
