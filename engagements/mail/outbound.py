@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 
 from engagements import queries, services
 from engagements.forms import followup_initial, followup_language
+from engagements.mail.tokens import token_once
 from engagements.models import Engagement, Message
 from outsourcing.models import User
 from outsourcing.money import format_money
@@ -67,20 +68,16 @@ def routing_domain() -> str:
 def routing_address(engagement: Engagement) -> str:
     """The engagement's Reply-To address; it gets its token the first time mail goes out.
 
-    The token is written only where none is stored yet, so two sends racing
-    for the first token end up with the same one: the loser reads the winner's.
+    Two sends racing for the first token end up with the same one (``token_once``).
     """
-    token = engagement.routing_token
-    if not token:
-        candidate = "".join(secrets.choice(TOKEN_ALPHABET) for _i in range(TOKEN_LENGTH))
-        won = Engagement.objects.filter(pk=engagement.pk, routing_token="").update(routing_token=candidate)
-        token = (
-            candidate
-            if won
-            else Engagement.objects.filter(pk=engagement.pk).values_list("routing_token", flat=True).get()
+    if not engagement.routing_token:
+        engagement.routing_token = token_once(
+            Engagement,
+            engagement.pk,
+            "routing_token",
+            lambda: "".join(secrets.choice(TOKEN_ALPHABET) for _i in range(TOKEN_LENGTH)),
         )
-        engagement.routing_token = token
-    return f"{settings.MAIL_ROUTING_LOCAL}+{token}@{routing_domain()}"
+    return f"{settings.MAIL_ROUTING_LOCAL}+{engagement.routing_token}@{routing_domain()}"
 
 
 def provider_addresses(provider: Provider) -> list[str]:

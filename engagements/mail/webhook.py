@@ -39,6 +39,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 
 from engagements.mail import importer
+from engagements.mail.tokens import token_once
 from engagements.models import InboundMail
 from outsourcing.models import Workspace
 
@@ -72,8 +73,7 @@ def mail_token_ensure(workspace: Workspace) -> str:
     A conditional update: two people opening the page at once end up with the same token.
     """
     if not workspace.mail_token:
-        Workspace.objects.filter(pk=workspace.pk, mail_token="").update(mail_token=_new_token())
-        workspace.refresh_from_db(fields=["mail_token"])
+        workspace.mail_token = token_once(Workspace, workspace.pk, "mail_token", _new_token)
     return workspace.mail_token
 
 
