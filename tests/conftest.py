@@ -157,14 +157,19 @@ def finished_tasks():
     done: list[str] = []
     event = threading.Event()
 
-    def record(sender=None, **kwargs):
+    returned: list[tuple[str, object]] = []
+
+    def record(sender=None, retval=None, **kwargs):
         done.append(sender.name)
+        returned.append((sender.name, retval))
         event.set()
 
     task_postrun.connect(record, weak=False)
 
     class Finished:
         names = done
+        # What each task returned, for the message of a failing wait.
+        results = returned
 
         def wait_for(self, name: str, count: int = 1, seconds: float = 120) -> bool:
             from tests.realparts import wait_for

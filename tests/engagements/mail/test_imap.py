@@ -412,7 +412,7 @@ def test_a_real_worker_polls_the_due_mailboxes(
 
     with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
         poll_mailboxes.delay()
-        assert finished_tasks.wait_for("engagements.tasks.poll_mailbox")
+        assert finished_tasks.wait_for("engagements.tasks.poll_mailbox"), finished_tasks.results
         # A second beat tick finds nothing due: nothing is read twice.
         poll_mailboxes.delay()
         assert finished_tasks.wait_for("engagements.tasks.poll_mailboxes", count=2)
