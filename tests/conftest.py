@@ -6,10 +6,13 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.test import Client
+from django.test.utils import override_settings
 
 from outsourcing.celery import app as celery_app
 from outsourcing.models import Membership, Role, User, Workspace
@@ -50,6 +53,22 @@ def _media_root(settings, tmp_path):
 def _fast_passwords(settings):
     """Real hashers take most of a second per user; the tests check flows, not hashing."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _own_cache_database(worker_id):
+    """Redis's cache.clear() is FLUSHDB: in the broker's database it would drop the
+    tasks another test process has queued, and it would wipe the leases and counters
+    other processes' tests are holding. Each test process caches in a database of its
+    own, apart from the broker's."""
+    cache_settings = django_settings.CACHES["default"]
+    if not cache_settings["BACKEND"].endswith("RedisCache"):
+        yield
+        return
+    number = 1 + (int(worker_id.removeprefix("gw")) if worker_id.startswith("gw") else 0)
+    location = urlsplit(cache_settings["LOCATION"])._replace(path=f"/{number}").geturl()
+    with override_settings(CACHES={"default": {**cache_settings, "LOCATION": location}}):
+        yield
 
 
 @pytest.fixture(autouse=True)
