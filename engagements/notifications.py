@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import secrets
-import socket
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
@@ -34,6 +32,7 @@ from django.utils.translation import gettext as _
 from engagements.models import Engagement, Flag, Notification
 from engagements.sql import id_in
 from outsourcing.models import Membership, Role, User, Workspace
+from outsourcing.network import resolves_to_private
 
 MAX_ATTEMPTS = 8
 # What rendering a notification's text reads (Notification.headline, .message, .link).
@@ -260,13 +259,11 @@ def check_webhook_url(url: str) -> None:
     if settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES:
         return
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
+        private = resolves_to_private(parts.hostname, parts.port or 443)
     except OSError:
         raise ValidationError(_("The webhook's host name cannot be resolved.")) from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            raise ValidationError(_("Private, loopback and reserved addresses are not allowed for webhooks."))
+    if private:
+        raise ValidationError(_("Private, loopback and reserved addresses are not allowed for webhooks."))
 
 
 # --- Reading and managing the rows (the notification pages) -------------------

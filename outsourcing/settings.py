@@ -197,6 +197,10 @@ MAIL_MAX_BYTES = env_int("MAIL_MAX_BYTES", 50 * 1024 * 1024)
 MAIL_ROUTING_LOCAL = env_str("MAIL_ROUTING_LOCAL", "reply").lower()
 # How often each IMAP mailbox is polled, and the largest mail file an upload takes.
 MAIL_POLL_MINUTES = env_int("MAIL_POLL_MINUTES", 5)
+# Whether a mailbox may point at a server on a private network (10.x, 192.168.x,
+# localhost, …): off, so a workspace manager cannot make the worker connect inside
+# the network it runs in. Turn on for an IMAP server on your own network.
+MAIL_IMAP_ALLOW_PRIVATE_ADDRESSES = env_bool("MAIL_IMAP_ALLOW_PRIVATE_ADDRESSES", False)
 MAIL_UPLOAD_MAX_BYTES = env_int("MAIL_UPLOAD_MAX_BYTES", 200 * 1024 * 1024)
 # Mailbox passwords are encrypted with keys derived from SECRET_KEY (and its
 # fallbacks, for rotation) and this salt (django-fernet-encrypted-fields).

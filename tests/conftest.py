@@ -65,8 +65,11 @@ def _own_cache_database(worker_id):
     if not cache_settings["BACKEND"].endswith("RedisCache"):
         yield
         return
-    number = 1 + (int(worker_id.removeprefix("gw")) if worker_id.startswith("gw") else 0)
-    location = urlsplit(cache_settings["LOCATION"])._replace(path=f"/{number}").geturl()
+    url = urlsplit(cache_settings["LOCATION"])
+    # Counted from the broker's database: a run against another one (REDIS_URL=…/8) keeps to its own.
+    number = int(url.path.strip("/") or 0) + 1
+    number += int(worker_id.removeprefix("gw")) if worker_id.startswith("gw") else 0
+    location = url._replace(path=f"/{number}").geturl()
     with override_settings(CACHES={"default": {**cache_settings, "LOCATION": location}}):
         yield
 

@@ -43,6 +43,7 @@ from imapclient.imapclient import SocketTimeout
 from engagements.mail import importer
 from engagements.models import InboundMail, Mailbox
 from outsourcing.models import Workspace
+from outsourcing.network import private_address, resolves_to_private
 
 logger = logging.getLogger(__name__)
 
@@ -125,6 +126,26 @@ def mailbox_password(mailbox: Mailbox) -> str:
     return mailbox.password
 
 
+def _private_error(host: str) -> MailboxError:
+    return MailboxError(
+        _(
+            "“%(host)s” is on a private network, and this server only connects to mail servers on "
+            "the internet. Its operator can allow private addresses (MAIL_IMAP_ALLOW_PRIVATE_ADDRESSES)."
+        )
+        % {"host": host}
+    )
+
+
+def check_host(mailbox: Mailbox) -> None:
+    """Refuse a server on a private network unless the operator allows it; raises SERVER_ERRORS.
+
+    A workspace manager chooses the host: unchecked, they could make the
+    worker connect inside the network it runs in.
+    """
+    if not settings.MAIL_IMAP_ALLOW_PRIVATE_ADDRESSES and resolves_to_private(mailbox.host, mailbox.port):
+        raise _private_error(mailbox.host)
+
+
 def tls_context() -> ssl.SSLContext:
     """Certificates checked against the system's trusted authorities, and the host name too."""
     return ssl.create_default_context()
@@ -174,6 +195,7 @@ def mailbox_connect(mailbox: Mailbox, *, timeout: SocketTimeout = POLL_TIMEOUT) 
     Use it in a ``with`` block: that logs out, or closes a connection that broke.
     """
     password = mailbox_password(mailbox)
+    check_host(mailbox)
     secure = mailbox.security == Mailbox.Security.SSL
     client = IMAPClient(
         mailbox.host,
@@ -270,28 +292,48 @@ def mailbox_poll_claimed(*, pk: int, lease: datetime | None) -> PollResult | Non
 # --- polling --------------------------------------------------------------------------------
 
 
-def _sized_batches(client: IMAPClient, uids: list[int]) -> Iterator[list[int]]:
-    """The UIDs in ascending order, in batches of at most BATCH messages and about BATCH_BYTES."""
+def _sized_batches(client: IMAPClient, uids: list[int]) -> Iterator[dict[int, int]]:
+    """UID → size in ascending order, in batches of at most BATCH messages and about BATCH_BYTES.
+
+    A message larger than the importer takes counts as the part of it that is fetched.
+    """
+    cap = settings.MAIL_MAX_BYTES + 1
     for start in range(0, len(uids), BATCH):
         chunk = uids[start : start + BATCH]
         sizes = client.fetch(chunk, ["RFC822.SIZE"])
-        batch: list[int] = []
+        batch: dict[int, int] = {}
         total = 0
         for uid in chunk:
             size = int(sizes.get(uid, {}).get(b"RFC822.SIZE", 0))
-            if batch and total + size > BATCH_BYTES:
+            if batch and total + min(size, cap) > BATCH_BYTES:
                 yield batch
-                batch, total = [], 0
-            batch.append(uid)
-            total += size
+                batch, total = {}, 0
+            batch[uid] = size
+            total += min(size, cap)
         if batch:
             yield batch
 
 
-def _fetch(client: IMAPClient, uids: list[int]) -> list[bytes]:
-    """The raw messages, in UID order; one expunged meanwhile by someone else is simply absent."""
-    found = client.fetch(uids, ["BODY.PEEK[]"])
-    return [found[uid][b"BODY[]"] for uid in uids if uid in found and b"BODY[]" in found[uid]]
+def _fetch(client: IMAPClient, sizes: dict[int, int]) -> list[bytes]:
+    """The raw messages, in UID order; one expunged meanwhile by someone else is simply absent.
+
+    Of a message larger than the importer takes, only its first MAIL_MAX_BYTES + 1
+    bytes are fetched: enough for the importer to reject it, saying why, and to
+    keep its beginning; the rest is never downloaded.
+    """
+    cap = settings.MAIL_MAX_BYTES + 1
+    whole = [uid for uid, size in sizes.items() if size < cap]
+    large = [uid for uid, size in sizes.items() if size >= cap]
+    found: dict[int, bytes] = {}
+    if whole:
+        for uid, data in client.fetch(whole, ["BODY.PEEK[]"]).items():
+            if b"BODY[]" in data:
+                found[uid] = data[b"BODY[]"]
+    if large:
+        for uid, data in client.fetch(large, [f"BODY.PEEK[]<0.{cap}>"]).items():
+            if b"BODY[]<0>" in data:
+                found[uid] = data[b"BODY[]<0>"]
+    return [found[uid] for uid in sizes if uid in found]
 
 
 def _delete_imported(client: IMAPClient, last_uid: int) -> int:
@@ -327,9 +369,10 @@ def _read_new(client: IMAPClient, mailbox: Mailbox, result: PollResult) -> None:
     uids = sorted(
         uid for uid in client.search(["UID", f"{mailbox.last_uid + 1}:*"]) if uid > mailbox.last_uid
     )
-    for batch in _sized_batches(client, uids):
+    for sizes in _sized_batches(client, uids):
+        batch = list(sizes)
         counts = importer.mail_import_many(
-            workspace=mailbox.workspace, raws=_fetch(client, batch), source=InboundMail.Source.IMAP
+            workspace=mailbox.workspace, raws=_fetch(client, sizes), source=InboundMail.Source.IMAP
         )
         for name in ("threaded", "unsorted", "rejected", "duplicate"):
             setattr(result.counts, name, getattr(result.counts, name) + getattr(counts, name))
@@ -390,6 +433,16 @@ def _check_password_env(mailbox: Mailbox) -> None:
         )
 
 
+def _check_host_address(mailbox: Mailbox) -> None:
+    """An IP address typed as the host is checked at once; a name is checked when it is resolved."""
+    try:
+        private = not settings.MAIL_IMAP_ALLOW_PRIVATE_ADDRESSES and private_address(mailbox.host.strip("[]"))
+    except ValueError:
+        return  # a name, not an address
+    if private:
+        raise ValidationError({"host": str(_private_error(mailbox.host))})
+
+
 @transaction.atomic
 def mailbox_save(
     *, workspace: Workspace, mailbox: Mailbox | None = None, password: str = "", **fields: Any
@@ -426,6 +479,7 @@ def mailbox_save(
         changed.add("password")
     target.full_clean()
     _check_password_env(target)
+    _check_host_address(target)
     target.next_poll_at = timezone.now()
     if mailbox is None:
         target.save()

@@ -283,6 +283,76 @@ def test_a_password_the_protocol_cannot_carry_is_a_readable_error(team, dovecot,
     )
 
 
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "10.1.2.3", "192.168.0.10", "169.254.169.254"])
+def test_a_server_on_a_private_network_is_refused_unless_allowed(team, settings, host):
+    settings.MAIL_IMAP_ALLOW_PRIVATE_ADDRESSES = False
+    mailbox = make_mailbox(team.workspace, host=host, port=free_port(), security=Mailbox.Security.NONE)
+
+    result = imap.mailbox_poll(mailbox)
+    count, tested = imap.mailbox_test(mailbox)
+
+    refusal = (
+        f"“{host}” is on a private network, and this server only connects to mail servers on the internet."
+    )
+    assert result.error.startswith(refusal)
+    assert count is None and tested.startswith(refusal)
+    assert Mailbox.objects.get(pk=mailbox.pk).last_error.startswith(refusal)
+
+
+def test_a_server_on_a_private_network_is_polled_when_allowed(
+    team, engagement, dovecot, imap_folder, settings
+):
+    settings.MAIL_IMAP_ALLOW_PRIVATE_ADDRESSES = True
+    append(dovecot, imap_folder, reply())
+
+    result = imap.mailbox_poll(make_mailbox(team.workspace, dovecot, imap_folder))
+
+    assert (result.error, result.counts.threaded) == ("", 1)
+
+
+def test_an_address_form_of_loopback_is_refused_too(team, settings):
+    settings.MAIL_IMAP_ALLOW_PRIVATE_ADDRESSES = False
+    for host in ["::1", "::ffff:127.0.0.1", "0.0.0.0"]:
+        mailbox = make_mailbox(team.workspace, host=host, port=free_port(), name=host)
+
+        assert "is on a private network" in imap.mailbox_poll(mailbox).error, host
+
+
+def test_a_message_larger_than_the_limit_is_rejected_without_being_downloaded(
+    team, engagement, dovecot, imap_folder, settings, monkeypatch
+):
+    settings.MAIL_MAX_BYTES = 4000
+    large = reply(subject="Re: the huge file", body=("y" * 76 + "\n") * 200)
+    append(dovecot, imap_folder, reply(subject="Re: small"), large, stranger())
+    mailbox = make_mailbox(team.workspace, dovecot, imap_folder)
+    fetched: list[int] = []
+    real_fetch = imap.IMAPClient.fetch
+
+    def spy(client, messages, data, *args, **kwargs):
+        response = real_fetch(client, messages, data, *args, **kwargs)
+        fetched.extend(
+            len(value) for item in response.values() for key, value in item.items() if key.startswith(b"BODY")
+        )
+        return response
+
+    monkeypatch.setattr(imap.IMAPClient, "fetch", spy)
+
+    result = imap.mailbox_poll(mailbox)
+
+    assert (result.error, result.counts.threaded, result.counts.unsorted, result.counts.rejected) == (
+        "",
+        1,
+        1,
+        1,
+    )
+    assert len(large) > 15000
+    assert max(fetched) == 4001  # only the part the importer needs to refuse it
+    rejected = InboundMail.objects.get(status=InboundMail.Status.REJECTED)
+    assert rejected.reason.startswith("The file is larger than")
+    assert rejected.raw.size == 4001
+    assert Mailbox.objects.get(pk=mailbox.pk).last_uid == 3
+
+
 def test_an_error_is_cleared_by_the_next_good_poll(team, dovecot, imap_folder):
     mailbox = make_mailbox(team.workspace, dovecot, imap_folder, password="not-it")
     imap.mailbox_poll(mailbox)

@@ -241,6 +241,27 @@ def test_a_port_out_of_range_is_a_form_error_not_a_500(team):
     assert response.context["form"].errors["port"]
 
 
+@pytest.mark.parametrize("host", ["10.0.0.5", "127.0.0.1", "[::1]"])
+def test_a_private_address_as_host_is_a_form_error_and_keeps_what_was_typed(team, settings, host):
+    settings.MAIL_IMAP_ALLOW_PRIVATE_ADDRESSES = False
+
+    response = team.client_for(team.alice).post(url("mailbox_create"), form_data(host=host, name="Office"))
+
+    assert response.status_code == 200
+    assert "is on a private network" in response.context["form"].errors["host"][0]
+    assert response.context["form"]["name"].value() == "Office"
+    assert not Mailbox.objects.filter(workspace=team.workspace).exists()
+
+
+def test_a_private_address_is_accepted_where_the_operator_allows_it(team, settings):
+    settings.MAIL_IMAP_ALLOW_PRIVATE_ADDRESSES = True
+
+    response = team.client_for(team.alice).post(url("mailbox_create"), form_data(host="192.168.1.20"))
+
+    assert response.status_code == 302
+    assert Mailbox.objects.get(workspace=team.workspace).host == "192.168.1.20"
+
+
 def test_the_stored_password_is_never_rendered_back(team, mailbox):
     client = team.client_for(team.alice)
 
