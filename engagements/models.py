@@ -457,6 +457,11 @@ class MailUpload(models.Model):
     def imported(self) -> int:
         return self.threaded + self.unsorted + self.rejected
 
+    @property
+    def can_retry(self) -> bool:
+        """A failed import whose file is still kept can go on where it stopped."""
+        return self.status == self.Status.FAILED and bool(self.file)
+
 
 class Mailbox(models.Model):
     """An IMAP mailbox a workspace's mail is polled from.

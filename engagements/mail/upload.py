@@ -113,6 +113,23 @@ def mail_upload_create(*, workspace: Workspace, by: User | None, file: UploadedF
     return upload
 
 
+def mail_upload_retry(*, upload: MailUpload) -> bool:
+    """Queue a failed import again; it goes on after the last batch it recorded.
+
+    False when there is nothing to retry: the import did not fail, its file is
+    gone, or someone else queued it again first (a conditional UPDATE decides).
+    """
+    with transaction.atomic():
+        queued = (
+            MailUpload.objects.filter(pk=upload.pk, status=MailUpload.Status.FAILED)
+            .exclude(file="")
+            .update(status=MailUpload.Status.QUEUED, error="", finished_at=None)
+        )
+        if queued:
+            transaction.on_commit(partial(_enqueue, upload.pk))
+    return bool(queued)
+
+
 # --- Import ------------------------------------------------------------------
 
 

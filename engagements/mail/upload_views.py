@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import cast
 
 from django.conf import settings
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from engagements.mail import upload as uploads
@@ -76,3 +78,17 @@ def upload_status(request: HttpRequest, pk: int) -> HttpResponse:
     if req.htmx:
         template += "#progress"
     return render(request, template, {"upload": item, "can_upload": req.membership.has_role(Role.MEMBER)})
+
+
+@workspace_view()
+@require_http_methods(["POST"])
+def upload_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    """Queue a failed import again, from where it stopped."""
+    req = _ws(request)
+    require_role(req, Role.MEMBER)
+    item = get_object_or_404(MailUpload, pk=pk, workspace=req.workspace)
+    if uploads.mail_upload_retry(upload=item):
+        messages.success(request, _("The import was queued again; it goes on where it stopped."))
+    else:
+        messages.error(request, _("Only a failed import whose file is still kept can be tried again."))
+    return redirect("mail:upload_status", ws=req.workspace.slug, pk=item.pk)

@@ -305,24 +305,44 @@ def test_a_copy_delivered_while_the_import_runs_leaves_it_alone(team, mbox_file)
     assert MailUpload.objects.get(pk=item.pk).status == MailUpload.Status.RUNNING
 
 
+def assert_imported_once(item: MailUpload) -> None:
+    """The whole file is in, counted right, and nothing from before the stop was imported twice."""
+    item.refresh_from_db()
+    assert item.status == MailUpload.Status.DONE
+    assert (item.threaded, item.unsorted, item.duplicates, item.rejected) == (
+        THREADED,
+        UNSORTED,
+        DUPLICATES,
+        REJECTED,
+    )
+    assert Message.objects.count() == THREADED
+    assert InboundMail.objects.filter(status=InboundMail.Status.UNSORTED).count() == UNSORTED
+
+
 class WorkerDied(BaseException):
     """What a killed worker looks like from inside: nothing after it runs (not even ``except Exception``)."""
 
 
-def test_an_import_whose_worker_died_is_taken_over_and_resumed(team, engagement, mbox_file, monkeypatch):
-    item = upload.mail_upload_create(workspace=team.workspace, by=team.alice, file=as_upload(mbox_file))
+def stop_after_the_first_batch(monkeypatch, error: BaseException):
+    """Make the importer raise ``error`` once its first batch is in and recorded; returns the real one."""
     many = importer.mail_import_many
 
-    def dies_after_the_first_batch(**kwargs):
+    def stops(**kwargs):
         on_batch = kwargs.pop("on_batch")
 
         def report(counts):
             on_batch(counts)
-            raise WorkerDied
+            raise error
 
         return many(**kwargs, on_batch=report)
 
-    monkeypatch.setattr(importer, "mail_import_many", dies_after_the_first_batch)
+    monkeypatch.setattr(importer, "mail_import_many", stops)
+    return many
+
+
+def test_an_import_whose_worker_died_is_taken_over_and_resumed(team, engagement, mbox_file, monkeypatch):
+    item = upload.mail_upload_create(workspace=team.workspace, by=team.alice, file=as_upload(mbox_file))
+    many = stop_after_the_first_batch(monkeypatch, WorkerDied())
     with pytest.raises(WorkerDied):
         upload.mail_upload_run(item.pk)
     half = MailUpload.objects.get(pk=item.pk)
@@ -335,14 +355,7 @@ def test_an_import_whose_worker_died_is_taken_over_and_resumed(team, engagement,
     monkeypatch.setattr(importer, "mail_import_many", many)
     assert upload.mail_upload_run(item.pk) == MailUpload.Status.DONE
 
-    item.refresh_from_db()
-    assert (item.threaded, item.unsorted, item.duplicates, item.rejected) == (
-        THREADED,
-        UNSORTED,
-        DUPLICATES,
-        REJECTED,
-    )
-    assert Message.objects.count() == THREADED
+    assert_imported_once(item)
 
 
 def test_an_unexpected_error_fails_the_upload_with_a_readable_reason(team, mbox_file, monkeypatch):
@@ -359,6 +372,72 @@ def test_an_unexpected_error_fails_the_upload_with_a_readable_reason(team, mbox_
     assert item.finished_at is not None
     page = team.client_for(team.alice).get(status_url(item.pk)).content.decode()
     assert "The import stopped with an error" in page and "disk on fire" in page
+
+
+def retry_url(pk: int) -> str:
+    return reverse("mail:upload_retry", kwargs={"ws": "acme", "pk": pk})
+
+
+def failed_halfway(team, mbox_file, monkeypatch) -> MailUpload:
+    """An upload whose import failed after its first batch was imported."""
+    item = upload.mail_upload_create(workspace=team.workspace, by=team.alice, file=as_upload(mbox_file))
+    many = stop_after_the_first_batch(monkeypatch, OSError("disk full"))
+    assert upload.mail_upload_run(item.pk) == MailUpload.Status.FAILED
+    monkeypatch.setattr(importer, "mail_import_many", many)
+    return MailUpload.objects.get(pk=item.pk)
+
+
+def test_a_failed_import_is_tried_again_and_goes_on_where_it_stopped(
+    team, engagement, mbox_file, monkeypatch, django_capture_on_commit_callbacks
+):
+    item = failed_halfway(team, mbox_file, monkeypatch)
+    assert 0 < item.bytes_done < item.size
+    page = team.client_for(team.bob).get(status_url(item.pk)).content.decode()
+    assert "try again to import the rest" in page and 'data-testid="retry-import"' in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = team.client_for(team.bob).post(retry_url(item.pk), follow=True)
+
+    assert response.redirect_chain == [(status_url(item.pk), 302)]
+    assert "The import was queued again; it goes on where it stopped." in response.content.decode()
+    assert_imported_once(item)
+    assert MailUpload.objects.get(pk=item.pk).error == ""
+    assert InboundMail.objects.filter(status=InboundMail.Status.UNSORTED).count() == UNSORTED
+
+
+def test_only_a_failed_import_with_its_file_can_be_tried_again(team, mbox_file, monkeypatch):
+    done = upload.mail_upload_create(
+        workspace=team.workspace, by=team.alice, file=SimpleUploadedFile("a.eml", b"Subject: a\n\nb")
+    )
+    upload.mail_upload_run(done.pk)
+    failed = failed_halfway(team, mbox_file, monkeypatch)
+    default_storage.delete(failed.file.name)
+    MailUpload.objects.filter(pk=failed.pk).update(file="")
+
+    for item in (done, failed):
+        response = team.client_for(team.alice).post(retry_url(item.pk), follow=True)
+
+        assert (
+            "Only a failed import whose file is still kept can be tried again." in response.content.decode()
+        )
+        assert 'data-testid="retry-import"' not in response.content.decode()
+    assert MailUpload.objects.get(pk=done.pk).status == MailUpload.Status.DONE
+    assert MailUpload.objects.get(pk=failed.pk).status == MailUpload.Status.FAILED
+
+
+def test_owner_and_member_try_again_the_viewer_may_not_and_the_outsider_sees_nothing(
+    team, mbox_file, monkeypatch
+):
+    item = failed_halfway(team, mbox_file, monkeypatch)
+    assert "retry-import" not in team.client_for(team.vera).get(status_url(item.pk)).content.decode()
+    assert team.client_for(team.vera).post(retry_url(item.pk)).status_code == 403
+    assert team.client_for(team.charlie).post(retry_url(item.pk)).status_code == 404
+    assert MailUpload.objects.get(pk=item.pk).status == MailUpload.Status.FAILED
+    assert team.client_for(team.alice).get(retry_url(item.pk)).status_code == 405
+    for user in (team.alice, team.bob):
+        MailUpload.objects.filter(pk=item.pk).update(status=MailUpload.Status.FAILED)
+        assert team.client_for(user).post(retry_url(item.pk)).status_code == 302
+        assert MailUpload.objects.get(pk=item.pk).status == MailUpload.Status.QUEUED
 
 
 def test_an_upload_that_cannot_be_queued_says_so(team, monkeypatch, django_capture_on_commit_callbacks):
