@@ -18,14 +18,36 @@ from engagements.models import (
 )
 
 
-class StatusChangeInline(admin.TabularInline):
-    model = StatusChange
+class ViewOnly:
+    """For the log and what is derived from it: changed in the app, where each change keeps
+    its history (versions, status changes) and moves due times, flags and figures; an edit
+    here would skip all of that."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ViewOnlyAdmin(ViewOnly, admin.ModelAdmin):
+    pass
+
+
+class ViewOnlyInline(ViewOnly, admin.TabularInline):
     extra = 0
+
+
+class StatusChangeInline(ViewOnlyInline):
+    model = StatusChange
     readonly_fields = ["from_status", "to_status", "changed_at", "changed_by"]
 
 
 @admin.register(Engagement)
-class EngagementAdmin(admin.ModelAdmin):
+class EngagementAdmin(ViewOnlyAdmin):
     list_display = ["title", "provider", "owner", "status", "due_on", "awaiting_reply", "workspace"]
     list_filter = ["status", "priority", "awaiting_reply"]
     search_fields = ["title", "provider__name", "client_name"]
@@ -41,14 +63,12 @@ class EngagementAdmin(admin.ModelAdmin):
     inlines = [StatusChangeInline]
 
 
-class AttachmentInline(admin.TabularInline):
+class AttachmentInline(ViewOnlyInline):
     model = Attachment
-    extra = 0
 
 
-class MessageVersionInline(admin.TabularInline):
+class MessageVersionInline(ViewOnlyInline):
     model = MessageVersion
-    extra = 0
     readonly_fields = [
         "version",
         "direction",
@@ -63,7 +83,7 @@ class MessageVersionInline(admin.TabularInline):
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(ViewOnlyAdmin):
     list_display = [
         "__str__",
         "engagement",
@@ -82,7 +102,7 @@ class MessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(Exchange)
-class ExchangeAdmin(admin.ModelAdmin):
+class ExchangeAdmin(ViewOnlyAdmin):
     list_display = ["engagement", "requested_at", "replied_at", "reply_due_at", "followups", "reply_seconds"]
     list_select_related = ["engagement"]
     raw_id_fields = ["workspace", "engagement", "request_message", "reply_message"]

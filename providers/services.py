@@ -37,6 +37,20 @@ PROVIDER_FIELDS = (
 CALENDAR_FIELDS = ("response_policy_id", "time_zone", "country")
 
 
+def stored_calendar(provider_id: int) -> tuple[Any, ...]:
+    """The provider's calendar fields as the database holds them (a bound form may have changed the instance)."""
+    policy_id, time_zone, country = (
+        Provider.objects.filter(pk=provider_id).values_list(*CALENDAR_FIELDS).get()
+    )
+    return (policy_id, time_zone, str(country or ""))
+
+
+def calendar_check(provider: Provider, before: tuple[Any, ...]) -> None:
+    """Recompute the provider's open due times if their calendar differs from ``before``."""
+    if before != (provider.response_policy_id, provider.time_zone, str(provider.country or "")):
+        calendar_changed.send(sender=Provider, provider=provider)
+
+
 def _normalise_emails(emails: Iterable[str]) -> list[str]:
     seen: dict[str, None] = {}
     for email in emails:
@@ -105,8 +119,7 @@ def provider_update(
     unknown = set(fields) - set(PROVIDER_FIELDS)
     if unknown:
         raise TypeError(f"unknown provider fields: {sorted(unknown)}")
-    # Read from the row, not the instance: a bound ModelForm has already written into it.
-    stored = Provider.objects.filter(pk=provider.pk).values_list(*CALENDAR_FIELDS).get()
+    stored = stored_calendar(provider.pk)
     for name, value in fields.items():
         setattr(provider, name, value)
     _check_policy_workspace(provider)
@@ -116,8 +129,7 @@ def provider_update(
         _set_emails(provider, _normalise_emails(emails))
     if skills is not None:
         _set_skills(provider, _normalise_skills(skills))
-    if stored != (provider.response_policy_id, provider.time_zone, str(provider.country or "")):
-        calendar_changed.send(sender=Provider, provider=provider)
+    calendar_check(provider, stored)
     return provider
 
 

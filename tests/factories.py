@@ -93,3 +93,17 @@ class MessageFactory(factory.django.DjangoModelFactory):
     direction = Message.Direction.OUTBOUND
     kind = Message.Kind.REQUEST
     occurred_at = factory.LazyFunction(timezone.now)
+
+
+def request_logged(engagement: Engagement, *, by: User, ago: timedelta = timedelta(minutes=5)) -> Message:
+    """Log a request to the provider through the service, so its exchange and due time exist."""
+    from engagements import services  # here: the factories are imported before the apps' services
+
+    return services.message_log(
+        engagement=engagement,
+        author=by,
+        direction=Message.Direction.OUTBOUND,
+        kind=Message.Kind.REQUEST,
+        occurred_at=timezone.now() - ago,
+        body="Could you send the draft?",
+    )
