@@ -77,11 +77,20 @@ def _thread_ids(mail: ParsedMail) -> list[str]:
     return [i for i in (mail.in_reply_to, *reversed(mail.references)) if i]
 
 
+def _provider_addresses(mail: ParsedMail) -> tuple[str, ...]:
+    """Whose provider the third rule looks for: the sender's, or for a bounce, the addresses that failed
+    (a bounce comes from a mail system, about mail sent to the provider)."""
+    if mail.is_bounce:
+        return mail.failed_recipients
+    return (mail.from_address,) if mail.from_address else ()
+
+
 class _Threading:
     """What the threading rules need to know about a batch of mail, read in a few queries.
 
     The rules, in order: a referenced Message-ID, a routing token, the
-    sender's one open engagement (or the one named in the subject). Mail
+    sender's one open engagement (or the one named in the subject); for a
+    bounce, the failed recipient's. Mail
     placed earlier in the same batch counts as logged for the ones after it.
     """
 
@@ -102,7 +111,7 @@ class _Threading:
             if tokens
             else ()
         )
-        senders = {mail.from_address for mail in mails if mail.from_address}
+        senders = {address for mail in mails for address in _provider_addresses(mail)}
         providers_of: dict[str, set[int]] = {}
         if senders:
             for email, provider_id in (
@@ -133,9 +142,8 @@ class _Threading:
         for token in routing_tokens(mail.recipients):
             if token in self.by_token:
                 return self.by_token[token], "token"
-        open_ = [
-            e for p in sorted(self.providers_of.get(mail.from_address, ())) for e in self.open_of.get(p, [])
-        ]
+        providers = {p for address in _provider_addresses(mail) for p in self.providers_of.get(address, ())}
+        open_ = [e for p in sorted(providers) for e in self.open_of.get(p, [])]
         if len(open_) == 1:
             return open_[0][0], "sender"
         subject = mail.subject.casefold()

@@ -134,6 +134,7 @@ class ParsedMail:
     skipped_attachments: tuple[str, ...]  # names of attachments over max_attachment_bytes
     is_auto_reply: bool  # never true for a bounce
     is_bounce: bool
+    failed_recipients: tuple[str, ...]  # lower-cased addresses a bounce says it could not reach
     absence_until: dt.date | None  # last day away an auto-reply announces (see ``read_absence_until``)
     defects: tuple[str, ...]  # what was wrong but survived, in the active language
 
@@ -505,10 +506,14 @@ class _Reader:
             )
         message_id = self._message_id(headers)
         references = self._references(headers)
+        failed: tuple[str, ...] = ()
         if bounce:
             # A bounce rarely says what it answers in its headers; the returned mail's
             # Message-ID, quoted in its body, threads it to the mail that failed.
             references = _unique((*references, *(i for i in returned_ids(self.raw) if i != message_id)))
+            failed = _unique(
+                (*self._addresses(headers, "x-failed-recipients"), *reported_recipients(self.raw))
+            )[:MAX_ADDRESSES]
         return ParsedMail(
             message_id=message_id,
             in_reply_to=next(iter(_ids(headers.get("in-reply-to"))), ""),
@@ -527,6 +532,7 @@ class _Reader:
             skipped_attachments=tuple(body.skipped),
             is_auto_reply=auto_reply,
             is_bounce=bounce,
+            failed_recipients=failed,
             absence_until=absence_until,
             defects=_unique(self.defects)[:MAX_DEFECTS],
         )
@@ -976,13 +982,31 @@ def _is_utf8(data: bytes) -> bool:
 _RETURNED_ID = re.compile(rb"^message-id:[ \t]*<([^<>\s]+)>", re.IGNORECASE | re.MULTILINE)
 
 
+# A delivery report's recipient fields (RFC 3464): "Final-Recipient: rfc822; someone@example.com".
+_REPORTED_RECIPIENT = re.compile(
+    rb"^(?:final|original)-recipient:[ \t]*rfc822[ \t]*;[ \t]*<?([^<>\s;@]{1,64}@[^<>\s;@]{1,255})>?",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def _bounce_body(raw: bytes) -> bytes:
+    """The start of a bounce's body, where the report and the returned headers are."""
+    _head, sep, body = raw.partition(b"\n\n")
+    if not sep:
+        _head, sep, body = raw.partition(b"\r\n\r\n")
+    return body[:MAX_RETURNED_SCAN]
+
+
 def returned_ids(raw: bytes) -> tuple[str, ...]:
     """The Message-IDs quoted in a bounce's body (the returned mail's headers), in order."""
-    _head, _sep, body = raw.partition(b"\n\n")
-    if not _sep:
-        _head, _sep, body = raw.partition(b"\r\n\r\n")
-    found = (m.decode("ascii", "replace") for m in _RETURNED_ID.findall(body[:MAX_RETURNED_SCAN]))
+    found = (m.decode("ascii", "replace") for m in _RETURNED_ID.findall(_bounce_body(raw)))
     return _unique(i for i in found if len(i) <= MAX_ID_LENGTH)[:MAX_REFERENCES]
+
+
+def reported_recipients(raw: bytes) -> tuple[str, ...]:
+    """The addresses a delivery report says failed (its Final-/Original-Recipient fields), lower-cased."""
+    found = (m.decode("ascii", "replace").lower() for m in _REPORTED_RECIPIENT.findall(_bounce_body(raw)))
+    return _unique(a for a in found if _valid_address(a))
 
 
 def _ids(value: str) -> tuple[str, ...]:

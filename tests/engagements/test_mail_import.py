@@ -346,8 +346,21 @@ def test_the_announced_absence_is_recorded_with_one_click_and_only_once(team, en
 # --- Bounces ------------------------------------------------------------------
 
 
-def bounce(*, returned_id: str, message_id: str = "bounce-1@mx.va-agency.example") -> bytes:
-    """A delivery-status report quoting the returned mail's headers, as Postfix sends them."""
+def bounce(
+    *,
+    returned_id: str | None,
+    message_id: str = "bounce-1@mx.va-agency.example",
+    recipient: str = "vanessa@va-agency.example",
+) -> bytes:
+    """A delivery-status report quoting the returned mail's headers, as Postfix sends them;
+    without ``returned_id``, one that leaves them out (as many mail systems do)."""
+    returned = (
+        "--b\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"From: alice@example.com\r\nTo: {recipient}\r\n"
+        f"Message-ID: <{returned_id}>\r\nSubject: Landing page copy\r\n"
+        if returned_id
+        else ""
+    )
     return (
         "From: MAILER-DAEMON@mx.va-agency.example (Mail Delivery System)\r\n"
         "To: alice@example.com\r\n"
@@ -358,11 +371,8 @@ def bounce(*, returned_id: str, message_id: str = "bounce-1@mx.va-agency.example
         'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n'
         "\r\n--b\r\nContent-Type: text/plain\r\n\r\nThe mail could not be delivered: mailbox unknown.\r\n"
         "--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.va-agency.example\r\n\r\n"
-        "Final-Recipient: rfc822; vanessa@va-agency.example\r\nAction: failed\r\nStatus: 5.1.1\r\n"
-        "--b\r\nContent-Type: text/rfc822-headers\r\n\r\n"
-        "From: alice@example.com\r\nTo: vanessa@va-agency.example\r\n"
-        f"Message-ID: <{returned_id}>\r\nSubject: Landing page copy\r\n"
-        "--b--\r\n"
+        f"Final-Recipient: rfc822; {recipient}\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        f"{returned}--b--\r\n"
     ).encode()
 
 
@@ -383,6 +393,48 @@ def test_a_bounce_threads_by_the_returned_mail_and_flags_the_engagement_once(tea
     assert engagement.awaiting_reply
     run(team, bounce(returned_id="request-1@tracker.example", message_id="bounce-2@mx.va-agency.example"))
     assert Flag.objects.filter(engagement=engagement, kind=Flag.Kind.BOUNCED).count() == 1
+
+
+def test_a_bounce_that_quotes_no_message_id_threads_by_the_provider_address_that_failed(team, engagement):
+    result = run(team, bounce(returned_id=None))
+
+    assert (result.outcome, result.how) == (importer.THREADED, "sender")
+    assert result.message.engagement_id == engagement.pk
+    assert result.message.kind == Message.Kind.BOUNCE
+    assert Flag.objects.filter(engagement=engagement, kind=Flag.Kind.BOUNCED, resolved_at=None).count() == 1
+
+
+def test_an_exim_bounce_threads_by_its_failed_recipients_header(team, engagement):
+    raw = (
+        "Return-path: <>\r\nFrom: Mail Delivery System <Mailer-Daemon@mail.va-agency.example>\r\n"
+        "To: alice@example.com\r\nSubject: Mail delivery failed: returning message to sender\r\n"
+        f"Date: {format_datetime(timezone.now() - timedelta(minutes=5))}\r\n"
+        "Message-ID: <exim-1@mail.va-agency.example>\r\nX-Failed-Recipients: Vanessa@VA-Agency.example\r\n"
+        "\r\nA message that you sent could not be delivered to one or more of its recipients.\r\n"
+    ).encode()
+
+    result = run(team, raw)
+
+    assert (result.outcome, result.how, result.message.engagement_id) == (
+        importer.THREADED,
+        "sender",
+        engagement.pk,
+    )
+
+
+def test_a_bounce_for_a_provider_with_several_open_engagements_waits_in_unsorted(team, engagement, provider):
+    EngagementFactory(workspace=team.workspace, provider=provider, owner=team.alice, title="Blog posts")
+
+    result = run(team, bounce(returned_id=None))
+
+    assert result.outcome == importer.UNSORTED
+    assert not Flag.objects.filter(kind=Flag.Kind.BOUNCED).exists()
+
+
+def test_a_bounce_for_an_address_nobody_knows_waits_in_unsorted(team, engagement):
+    result = run(team, bounce(returned_id=None, recipient="someone@elsewhere.example"))
+
+    assert result.outcome == importer.UNSORTED
 
 
 def test_a_bounce_does_not_count_against_the_provider(team, engagement):

@@ -61,6 +61,7 @@ class Expected:
     skipped: tuple[str, ...] = ()
     is_auto_reply: bool = False
     is_bounce: bool = False
+    failed_recipients: tuple[str, ...] = ()
     absence_until: dt.date | None = None  # `date` is the field above in here
     defects: tuple[str, ...] = ()
     rejected: str = ""
@@ -244,6 +245,7 @@ EXPECTED: dict[str, Expected] = {
             ("attachment.txt", "text/rfc822-headers", 122),
         ),
         is_bounce=True,
+        failed_recipients=("nobody@va-agency.example",),
     ),
     "bounce_mailer_daemon.eml": Expected(
         subject="Delivery Status Notification (Failure)",
@@ -256,6 +258,7 @@ EXPECTED: dict[str, Expected] = {
         from_address="mailer-daemon@mail.va-agency.example",
         date=datetime(2026, 12, 14, 9, 5, tzinfo=UTC),
         is_bounce=True,
+        failed_recipients=("nobody@va-agency.example",),
     ),
     # Auto-replies; the return date is the last day away.
     "ooo_english.eml": Expected(
@@ -466,6 +469,7 @@ def test_a_corpus_message_parses_to_its_expected_outcome(name):
     assert mail.in_reply_to == expected.in_reply_to
     assert mail.is_auto_reply is expected.is_auto_reply
     assert mail.is_bounce is expected.is_bounce
+    assert mail.failed_recipients == expected.failed_recipients
     assert mail.absence_until == expected.absence_until
     assert [(a.filename, a.content_type, len(a.data)) for a in mail.attachments] == list(expected.attachments)
     assert mail.skipped_attachments == expected.skipped
