@@ -20,6 +20,7 @@ import json
 import logging
 import re
 import secrets
+import time
 from typing import Any
 
 from anymail.exceptions import AnymailWebhookValidationFailure
@@ -27,6 +28,7 @@ from anymail.utils import get_anymail_setting
 from anymail.webhooks.mailgun import MailgunInboundWebhookView
 from anymail.webhooks.postmark import PostmarkInboundWebhookView
 from django.conf import settings
+from django.core.cache import cache
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -54,6 +56,9 @@ HEADER_FIELD = re.compile(rb"[\x21-\x39\x3b-\x7e]+:")
 # A post as JSON carries the mail base64-encoded, and Postmark sends it twice
 # (the raw message and the parsed parts): this many times the largest mail.
 JSON_PER_MAIL_BYTE = 3
+# Mailgun signs the time of each post: a signature older than this (or from the
+# future by as much) is refused, and one already taken is refused while it is fresh.
+MAILGUN_SIGNATURE_MAX_AGE = 15 * 60
 
 
 class PayloadTooLarge(ValueError):
@@ -199,7 +204,11 @@ class WorkspaceInboundMixin:
             return HttpResponseBadRequest()
         for raw in raws:
             importer.mail_import(workspace=self.workspace, raw=raw, source=InboundMail.Source.WEBHOOK)
+        self.accepted(request)
         return HttpResponse()
+
+    def accepted(self, request: HttpRequest) -> None:
+        """The post was imported (a service's retry after a failure must still get through)."""
 
 
 class PostmarkInbound(WorkspaceInboundMixin, PostmarkInboundWebhookView):
@@ -238,6 +247,36 @@ class MailgunInbound(WorkspaceInboundMixin, MailgunInboundWebhookView):
 
     def secret_configured(self) -> bool:
         return bool(self.webhook_signing_key)
+
+    @staticmethod
+    def _signed(request: HttpRequest) -> tuple[str, str]:
+        """(timestamp, token) of a post whose signature anymail has checked: in the form, or in the JSON."""
+        if request.content_type == "application/json":
+            fields = json.loads(request.body)["signature"]
+        else:
+            fields = request.POST
+        return str(fields["timestamp"]), str(fields["token"])
+
+    def _used_key(self, request: HttpRequest) -> str:
+        return f"mailgun-webhook-token:{self._signed(request)[1][:100]}"
+
+    def validate_request(self, request: HttpRequest) -> None:
+        """Anymail checks the signature; a captured post replayed later must fail too."""
+        super().validate_request(request)
+        try:
+            signed_at = int(self._signed(request)[0])
+        except ValueError as error:
+            raise AnymailWebhookValidationFailure("Mailgun webhook timestamp is not a number") from error
+        if abs(time.time() - signed_at) > MAILGUN_SIGNATURE_MAX_AGE:
+            raise AnymailWebhookValidationFailure(
+                "Mailgun webhook signature is too old: a replay, or the server's clock is wrong"
+            )
+        if cache.get(self._used_key(request)):
+            raise AnymailWebhookValidationFailure("Mailgun webhook signature was used before: a replay")
+
+    def accepted(self, request: HttpRequest) -> None:
+        # Twice the age limit: a clock off by the whole window cannot bring it back.
+        cache.set(self._used_key(request), True, 2 * MAILGUN_SIGNATURE_MAX_AGE)
 
     def raw_message(self, event: Any) -> bytes:
         # A route forwarding to an address ending in "mime" posts the message as it came.

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+import secrets
 import time
 from datetime import timedelta
 from email.message import EmailMessage
@@ -15,11 +16,12 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import OperationalError
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from engagements.mail import webhook
+from engagements.mail import importer, webhook
 from engagements.models import Engagement, InboundMail, Message
 from tests.factories import EngagementFactory, ProviderEmailFactory, ProviderFactory
 
@@ -137,8 +139,9 @@ def post_postmark(token: str, payload: object, credentials: str | None = SECRET,
     return Client().post(postmark_url(token), body, content_type="application/json", **headers, **extra)
 
 
-def mailgun_signature(key: str = SIGNING_KEY) -> dict[str, str]:
-    timestamp, nonce = str(int(time.time())), "4f2d1e0a5c7b9e8d6f3a1b2c4d5e6f7a8b9c0d1e2f3a4b5c6d"
+def mailgun_signature(key: str = SIGNING_KEY, *, age: int = 0) -> dict[str, str]:
+    """Signed as Mailgun signs each post: its time and a fresh random token, ``age`` seconds ago."""
+    timestamp, nonce = str(int(time.time()) - age), secrets.token_hex(25)
     signature = hmac.new(key.encode(), f"{timestamp}{nonce}".encode(), hashlib.sha256).hexdigest()
     return {"timestamp": timestamp, "token": nonce, "signature": signature}
 
@@ -407,6 +410,58 @@ def test_a_mailgun_post_without_a_valid_signature_is_refused(mailgun_only, engag
 
     assert response.status_code == 403
     assert not InboundMail.objects.exists()
+
+
+@pytest.mark.parametrize("age", [16 * 60, -16 * 60])
+def test_a_mailgun_signature_from_too_long_ago_or_from_the_future_is_refused(
+    mailgun_only, engagement, token, age
+):
+    raw = raw_mail(to=f"reply+{TOKEN}@tracker.example", message_id="stale@example.net")
+
+    response = Client().post(mailgun_url(token, mime=True), {**mailgun_signature(age=age), "body-mime": raw})
+
+    assert response.status_code == 403
+    assert not InboundMail.objects.exists()
+
+
+def test_a_mailgun_signature_a_few_minutes_old_is_accepted(mailgun_only, engagement, token):
+    raw = raw_mail(to=f"reply+{TOKEN}@tracker.example", message_id="delayed@example.net")
+
+    response = Client().post(
+        mailgun_url(token, mime=True), {**mailgun_signature(age=10 * 60), "body-mime": raw}
+    )
+
+    assert response.status_code == 200
+    assert Message.objects.filter(engagement=engagement, message_id="delayed@example.net").exists()
+
+
+def test_a_replayed_mailgun_post_is_refused_even_for_new_mail(mailgun_only, engagement, token):
+    signed = mailgun_signature()
+    first = raw_mail(to=f"reply+{TOKEN}@tracker.example", message_id="first@example.net")
+    forged = raw_mail(to=f"reply+{TOKEN}@tracker.example", message_id="forged-later@example.net")
+
+    assert Client().post(mailgun_url(token, mime=True), {**signed, "body-mime": first}).status_code == 200
+    replay = Client().post(mailgun_url(token, mime=True), {**signed, "body-mime": forged})
+
+    assert replay.status_code == 403
+    assert list(InboundMail.objects.values_list("message_id", flat=True)) == ["first@example.net"]
+
+
+def test_a_mailgun_retry_after_a_failed_import_gets_through(mailgun_only, engagement, token, monkeypatch):
+    signed = mailgun_signature()
+    raw = raw_mail(to=f"reply+{TOKEN}@tracker.example", message_id="retried@example.net")
+    real = importer.mail_import
+
+    def database_away(**kwargs):
+        raise OperationalError("the database is away")
+
+    monkeypatch.setattr(importer, "mail_import", database_away)
+    with pytest.raises(OperationalError):
+        Client().post(mailgun_url(token, mime=True), {**signed, "body-mime": raw})
+    monkeypatch.setattr(importer, "mail_import", real)
+
+    assert Client().post(mailgun_url(token, mime=True), {**signed, "body-mime": raw}).status_code == 200
+    assert InboundMail.objects.filter(message_id="retried@example.net").exists()
 
 
 @pytest.mark.parametrize("anymail", [{"WEBHOOK_SECRET": SECRET, "MAILGUN_WEBHOOK_SIGNING_KEY": ""}, {}])
