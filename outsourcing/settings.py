@@ -95,6 +95,8 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_htmx",
     "django_countries",
+    # Its checks warn about insecure webhook settings; the inbound views work without it.
+    "anymail",
     "outsourcing",
     "providers",
     "engagements",
