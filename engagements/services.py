@@ -31,7 +31,7 @@ from engagements.models import (
     Review,
     StatusChange,
 )
-from engagements.policies import engagement_calendar
+from engagements.policies import engagement_calendar, engagement_policies
 from outsourcing.models import Membership, User, Workspace
 from outsourcing.uploads import check_upload
 from providers.models import Absence, Provider, ResponsePolicy
@@ -292,8 +292,7 @@ def messages_log(items: Sequence[LogItem], *, checked: bool = False) -> list[Mes
             engagement_set_status(
                 engagement=engagement, status=Engagement.Status.REQUESTED, by=message.author
             )
-    for engagement in touched.values():
-        exchanges_recompute(engagement=engagement)
+    exchanges_recompute_many(engagements=list(touched.values()))
     return messages
 
 
@@ -440,18 +439,86 @@ def exchanges_recompute(*, engagement: Engagement, queue_metrics: bool = True) -
     still exist, so flags pointing at them survive a recompute. Due times
     follow the provider's business calendar under the effective policy.
     """
-    entries = [
-        LogEntry(id=m[0], direction=m[1], kind=m[2], occurred_at=m[3], is_auto_reply=m[4])
-        for m in Message.objects.filter(engagement=engagement, deleted_at=None)
+    return exchanges_recompute_many(engagements=[engagement], queue_metrics=queue_metrics)[engagement.pk]
+
+
+def exchanges_recompute_many(
+    *, engagements: Sequence[Engagement], queue_metrics: bool = True
+) -> dict[int, list[Exchange]]:
+    """``exchanges_recompute`` for several engagements in a fixed number of queries (a mail batch).
+
+    Returns each engagement's exchanges, oldest first, by engagement id.
+    """
+    # In id order: two batches touching the same engagements lock their rows in the same order.
+    by_id = {e.pk: e for e in sorted(engagements, key=lambda e: e.pk)}
+    if not by_id:
+        return {}
+    entries_of: dict[int, list[LogEntry]] = {pk: [] for pk in by_id}
+    for engagement_id, message_id, direction, kind, occurred_at, is_auto_reply in (
+        Message.objects.filter(engagement_id__in=by_id, deleted_at=None)
         .exclude(direction=Message.Direction.NOTE)
-        .values_list("id", "direction", "kind", "occurred_at", "is_auto_reply")
-    ]
-    derived = {d.request_id: d for d in derive_exchanges(entries)}
-    existing = {e.request_message_id: e for e in Exchange.objects.filter(engagement=engagement)}
-    policy, calendar = engagement_calendar(engagement)
+        .order_by()
+        .values_list("engagement_id", "id", "direction", "kind", "occurred_at", "is_auto_reply")
+    ):
+        entries_of[engagement_id].append(
+            LogEntry(
+                id=message_id,
+                direction=direction,
+                kind=kind,
+                occurred_at=occurred_at,
+                is_auto_reply=is_auto_reply,
+            )
+        )
+    existing_of: dict[int, dict[int, Exchange]] = {pk: {} for pk in by_id}
+    for row in Exchange.objects.filter(engagement_id__in=by_id):
+        existing_of[row.engagement_id][row.request_message_id] = row
+    if len(by_id) == 1:
+        # One engagement: its own three small queries rather than the five of the bulk read.
+        ((pk, only),) = by_id.items()
+        calendars = {pk: engagement_calendar(only)}
+    else:
+        calendars = engagement_policies(by_id)
     now = timezone.now()
 
-    stale = [e.pk for request_id, e in existing.items() if request_id not in derived]
+    stale: list[int] = []
+    to_create: list[Exchange] = []
+    to_update: list[Exchange] = []
+    answered: list[int] = []
+    result: dict[int, list[Exchange]] = {}
+    for pk, engagement in by_id.items():
+        entries = entries_of[pk]
+        derived = {d.request_id: d for d in derive_exchanges(entries)}
+        existing = existing_of[pk]
+        policy, calendar = calendars[pk]
+        stale += [e.pk for request_id, e in existing.items() if request_id not in derived]
+        rows: list[Exchange] = []
+        for request_id, d in derived.items():
+            values = exchange_values(d, policy=policy, calendar=calendar)
+            found = existing.get(request_id)
+            if found is None:
+                row = Exchange(
+                    workspace_id=engagement.workspace_id,
+                    engagement=engagement,
+                    request_message_id=request_id,
+                    **values,
+                )
+                row.next_check_at = row.compute_next_check()
+                to_create.append(row)
+                rows.append(row)
+                continue
+            row = found
+            for k, v in values.items():
+                setattr(row, k, v)
+            if row.replied_at is not None and row.escalation:
+                # Answered: the ladder starts again should the reply ever be removed.
+                row.escalation = Exchange.ESCALATION_NONE
+                answered.append(row.pk)
+            row.next_check_at = row.compute_next_check()
+            to_update.append(row)
+            rows.append(row)
+        _set_summary(engagement, list(derived.values()), entries)
+        result[pk] = sorted(rows, key=lambda e: (e.requested_at, e.request_message_id))
+
     if stale:
         Flag.objects.filter(exchange_id__in=stale, resolved_at=None).update(
             resolved_at=now,
@@ -459,30 +526,6 @@ def exchanges_recompute(*, engagement: Engagement, queue_metrics: bool = True) -
             reason=_("The request was removed from the log."),
         )
         Exchange.objects.filter(pk__in=stale).delete()
-    to_create: list[Exchange] = []
-    to_update: list[Exchange] = []
-    answered: list[int] = []
-    for request_id, d in derived.items():
-        values = exchange_values(d, policy=policy, calendar=calendar)
-        row = existing.get(request_id)
-        if row is None:
-            row = Exchange(
-                workspace_id=engagement.workspace_id,
-                engagement=engagement,
-                request_message_id=request_id,
-                **values,
-            )
-            row.next_check_at = row.compute_next_check()
-            to_create.append(row)
-            continue
-        for k, v in values.items():
-            setattr(row, k, v)
-        if row.replied_at is not None and row.escalation:
-            # Answered: the ladder starts again should the reply ever be removed.
-            row.escalation = Exchange.ESCALATION_NONE
-            answered.append(row.pk)
-        row.next_check_at = row.compute_next_check()
-        to_update.append(row)
     if to_create:
         Exchange.objects.bulk_create(to_create)
     if to_update:
@@ -491,11 +534,14 @@ def exchanges_recompute(*, engagement: Engagement, queue_metrics: bool = True) -
         Flag.objects.filter(exchange_id__in=answered, resolved_at=None).update(
             resolved_at=now, resolution=Flag.Resolution.REPLIED
         )
-
-    _refresh_summary(engagement, list(derived.values()), entries)
+    Engagement.objects.bulk_update(list(by_id.values()), list(SUMMARY_FIELDS))
     if queue_metrics:
-        snapshots.backlog_add_for_engagement(engagement)
-    return sorted([*to_create, *to_update], key=lambda e: (e.requested_at, e.request_message_id))
+        providers_of: dict[int, set[int]] = {}
+        for engagement in by_id.values():
+            providers_of.setdefault(engagement.workspace_id, set()).add(engagement.provider_id)
+        for workspace_id, provider_ids in providers_of.items():
+            snapshots.backlog_add(workspace_id=workspace_id, provider_ids=provider_ids)
+    return result
 
 
 def exchange_values(
@@ -532,6 +578,10 @@ def exchange_values(
     return values
 
 
+# The Engagement fields engagement_summary() gives.
+SUMMARY_FIELDS = ("awaiting_reply", "waiting_since", "last_message_at", "last_inbound_at", "last_outbound_at")
+
+
 def engagement_summary(derived: Sequence[DerivedExchange], entries: Sequence[LogEntry]) -> dict[str, Any]:
     """The Engagement summary fields for a log (notes and deleted entries already left out)."""
     open_ = [d for d in derived if d.replied_at is None]
@@ -548,10 +598,9 @@ def engagement_summary(derived: Sequence[DerivedExchange], entries: Sequence[Log
     }
 
 
-def _refresh_summary(engagement: Engagement, derived: list[Any], entries: list[LogEntry]) -> None:
-    summary = engagement_summary(derived, entries)
-    Engagement.objects.filter(pk=engagement.pk).update(**summary)
-    for name, value in summary.items():
+def _set_summary(engagement: Engagement, derived: list[Any], entries: list[LogEntry]) -> None:
+    """Set the summary fields on the instance (the caller saves them, for many at once)."""
+    for name, value in engagement_summary(derived, entries).items():
         setattr(engagement, name, value)
 
 

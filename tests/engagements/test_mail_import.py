@@ -17,7 +17,8 @@ from django.utils import timezone
 
 from engagements import services
 from engagements.mail import importer
-from engagements.models import Engagement, Flag, InboundMail, Message, Notification
+from engagements.models import Engagement, Exchange, Flag, InboundMail, Message, Notification
+from providers import services as provider_services
 from tests.factories import EngagementFactory, ProviderEmailFactory, ProviderFactory
 
 pytestmark = pytest.mark.django_db
@@ -506,6 +507,53 @@ def test_a_batch_costs_the_same_queries_whatever_its_size(team, engagement):
             workspace=team.workspace, raws=batch("b", 40), source=InboundMail.Source.IMPORT
         )
     assert len(large) == len(small)
+
+
+def test_a_batch_that_answers_many_engagements_costs_the_queries_of_one_that_answers_two(team, provider):
+    quick = provider_services.policy_create(workspace=team.workspace, name="Quick", reply_within=1)
+    abroad = ProviderFactory(
+        workspace=team.workspace, name="Manila VA", time_zone="Asia/Manila", country="PH"
+    )
+    requests = []
+    for i in range(12):
+        # Three calendars: the default policy in two time zones, and a policy of their own.
+        engagement = EngagementFactory(
+            workspace=team.workspace,
+            provider=abroad if i % 3 == 1 else provider,
+            response_policy=quick if i % 3 == 2 else None,
+            owner=team.alice,
+            title=f"T{i}",
+        )
+        requests.append(
+            services.message_log(
+                engagement=engagement,
+                direction=Message.Direction.OUTBOUND,
+                kind=Message.Kind.REQUEST,
+                occurred_at=timezone.now() - timedelta(days=1, minutes=i),
+                message_id=f"req-{i}@tracker.example",
+            )
+        )
+
+    def replies(numbers) -> list[bytes]:
+        return [mail(in_reply_to=f"req-{i}@tracker.example", message_id=f"re-{i}@x") for i in numbers]
+
+    # Each batch has engagements under the default policy and under one of their own.
+    with CaptureQueriesContext(connection) as two:
+        importer.mail_import_many(workspace=team.workspace, raws=replies([1, 2]), source="import")
+    with CaptureQueriesContext(connection) as ten:
+        importer.mail_import_many(workspace=team.workspace, raws=replies([0, *range(3, 12)]), source="import")
+
+    assert len(ten) == len(two)
+    for i, request in enumerate(requests):
+        exchange = Exchange.objects.get(engagement=request.engagement)
+        alone = services.exchanges_recompute(engagement=Engagement.objects.get(pk=request.engagement_id))[0]
+        assert exchange.reply_message.message_id == f"re-{i}@x"
+        assert (exchange.replied_at, exchange.reply_due_at, exchange.within_policy) == (
+            alone.replied_at,
+            alone.reply_due_at,
+            alone.within_policy,
+        )
+        assert not Engagement.objects.get(pk=request.engagement_id).awaiting_reply
 
 
 def test_the_log_shows_a_bounce_flag_and_the_mails_html_cleaned(client, team, engagement):
