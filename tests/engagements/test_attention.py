@@ -305,7 +305,7 @@ def test_the_navigation_counts_open_flags_and_the_persons_unread_notifications(t
     def nav(user) -> tuple[str, ...]:
         page = team.client_for(user).get(url("list")).content.decode()
         links = (
-            re.search(rf'data-testid="{name}">(.*?)</a>', page)
+            re.search(rf'data-testid="{name}">(.*?)</a>', page, re.DOTALL)
             for name in ("nav-attention", "nav-notifications")
         )
         return tuple(" ".join(re.sub(r"<[^>]+>", " ", link.group(1)).split()) for link in links if link)
