@@ -632,11 +632,13 @@ def policy_engagement_ids(policy: ResponsePolicy) -> list[int]:
 def engagements_recompute(*, engagement_ids: Sequence[int]) -> int:
     """Recompute these engagements' exchanges under their current policy, a batch at a time.
 
-    Idempotent: it derives everything from the log and the current calendar.
+    Each batch in one transaction and a fixed number of queries, however many
+    engagements it holds. Idempotent: it derives everything from the log and
+    the current calendar.
     """
     done = 0
     for start in range(0, len(engagement_ids), RECOMPUTE_BATCH):
-        batch = (
+        batch = list(
             Engagement.objects.filter(
                 pk__in=engagement_ids[start : start + RECOMPUTE_BATCH], awaiting_reply=True
             )
@@ -644,15 +646,14 @@ def engagements_recompute(*, engagement_ids: Sequence[int]) -> int:
             .select_related("workspace", "provider", "response_policy", "provider__response_policy")
             .order_by("pk")
         )
+        with transaction.atomic():
+            exchanges_recompute_many(engagements=batch, queue_metrics=False)
         providers: dict[int, set[int]] = {}
         for engagement in batch:
-            # One engagement per transaction: a failure later in the batch keeps the earlier ones.
-            with transaction.atomic():
-                exchanges_recompute(engagement=engagement, queue_metrics=False)
             providers.setdefault(engagement.workspace_id, set()).add(engagement.provider_id)
-            done += 1
         for workspace_id, provider_ids in providers.items():
             snapshots.backlog_add(workspace_id=workspace_id, provider_ids=provider_ids)
+        done += len(batch)
     return done
 
 
