@@ -146,6 +146,15 @@ def check_host(mailbox: Mailbox) -> None:
         raise _private_error(mailbox.host)
 
 
+def check_peer(client: IMAPClient, mailbox: Mailbox) -> None:
+    """The same check on the address the connection reached, before any credentials go out:
+    a name whose answer changed since ``check_host`` resolved it is caught here."""
+    if not settings.MAIL_IMAP_ALLOW_PRIVATE_ADDRESSES and private_address(
+        str(client.socket().getpeername()[0])
+    ):
+        raise _private_error(mailbox.host)
+
+
 def tls_context() -> ssl.SSLContext:
     """Certificates checked against the system's trusted authorities, and the host name too."""
     return ssl.create_default_context()
@@ -205,6 +214,7 @@ def mailbox_connect(mailbox: Mailbox, *, timeout: SocketTimeout = POLL_TIMEOUT) 
         timeout=timeout,
     )
     try:
+        check_peer(client, mailbox)
         if mailbox.security == Mailbox.Security.STARTTLS:
             try:
                 client.starttls(tls_context())

@@ -310,6 +310,29 @@ def test_a_server_on_a_private_network_is_polled_when_allowed(
     assert (result.error, result.counts.threaded) == ("", 1)
 
 
+def test_a_name_that_resolves_elsewhere_by_the_time_it_connects_is_refused_before_logging_in(
+    team, dovecot, imap_folder, settings, monkeypatch
+):
+    settings.MAIL_IMAP_ALLOW_PRIVATE_ADDRESSES = False
+    append(dovecot, imap_folder, reply())
+    # The check's lookup saw a public address; the connection then reached loopback (DNS rebinding).
+    monkeypatch.setattr(imap, "resolves_to_private", lambda host, port: False)
+    logins = []
+
+    class Recording(imap.IMAPClient):
+        def login(self, username, password):
+            logins.append(username)
+            return super().login(username, password)
+
+    monkeypatch.setattr(imap, "IMAPClient", Recording)
+
+    result = imap.mailbox_poll(make_mailbox(team.workspace, dovecot, imap_folder))
+
+    assert "is on a private network" in result.error
+    assert logins == []
+    assert not InboundMail.objects.exists()
+
+
 def test_an_address_form_of_loopback_is_refused_too(team, settings):
     settings.MAIL_IMAP_ALLOW_PRIVATE_ADDRESSES = False
     for host in ["::1", "::ffff:127.0.0.1", "0.0.0.0"]:
