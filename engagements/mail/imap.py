@@ -327,23 +327,12 @@ def _sized_batches(client: IMAPClient, uids: list[int]) -> Iterator[dict[int, in
 def _fetch(client: IMAPClient, sizes: dict[int, int]) -> list[bytes]:
     """The raw messages, in UID order; one expunged meanwhile by someone else is simply absent.
 
-    Of a message larger than the importer takes, only its first MAIL_MAX_BYTES + 1
-    bytes are fetched: enough for the importer to reject it, saying why, and to
-    keep its beginning; the rest is never downloaded.
+    Each is fetched as at most its first MAIL_MAX_BYTES + 1 bytes, whatever size
+    the server claimed: a larger one arrives cut, which the importer rejects
+    (saying why, keeping that part), and the rest is never downloaded.
     """
-    cap = settings.MAIL_MAX_BYTES + 1
-    whole = [uid for uid, size in sizes.items() if size < cap]
-    large = [uid for uid, size in sizes.items() if size >= cap]
-    found: dict[int, bytes] = {}
-    if whole:
-        for uid, data in client.fetch(whole, ["BODY.PEEK[]"]).items():
-            if b"BODY[]" in data:
-                found[uid] = data[b"BODY[]"]
-    if large:
-        for uid, data in client.fetch(large, [f"BODY.PEEK[]<0.{cap}>"]).items():
-            if b"BODY[]<0>" in data:
-                found[uid] = data[b"BODY[]<0>"]
-    return [found[uid] for uid in sizes if uid in found]
+    found = client.fetch(list(sizes), [f"BODY.PEEK[]<0.{settings.MAIL_MAX_BYTES + 1}>"])
+    return [found[uid][b"BODY[]<0>"] for uid in sizes if uid in found and b"BODY[]<0>" in found[uid]]
 
 
 def _delete_imported(client: IMAPClient, last_uid: int) -> int:

@@ -341,8 +341,9 @@ def test_an_address_form_of_loopback_is_refused_too(team, settings):
         assert "is on a private network" in imap.mailbox_poll(mailbox).error, host
 
 
+@pytest.mark.parametrize("sizes", ["told", "understated"])
 def test_a_message_larger_than_the_limit_is_rejected_without_being_downloaded(
-    team, engagement, dovecot, imap_folder, settings, monkeypatch
+    team, engagement, dovecot, imap_folder, settings, monkeypatch, sizes
 ):
     settings.MAIL_MAX_BYTES = 4000
     large = reply(subject="Re: the huge file", body=("y" * 76 + "\n") * 200)
@@ -353,6 +354,9 @@ def test_a_message_larger_than_the_limit_is_rejected_without_being_downloaded(
 
     def spy(client, messages, data, *args, **kwargs):
         response = real_fetch(client, messages, data, *args, **kwargs)
+        if sizes == "understated" and data == ["RFC822.SIZE"]:
+            # A server that claims every message is tiny gets no further than an honest one.
+            return {uid: {**item, b"RFC822.SIZE": 1} for uid, item in response.items()}
         fetched.extend(
             len(value) for item in response.values() for key, value in item.items() if key.startswith(b"BODY")
         )
