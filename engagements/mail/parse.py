@@ -391,8 +391,10 @@ def _resolve_date(match: re.Match[str], today: date) -> date | None:
 _HEADER_LINE = re.compile(rb"[!-9;-~]+[ \t]*:")
 _ENCODED_WORD = re.compile(r"=\?([^?\s]{1,60})\?([bBqQ])\?([^?\s]*)\?=")
 _ANGLE_ID = re.compile(r"<([^<>\s]+)>")
-# How far into a bounce's body its returned headers are looked for.
+# How far into a bounce's body its returned headers are looked for; and how much of a bounce
+# written in prose is read for the addresses that failed.
 MAX_RETURNED_SCAN = 256 * 1024
+MAX_BOUNCE_TEXT = 8 * 1024
 # Starts only where a run of address characters starts, so a long run is tried once, not at every offset.
 _LOOSE_ADDRESS = re.compile(
     r"(?<![\w.!#$%&'*+/=?^`{|}~-])[\w.!#$%&'*+/=?^`{|}~-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}"
@@ -514,6 +516,13 @@ class _Reader:
             failed = _unique(
                 (*self._addresses(headers, "x-failed-recipients"), *reported_recipients(self.raw))
             )[:MAX_ADDRESSES]
+            if not failed:
+                # A bounce in prose only ("Delivery to the following recipient failed: …"):
+                # the addresses its text names, other than the mail system's and ours.
+                ours = {from_address, *to, *cc}
+                failed = _unique(
+                    a.lower() for a in _LOOSE_ADDRESS.findall(text[:MAX_BOUNCE_TEXT]) if a.lower() not in ours
+                )[:MAX_ADDRESSES]
         return ParsedMail(
             message_id=message_id,
             in_reply_to=next(iter(_ids(headers.get("in-reply-to"))), ""),

@@ -405,13 +405,29 @@ def test_a_bounce_that_quotes_no_message_id_threads_by_the_provider_address_that
     assert Flag.objects.filter(engagement=engagement, kind=Flag.Kind.BOUNCED, resolved_at=None).count() == 1
 
 
-def test_an_exim_bounce_threads_by_its_failed_recipients_header(team, engagement):
+@pytest.mark.parametrize(
+    ("headers", "text"),
+    [
+        # Exim: the failed addresses in a header.
+        (
+            "X-Failed-Recipients: Vanessa@VA-Agency.example\r\n",
+            "A message that you sent could not be delivered to one or more of its recipients.",
+        ),
+        # Gmail: only in its prose.
+        (
+            "",
+            "** Address not found **\r\n\r\nYour message wasn't delivered to vanessa@va-agency.example "
+            "because the address couldn't be found.",
+        ),
+    ],
+    ids=["exim-header", "prose"],
+)
+def test_a_bounce_without_a_report_threads_by_the_provider_address_it_names(team, engagement, headers, text):
     raw = (
-        "Return-path: <>\r\nFrom: Mail Delivery System <Mailer-Daemon@mail.va-agency.example>\r\n"
-        "To: alice@example.com\r\nSubject: Mail delivery failed: returning message to sender\r\n"
+        "From: Mail Delivery System <mailer-daemon@mx.example.net>\r\nTo: alice@example.com\r\n"
+        "Subject: Delivery Status Notification (Failure)\r\n"
         f"Date: {format_datetime(timezone.now() - timedelta(minutes=5))}\r\n"
-        "Message-ID: <exim-1@mail.va-agency.example>\r\nX-Failed-Recipients: Vanessa@VA-Agency.example\r\n"
-        "\r\nA message that you sent could not be delivered to one or more of its recipients.\r\n"
+        f"Message-ID: <bounce-{len(headers)}@mx.example.net>\r\n{headers}\r\n{text}\r\n"
     ).encode()
 
     result = run(team, raw)
@@ -421,6 +437,7 @@ def test_an_exim_bounce_threads_by_its_failed_recipients_header(team, engagement
         "sender",
         engagement.pk,
     )
+    assert result.message.kind == Message.Kind.BOUNCE
 
 
 def test_a_bounce_for_a_provider_with_several_open_engagements_waits_in_unsorted(team, engagement, provider):

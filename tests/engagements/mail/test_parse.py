@@ -252,6 +252,7 @@ EXPECTED: dict[str, Expected] = {
         from_address="mailer-daemon@mx.va-agency.example",
         date=datetime(2026, 12, 14, 9, 5, tzinfo=UTC),
         is_bounce=True,
+        failed_recipients=("nobody@va-agency.example",),
     ),
     "bounce_exim.eml": Expected(
         subject="Mail delivery failed: returning message to sender",
