@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 from engagements.models import Engagement, Flag, Notification
 from engagements.sql import id_in
 from outsourcing.models import Membership, Role, User, Workspace
-from outsourcing.network import resolves_to_private
+from outsourcing.network import PrivateAddressError, public_opener, resolves_to_private
 
 MAX_ATTEMPTS = 8
 # What rendering a notification's text reads (Notification.headline, .message, .link).
@@ -238,12 +238,19 @@ def _send_webhook(notification: Notification) -> None:
             "X-Tracker-Signature": signature(notification.workspace.webhook_secret, body),
         },
     )
+    opener = public_opener(allow_private=settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES)
     try:
-        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT) as response:
+        with opener.open(request, timeout=WEBHOOK_TIMEOUT) as response:
             response.read(1024)
     except urllib.error.HTTPError as exc:
+        if 300 <= exc.code < 400:
+            raise PermanentDeliveryError(f"HTTP {exc.code}: redirects are not followed") from None
         if 400 <= exc.code < 500 and exc.code not in (408, 429):
             raise PermanentDeliveryError(f"HTTP {exc.code}") from None
+        raise
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, PrivateAddressError):
+            raise PermanentDeliveryError(str(exc.reason)) from None
         raise
 
 

@@ -7,8 +7,12 @@ network it runs in.
 
 from __future__ import annotations
 
+import http.client
 import ipaddress
 import socket
+import ssl
+import urllib.request
+from typing import Any
 
 
 def private_address(address: str) -> bool:
@@ -30,3 +34,43 @@ def resolves_to_private(host: str, port: int) -> bool:
     """
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return any(private_address(str(info[4][0])) for info in infos)
+
+
+class PrivateAddressError(OSError):
+    """A connection reached an address outside the public internet."""
+
+
+def _checked(connection_class: type[http.client.HTTPConnection], allow_private: bool) -> Any:
+    class Checked(connection_class):  # type: ignore[valid-type,misc]
+        def connect(self) -> None:
+            super().connect()
+            # The address the connection reached, not the one a lookup gave a moment before.
+            address = str(self.sock.getpeername()[0])
+            if not allow_private and private_address(address):
+                self.close()
+                raise PrivateAddressError(f"{self.host} reached the private address {address}")
+
+    return Checked
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+        return None  # the 3xx answer comes back as an HTTPError
+
+
+def public_opener(*, allow_private: bool) -> urllib.request.OpenerDirector:
+    """A urllib opener for URLs users typed: it follows no redirects (one to an internal host
+    would get past the check of the URL), and refuses a connection that reached a private
+    address unless ``allow_private``."""
+    plain = _checked(http.client.HTTPConnection, allow_private)
+    secure = _checked(http.client.HTTPSConnection, allow_private)
+
+    class HTTPHandler(urllib.request.HTTPHandler):
+        def http_open(self, req):  # type: ignore[no-untyped-def]
+            return self.do_open(plain, req)
+
+    class HTTPSHandler(urllib.request.HTTPSHandler):
+        def https_open(self, req):  # type: ignore[no-untyped-def]
+            return self.do_open(secure, req, context=ssl.create_default_context())
+
+    return urllib.request.build_opener(HTTPHandler, HTTPSHandler, _NoRedirects)

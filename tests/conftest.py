@@ -141,6 +141,15 @@ def smtp_down(settings):
 
 
 @pytest.fixture
+def http_receiver():
+    """A real HTTP server on loopback recording what is posted to it (see realparts.HttpReceiver)."""
+    from tests.realparts import HttpReceiver
+
+    with HttpReceiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture
 def through_the_broker(_tasks_run_inline):
     """Tasks go through the real broker, to a real worker the test starts.
 

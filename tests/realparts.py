@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections.abc import Callable
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, HTTPServer
 
 from django.db import connection
 
@@ -66,3 +68,43 @@ def smtp_settings(settings, port: int) -> None:
             "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 5},
         }
     }
+
+
+class HttpReceiver:
+    """A real HTTP server on loopback that records each POST; ``/moved`` answers with a redirect."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, dict[str, str], bytes]] = []  # (path, headers, body)
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _record(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                receiver.received.append((self.path, dict(self.headers), body))
+                if self.path == "/moved":
+                    self.send_response(302)
+                    self.send_header("Location", "/elsewhere")
+                else:
+                    self.send_response(204)
+                self.end_headers()
+
+            do_POST = do_GET = _record
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> HttpReceiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    @property
+    def paths(self) -> list[str]:
+        return [path for path, _headers, _body in self.received]

@@ -4,11 +4,9 @@ flag, and its notifications arrive at a real SMTP server and a real HTTP receive
 from __future__ import annotations
 
 import json
-import threading
 import time
 from datetime import timedelta
 from email import message_from_bytes
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -31,25 +29,9 @@ def _through_the_broker(through_the_broker):
 
 
 @pytest.fixture
-def webhook_receiver(settings):
-    received: list[tuple[dict[str, str], bytes]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append((dict(self.headers), body))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+def webhook_receiver(settings, http_receiver):
     settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
-    yield f"http://127.0.0.1:{server.server_port}/hook", received
-    server.shutdown()
+    return f"{http_receiver.url}/hook", http_receiver.received
 
 
 def test_the_beat_task_raises_a_flag_delivered_by_smtp_and_webhook_exactly_once(
@@ -86,7 +68,7 @@ def test_the_beat_task_raises_a_flag_delivered_by_smtp_and_webhook_exactly_once(
     assert mail["Message-ID"] == f"<{email_row.idempotency_key}@outsourcing-tracker>"
 
     assert len(received) == 1
-    headers, body = received[0]
+    _path, headers, body = received[0]
     assert headers["X-Tracker-Signature"] == signature("s3cret", body)
     payload = json.loads(body)
     assert "SEO audit" in payload["text"]
