@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from engagements.models import InboundMail, Mailbox
 from outsourcing.models import Role
-from tests.engagements.mail.conftest import append, make_mail
+from tests.engagements.mail.conftest import append, make_mail, make_mailbox
 from tests.factories import MembershipFactory
 from tests.realparts import free_port
 
@@ -341,15 +341,7 @@ def test_delete_asks_for_confirmation_first(team, mailbox):
 
 def test_test_connection_reports_the_folders_message_count(team, dovecot, imap_folder):
     append(dovecot, imap_folder, make_mail(), make_mail())
-    mailbox = mailbox_in(
-        team.workspace,
-        host=dovecot.host,
-        port=dovecot.port,
-        security=Mailbox.Security.NONE,
-        username=dovecot.user,
-        password=dovecot.password,
-        folder=imap_folder,
-    )
+    mailbox = make_mailbox(team.workspace, dovecot, imap_folder, name="Support")
 
     response = team.client_for(team.alice).post(url("mailbox_test", pk=mailbox.pk))
 
@@ -362,14 +354,7 @@ def test_test_connection_reports_the_folders_message_count(team, dovecot, imap_f
 
 
 def test_test_connection_reports_what_went_wrong(team, dovecot):
-    mailbox = mailbox_in(
-        team.workspace,
-        host=dovecot.host,
-        port=dovecot.port,
-        security=Mailbox.Security.NONE,
-        username=dovecot.user,
-        password="wrong",
-    )
+    mailbox = make_mailbox(team.workspace, dovecot, name="Support", password="wrong")
 
     response = team.client_for(team.alice).post(url("mailbox_test", pk=mailbox.pk))
 
@@ -392,15 +377,8 @@ def test_test_connection_to_a_closed_port_is_a_message_not_a_500(team):
 
 def test_poll_now_queues_a_poll_and_says_so(team, dovecot, imap_folder, django_capture_on_commit_callbacks):
     append(dovecot, imap_folder, make_mail(sender="someone@elsewhere.example"))
-    mailbox = mailbox_in(
-        team.workspace,
-        host=dovecot.host,
-        port=dovecot.port,
-        security=Mailbox.Security.NONE,
-        username=dovecot.user,
-        password=dovecot.password,
-        folder=imap_folder,
-        next_poll_at=timezone.now() + timedelta(hours=1),
+    mailbox = make_mailbox(
+        team.workspace, dovecot, imap_folder, name="Support", next_poll_at=timezone.now() + timedelta(hours=1)
     )
 
     with django_capture_on_commit_callbacks(execute=True) as queued:
