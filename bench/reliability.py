@@ -42,8 +42,8 @@ def main() -> int:
     from django.test import Client
     from django.urls import reverse
 
-    from engagements import snapshots
     from engagements.models import Engagement, Exchange, Message
+    from engagements.reliability import snapshots
     from outsourcing.models import User, Workspace
     from providers.models import Provider
 

@@ -3,7 +3,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from engagements import snapshots
+from engagements.backlog import backlog_add_for_engagement
 from engagements.models import (
     Attachment,
     Engagement,
@@ -131,7 +131,7 @@ class ReviewAdmin(admin.ModelAdmin):
         """Keep the workspace copy true to the engagement, and queue its provider's figures."""
         obj.workspace_id = obj.engagement.workspace_id
         super().save_model(request, obj, form, change)
-        snapshots.backlog_add_for_engagement(obj.engagement)
+        backlog_add_for_engagement(obj.engagement)
 
 
 @admin.register(InboundMail)

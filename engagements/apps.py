@@ -10,4 +10,5 @@ class EngagementsConfig(AppConfig):
         from engagements import (
             provider_panels,  # noqa: F401 - registers the provider page panel
             receivers,  # noqa: F401 - recomputes when a provider's calendar changes
+            tasks,  # noqa: F401 - registers the tasks that engagements.jobs queues by name
         )

@@ -31,13 +31,12 @@ from allauth.account.models import EmailAddress
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from engagements import deadlines
 from engagements.clock import BusinessCalendar
-from engagements.exchanges import DerivedExchange, LogEntry, derive_exchanges
-from engagements.flagging import delivery_deadline_for
+from engagements.exchanges import DerivedExchange, LogEntry, derive_exchanges, engagement_summary
 from engagements.models import Engagement, Exchange, InboundMail, Message, Review, StatusChange
 from engagements.policies import calendar_for, default_policy, hold_periods
-from engagements.services import engagement_summary, exchange_values
-from engagements.snapshots import snapshots_refresh
+from engagements.reliability.snapshots import snapshots_refresh
 from outsourcing.models import Membership, Role, User, Workspace
 from outsourcing.services import workspace_create, workspace_delete
 from providers.models import Absence, Category, Provider, ProviderEmail, ProviderSkill
@@ -1593,14 +1592,16 @@ class _Generator:
         )
 
     def _exchange_row(self, derived: DerivedExchange, calendar: BusinessCalendar) -> dict[str, Any]:
-        row = exchange_values(derived, policy=self.policy, calendar=calendar)
-        # The same rule the services apply: an open exchange waits for its due time.
-        row["escalation"] = Exchange.ESCALATION_NONE
-        row["next_check_at"] = row["reply_due_at"] if derived.replied_at is None else None
+        row = deadlines.exchange_values(derived, policy=self.policy, calendar=calendar)
+        # Nothing raised yet: the flagging pass catches up on what is already past due, as it would live.
+        row["escalation"] = deadlines.NOT_RAISED
+        row["next_check_at"] = deadlines.next_check(
+            deadlines.NOT_RAISED, row["replied_at"], row["reply_due_at"], row["ghosted_due_at"]
+        )
         return row
 
     def _delivery_check(self, engagement: dict[str, Any]) -> datetime | None:
-        return delivery_deadline_for(
+        return deadlines.delivery_deadline_for(
             engagement.get("due_on"), engagement["status"], self._provider_zone(engagement["provider_id"])
         )
 
@@ -1643,12 +1644,12 @@ class _Generator:
         """What the status service keeps: the last delivery, on time or not, and the completion."""
         last = {c.to_status: c.changed_at for c in plan.changes}
         delivered_at = last.get(Status.DELIVERED)
-        due_end = Engagement.due_end(
-            plan.engagement.get("due_on"), self._provider_zone(plan.engagement["provider_id"])
-        )
+        zone = self._provider_zone(plan.engagement["provider_id"])
         return {
             "delivered_at": delivered_at,
-            "delivered_on_time": None if delivered_at is None or due_end is None else delivered_at <= due_end,
+            "delivered_on_time": None
+            if delivered_at is None
+            else deadlines.delivered_on_time(plan.engagement.get("due_on"), zone, delivered_at),
             "completed_at": last.get(Status.COMPLETED),
             "closed_at": last.get(plan.engagement["status"])
             if plan.engagement["status"] in Engagement.CLOSED_STATUSES

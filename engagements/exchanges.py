@@ -14,9 +14,10 @@ The rules:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from engagements import clock
 
@@ -85,3 +86,21 @@ def derive_exchanges(entries: Iterable[LogEntry]) -> list[DerivedExchange]:
     if open_ is not None:
         exchanges.append(open_)
     return exchanges
+
+
+# The Engagement fields engagement_summary() gives.
+SUMMARY_FIELDS = ("awaiting_reply", "waiting_since", "last_message_at", "last_inbound_at", "last_outbound_at")
+
+
+def engagement_summary(derived: Sequence[DerivedExchange], entries: Sequence[LogEntry]) -> dict[str, Any]:
+    """The Engagement summary fields for a log (notes and deleted entries already left out)."""
+    open_ = [d for d in derived if d.replied_at is None]
+    inbound = [e.occurred_at for e in entries if e.direction == INBOUND and not e.is_auto_reply]
+    outbound = [e.occurred_at for e in entries if e.direction == OUTBOUND]
+    return {
+        "awaiting_reply": bool(open_),
+        "waiting_since": open_[0].requested_at if open_ else None,
+        "last_message_at": max((e.occurred_at for e in entries), default=None),
+        "last_inbound_at": max(inbound, default=None),
+        "last_outbound_at": max(outbound, default=None),
+    }

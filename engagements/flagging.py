@@ -1,6 +1,10 @@
 """The flagging pass: raise what became due, escalate what went unanswered, resolve
 what no longer applies.
 
+Only the background pass lives here: when something is due is
+``engagements.deadlines``' to say, and the flags are written by
+``engagements.flags``.
+
 Like Healthchecks' ``sendalerts``, the database row is the queue. Each exchange
 stores ``next_check_at`` (indexed, partial): a pass reads only rows whose
 moment has come, in batches, and claims them with ``SELECT … FOR UPDATE SKIP
@@ -13,18 +17,17 @@ caught up by the next one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from engagements.models import Engagement, Exchange, Flag, Notification
-from engagements.notifications import queue_for_flags
-from engagements.snapshots import backlog_add
-from engagements.sql import id_in
+from engagements import deadlines, flags
+from engagements.backlog import backlog_add
+from engagements.models import Engagement, Exchange, Flag
 
 BATCH_SIZE = 5000
 
@@ -58,49 +61,13 @@ def _locked(queryset: object) -> object:
     return queryset
 
 
-def _insert_flags(
-    source: type[Exchange] | type[Engagement],
-    ids: Sequence[int],
-    *,
-    kind: str,
-    due_column: str,
-    now: datetime,
-    superseded: bool = False,
-) -> list[int]:
-    """INSERT … SELECT the flags straight from the claimed rows; returns the new flags' ids.
-
-    The deadline is a column of the source row, so no row has to travel to
-    Python and back.
-    """
-    if not ids:
-        return []
-    keys = "workspace_id, engagement_id, id" if source is Exchange else "workspace_id, id, NULL"
-    db_now = connection.ops.adapt_datetimefield_value(now)
-    where, id_params = id_in("id", ids)
-    sql = (
-        f"INSERT INTO {Flag._meta.db_table} "
-        "(workspace_id, engagement_id, exchange_id, kind, due_at, raised_at, resolved_at, resolution, reason) "
-        f"SELECT {keys}, %s, {due_column}, %s, %s, %s, '' FROM {source._meta.db_table} WHERE {where} "
-        "RETURNING id"
-    )
-    params = [
-        kind,
-        db_now,
-        db_now if superseded else None,
-        Flag.Resolution.ESCALATED.value if superseded else "",
-        *id_params,
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [row[0] for row in cursor.fetchall()]
-
-
 def _exchange_batch(now: datetime, report: PassReport, batch_size: int) -> int:
     with transaction.atomic():
         # Plain tuples: the pass needs five values a row, not model instances.
         rows = list(
             _locked(
-                Exchange.objects.filter(next_check_at__lte=now)
+                # deadlines.is_past: a reply at the due instant is still on time.
+                Exchange.objects.filter(next_check_at__lt=now)
                 .order_by("next_check_at", "id")
                 .values_list(
                     "pk", "escalation", "replied_at", "reply_due_at", "ghosted_due_at", "engagement__status"
@@ -116,30 +83,28 @@ def _exchange_batch(now: datetime, report: PassReport, batch_size: int) -> int:
         for pk, escalation, replied_at, reply_due_at, ghosted_due_at, status in rows:
             if status in Engagement.OPEN_STATUSES and replied_at is None:
                 first = escalation
-                # A pass that was missed may have several steps to catch up on.
-                while (
-                    due := Exchange.next_check(escalation, None, reply_due_at, ghosted_due_at)
-                ) and due <= now:
-                    escalation += 1
-                if first < Exchange.ESCALATION_OVERDUE <= escalation:
+                escalation = deadlines.escalation_reached(first, reply_due_at, ghosted_due_at, now)
+                if first < deadlines.OVERDUE <= escalation:
                     # Raised and escalated in the same run: the overdue flag is already superseded.
-                    (superseded if escalation >= Exchange.ESCALATION_GHOSTED else overdue).append(pk)
-                if first < Exchange.ESCALATION_GHOSTED <= escalation:
+                    (superseded if escalation >= deadlines.GHOSTED else overdue).append(pk)
+                if first < deadlines.GHOSTED <= escalation:
                     ghosted.append(pk)
-                next_check = Exchange.next_check(escalation, None, reply_due_at, ghosted_due_at)
+                next_check = deadlines.next_check(escalation, None, reply_due_at, ghosted_due_at)
             else:
                 next_check = None
             steps.setdefault((escalation, next_check), []).append(pk)
         report.raised_overdue += len(overdue) + len(superseded)
         report.raised_ghosted += len(ghosted)
         if ghosted:
-            Flag.objects.filter(
-                exchange_id__in=ghosted, kind=Flag.Kind.REPLY_OVERDUE, resolved_at=None
-            ).update(resolved_at=now, resolution=Flag.Resolution.ESCALATED)
-        new_flags = _insert_flags(
+            flags.resolve(
+                Flag.objects.filter(exchange_id__in=ghosted, kind=Flag.Kind.REPLY_OVERDUE),
+                resolution=Flag.Resolution.ESCALATED,
+                now=now,
+            )
+        new_flags = flags.raise_from_rows(
             Exchange, overdue, kind=Flag.Kind.REPLY_OVERDUE, due_column="reply_due_at", now=now
         )
-        _insert_flags(
+        flags.raise_from_rows(
             Exchange,
             superseded,
             kind=Flag.Kind.REPLY_OVERDUE,
@@ -147,7 +112,7 @@ def _exchange_batch(now: datetime, report: PassReport, batch_size: int) -> int:
             now=now,
             superseded=True,
         )
-        new_flags += _insert_flags(
+        new_flags += flags.raise_from_rows(
             Exchange, ghosted, kind=Flag.Kind.GHOSTED, due_column="ghosted_due_at", now=now
         )
         if ghosted:
@@ -181,6 +146,7 @@ def _delivery_batch(now: datetime, report: PassReport, batch_size: int) -> int:
     with transaction.atomic():
         rows = list(
             _locked(
+                # deadlines.is_late: the due date's end is already the next day.
                 Engagement.objects.filter(delivery_check_at__lte=now)
                 .order_by("delivery_check_at", "id")
                 .values_list("pk", "status")
@@ -188,8 +154,8 @@ def _delivery_batch(now: datetime, report: PassReport, batch_size: int) -> int:
         )
         if not rows:
             return 0
-        owed = [pk for pk, status in rows if status in Engagement.DELIVERY_OWED_STATUSES]
-        new_flags = _insert_flags(
+        owed = [pk for pk, status in rows if status in deadlines.DELIVERY_OWED_STATUSES]
+        new_flags = flags.raise_from_rows(
             Engagement, owed, kind=Flag.Kind.DELIVERY_OVERDUE, due_column="delivery_check_at", now=now
         )
         Engagement.objects.filter(pk__in=[pk for pk, _ in rows]).update(delivery_check_at=None)
@@ -199,19 +165,17 @@ def _delivery_batch(now: datetime, report: PassReport, batch_size: int) -> int:
 
 
 def _queue_notifications(flag_ids: list[int], report: PassReport) -> None:
-    created = queue_for_flags(flag_ids)
-    report.notifications += len(created)
-    report.notification_ids.extend(pk for pk, status in created if status == Notification.Status.PENDING)
+    ready, written = flags.notify_counted(flag_ids)
+    report.notifications += written
+    report.notification_ids.extend(ready)
 
 
 def _resolve_stale(now: datetime) -> int:
     """Close open flags that no longer apply (a safety net: services resolve them as they happen)."""
-    closed = Flag.objects.filter(resolved_at=None).filter(
-        Q(engagement__status__in=Engagement.CLOSED_STATUSES)
-    )
-    count = closed.update(resolved_at=now, resolution=Flag.Resolution.CLOSED)
-    count += Flag.objects.filter(resolved_at=None, exchange__replied_at__isnull=False).update(
-        resolved_at=now, resolution=Flag.Resolution.REPLIED
+    closed = Flag.objects.filter(Q(engagement__status__in=Engagement.CLOSED_STATUSES))
+    count = flags.resolve(closed, resolution=Flag.Resolution.CLOSED, now=now)
+    count += flags.resolve(
+        Flag.objects.filter(exchange__replied_at__isnull=False), resolution=Flag.Resolution.REPLIED, now=now
     )
     return count
 
@@ -233,14 +197,3 @@ def flag_pass(
     if on_commit is not None and report.notification_ids:
         on_commit(report.notification_ids)
     return report
-
-
-def delivery_deadline(engagement: Engagement) -> datetime | None:
-    """End of the due date in the provider's zone: the delivery is late after that."""
-    return delivery_deadline_for(engagement.due_on, engagement.status, engagement.provider.time_zone)
-
-
-def delivery_deadline_for(due_on: date | None, status: str, time_zone: str) -> datetime | None:
-    if status not in Engagement.DELIVERY_OWED_STATUSES:
-        return None
-    return Engagement.due_end(due_on, time_zone)

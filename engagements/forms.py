@@ -18,8 +18,9 @@ from django.template.loader import select_template
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from engagements import metrics, queries
+from engagements import queries
 from engagements.models import Engagement, Message, Review
+from engagements.reliability import metrics
 from outsourcing.models import User, Workspace
 from outsourcing.money import format_money
 from outsourcing.uploads import check_upload

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -170,22 +167,6 @@ class Engagement(models.Model):
         ):
             return "us"
         return ""
-
-    @staticmethod
-    def due_end(due_on: date | None, time_zone: str) -> datetime | None:
-        """The end of the due date in the provider's zone: a delivery after it is late."""
-        if due_on is None:
-            return None
-        zone = ZoneInfo(time_zone or "UTC")
-        return datetime.combine(due_on + timedelta(days=1), time.min, tzinfo=zone).astimezone(UTC)
-
-    def is_overdue_delivery(self, today: object = None) -> bool:
-        today = today or timezone.localdate()
-        return bool(
-            self.due_on
-            and self.due_on < today  # type: ignore[operator]
-            and self.status in (self.Status.REQUESTED, self.Status.IN_PROGRESS)
-        )
 
 
 class StatusChange(models.Model):
@@ -589,27 +570,6 @@ class Exchange(models.Model):
     ESCALATION_NONE = 0
     ESCALATION_OVERDUE = 1
     ESCALATION_GHOSTED = 2
-
-    def compute_next_check(self) -> datetime | None:
-        """The next deadline the flagging pass must act on, from the ladder's step."""
-        return self.next_check(self.escalation, self.replied_at, self.reply_due_at, self.ghosted_due_at)
-
-    @classmethod
-    def next_check(
-        cls,
-        escalation: int,
-        replied_at: datetime | None,
-        reply_due_at: datetime | None,
-        ghosted_due_at: datetime | None,
-    ) -> datetime | None:
-        # On plain values too: the flagging pass reads tuples, not model instances.
-        if replied_at is not None:
-            return None
-        if escalation == cls.ESCALATION_NONE:
-            return reply_due_at
-        if escalation == cls.ESCALATION_OVERDUE:
-            return ghosted_due_at
-        return None
 
 
 class Review(models.Model):

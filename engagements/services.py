@@ -6,20 +6,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from engagements import snapshots
-from engagements.clock import BusinessCalendar, add_business_time, business_seconds
-from engagements.exchanges import DerivedExchange, LogEntry, derive_exchanges
-from engagements.flagging import delivery_deadline
+from engagements import deadlines, flags
+from engagements.backlog import backlog_add, backlog_add_for_engagement, backlog_add_for_engagements
+from engagements.exchanges import SUMMARY_FIELDS, LogEntry, derive_exchanges, engagement_summary
 from engagements.models import (
     Attachment,
     Engagement,
@@ -27,7 +25,6 @@ from engagements.models import (
     Flag,
     Message,
     MessageVersion,
-    Notification,
     Review,
     StatusChange,
 )
@@ -138,17 +135,17 @@ def engagement_update(
     engagement.full_clean()
     engagement.save(update_fields=[*fields, "provider", "owner", "updated_at"])
     if due_changed:
-        Flag.objects.filter(engagement=engagement, kind=Flag.Kind.DELIVERY_OVERDUE, resolved_at=None).update(
-            resolved_at=timezone.now(), resolution=Flag.Resolution.DISMISSED, reason=_("The due date moved.")
+        flags.resolve(
+            flags.open_flags(engagement).filter(kind=Flag.Kind.DELIVERY_OVERDUE),
+            resolution=Flag.Resolution.DISMISSED,
+            reason=_("The due date moved."),
         )
     _refresh_delivery_check(engagement)
     if clock_changed:
         exchanges_recompute(engagement=engagement)
     if provider.pk != stored["provider_id"] or engagement.category != stored["category"]:
         # Its figures move from one provider or category to another.
-        snapshots.backlog_add(
-            workspace_id=engagement.workspace_id, provider_ids=[stored["provider_id"], provider.pk]
-        )
+        backlog_add(workspace_id=engagement.workspace_id, provider_ids=[stored["provider_id"], provider.pk])
     return engagement
 
 
@@ -175,8 +172,10 @@ def engagement_set_status(*, engagement: Engagement, status: str, by: User | Non
     changes: dict[str, Any] = {"status": status, "updated_at": now}
     if status == Engagement.Status.DELIVERED:
         # The last delivery counts: work sent back for changes is delivered again.
-        due_end = Engagement.due_end(current.due_on, current.provider.time_zone)
-        changes.update(delivered_at=now, delivered_on_time=None if due_end is None else now <= due_end)
+        changes.update(
+            delivered_at=now,
+            delivered_on_time=deadlines.delivered_on_time(current.due_on, current.provider.time_zone, now),
+        )
     elif status == Engagement.Status.COMPLETED:
         changes["completed_at"] = now
     if status in Engagement.CLOSED_STATUSES:
@@ -186,7 +185,7 @@ def engagement_set_status(*, engagement: Engagement, status: str, by: User | Non
     Engagement.objects.filter(pk=current.pk).update(**changes)
     for name, value in changes.items():
         setattr(engagement, name, value)
-    snapshots.backlog_add_for_engagement(current)
+    backlog_add_for_engagement(current)
     _after_status_change(engagement, previous)
     return engagement
 
@@ -195,16 +194,17 @@ def _after_status_change(engagement: Engagement, previous: str) -> None:
     """Keep flags and deadlines true to the new status."""
     now = timezone.now()
     status = engagement.status
-    open_flags = Flag.objects.filter(engagement=engagement, resolved_at=None)
+    open_flags = flags.open_flags(engagement)
     if status in Engagement.CLOSED_STATUSES:
-        open_flags.update(resolved_at=now, resolution=Flag.Resolution.CLOSED)
+        flags.resolve(open_flags, resolution=Flag.Resolution.CLOSED, now=now)
         Exchange.objects.filter(engagement=engagement).update(next_check_at=None)
-    elif status not in Engagement.DELIVERY_OWED_STATUSES:
-        open_flags.filter(kind=Flag.Kind.DELIVERY_OVERDUE).update(
-            resolved_at=now,
+    elif status not in deadlines.DELIVERY_OWED_STATUSES:
+        flags.resolve(
+            open_flags.filter(kind=Flag.Kind.DELIVERY_OVERDUE),
             resolution=Flag.Resolution.DELIVERED
             if status == Engagement.Status.DELIVERED
             else Flag.Resolution.CLOSED,
+            now=now,
         )
     _refresh_delivery_check(engagement)
     # Holds pause the response clock; leaving a closed state restarts it.
@@ -217,7 +217,7 @@ def _refresh_delivery_check(engagement: Engagement) -> None:
     already_flagged = Flag.objects.filter(
         engagement=engagement, kind=Flag.Kind.DELIVERY_OVERDUE, resolved_at=None
     ).exists()
-    deadline = None if already_flagged else delivery_deadline(engagement)
+    deadline = None if already_flagged else deadlines.delivery_deadline(engagement)
     if engagement.delivery_check_at != deadline:
         engagement.delivery_check_at = deadline
         Engagement.objects.filter(pk=engagement.pk).update(delivery_check_at=deadline)
@@ -294,32 +294,6 @@ def messages_log(items: Sequence[LogItem], *, checked: bool = False) -> list[Mes
             )
     exchanges_recompute_many(engagements=list(touched.values()))
     return messages
-
-
-def bounce_flag_raise(*, message: Message) -> Flag | None:
-    """Flag the engagement of a bounced mail (one open such flag per engagement) and notify its people."""
-    from engagements import notifications, tasks
-
-    engagement = message.engagement
-    if Flag.objects.filter(engagement=engagement, kind=Flag.Kind.BOUNCED, resolved_at=None).exists():
-        return None
-    try:
-        with transaction.atomic():
-            flag = Flag.objects.create(
-                workspace_id=engagement.workspace_id,
-                engagement=engagement,
-                kind=Flag.Kind.BOUNCED,
-                due_at=message.occurred_at,
-                reason=(message.subject or _("Delivery failure"))[:300],
-            )
-    except IntegrityError:
-        return None  # raised meanwhile by a concurrent import
-    ready = [
-        pk for pk, status in notifications.queue_for_flags([flag.pk]) if status == Notification.Status.PENDING
-    ]
-    if ready:
-        transaction.on_commit(partial(tasks.enqueue_delivery, ready))
-    return flag
 
 
 def message_log(
@@ -493,7 +467,7 @@ def exchanges_recompute_many(
         stale += [e.pk for request_id, e in existing.items() if request_id not in derived]
         rows: list[Exchange] = []
         for request_id, d in derived.items():
-            values = exchange_values(d, policy=policy, calendar=calendar)
+            values = deadlines.exchange_values(d, policy=policy, calendar=calendar)
             found = existing.get(request_id)
             if found is None:
                 row = Exchange(
@@ -502,7 +476,7 @@ def exchanges_recompute_many(
                     request_message_id=request_id,
                     **values,
                 )
-                row.next_check_at = row.compute_next_check()
+                row.next_check_at = deadlines.exchange_next_check(row)
                 to_create.append(row)
                 rows.append(row)
                 continue
@@ -511,18 +485,19 @@ def exchanges_recompute_many(
                 setattr(row, k, v)
             if row.replied_at is not None and row.escalation:
                 # Answered: the ladder starts again should the reply ever be removed.
-                row.escalation = Exchange.ESCALATION_NONE
+                row.escalation = deadlines.NOT_RAISED
                 answered.append(row.pk)
-            row.next_check_at = row.compute_next_check()
+            row.next_check_at = deadlines.exchange_next_check(row)
             to_update.append(row)
             rows.append(row)
         _set_summary(engagement, list(derived.values()), entries)
         result[pk] = sorted(rows, key=lambda e: (e.requested_at, e.request_message_id))
 
     if stale:
-        Flag.objects.filter(exchange_id__in=stale, resolved_at=None).update(
-            resolved_at=now,
+        flags.resolve(
+            Flag.objects.filter(exchange_id__in=stale),
             resolution=Flag.Resolution.DISMISSED,
+            now=now,
             reason=_("The request was removed from the log."),
         )
         Exchange.objects.filter(pk__in=stale).delete()
@@ -531,71 +506,13 @@ def exchanges_recompute_many(
     if to_update:
         Exchange.objects.bulk_update(to_update, [*EXCHANGE_FIELDS, "escalation", "next_check_at"])
     if answered:
-        Flag.objects.filter(exchange_id__in=answered, resolved_at=None).update(
-            resolved_at=now, resolution=Flag.Resolution.REPLIED
+        flags.resolve(
+            Flag.objects.filter(exchange_id__in=answered), resolution=Flag.Resolution.REPLIED, now=now
         )
     Engagement.objects.bulk_update(list(by_id.values()), list(SUMMARY_FIELDS))
     if queue_metrics:
-        providers_of: dict[int, set[int]] = {}
-        for engagement in by_id.values():
-            providers_of.setdefault(engagement.workspace_id, set()).add(engagement.provider_id)
-        for workspace_id, provider_ids in providers_of.items():
-            snapshots.backlog_add(workspace_id=workspace_id, provider_ids=provider_ids)
+        backlog_add_for_engagements(by_id.values())
     return result
-
-
-def exchange_values(
-    derived: DerivedExchange, *, policy: ResponsePolicy, calendar: BusinessCalendar
-) -> dict[str, Any]:
-    """The stored fields of an Exchange row for one derived exchange under a policy."""
-    due = add_business_time(derived.requested_at, policy.reply_within_seconds, calendar)
-    values: dict[str, Any] = {
-        "requested_at": derived.requested_at,
-        "reply_message_id": derived.reply_id,
-        "replied_at": derived.replied_at,
-        "followups": derived.followups,
-        "last_followup_at": derived.last_followup_at,
-        "reply_seconds": derived.reply_seconds,
-        "reply_due_at": due,
-        "reply_business_seconds": None,
-        "within_policy": None,
-        "ghosted_due_at": None,
-    }
-    if derived.replied_at is not None:
-        values["reply_business_seconds"] = business_seconds(
-            derived.requested_at, derived.replied_at, calendar
-        )
-        # A reply exactly at the due instant is on time.
-        values["within_policy"] = derived.replied_at <= due
-    elif (
-        policy.followups_before_ghosted
-        and derived.followups >= policy.followups_before_ghosted
-        and derived.last_followup_at is not None
-    ):
-        values["ghosted_due_at"] = add_business_time(
-            derived.last_followup_at, policy.followup_wait_seconds, calendar
-        )
-    return values
-
-
-# The Engagement fields engagement_summary() gives.
-SUMMARY_FIELDS = ("awaiting_reply", "waiting_since", "last_message_at", "last_inbound_at", "last_outbound_at")
-
-
-def engagement_summary(derived: Sequence[DerivedExchange], entries: Sequence[LogEntry]) -> dict[str, Any]:
-    """The Engagement summary fields for a log (notes and deleted entries already left out)."""
-    open_ = [d for d in derived if d.replied_at is None]
-    inbound = [
-        e.occurred_at for e in entries if e.direction == Message.Direction.INBOUND and not e.is_auto_reply
-    ]
-    outbound = [e.occurred_at for e in entries if e.direction == Message.Direction.OUTBOUND]
-    return {
-        "awaiting_reply": bool(open_),
-        "waiting_since": open_[0].requested_at if open_ else None,
-        "last_message_at": max((e.occurred_at for e in entries), default=None),
-        "last_inbound_at": max(inbound, default=None),
-        "last_outbound_at": max(outbound, default=None),
-    }
 
 
 def _set_summary(engagement: Engagement, derived: list[Any], entries: list[LogEntry]) -> None:
@@ -648,11 +565,7 @@ def engagements_recompute(*, engagement_ids: Sequence[int]) -> int:
         )
         with transaction.atomic():
             exchanges_recompute_many(engagements=batch, queue_metrics=False)
-        providers: dict[int, set[int]] = {}
-        for engagement in batch:
-            providers.setdefault(engagement.workspace_id, set()).add(engagement.provider_id)
-        for workspace_id, provider_ids in providers.items():
-            snapshots.backlog_add(workspace_id=workspace_id, provider_ids=provider_ids)
+        backlog_add_for_engagements(batch)
         done += len(batch)
     return done
 
@@ -673,71 +586,7 @@ def policy_recompute(*, policy_id: int) -> int:
     return engagements_recompute(engagement_ids=policy_engagement_ids(policy))
 
 
-# --- Flags: snooze, unsnooze, dismiss -----------------------------------------
-
-MAX_SNOOZE_DAYS = 365
-
-
-def _claim_open_flag(flag: Flag, **changes: Any) -> None:
-    """Change a flag only while it is still open (conditional update, as in the flagging pass).
-
-    The page may be older than the flag's state: a reply or another person may
-    have resolved it meanwhile, and a resolved flag is history, never edited.
-    """
-    if not Flag.objects.filter(pk=flag.pk, resolved_at=None).update(**changes):
-        raise ValidationError(_("This flag is already resolved."))
-    for name, value in changes.items():
-        setattr(flag, name, value)
-
-
-@transaction.atomic
-def flag_snooze(*, flag: Flag, until: datetime, by: User | None) -> Flag:
-    """Hide an open flag from the attention list until ``until``, at most a year ahead.
-
-    The exchange's ``next_check_at`` is left alone: the escalation ladder runs on.
-    """
-    if timezone.is_naive(until):
-        raise ValidationError({"until": _("The time needs a time zone.")})
-    now = timezone.now()
-    if until <= now:
-        raise ValidationError({"until": _("Choose a moment in the future.")})
-    if until > now + timedelta(days=MAX_SNOOZE_DAYS):
-        raise ValidationError({"until": _("A flag can be snoozed for at most a year.")})
-    _claim_open_flag(flag, snoozed_until=until)
-    return flag
-
-
-@transaction.atomic
-def flag_unsnooze(*, flag: Flag, by: User | None) -> Flag:
-    """Put a snoozed flag back on the attention list now."""
-    _claim_open_flag(flag, snoozed_until=None)
-    return flag
-
-
-@transaction.atomic
-def flag_dismiss(*, flag: Flag, reason: str, by: User | None) -> Flag:
-    """Resolve an open flag by hand; the reason is kept with it in the history."""
-    reason = reason.strip()
-    if not reason:
-        raise ValidationError({"reason": _("Say why the flag is dismissed.")})
-    max_length = Flag._meta.get_field("reason").max_length or 300
-    if len(reason) > max_length:
-        raise ValidationError(
-            {"reason": _("The reason can be at most %(n)d characters long.") % {"n": max_length}}
-        )
-    _claim_open_flag(
-        flag,
-        resolved_at=timezone.now(),
-        resolution=Flag.Resolution.DISMISSED,
-        resolved_by=by,
-        reason=reason,
-    )
-    return flag
-
-
 # --- Reviews ------------------------------------------------------------------
-
-# Belongs with the model imports at the top; kept here while that block is being edited elsewhere.
 
 REVIEW_RATINGS = range(1, 6)
 
@@ -788,7 +637,7 @@ def review_save(
     review.reviewer = by
     review.full_clean(exclude=["engagement", "workspace", "reviewer"])
     review.save()
-    snapshots.backlog_add_for_engagement(current)
+    backlog_add_for_engagement(current)
     return review
 
 

@@ -7,28 +7,19 @@ recompute derives everything afresh from the log and the current calendar.
 
 from __future__ import annotations
 
-from functools import partial
-
 from celery import shared_task
-from django.db import transaction
 from django.utils import timezone
 
-from engagements import notifications, services, snapshots
-from engagements.digest import send_daily_digests as _send_daily_digests
+from engagements import jobs, services
 from engagements.flagging import flag_pass
-
-CHUNK = 100
-
-
-def enqueue_delivery(ids: list[int]) -> None:
-    """Queue delivery of these notifications once the current transaction commits."""
-    for start in range(0, len(ids), CHUNK):
-        transaction.on_commit(partial(deliver_notifications.delay, ids[start : start + CHUNK]))
+from engagements.notifications import outbox as notifications
+from engagements.notifications.digest import send_daily_digests as _send_daily_digests
+from engagements.reliability import snapshots
 
 
 @shared_task(name="engagements.tasks.flag_overdue")
 def flag_overdue() -> str:
-    return str(flag_pass(on_commit=enqueue_delivery))
+    return str(flag_pass(on_commit=jobs.deliver_later))
 
 
 @shared_task(name="engagements.tasks.deliver_notifications")
@@ -44,7 +35,7 @@ def deliver_notifications(ids: list[int]) -> dict[str, int]:
 def deliver_due_notifications() -> int:
     """Retry what failed, and pick up what a dead worker left mid-delivery."""
     ids = notifications.due_for_delivery(timezone.now())
-    enqueue_delivery(ids)
+    jobs.deliver_later(ids)
     return len(ids)
 
 

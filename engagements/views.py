@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from engagements import queries, services
+from engagements import deadlines, flags, queries, services
 from engagements.forms import (
     EngagementFilterForm,
     EngagementForm,
@@ -57,6 +57,8 @@ def engagement_list(request: HttpRequest) -> HttpResponse:
     filters = form.filters()
     rows = queries.engagement_list(req.workspace, user=req.user, **filters)
     page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    deadlines.mark_delivery_overdue(page.object_list, timezone.now())
     return render(
         request,
         "engagements/list.html",
@@ -133,16 +135,18 @@ def engagement_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _log_context(request: WorkspaceRequest, engagement: Engagement, form: MessageLogForm | None) -> dict:
     """What the log section (flags, whose turn, exchanges, log form, timeline) renders."""
-    flags = queries.engagement_flags(engagement)
+    all_flags = queries.engagement_flags(engagement)
+    now = timezone.now()
+    deadlines.mark_delivery_overdue([engagement], now)
     return {
         "engagement": engagement,
         "exchanges": list(queries.exchanges(engagement)),
         "timeline": list(queries.timeline(engagement)),
         "log_form": form or MessageLogForm(initial=MessageLogForm.initial_for(engagement)),
         "can_edit": request.membership.can_edit,
-        "open_flags": [f for f in flags if f.is_open],
-        "flag_history": [f for f in flags if not f.is_open],
-        **_flag_row_context(_detail_url(engagement, "flags"), timezone.now()),
+        "open_flags": [f for f in all_flags if f.is_open],
+        "flag_history": [f for f in all_flags if not f.is_open],
+        **_flag_row_context(_detail_url(engagement, "flags"), now),
     }
 
 
@@ -350,7 +354,7 @@ def _flag_row_context(back: str, now: datetime) -> dict[str, Any]:
         "back": back,
         "snooze_presets": snooze_presets(today),
         "snooze_min": today + timedelta(days=1),
-        "snooze_max": today + timedelta(days=services.MAX_SNOOZE_DAYS),
+        "snooze_max": today + timedelta(days=flags.MAX_SNOOZE_DAYS),
     }
 
 
@@ -438,7 +442,7 @@ def flag_snooze(request: HttpRequest, pk: int) -> HttpResponse:
     """Hide an open flag from the attention list until a date."""
 
     def snooze(flag: Flag, data: dict[str, Any]) -> str:
-        services.flag_snooze(flag=flag, until=data["until_at"], by=_ws(request).user)
+        flags.flag_snooze(flag=flag, until=data["until_at"], by=_ws(request).user)
         until = formats.date_format(timezone.localtime(flag.snoozed_until), "DATE_FORMAT")
         return _("Flag snoozed until %(date)s.") % {"date": until}
 
@@ -451,7 +455,7 @@ def flag_unsnooze(request: HttpRequest, pk: int) -> HttpResponse:
     """Put a snoozed flag back on the attention list now."""
 
     def unsnooze(flag: Flag, data: dict[str, Any]) -> str:
-        services.flag_unsnooze(flag=flag, by=_ws(request).user)
+        flags.flag_unsnooze(flag=flag, by=_ws(request).user)
         return _("The flag is back on the list.")
 
     return _act_on_flag(request, pk, unsnooze)
@@ -463,7 +467,7 @@ def flag_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
     """Resolve a flag by hand, with a reason kept in its history."""
 
     def dismiss(flag: Flag, data: dict[str, Any]) -> str:
-        services.flag_dismiss(flag=flag, reason=data["reason"], by=_ws(request).user)
+        flags.flag_dismiss(flag=flag, reason=data["reason"], by=_ws(request).user)
         return _("Flag dismissed.")
 
     return _act_on_flag(request, pk, dismiss, FlagDismissForm)

@@ -22,7 +22,7 @@ def workspace(request: HttpRequest) -> dict[str, Any]:
 
     def nav_counts() -> dict[str, int]:
         # Imported here: the engagements app builds on this one.
-        from engagements.notifications import unread_count
+        from engagements.notifications.outbox import unread_count
         from engagements.queries import attention_count
 
         assert current is not None and isinstance(request.user, User)

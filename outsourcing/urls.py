@@ -19,8 +19,8 @@ urlpatterns = [
     path("w/<slug:ws>/invitations/<int:pk>/revoke/", views.invitation_revoke, name="invitation_revoke"),
     path("w/<slug:ws>/providers/", include("providers.urls")),
     path("w/<slug:ws>/engagements/", include("engagements.urls")),
-    path("w/<slug:ws>/notifications/", include("engagements.notification_urls")),
-    path("w/<slug:ws>/reliability/", include("engagements.reliability_urls")),
+    path("w/<slug:ws>/notifications/", include("engagements.notifications.urls")),
+    path("w/<slug:ws>/reliability/", include("engagements.reliability.urls")),
     path("w/<slug:ws>/mail/", include("engagements.mail_urls")),
     path("mail/in/", include("engagements.mail.webhook_urls")),
 ]

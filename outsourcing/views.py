@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from engagements.notifications import failed_deliveries, webhook_test_queue
+from engagements.notifications.outbox import failed_deliveries, webhook_test_queue
 from outsourcing import queries, services
 from outsourcing.access import SESSION_KEY, WorkspaceRequest, require_role, workspace_view
 from outsourcing.celery import app as celery_app

@@ -15,7 +15,7 @@ from django.core.management.base import CommandError
 from django.urls import reverse
 from django.utils import timezone
 
-from engagements import demo
+from engagements import deadlines, demo
 from engagements.models import Engagement, Exchange, Message, StatusChange
 from engagements.services import exchanges_recompute
 from outsourcing.models import Membership, Role, User, Workspace
@@ -55,19 +55,30 @@ def counts() -> dict[str, int]:
     }
 
 
+# Every stored column of an exchange: due times, within the policy, the ladder's step and next check.
+EXCHANGE_COLUMNS = [f.attname for f in Exchange._meta.concrete_fields if f.name != "id"]
+
+
 def exchange_rows(engagement: Engagement) -> list[tuple]:
     return list(
         Exchange.objects.filter(engagement=engagement)
         .order_by("request_message_id")
-        .values_list(
-            "request_message_id",
-            "reply_message_id",
-            "requested_at",
-            "replied_at",
-            "followups",
-            "reply_seconds",
-        )
+        .values_list(*EXCHANGE_COLUMNS)
     )
+
+
+def delivery_fields(engagement: Engagement) -> tuple:
+    """What the demo stored about the delivery, beside what the deadline rules say of it."""
+    stored = (engagement.delivery_check_at, engagement.delivered_on_time)
+    expected = (
+        deadlines.delivery_deadline(engagement),
+        None
+        if engagement.delivered_at is None
+        else deadlines.delivered_on_time(
+            engagement.due_on, engagement.provider.time_zone, engagement.delivered_at
+        ),
+    )
+    return stored, expected
 
 
 def on_example_domain(host: str) -> bool:
@@ -210,11 +221,13 @@ def test_stored_exchanges_and_summaries_equal_what_exchanges_recompute_produces(
     for engagement in engagements:
         exchanges_recompute(engagement=engagement)
 
-    for engagement in Engagement.objects.all():
+    for engagement in Engagement.objects.select_related("provider"):
         assert stored[engagement.pk] == (
             exchange_rows(engagement),
             [getattr(engagement, f) for f in SUMMARY],
         ), engagement.title
+        stored_delivery, expected_delivery = delivery_fields(engagement)
+        assert stored_delivery == expected_delivery, engagement.title
 
 
 @pytest.mark.django_db

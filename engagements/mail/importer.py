@@ -31,7 +31,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from engagements import services
+from engagements import flags, services
 from engagements.mail.parse import MailRejected, ParsedMail, parse_message
 from engagements.models import Engagement, InboundMail, Message
 from outsourcing.models import Membership, User, Workspace
@@ -226,7 +226,7 @@ def _logged(messages: list[Message], bounces: set[int]) -> None:
     """What follows logging: a bounced mail flags its engagement."""
     for message in messages:
         if message.pk in bounces:
-            services.bounce_flag_raise(message=message)
+            flags.raise_bounced(message=message)
 
 
 def log_mail(*, engagement: Engagement, mail: ParsedMail, source: str) -> Message:

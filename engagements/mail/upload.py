@@ -34,6 +34,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from engagements import jobs
 from engagements.mail import importer
 from engagements.mail.sources import MailFileReader
 from engagements.models import InboundMail, MailUpload
@@ -85,10 +86,8 @@ def mail_file_check(file: UploadedFile) -> str:
 
 
 def _enqueue(upload_id: int) -> None:
-    from engagements.mail.upload_tasks import import_mail_upload  # here: the task module imports this one
-
     try:
-        import_mail_upload.delay(upload_id)
+        jobs.send_now("engagements.tasks.import_mail_upload", upload_id)
     except Exception as error:  # the broker is away: say so on the upload, not with a 500
         logger.exception("Mail upload %s could not be queued", upload_id)
         MailUpload.objects.filter(pk=upload_id, status=MailUpload.Status.QUEUED).update(

@@ -6,8 +6,8 @@ from django import template
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
-from engagements.charts import duration_text
-from engagements.statistics import Interval
+from engagements.reliability.charts import duration_text
+from engagements.reliability.statistics import Interval
 
 register = template.Library()
 

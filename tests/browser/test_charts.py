@@ -9,8 +9,8 @@ from django.template import engines
 from django.urls import include, path
 from django.utils.safestring import mark_safe
 
-from engagements import charts
-from engagements.charts import HOUR, Series, StepSeries
+from engagements.reliability import charts
+from engagements.reliability.charts import HOUR, Series, StepSeries
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls(__name__)]
 

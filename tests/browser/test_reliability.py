@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from engagements import services, snapshots
+from engagements import services
+from engagements.reliability import snapshots
 from tests.browser.test_attention import _log_in
 from tests.factories import EngagementFactory, ProviderFactory
 

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from engagements import queries, services
+from engagements import flags, queries, services
 from engagements.flagging import flag_pass
 from engagements.models import Engagement, Exchange, Flag
 from tests.engagements.conftest import url
@@ -151,7 +151,7 @@ def test_answered_requests_and_closed_engagements_are_not_listed(team, provider)
 
 def test_a_request_whose_flag_was_dismissed_still_awaits_a_reply(team, provider):
     flag = flagged(team.workspace, provider, "Dismissed", overdue_by=timedelta(days=1))
-    services.flag_dismiss(flag=flag, reason="They called, it is in hand", by=team.alice)
+    flags.flag_dismiss(flag=flag, reason="They called, it is in hand", by=team.alice)
     response = team.client_for(team.alice).get(url("attention"))
     assert section(response, "overdue") == []
     assert section(response, "due_soon") == []
@@ -278,7 +278,7 @@ def test_attention_count_counts_open_unsnoozed_flags_in_one_query(team, provider
         snoozed_until=timezone.now() - timedelta(hours=1),
     )
     dismissed = flagged(team.workspace, provider, "Dismissed", overdue_by=timedelta(days=1))
-    services.flag_dismiss(flag=dismissed, reason="Not needed", by=team.alice)
+    flags.flag_dismiss(flag=dismissed, reason="Not needed", by=team.alice)
     foreign_provider = ProviderFactory(workspace=team.other_workspace)
     flagged(team.other_workspace, foreign_provider, "Theirs", overdue_by=timedelta(days=1))
     with django_assert_num_queries(1):

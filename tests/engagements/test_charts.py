@@ -14,8 +14,8 @@ from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engagements import charts
-from engagements.charts import HOUR, Chart, Series, StepSeries
+from engagements.reliability import charts
+from engagements.reliability.charts import HOUR, Chart, Series, StepSeries
 
 BUCKETS = ["within an hour", "within a day", "1–2 days", "2–7 days", "1–2 weeks", "not answered (yet)"]
 HOSTILE = '<script>alert("x")</script> & Co'

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from engagements import services
+from engagements import flags
 from engagements.models import Exchange, Flag
 from tests.engagements.conftest import url
 from tests.engagements.test_attention import flagged
@@ -42,7 +42,7 @@ def local_midnight(days_ahead: int, zone: str = "Europe/Berlin") -> datetime:
 def test_snoozing_sets_the_date_and_leaves_the_exchanges_next_check_alone(team, flag):
     next_check = Exchange.objects.get(pk=flag.exchange_id).next_check_at
     until = timezone.now() + timedelta(days=3)
-    services.flag_snooze(flag=flag, until=until, by=team.bob)
+    flags.flag_snooze(flag=flag, until=until, by=team.bob)
     assert fresh(flag).snoozed_until == until
     assert fresh(flag).resolved_at is None
     assert Exchange.objects.get(pk=flag.exchange_id).next_check_at == next_check
@@ -55,29 +55,29 @@ def test_snoozing_sets_the_date_and_leaves_the_exchanges_next_check_alone(team, 
 )
 def test_a_snooze_must_end_in_the_future_and_within_a_year(team, flag, until):
     with pytest.raises(ValidationError):
-        services.flag_snooze(flag=flag, until=timezone.now() + until, by=team.bob)
+        flags.flag_snooze(flag=flag, until=timezone.now() + until, by=team.bob)
     assert fresh(flag).snoozed_until is None
 
 
 def test_a_snooze_may_last_a_year(team, flag):
-    services.flag_snooze(flag=flag, until=timezone.now() + timedelta(days=364), by=team.bob)
+    flags.flag_snooze(flag=flag, until=timezone.now() + timedelta(days=364), by=team.bob)
     assert fresh(flag).snoozed_until is not None
 
 
 def test_a_resolved_flag_cannot_be_snoozed(team, flag):
-    services.flag_dismiss(flag=flag, reason="Handled by phone", by=team.alice)
+    flags.flag_dismiss(flag=flag, reason="Handled by phone", by=team.alice)
     with pytest.raises(ValidationError, match="already resolved"):
-        services.flag_snooze(flag=fresh(flag), until=timezone.now() + timedelta(days=1), by=team.bob)
+        flags.flag_snooze(flag=fresh(flag), until=timezone.now() + timedelta(days=1), by=team.bob)
 
 
 def test_unsnoozing_puts_the_flag_back_now(team, flag):
-    services.flag_snooze(flag=flag, until=timezone.now() + timedelta(days=3), by=team.bob)
-    services.flag_unsnooze(flag=flag, by=team.bob)
+    flags.flag_snooze(flag=flag, until=timezone.now() + timedelta(days=3), by=team.bob)
+    flags.flag_unsnooze(flag=flag, by=team.bob)
     assert fresh(flag).snoozed_until is None
 
 
 def test_dismissing_resolves_the_flag_and_keeps_it_as_history(team, flag):
-    services.flag_dismiss(flag=flag, reason="  They called: it is in hand  ", by=team.bob)
+    flags.flag_dismiss(flag=flag, reason="  They called: it is in hand  ", by=team.bob)
     row = fresh(flag)
     assert row.resolved_at is not None
     assert row.resolution == Flag.Resolution.DISMISSED
@@ -87,19 +87,19 @@ def test_dismissing_resolves_the_flag_and_keeps_it_as_history(team, flag):
 
 
 def test_an_already_resolved_flag_cannot_be_dismissed(team, flag):
-    services.flag_dismiss(flag=flag, reason="First", by=team.bob)
+    flags.flag_dismiss(flag=flag, reason="First", by=team.bob)
     # A page that still shows it open: the second dismissal must not overwrite the first.
     stale = Flag.objects.get(pk=flag.pk)
     stale.resolved_at = None
     with pytest.raises(ValidationError, match="already resolved"):
-        services.flag_dismiss(flag=stale, reason="Second", by=team.alice)
+        flags.flag_dismiss(flag=stale, reason="Second", by=team.alice)
     assert (fresh(flag).reason, fresh(flag).resolved_by) == ("First", team.bob)
 
 
 @pytest.mark.parametrize("reason", ["", "   ", "x" * 301])
 def test_a_dismissal_needs_a_reason_of_sensible_length(team, flag, reason):
     with pytest.raises(ValidationError):
-        services.flag_dismiss(flag=flag, reason=reason, by=team.bob)
+        flags.flag_dismiss(flag=flag, reason=reason, by=team.bob)
     assert fresh(flag).resolved_at is None
 
 
@@ -145,7 +145,7 @@ def test_a_bad_snooze_is_an_error_message(team, flag, data):
 
 
 def test_a_member_wakes_a_snoozed_flag(team, flag):
-    services.flag_snooze(flag=flag, until=timezone.now() + timedelta(days=3), by=team.bob)
+    flags.flag_snooze(flag=flag, until=timezone.now() + timedelta(days=3), by=team.bob)
     response = team.client_for(team.bob).post(url("flag_unsnooze", pk=flag.pk), follow=True)
     assert fresh(flag).snoozed_until is None
     assert "The flag is back on the list." in response.content.decode()
@@ -169,7 +169,7 @@ def test_a_dismissal_without_a_reason_is_refused(team, flag):
 
 
 def test_dismissing_a_resolved_flag_says_so(team, flag):
-    services.flag_dismiss(flag=flag, reason="First", by=team.alice)
+    flags.flag_dismiss(flag=flag, reason="First", by=team.alice)
     response = team.client_for(team.bob).post(
         url("flag_dismiss", pk=flag.pk), {"reason": "Again"}, follow=True
     )
@@ -187,7 +187,7 @@ ACTIONS = [
 @pytest.mark.parametrize(("action", "data"), ACTIONS)
 @pytest.mark.parametrize(("who", "code"), [("vera", 403), ("charlie", 404)])
 def test_viewers_and_outsiders_cannot_act_on_a_flag(team, flag, action, data, who, code):
-    services.flag_snooze(flag=flag, until=timezone.now() + timedelta(days=2), by=team.alice)
+    flags.flag_snooze(flag=flag, until=timezone.now() + timedelta(days=2), by=team.alice)
     before = fresh(flag)
     response = team.client_for(getattr(team, who)).post(url(action, pk=flag.pk), data)
     assert response.status_code == code
@@ -252,7 +252,7 @@ def test_the_engagement_page_shows_open_flags_with_buttons_and_the_resolved_hist
         kind=Flag.Kind.DELIVERY_OVERDUE,
         due_at=timezone.now() - timedelta(days=9),
     )
-    services.flag_dismiss(flag=old, reason="The due date was a typo", by=team.bob)
+    flags.flag_dismiss(flag=old, reason="The due date was a typo", by=team.bob)
     response = team.client_for(team.alice).get(url("detail", pk=engagement.pk))
     assert [f.pk for f in response.context["open_flags"]] == [flag.pk]
     assert [f.pk for f in response.context["flag_history"]] == [old.pk]
@@ -291,5 +291,5 @@ def test_the_engagement_pages_query_count_does_not_grow_with_the_flags(team, fla
             kind=Flag.Kind.DELIVERY_OVERDUE,
             due_at=timezone.now() - timedelta(days=i + 1),
         )
-        services.flag_dismiss(flag=history, reason=f"Reason {i}", by=team.bob if i % 2 else team.alice)
+        flags.flag_dismiss(flag=history, reason=f"Reason {i}", by=team.bob if i % 2 else team.alice)
     assert _detail_queries(client, flag.engagement_id) == one

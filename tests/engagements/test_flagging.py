@@ -10,9 +10,10 @@ from django.core import mail
 from django.core.management import call_command
 from django.urls import reverse
 
-from engagements import notifications, services
+from engagements import services
 from engagements.flagging import flag_pass
 from engagements.models import Engagement, Exchange, Flag, Message, Notification
+from engagements.notifications import outbox as notifications
 from engagements.policies import default_policy
 from tests.factories import EngagementFactory, ProviderFactory
 

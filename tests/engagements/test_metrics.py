@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from engagements import metrics, services
-from engagements.metrics import ALL, WORKSPACE, Grouping, Period, Sample, Scope
+from engagements import services
 from engagements.models import Engagement, Message
-from engagements.statistics import kaplan_meier, wilson_interval
+from engagements.reliability import metrics
+from engagements.reliability.metrics import ALL, WORKSPACE, Grouping, Period, Sample, Scope
+from engagements.reliability.statistics import kaplan_meier, wilson_interval
 from tests.factories import EngagementFactory, ProviderFactory
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -13,8 +13,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from engagements import notifications, tasks
+from engagements import tasks
 from engagements.models import Notification
+from engagements.notifications import outbox as notifications
 from outsourcing.models import Role
 from tests.factories import MembershipFactory
 

@@ -11,11 +11,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from engagements import notifications
-from engagements.digest import send_daily_digests
 from engagements.flagging import flag_pass
 from engagements.models import Engagement, Exchange, Flag, Message, Notification
-from engagements.notifications import RENDER_RELATED
+from engagements.notifications import outbox as notifications
+from engagements.notifications.digest import send_daily_digests
+from engagements.notifications.outbox import RENDER_RELATED
 from outsourcing.models import Membership, Role
 from tests.factories import EngagementFactory, ProviderFactory, UserFactory
 

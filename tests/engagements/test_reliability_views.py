@@ -11,8 +11,9 @@ import time_machine
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from engagements import services, snapshots
+from engagements import services
 from engagements.models import Engagement, Message
+from engagements.reliability import snapshots
 from providers.models import Provider
 from tests.factories import EngagementFactory, ProviderFactory
 
@@ -327,8 +328,8 @@ def test_comparing_four_providers_costs_no_more_queries_than_two(team, board, dj
 
 @pytest.mark.django_db
 def test_each_compared_provider_gets_its_own_monthly_trend(team, board):
-    from engagements import reliability
-    from engagements.metrics import Period
+    from engagements.reliability import pages as reliability
+    from engagements.reliability.metrics import Period
 
     figures, trends = reliability.comparison(
         team.workspace, [board["quick"], board["slow"]], Period.standard("90", NOW), now=NOW, zone=UTC

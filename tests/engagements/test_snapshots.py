@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from engagements import services, snapshots
-from engagements.metrics import PERIODS
+from engagements import services
 from engagements.models import Engagement, Exchange, Message, MetricsBacklog, MetricSnapshot
+from engagements.reliability import snapshots
+from engagements.reliability.metrics import PERIODS
 from tests.factories import EngagementFactory, ProviderFactory
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

@@ -17,7 +17,7 @@ from lifelines import KaplanMeierFitter
 from lifelines.utils import qth_survival_time
 from statsmodels.stats.proportion import proportion_confint
 
-from engagements.statistics import (
+from engagements.reliability.statistics import (
     MIN_DATA_POINTS,
     QUANTILE_EPSILON,
     Interval,

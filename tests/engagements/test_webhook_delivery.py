@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from engagements import notifications
 from engagements.flagging import flag_pass
 from engagements.models import Notification
+from engagements.notifications import outbox as notifications
 from tests.engagements.test_outbox import NOW, _overdue
 
 pytestmark = pytest.mark.django_db

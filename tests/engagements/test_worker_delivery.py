@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from engagements import services
 from engagements.models import Flag, Notification
-from engagements.notifications import signature
+from engagements.notifications.outbox import signature
 from engagements.tasks import flag_overdue
 from outsourcing.celery import app as celery_app
 from tests.factories import EngagementFactory, ProviderFactory

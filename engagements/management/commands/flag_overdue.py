@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from engagements import jobs
 from engagements.flagging import flag_pass
-from engagements.tasks import enqueue_delivery
 
 
 class Command(BaseCommand):
@@ -21,5 +21,5 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        report = flag_pass(on_commit=None if options["no_deliver"] else enqueue_delivery)
+        report = flag_pass(on_commit=None if options["no_deliver"] else jobs.deliver_later)
         self.stdout.write(str(report))

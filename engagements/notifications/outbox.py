@@ -29,6 +29,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from engagements import jobs
 from engagements.models import Engagement, Flag, Notification
 from engagements.sql import id_in
 from outsourcing.models import Membership, Role, User, Workspace
@@ -321,8 +322,6 @@ def _require_manager(by: Membership, workspace_id: int) -> None:
 
 def notification_retry(*, notification: Notification, by: Membership) -> Notification:
     """Give a failed delivery a fresh set of attempts and queue it once the transaction commits."""
-    from engagements.tasks import enqueue_delivery  # here: tasks imports this module
-
     _require_manager(by, notification.workspace_id)
     now = timezone.now()
     # Conditional: a second click, or a retry racing another, changes nothing.
@@ -335,14 +334,12 @@ def notification_retry(*, notification: Notification, by: Membership) -> Notific
     notification.attempts = 0
     notification.next_attempt_at = now
     notification.lease_until = None
-    enqueue_delivery([notification.pk])
+    jobs.deliver_later([notification.pk])
     return notification
 
 
 def webhook_test_queue(*, workspace: Workspace, by: Membership) -> Notification:
     """Queue one test POST to the workspace's webhook, delivered (and retried) like a flag's."""
-    from engagements.tasks import enqueue_delivery  # here: tasks imports this module
-
     _require_manager(by, workspace.pk)
     if not workspace.webhook_url:
         raise ValidationError(_("Save a webhook URL first."))
@@ -354,5 +351,5 @@ def webhook_test_queue(*, workspace: Workspace, by: Membership) -> Notification:
         # A fresh key each time: a test is a new message, not a repeat of the last one.
         idempotency_key=f"webhook-test-{workspace.pk}-{secrets.token_hex(8)}",
     )
-    enqueue_delivery([notification.pk])
+    jobs.deliver_later([notification.pk])
     return notification

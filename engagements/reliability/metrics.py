@@ -30,7 +30,7 @@ from django.utils.translation import gettext_lazy as _
 from engagements import clock
 from engagements.models import Engagement, Exchange, Flag, Review
 from engagements.policies import engagement_calendars
-from engagements.statistics import (
+from engagements.reliability.statistics import (
     Interval,
     Score,
     SurvivalCurve,

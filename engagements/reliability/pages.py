@@ -15,10 +15,10 @@ from decimal import Decimal
 
 from django.db.models import QuerySet
 
-from engagements import metrics, snapshots
-from engagements.metrics import ALL, WORKSPACE, Metrics, Period, Sample, Scope
 from engagements.models import Exchange, MetricSnapshot
-from engagements.statistics import Interval
+from engagements.reliability import metrics, snapshots
+from engagements.reliability.metrics import ALL, WORKSPACE, Metrics, Period, Sample, Scope
+from engagements.reliability.statistics import Interval
 from outsourcing.models import Workspace
 from providers.models import Provider
 

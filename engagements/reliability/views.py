@@ -18,9 +18,11 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from engagements import charts, metrics, queries, reliability
+from engagements import queries
 from engagements.forms import CompareForm, ReliabilityFilterForm
-from engagements.statistics import Interval
+from engagements.reliability import charts, metrics
+from engagements.reliability import pages as reliability
+from engagements.reliability.statistics import Interval
 from outsourcing.access import WorkspaceRequest, workspace_view
 from outsourcing.exports import table_response
 from providers.models import Provider

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from engagements.models import Notification
-from engagements.notifications import RENDER_RELATED
+from engagements.notifications.outbox import RENDER_RELATED
 
 
 def send_daily_digests() -> int:

@@ -18,8 +18,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from engagements import notifications
 from engagements.models import Notification
+from engagements.notifications import outbox as notifications
 from outsourcing.access import WorkspaceRequest, safe_target, workspace_view
 from outsourcing.models import Role
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from engagements import reliability_views as views
+from engagements.reliability import views
 
 app_name = "reliability"
 

@@ -16,7 +16,7 @@ scorecard are computed live: their scope is small.
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,24 +25,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from engagements import metrics
-from engagements.metrics import ALL, PERIODS, WORKSPACE, Grouping, Metrics, Period, Sample, Scope
-from engagements.models import Engagement, MetricsBacklog, MetricSnapshot
+from engagements.models import MetricsBacklog, MetricSnapshot
+from engagements.reliability import metrics
+from engagements.reliability.metrics import ALL, PERIODS, WORKSPACE, Grouping, Metrics, Period, Sample, Scope
 from outsourcing.models import Workspace
 
 BATCH = 1000
-
-
-def backlog_add(*, workspace_id: int, provider_ids: Iterable[int]) -> None:
-    """Queue providers whose figures changed (idempotent: one row per provider)."""
-    MetricsBacklog.objects.bulk_create(
-        [MetricsBacklog(workspace_id=workspace_id, provider_id=pk) for pk in set(provider_ids)],
-        ignore_conflicts=True,
-    )
-
-
-def backlog_add_for_engagement(engagement: Engagement) -> None:
-    backlog_add(workspace_id=engagement.workspace_id, provider_ids=[engagement.provider_id])
 
 
 def leading_currency(whole: Metrics) -> str:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from engagements import notification_views as views
+from engagements.notifications import views
 
 app_name = "notifications"
 

@@ -1,0 +1,226 @@
+"""When is it due, when is it next looked at, is it overdue: the one home of these rules.
+
+Three deadlines exist (docs/design.md explains each with worked examples):
+
+- **Reply**: a request's reply is due ``reply_within`` of the provider's
+  business time after the request (``engagements.clock``), under the
+  effective response policy. A reply at the due instant is within the policy.
+- **Ghosted**: once the policy's number of follow-ups went out unanswered,
+  the request turns *ghosted* ``followup_wait`` of business time after the
+  last of them.
+- **Delivery**: the work is due by the end of its due date in the provider's
+  zone, while the provider owes it (requested or in progress).
+
+A reply is due *at* an instant and counts as on time at that very instant,
+so it is overdue strictly after it; a delivery is due *on* a date, whose
+end (midnight in the provider's zone) already belongs to the next day, so it
+is late from that instant on. The models store the
+results (``Exchange.reply_due_at``, ``ghosted_due_at``, ``next_check_at``,
+``Engagement.delivery_check_at``); everything that shows or acts on a
+deadline — the services, the flagging pass, the pages (through their
+views), the demo loader and the reliability figures — asks this module,
+so a page can never tell a different story than the flags.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from engagements.clock import BusinessCalendar, add_business_time, business_seconds
+from engagements.exchanges import DerivedExchange
+from engagements.models import Engagement, Exchange
+from providers.models import ResponsePolicy
+
+# --- Replies and ghosting ------------------------------------------------------------------
+
+
+def reply_due(requested_at: datetime, *, policy: ResponsePolicy, calendar: BusinessCalendar) -> datetime:
+    """When the reply to a request made at ``requested_at`` is due."""
+    return add_business_time(requested_at, policy.reply_within_seconds, calendar)
+
+
+def ghosted_due(
+    derived: DerivedExchange, *, policy: ResponsePolicy, calendar: BusinessCalendar
+) -> datetime | None:
+    """When a still-unanswered request turns ghosted, or None while it cannot (yet).
+
+    The policy's number of follow-ups must have gone out; the wait runs from the last one.
+    """
+    if (
+        derived.replied_at is not None
+        or not policy.followups_before_ghosted
+        or derived.followups < policy.followups_before_ghosted
+        or derived.last_followup_at is None
+    ):
+        return None
+    return add_business_time(derived.last_followup_at, policy.followup_wait_seconds, calendar)
+
+
+def exchange_values(
+    derived: DerivedExchange, *, policy: ResponsePolicy, calendar: BusinessCalendar
+) -> dict[str, Any]:
+    """The stored fields of an Exchange row for one derived exchange under a policy.
+
+    The services and the demo loader both write exactly these.
+    """
+    due = reply_due(derived.requested_at, policy=policy, calendar=calendar)
+    values: dict[str, Any] = {
+        "requested_at": derived.requested_at,
+        "reply_message_id": derived.reply_id,
+        "replied_at": derived.replied_at,
+        "followups": derived.followups,
+        "last_followup_at": derived.last_followup_at,
+        "reply_seconds": derived.reply_seconds,
+        "reply_due_at": due,
+        "reply_business_seconds": None,
+        "within_policy": None,
+        "ghosted_due_at": ghosted_due(derived, policy=policy, calendar=calendar),
+    }
+    if derived.replied_at is not None:
+        values["reply_business_seconds"] = business_seconds(
+            derived.requested_at, derived.replied_at, calendar
+        )
+        values["within_policy"] = not is_past(due, derived.replied_at)
+    return values
+
+
+# The escalation ladder an unanswered request climbs: nothing raised, reply overdue, ghosted.
+NOT_RAISED = Exchange.ESCALATION_NONE
+OVERDUE = Exchange.ESCALATION_OVERDUE
+GHOSTED = Exchange.ESCALATION_GHOSTED
+
+
+def next_check(
+    escalation: int,
+    replied_at: datetime | None,
+    reply_due_at: datetime | None,
+    ghosted_due_at: datetime | None,
+) -> datetime | None:
+    """The next deadline the flagging pass must act on at this step of the ladder (None: nothing more).
+
+    On plain values: the pass reads tuples, not model instances.
+    """
+    if replied_at is not None:
+        return None
+    if escalation == NOT_RAISED:
+        return reply_due_at
+    if escalation == OVERDUE:
+        return ghosted_due_at
+    return None
+
+
+def exchange_next_check(exchange: Exchange) -> datetime | None:
+    return next_check(
+        exchange.escalation, exchange.replied_at, exchange.reply_due_at, exchange.ghosted_due_at
+    )
+
+
+def escalation_reached(
+    escalation: int, reply_due_at: datetime | None, ghosted_due_at: datetime | None, now: datetime
+) -> int:
+    """The step an unanswered request has reached by ``now``; a missed pass may catch up several."""
+    while (due := next_check(escalation, None, reply_due_at, ghosted_due_at)) is not None and is_past(
+        due, now
+    ):
+        escalation += 1
+    return escalation
+
+
+def is_past(deadline: datetime, now: datetime) -> bool:
+    """Whether a reply or ghosting deadline has passed: what happens at the due instant is on time."""
+    return now > deadline
+
+
+# --- Deliveries ------------------------------------------------------------------------------
+
+# While the provider still owes the delivery (on hold pauses the obligation).
+DELIVERY_OWED_STATUSES = Engagement.DELIVERY_OWED_STATUSES
+
+
+def due_end(due_on: date | None, time_zone: str) -> datetime | None:
+    """The end of the due date in the provider's zone, in UTC: a delivery after it is late."""
+    if due_on is None:
+        return None
+    zone = ZoneInfo(time_zone or "UTC")
+    return datetime.combine(due_on + timedelta(days=1), time.min, tzinfo=zone).astimezone(UTC)
+
+
+def delivery_deadline_for(due_on: date | None, status: str, time_zone: str) -> datetime | None:
+    """When the flagging pass must look at a delivery: its deadline while it is owed, else None."""
+    if status not in DELIVERY_OWED_STATUSES:
+        return None
+    return due_end(due_on, time_zone)
+
+
+def delivery_deadline(engagement: Engagement) -> datetime | None:
+    """``delivery_deadline_for`` an engagement (load it with its provider)."""
+    return delivery_deadline_for(engagement.due_on, engagement.status, engagement.provider.time_zone)
+
+
+def is_late(deadline: datetime, at: datetime) -> bool:
+    """Whether ``at`` is past a delivery deadline: midnight after the due date is already the next day."""
+    return at >= deadline
+
+
+def delivered_on_time(due_on: date | None, time_zone: str, delivered_at: datetime) -> bool | None:
+    """Whether work delivered at ``delivered_at`` met its due date (None without one)."""
+    deadline = due_end(due_on, time_zone)
+    return None if deadline is None else not is_late(deadline, delivered_at)
+
+
+def delivery_overdue(engagement: Engagement, now: datetime) -> bool:
+    """Whether the provider owes the work and its due date has ended in their zone."""
+    deadline = delivery_deadline(engagement)
+    return deadline is not None and is_late(deadline, now)
+
+
+def mark_delivery_overdue(engagements: Sequence[Engagement], now: datetime) -> None:
+    """Set ``delivery_is_overdue`` on each engagement for a page to show (load them with their provider)."""
+    for engagement in engagements:
+        engagement.delivery_is_overdue = delivery_overdue(engagement, now)  # type: ignore[attr-defined]
+
+
+# --- A request as a person sees it ----------------------------------------------------------
+
+
+def request_state_key(
+    *,
+    replied_at: datetime | None,
+    within_policy: bool | None,
+    reply_due_at: datetime | None,
+    ghosted_due_at: datetime | None,
+    engagement_open: bool,
+    now: datetime,
+) -> str:
+    """One request's state at ``now``, from its stored times.
+
+    - ``within`` / ``late``: answered inside or outside the policy;
+    - ``dropped``: never answered, and its engagement closed (nobody waits any more);
+    - ``ghosted``: unanswered after the policy's follow-ups and their wait;
+    - ``overdue``: unanswered past its reply due time;
+    - ``waiting``: unanswered, not due yet.
+    """
+    if replied_at is not None:
+        return "within" if within_policy else "late"
+    if not engagement_open:
+        return "dropped"
+    if ghosted_due_at is not None and is_past(ghosted_due_at, now):
+        return "ghosted"
+    if reply_due_at is not None and is_past(reply_due_at, now):
+        return "overdue"
+    return "waiting"
+
+
+def exchange_state_key(exchange: Exchange, now: datetime) -> str:
+    """``request_state_key`` of an exchange (load it with its engagement)."""
+    return request_state_key(
+        replied_at=exchange.replied_at,
+        within_policy=exchange.within_policy,
+        reply_due_at=exchange.reply_due_at,
+        ghosted_due_at=exchange.ghosted_due_at,
+        engagement_open=exchange.engagement.status in Engagement.OPEN_STATUSES,
+        now=now,
+    )

@@ -1,0 +1,192 @@
+"""Flags: raise (every kind), resolve, snooze and dismiss — the one module that writes them.
+
+The background pass (``engagements.flagging``) decides what became due and
+hands the rows to ``raise_from_rows``; the services resolve flags through
+``resolve`` when the log, the status or the due date says they no longer
+apply. Flags are never deleted: resolved ones are the history the
+reliability numbers read. Every raise writes the flag's outbox rows in the
+same transaction (``engagements.notifications.outbox``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from engagements import jobs
+from engagements.models import Engagement, Exchange, Flag, Message, Notification
+from engagements.notifications.outbox import queue_for_flags
+from engagements.sql import id_in
+from outsourcing.models import User
+
+MAX_SNOOZE_DAYS = 365
+
+
+# --- Raising --------------------------------------------------------------------------------
+
+
+def raise_from_rows(
+    source: type[Exchange] | type[Engagement],
+    ids: Sequence[int],
+    *,
+    kind: str,
+    due_column: str,
+    now: datetime,
+    superseded: bool = False,
+) -> list[int]:
+    """INSERT … SELECT flags straight from claimed exchange or engagement rows; returns the new ids.
+
+    The deadline is a column of the source row, so no row travels to Python
+    and back (the flagging pass raises thousands at once). ``superseded``:
+    raised and escalated past in the same run, so recorded already resolved.
+    """
+    if not ids:
+        return []
+    keys = "workspace_id, engagement_id, id" if source is Exchange else "workspace_id, id, NULL"
+    db_now = connection.ops.adapt_datetimefield_value(now)
+    where, id_params = id_in("id", ids)
+    sql = (
+        f"INSERT INTO {Flag._meta.db_table} "
+        "(workspace_id, engagement_id, exchange_id, kind, due_at, raised_at, resolved_at, resolution, reason) "
+        f"SELECT {keys}, %s, {due_column}, %s, %s, %s, '' FROM {source._meta.db_table} WHERE {where} "
+        "RETURNING id"
+    )
+    params = [
+        kind,
+        db_now,
+        db_now if superseded else None,
+        Flag.Resolution.ESCALATED.value if superseded else "",
+        *id_params,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def notify_counted(flag_ids: Sequence[int]) -> tuple[list[int], int]:
+    """Write the outbox rows of newly raised flags: the ids ready to deliver now, and how many were written.
+
+    The rest are in-app rows (delivered by existing) and rows waiting for a daily digest.
+    """
+    written = queue_for_flags(flag_ids)
+    return [pk for pk, status in written if status == Notification.Status.PENDING], len(written)
+
+
+def notify(flag_ids: Sequence[int]) -> list[int]:
+    """Write the outbox rows of newly raised flags; returns the ids ready to deliver now."""
+    return notify_counted(flag_ids)[0]
+
+
+def raise_bounced(*, message: Message) -> Flag | None:
+    """Flag the engagement of a bounced mail (one open such flag per engagement) and notify its people."""
+    engagement = message.engagement
+    if Flag.objects.filter(engagement=engagement, kind=Flag.Kind.BOUNCED, resolved_at=None).exists():
+        return None
+    try:
+        with transaction.atomic():
+            flag = Flag.objects.create(
+                workspace_id=engagement.workspace_id,
+                engagement=engagement,
+                kind=Flag.Kind.BOUNCED,
+                due_at=message.occurred_at,
+                reason=(message.subject or _("Delivery failure"))[:300],
+            )
+    except IntegrityError:
+        return None  # raised meanwhile by a concurrent import
+    jobs.deliver_later(notify([flag.pk]))
+    return flag
+
+
+# --- Resolving ------------------------------------------------------------------------------
+
+
+def resolve(
+    flags: QuerySet[Flag],
+    *,
+    resolution: str,
+    now: datetime | None = None,
+    reason: str = "",
+    by: User | None = None,
+) -> int:
+    """Resolve the open ones among ``flags``; returns how many.
+
+    A conditional update: a flag resolved meanwhile (by a reply, a person or
+    the pass) keeps its first resolution.
+    """
+    changes: dict[str, Any] = {"resolved_at": now or timezone.now(), "resolution": resolution}
+    if reason:
+        changes["reason"] = reason
+    if by is not None:
+        changes["resolved_by"] = by
+    return flags.filter(resolved_at=None).update(**changes)
+
+
+def open_flags(engagement: Engagement) -> QuerySet[Flag]:
+    return Flag.objects.filter(engagement=engagement, resolved_at=None)
+
+
+# --- What people do with a flag ---------------------------------------------------------------
+
+
+def _claim_open_flag(flag: Flag, **changes: Any) -> None:
+    """Change a flag only while it is still open (conditional update, as in the flagging pass).
+
+    The page may be older than the flag's state: a reply or another person may
+    have resolved it meanwhile, and a resolved flag is history, never edited.
+    """
+    if not Flag.objects.filter(pk=flag.pk, resolved_at=None).update(**changes):
+        raise ValidationError(_("This flag is already resolved."))
+    for name, value in changes.items():
+        setattr(flag, name, value)
+
+
+@transaction.atomic
+def flag_snooze(*, flag: Flag, until: datetime, by: User | None) -> Flag:
+    """Hide an open flag from the attention list until ``until``, at most a year ahead.
+
+    The exchange's ``next_check_at`` is left alone: the escalation ladder runs on.
+    """
+    if timezone.is_naive(until):
+        raise ValidationError({"until": _("The time needs a time zone.")})
+    now = timezone.now()
+    if until <= now:
+        raise ValidationError({"until": _("Choose a moment in the future.")})
+    if until > now + timedelta(days=MAX_SNOOZE_DAYS):
+        raise ValidationError({"until": _("A flag can be snoozed for at most a year.")})
+    _claim_open_flag(flag, snoozed_until=until)
+    return flag
+
+
+@transaction.atomic
+def flag_unsnooze(*, flag: Flag, by: User | None) -> Flag:
+    """Put a snoozed flag back on the attention list now."""
+    _claim_open_flag(flag, snoozed_until=None)
+    return flag
+
+
+@transaction.atomic
+def flag_dismiss(*, flag: Flag, reason: str, by: User | None) -> Flag:
+    """Resolve an open flag by hand; the reason is kept with it in the history."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why the flag is dismissed.")})
+    max_length = Flag._meta.get_field("reason").max_length or 300
+    if len(reason) > max_length:
+        raise ValidationError(
+            {"reason": _("The reason can be at most %(n)d characters long.") % {"n": max_length}}
+        )
+    _claim_open_flag(
+        flag,
+        resolved_at=timezone.now(),
+        resolution=Flag.Resolution.DISMISSED,
+        resolved_by=by,
+        reason=reason,
+    )
+    return flag
