@@ -25,13 +25,14 @@ so a page can never tell a different story than the flags.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from engagements.clock import BusinessCalendar, add_business_time, business_seconds
 from engagements.exchanges import DerivedExchange
-from engagements.models import Engagement, Exchange
+from engagements.models import Engagement, Exchange, Flag
 from providers.models import ResponsePolicy
 
 # --- Replies and ghosting ------------------------------------------------------------------
@@ -112,10 +113,25 @@ def next_check(
     return None
 
 
-def exchange_next_check(exchange: Exchange) -> datetime | None:
-    return next_check(
-        exchange.escalation, exchange.replied_at, exchange.reply_due_at, exchange.ghosted_due_at
-    )
+# A request typed in after its reply was already due (history entered after the fact) is looked
+# at this long after it was entered, not at once: its reply is usually the next thing typed in.
+BACKDATE_GRACE = timedelta(minutes=10)
+
+
+def exchange_next_check(exchange: Exchange, derived: DerivedExchange | None = None) -> datetime | None:
+    """When the flagging pass next looks at this exchange.
+
+    With ``derived`` (its log): a deadline that had already passed when the
+    message it runs from was entered — the request for the reply, the last
+    follow-up for ghosting — is deferred to ``BACKDATE_GRACE`` after that.
+    """
+    due = next_check(exchange.escalation, exchange.replied_at, exchange.reply_due_at, exchange.ghosted_due_at)
+    if due is None or derived is None:
+        return due
+    logged_at = derived.logged_at if exchange.escalation == NOT_RAISED else derived.followup_logged_at
+    if logged_at is not None and due < logged_at:
+        return logged_at + BACKDATE_GRACE
+    return due
 
 
 def escalation_reached(
@@ -127,6 +143,19 @@ def escalation_reached(
     ):
         escalation += 1
     return escalation
+
+
+def flag_kinds_above(step: int) -> tuple[str, ...]:
+    """The flags of the ladder's steps above ``step``: those a request that only reached it must not have."""
+    kinds = {OVERDUE: Flag.Kind.REPLY_OVERDUE, GHOSTED: Flag.Kind.GHOSTED}
+    return tuple(kinds[s] for s in (OVERDUE, GHOSTED) if s > step)
+
+
+def ghosted_due_unanswered(
+    derived: DerivedExchange, *, policy: ResponsePolicy, calendar: BusinessCalendar
+) -> datetime | None:
+    """When an answered request would have turned ghosted had the reply not come (its flags' premise)."""
+    return ghosted_due(replace(derived, reply_id=None, replied_at=None), policy=policy, calendar=calendar)
 
 
 def is_past(deadline: datetime, now: datetime) -> bool:

@@ -8,14 +8,16 @@ The rules:
 - outbound *request* or *follow-up* with no open exchange opens one;
 - any further outbound message while one is open is a follow-up (it does not
   reset the clock);
-- the next inbound message that is not an automatic reply closes it;
-- internal notes, deleted messages and auto-replies never count.
+- the next inbound message that answers closes it: an automatic reply does
+  not, nor does one a person marked "not an answer" (off topic, "will check
+  later"), so the request's clock keeps running;
+- internal notes and deleted messages never count.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +35,14 @@ class LogEntry:
     kind: str
     occurred_at: datetime
     is_auto_reply: bool = False
+    not_an_answer: bool = False
+    # When it was entered (not when it happened): history typed in after the fact.
+    logged_at: datetime | None = None
+
+    @property
+    def answers(self) -> bool:
+        """An inbound message that counts as the provider's reply."""
+        return self.direction == INBOUND and not self.is_auto_reply and not self.not_an_answer
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,9 @@ class DerivedExchange:
     replied_at: datetime | None = None
     followups: int = 0
     last_followup_at: datetime | None = None
+    # When the request, and the latest of its follow-ups, were entered (None when unknown).
+    logged_at: datetime | None = None
+    followup_logged_at: datetime | None = None
 
     @property
     def reply_seconds(self) -> int | None:
@@ -63,25 +76,18 @@ def derive_exchanges(entries: Iterable[LogEntry]) -> list[DerivedExchange]:
     for entry in sorted(entries, key=_order):
         if entry.direction == OUTBOUND:
             if open_ is not None:
-                open_ = DerivedExchange(
-                    request_id=open_.request_id,
-                    requested_at=open_.requested_at,
+                open_ = replace(
+                    open_,
                     followups=open_.followups + 1,
                     last_followup_at=entry.occurred_at,
+                    followup_logged_at=entry.logged_at,
                 )
             elif entry.kind in OPENING_KINDS:
-                open_ = DerivedExchange(request_id=entry.id, requested_at=entry.occurred_at)
-        elif entry.direction == INBOUND and not entry.is_auto_reply and open_ is not None:
-            exchanges.append(
-                DerivedExchange(
-                    request_id=open_.request_id,
-                    requested_at=open_.requested_at,
-                    reply_id=entry.id,
-                    replied_at=entry.occurred_at,
-                    followups=open_.followups,
-                    last_followup_at=open_.last_followup_at,
+                open_ = DerivedExchange(
+                    request_id=entry.id, requested_at=entry.occurred_at, logged_at=entry.logged_at
                 )
-            )
+        elif entry.answers and open_ is not None:
+            exchanges.append(replace(open_, reply_id=entry.id, replied_at=entry.occurred_at))
             open_ = None
     if open_ is not None:
         exchanges.append(open_)
@@ -95,7 +101,7 @@ SUMMARY_FIELDS = ("awaiting_reply", "waiting_since", "last_message_at", "last_in
 def engagement_summary(derived: Sequence[DerivedExchange], entries: Sequence[LogEntry]) -> dict[str, Any]:
     """The Engagement summary fields for a log (notes and deleted entries already left out)."""
     open_ = [d for d in derived if d.replied_at is None]
-    inbound = [e.occurred_at for e in entries if e.direction == INBOUND and not e.is_auto_reply]
+    inbound = [e.occurred_at for e in entries if e.answers]
     outbound = [e.occurred_at for e in entries if e.direction == OUTBOUND]
     return {
         "awaiting_reply": bool(open_),

@@ -16,13 +16,13 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from engagements import jobs
 from engagements.models import Engagement, Exchange, Flag, Message, Notification
-from engagements.notifications.outbox import queue_for_flags
+from engagements.notifications.outbox import queue_for_flags, withdraw_alerts
 from engagements.sql import id_in
 from outsourcing.models import User
 
@@ -130,6 +130,41 @@ def resolve(
 
 def open_flags(engagement: Engagement) -> QuerySet[Flag]:
     return Flag.objects.filter(engagement=engagement, resolved_at=None)
+
+
+def withdraw(flags: QuerySet[Flag], *, reason: str, now: datetime | None = None) -> int:
+    """Withdraw flags the log proves wrong (a back-dated reply in time, a moved deadline, a removed request).
+
+    Open ones, and reply-overdue flags that ghosting superseded (an automatic
+    resolution, not a person's). A withdrawn flag never counts in the
+    reliability figures; its alerts that have not gone out never will, and
+    whoever already got one is told it was withdrawn.
+    """
+    now = now or timezone.now()
+    ids = list(
+        flags.filter(Q(resolved_at=None) | Q(resolution=Flag.Resolution.ESCALATED)).values_list(
+            "pk", flat=True
+        )
+    )
+    if not ids:
+        return 0
+    Flag.objects.filter(pk__in=ids).update(
+        resolved_at=now, resolution=Flag.Resolution.WITHDRAWN, reason=reason[:300], resolved_by=None
+    )
+    jobs.deliver_later(withdraw_alerts(ids, now=now))
+    return len(ids)
+
+
+def reopen_superseded(flags: QuerySet[Flag]) -> int:
+    """Open again the reply-overdue flags that a ghosting (now withdrawn) had superseded."""
+    return flags.filter(kind=Flag.Kind.REPLY_OVERDUE, resolution=Flag.Resolution.ESCALATED).update(
+        resolved_at=None, resolution=""
+    )
+
+
+def move_deadline(flags: QuerySet[Flag], *, due_at: datetime) -> int:
+    """The open flags stay true under a new deadline (a due date moved, but not past today)."""
+    return flags.filter(resolved_at=None).update(due_at=due_at)
 
 
 # --- What people do with a flag ---------------------------------------------------------------

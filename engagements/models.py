@@ -253,6 +253,13 @@ class Message(models.Model):
     in_reply_to = models.CharField(_("In-Reply-To"), max_length=998, blank=True)
     references = models.TextField(_("References"), blank=True)
     is_auto_reply = models.BooleanField(_("automatic reply"), default=False)
+    # A person's verdict on a message from the provider that does not answer the
+    # request (off topic, "will check later"): the request stays open. Who said so, and when.
+    not_an_answer = models.BooleanField(_("not an answer"), default=False, db_default=False)
+    not_an_answer_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    not_an_answer_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -702,6 +709,8 @@ class Flag(models.Model):
         DISMISSED = "dismissed", _("Dismissed")
         CLOSED = "closed", _("Engagement closed")
         ESCALATED = "escalated", _("Escalated to ghosted")
+        # The log proved it wrong (a back-dated reply, a moved deadline): it never counts.
+        WITHDRAWN = "withdrawn", _("Withdrawn")
 
     # A copy of the engagement's workspace, for filtering by the partial index;
     # the engagement's key is the integrity check, and a database check per row
@@ -782,6 +791,8 @@ class Notification(models.Model):
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
         DIGEST = "digest", _("Waiting for the daily digest")
+        # Its flag was withdrawn before this went out: it never will.
+        WITHDRAWN = "withdrawn", _("Withdrawn")
 
     # The flag's workspace, copied (see Flag.workspace).
     workspace = models.ForeignKey(
@@ -812,6 +823,8 @@ class Notification(models.Model):
     body = models.TextField(_("text"), blank=True)
     url = models.CharField(max_length=500, blank=True)
     idempotency_key = models.CharField(max_length=100)
+    # Tells someone who got the flag's alert that the flag was withdrawn.
+    correction = models.BooleanField(default=False, db_default=False)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
@@ -878,7 +891,13 @@ class Notification(models.Model):
             return None
         engagement = flag.engagement
         template = str(self.FLAG_TEXTS[Flag.Kind(flag.kind)][which])
-        return template % {"title": engagement.title, "provider": engagement.provider.name}
+        text = template % {"title": engagement.title, "provider": engagement.provider.name}
+        if not self.correction:
+            return text
+        if which == 0:
+            return str(_("Withdrawn: %(headline)s")) % {"headline": text}
+        # The flag's reason says what the log showed (a reply in time, a moved deadline).
+        return str(_("Please ignore the earlier alert. %(reason)s")) % {"reason": flag.reason}
 
     @property
     def headline(self) -> str:

@@ -117,7 +117,7 @@ def timeline(engagement: Engagement) -> QuerySet[Message]:
     """The engagement's whole log, newest first, deleted entries included (shown struck through)."""
     return (
         Message.objects.filter(engagement=engagement)
-        .select_related("author", "deleted_by")
+        .select_related("author", "deleted_by", "not_an_answer_by")
         .prefetch_related("attachments")
         .order_by("-occurred_at", "-id")
     )
@@ -145,7 +145,7 @@ def provider_timeline(provider: Provider) -> QuerySet[Message]:
         Message.objects.filter(
             workspace_id=provider.workspace_id, engagement__provider=provider, deleted_at=None
         )
-        .select_related("engagement", "author")
+        .select_related("engagement", "author", "not_an_answer_by")
         .prefetch_related("attachments")
         .order_by("-occurred_at", "-id")
     )

@@ -135,11 +135,12 @@ def engagement_update(
     engagement.full_clean()
     engagement.save(update_fields=[*fields, "provider", "owner", "updated_at"])
     if due_changed:
-        flags.resolve(
-            flags.open_flags(engagement).filter(kind=Flag.Kind.DELIVERY_OVERDUE),
-            resolution=Flag.Resolution.DISMISSED,
-            reason=_("The due date moved."),
-        )
+        overdue = flags.open_flags(engagement).filter(kind=Flag.Kind.DELIVERY_OVERDUE)
+        deadline = deadlines.delivery_deadline(engagement)
+        if deadline is not None and deadlines.is_late(deadline, timezone.now()):
+            flags.move_deadline(overdue, due_at=deadline)  # still overdue, by the new date too
+        else:
+            flags.withdraw(overdue, reason=_("The due date moved."))
     _refresh_delivery_check(engagement)
     if clock_changed:
         exchanges_recompute(engagement=engagement)
@@ -392,6 +393,30 @@ def message_restore(*, message: Message, by: User | None) -> Message:
     return message
 
 
+@transaction.atomic
+def message_set_not_an_answer(*, message: Message, not_an_answer: bool, by: User | None) -> Message:
+    """Say that a message from the provider does not answer the request (or does after all).
+
+    The request stays open and its clock keeps running from the request, so
+    the reliability figures count it as unanswered until a real reply comes.
+    Who said so, and when, is kept with the message.
+    """
+    if message.direction != Message.Direction.INBOUND:
+        raise ValidationError(_("Only a message from the provider can be marked as not an answer."))
+    if message.is_deleted:
+        raise ValidationError(_("A deleted message cannot be marked."))
+    if message.is_auto_reply:
+        raise ValidationError(_("An automatic reply never counts as an answer anyway."))
+    if message.not_an_answer == not_an_answer:
+        return message
+    message.not_an_answer = not_an_answer
+    message.not_an_answer_by = by if not_an_answer else None
+    message.not_an_answer_at = timezone.now() if not_an_answer else None
+    message.save(update_fields=["not_an_answer", "not_an_answer_by", "not_an_answer_at", "updated_at"])
+    exchanges_recompute(engagement=message.engagement)
+    return message
+
+
 EXCHANGE_FIELDS = (
     "requested_at",
     "reply_message_id",
@@ -428,11 +453,20 @@ def exchanges_recompute_many(
     if not by_id:
         return {}
     entries_of: dict[int, list[LogEntry]] = {pk: [] for pk in by_id}
-    for engagement_id, message_id, direction, kind, occurred_at, is_auto_reply in (
+    for engagement_id, message_id, direction, kind, occurred_at, is_auto_reply, not_an_answer, created_at in (
         Message.objects.filter(engagement_id__in=by_id, deleted_at=None)
         .exclude(direction=Message.Direction.NOTE)
         .order_by()
-        .values_list("engagement_id", "id", "direction", "kind", "occurred_at", "is_auto_reply")
+        .values_list(
+            "engagement_id",
+            "id",
+            "direction",
+            "kind",
+            "occurred_at",
+            "is_auto_reply",
+            "not_an_answer",
+            "created_at",
+        )
     ):
         entries_of[engagement_id].append(
             LogEntry(
@@ -441,6 +475,8 @@ def exchanges_recompute_many(
                 kind=kind,
                 occurred_at=occurred_at,
                 is_auto_reply=is_auto_reply,
+                not_an_answer=not_an_answer,
+                logged_at=created_at,
             )
         )
     existing_of: dict[int, dict[int, Exchange]] = {pk: {} for pk in by_id}
@@ -458,6 +494,10 @@ def exchanges_recompute_many(
     to_create: list[Exchange] = []
     to_update: list[Exchange] = []
     answered: list[int] = []
+    # Flags the log now proves wrong, by why: exchange ids per tuple of flag kinds.
+    in_time: dict[tuple[str, ...], list[int]] = {}
+    moved: dict[tuple[str, ...], list[int]] = {}
+    reopen: list[int] = []
     result: dict[int, list[Exchange]] = {}
     for pk, engagement in by_id.items():
         entries = entries_of[pk]
@@ -476,31 +516,62 @@ def exchanges_recompute_many(
                     request_message_id=request_id,
                     **values,
                 )
-                row.next_check_at = deadlines.exchange_next_check(row)
+                row.next_check_at = deadlines.exchange_next_check(row, d)
                 to_create.append(row)
                 rows.append(row)
                 continue
             row = found
             for k, v in values.items():
                 setattr(row, k, v)
-            if row.replied_at is not None and row.escalation:
+            if row.escalation and row.replied_at is not None:
+                # Flags for deadlines the reply beat were wrong; the rest were true until it came.
+                ghosted_at = deadlines.ghosted_due_unanswered(d, policy=policy, calendar=calendar)
+                reached = deadlines.escalation_reached(
+                    deadlines.NOT_RAISED, row.reply_due_at, ghosted_at, row.replied_at
+                )
+                if reached < row.escalation:
+                    in_time.setdefault(deadlines.flag_kinds_above(reached), []).append(row.pk)
                 # Answered: the ladder starts again should the reply ever be removed.
                 row.escalation = deadlines.NOT_RAISED
                 answered.append(row.pk)
-            row.next_check_at = deadlines.exchange_next_check(row)
+            elif row.escalation:
+                # A deadline moved later (an absence, a hold, another policy): what it no longer
+                # reaches is withdrawn; a reply-overdue flag that ghosting had superseded is open again.
+                reached = deadlines.escalation_reached(
+                    deadlines.NOT_RAISED, row.reply_due_at, row.ghosted_due_at, now
+                )
+                if reached < row.escalation:
+                    moved.setdefault(deadlines.flag_kinds_above(reached), []).append(row.pk)
+                    if reached == deadlines.OVERDUE:
+                        reopen.append(row.pk)
+                    row.escalation = reached
+            row.next_check_at = deadlines.exchange_next_check(row, d)
             to_update.append(row)
             rows.append(row)
         _set_summary(engagement, list(derived.values()), entries)
         result[pk] = sorted(rows, key=lambda e: (e.requested_at, e.request_message_id))
 
     if stale:
-        flags.resolve(
+        flags.withdraw(
             Flag.objects.filter(exchange_id__in=stale),
-            resolution=Flag.Resolution.DISMISSED,
-            now=now,
             reason=_("The request was removed from the log."),
+            now=now,
         )
         Exchange.objects.filter(pk__in=stale).delete()
+    for kinds, ids in in_time.items():
+        flags.withdraw(
+            Flag.objects.filter(exchange_id__in=ids, kind__in=kinds),
+            reason=_("The reply came before this deadline."),
+            now=now,
+        )
+    for kinds, ids in moved.items():
+        flags.withdraw(
+            Flag.objects.filter(exchange_id__in=ids, kind__in=kinds),
+            reason=_("The deadline moved: the request was not overdue by then."),
+            now=now,
+        )
+    if reopen:
+        flags.reopen_superseded(Flag.objects.filter(exchange_id__in=reopen))
     if to_create:
         Exchange.objects.bulk_create(to_create)
     if to_update:

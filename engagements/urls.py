@@ -21,6 +21,7 @@ urlpatterns: list = [
     path("messages/<int:pk>/delete/", views.message_delete, name="message_delete"),
     path("messages/<int:pk>/restore/", views.message_restore, name="message_restore"),
     path("messages/<int:pk>/absence/", views.message_absence, name="message_absence"),
+    path("messages/<int:pk>/not-an-answer/", views.message_not_an_answer, name="message_not_an_answer"),
     path("attachments/<int:pk>/", views.attachment_download, name="attachment"),
     path("providers/<int:provider_pk>/timeline/", views.provider_timeline, name="provider_timeline"),
 ]

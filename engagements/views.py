@@ -299,6 +299,27 @@ def message_restore(request: HttpRequest, pk: int) -> HttpResponse:
 
 @workspace_view()
 @require_POST
+def message_not_an_answer(request: HttpRequest, pk: int) -> HttpResponse:
+    """Mark a message from the provider as not an answer, or as an answer again."""
+    req = _ws(request)
+    message = queries.message_for(req.workspace, pk)
+    marked = request.POST.get("not_an_answer") == "1"
+    try:
+        services.message_set_not_an_answer(message=message, not_an_answer=marked, by=req.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            _("Marked as not an answer: the request stays open and its clock keeps running.")
+            if marked
+            else _("It counts as the provider's answer again."),
+        )
+    return redirect(_detail_url(message.engagement, f"message-{message.pk}"))
+
+
+@workspace_view()
+@require_POST
 def message_absence(request: HttpRequest, pk: int) -> HttpResponse:
     """Record the absence an out-of-office reply announced (the offer under such a message)."""
     req = _ws(request)

@@ -18,6 +18,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -104,6 +105,72 @@ def queue_for_flags(flag_ids: Sequence[int]) -> list[tuple[int, str]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [(row[0], row[1]) for row in cursor.fetchall()]
+
+
+def withdraw_alerts(flag_ids: Sequence[int], *, now: datetime) -> list[int]:
+    """The flags were withdrawn: stop their alerts, and correct those that reached someone.
+
+    What has not gone out (pending, waiting for the digest, given up) never
+    will; an unread in-app alert is marked read. Whoever got one by e-mail, by
+    webhook or read it in the app gets a correction on the same channel.
+    Returns the ids of the corrections ready to deliver.
+    """
+    originals = Notification.objects.filter(flag_id__in=flag_ids, correction=False)
+    reached = list(
+        originals.filter(
+            Q(status__in=[Notification.Status.SENT, Notification.Status.SENDING])
+            & (~Q(channel=Notification.Channel.IN_APP) | Q(read_at__isnull=False))
+        ).values("workspace_id", "flag_id", "recipient_id", "channel", "idempotency_key")
+    )
+    originals.filter(
+        status__in=[Notification.Status.PENDING, Notification.Status.DIGEST, Notification.Status.FAILED]
+    ).update(status=Notification.Status.WITHDRAWN, lease_until=None)
+    originals.filter(channel=Notification.Channel.IN_APP, read_at__isnull=True).update(read_at=now)
+    if not reached:
+        return []
+    # Those who take their e-mail as a daily digest get the correction in it too.
+    digest = set(
+        Membership.objects.filter(
+            workspace_id__in={r["workspace_id"] for r in reached},
+            user_id__in={r["recipient_id"] for r in reached} - {None},
+            email_digest=True,
+        ).values_list("workspace_id", "user_id")
+    )
+
+    def status(row: Any) -> str:
+        if row["channel"] == Notification.Channel.IN_APP:
+            return Notification.Status.SENT  # delivered by existing
+        if (
+            row["channel"] == Notification.Channel.EMAIL
+            and (row["workspace_id"], row["recipient_id"]) in digest
+        ):
+            return Notification.Status.DIGEST
+        return Notification.Status.PENDING
+
+    keys = [f"{row['idempotency_key']}-withdrawn"[:100] for row in reached]
+    # ignore_conflicts: a second withdrawal of the same flag writes no second correction.
+    Notification.objects.bulk_create(
+        [
+            Notification(
+                workspace_id=row["workspace_id"],
+                flag_id=row["flag_id"],
+                recipient_id=row["recipient_id"],
+                channel=row["channel"],
+                correction=True,
+                idempotency_key=key,
+                status=status(row),
+                next_attempt_at=now,
+                sent_at=now if row["channel"] == Notification.Channel.IN_APP else None,
+            )
+            for row, key in zip(reached, keys, strict=True)
+        ],
+        ignore_conflicts=True,
+    )
+    return list(
+        Notification.objects.filter(idempotency_key__in=keys, status=Notification.Status.PENDING).values_list(
+            "pk", flat=True
+        )
+    )
 
 
 # --- Delivering -------------------------------------------------------------
@@ -207,7 +274,7 @@ def webhook_payload(notification: Notification) -> bytes:
         headline, link = notification.headline, _absolute(notification.link)
     data = {
         "text": f"{headline}\n{link}",
-        "event": "flag.raised" if flag else "test",
+        "event": ("flag.withdrawn" if notification.correction else "flag.raised") if flag else "test",
         "flag": {"id": flag.pk, "kind": flag.kind, "engagement": flag.engagement_id} if flag else None,
         "url": link,
         "idempotency_key": notification.idempotency_key,

@@ -465,7 +465,7 @@ def compute_groups(
     ghosted = _grouped(
         Flag.objects.filter(
             scope.engagement_filter("engagement__"), period.range_filter("raised_at"), kind=Flag.Kind.GHOSTED
-        ),
+        ).exclude(resolution=Flag.Resolution.WITHDRAWN),
         "engagement__",
         grouping,
         n=Count("id"),
@@ -696,6 +696,7 @@ def monthly_trends(
         for row in Flag.objects.filter(
             scope.engagement_filter("engagement__"), period.range_filter("raised_at"), kind=Flag.Kind.GHOSTED
         )
+        .exclude(resolution=Flag.Resolution.WITHDRAWN)
         .annotate(month=TruncMonth("raised_at", tzinfo=zone))
         .values("month", *group)
         .annotate(n=Count("id"))
@@ -831,15 +832,21 @@ MAX_WEEKS = 26
 
 
 def overdue_per_week(scope: Scope, period: Period, zone: tzinfo) -> list[tuple[date, int]]:
-    """Overdue flags (reply or delivery) raised per week, Monday first, the latest weeks of the period."""
+    """Overdue flags (reply or delivery) per week their deadline passed in, Monday first, the latest weeks.
+
+    By the deadline, not by when the flag was raised: history typed in later, or
+    a pass that caught up, puts each in the week it really went overdue. Withdrawn
+    flags were never true and are left out.
+    """
     counts = {
         (row["week"].date() if isinstance(row["week"], datetime) else row["week"]): row["n"]
         for row in Flag.objects.filter(
             scope.engagement_filter("engagement__"),
-            period.range_filter("raised_at"),
+            period.range_filter("due_at"),
             kind__in=[Flag.Kind.REPLY_OVERDUE, Flag.Kind.DELIVERY_OVERDUE],
         )
-        .annotate(week=TruncWeek("raised_at", tzinfo=zone))
+        .exclude(resolution=Flag.Resolution.WITHDRAWN)
+        .annotate(week=TruncWeek("due_at", tzinfo=zone))
         .values("week")
         .annotate(n=Count("id"))
         .order_by()

@@ -72,7 +72,7 @@ def test_a_reply_at_the_due_instant_is_on_time_and_the_flag_comes_only_after_it(
     provider = ProviderFactory(workspace=team.workspace, time_zone="Europe/Berlin", country="DE")
     engagement = _delegate(team, provider, due_on=date(2027, 3, 31))
     # Mon 1 Mar 2027 10:00 Berlin; two business days later: Wed 10:00 Berlin = 09:00 UTC.
-    with time_machine.travel(datetime(2027, 3, 3, 12, 0, tzinfo=UTC), tick=False):
+    with time_machine.travel(datetime(2027, 3, 1, 9, 5, tzinfo=UTC), tick=False):
         services.message_log(
             engagement=engagement,
             direction="out",
@@ -89,8 +89,8 @@ def test_a_reply_at_the_due_instant_is_on_time_and_the_flag_comes_only_after_it(
         services.message_log(engagement=engagement, direction="in", kind="reply", occurred_at=due)
     exchange.refresh_from_db()
     assert exchange.within_policy is True
-    # The flag raised a microsecond too early is resolved by the reply.
-    assert Flag.objects.get(engagement=engagement).resolution == Flag.Resolution.REPLIED
+    # The flag raised a microsecond after the deadline is withdrawn: the reply beat it.
+    assert Flag.objects.get(engagement=engagement).resolution == Flag.Resolution.WITHDRAWN
 
 
 def test_the_request_state_follows_the_stored_deadlines():

@@ -163,7 +163,7 @@ def test_another_workspaces_policy_is_not_a_choice(team, engagement, provider):
     assert engagement.response_policy is None
 
 
-def test_moving_the_due_date_on_the_form_dismisses_the_delivery_flag(team, engagement, provider):
+def test_moving_the_due_date_ahead_on_the_form_withdraws_the_delivery_flag(team, engagement, provider):
     flag = Flag.objects.create(
         workspace=team.workspace,
         engagement=engagement,
@@ -173,4 +173,4 @@ def test_moving_the_due_date_on_the_form_dismisses_the_delivery_flag(team, engag
     data = form_data(provider, team.alice, due_on="2031-06-01")
     assert team.client_for(team.alice).post(url("edit", pk=engagement.pk), data).status_code == 302
     flag.refresh_from_db()
-    assert flag.resolution == Flag.Resolution.DISMISSED
+    assert flag.resolution == Flag.Resolution.WITHDRAWN

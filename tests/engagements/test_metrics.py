@@ -370,3 +370,21 @@ def test_a_reply_just_after_midnight_in_the_providers_zone_counts_business_time_
     assert result.business.median == 5 * 60
     assert result.calendar.median == (7 * 60 + 10) * 60
     assert result.within_policy == wilson_interval(1, 1)
+
+
+def test_the_overdue_chart_counts_each_flag_in_the_week_its_deadline_passed(team):
+    from engagements.flagging import flag_pass
+    from engagements.models import Flag
+
+    provider = ProviderFactory(workspace=team.workspace, time_zone="Europe/Berlin", country="DE")
+    engagement = EngagementFactory(workspace=team.workspace, provider=provider, owner=team.alice)
+    request(engagement, T0)  # due Wed 4 Nov, in the week of Mon 2 Nov
+    # Typed in on 27 Nov, weeks later: the pass raises it then, in another week.
+    caught_up = NOW + timedelta(hours=1)
+    assert flag_pass(now=caught_up).raised_overdue == 1
+    assert Flag.objects.get().raised_at == caught_up
+    period = Period.standard("90", NOW)
+    weeks = dict(metrics.overdue_per_week(Scope(workspace_id=team.workspace.pk), period, BERLIN))
+    assert weeks[date(2026, 11, 2)] == 1
+    assert weeks[date(2026, 11, 23)] == 0
+    assert sum(weeks.values()) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -39,11 +40,14 @@ def waiting(team, provider, policy=None, *, answered=False) -> Engagement:
     engagement = EngagementFactory(
         workspace=team.workspace, provider=provider, owner=team.alice, response_policy=policy
     )
-    services.message_log(engagement=engagement, direction="out", kind="request", occurred_at=DAY0)
+    # Logged as it happened: a request typed in long after its reply was due is looked at later.
+    with time_machine.travel(DAY0, tick=False):
+        services.message_log(engagement=engagement, direction="out", kind="request", occurred_at=DAY0)
     if answered:
-        services.message_log(
-            engagement=engagement, direction="in", kind="reply", occurred_at=DAY0 + timedelta(hours=1)
-        )
+        with time_machine.travel(DAY0 + timedelta(hours=1), tick=False):
+            services.message_log(
+                engagement=engagement, direction="in", kind="reply", occurred_at=DAY0 + timedelta(hours=1)
+            )
     return engagement
 
 

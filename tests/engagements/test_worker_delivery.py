@@ -9,6 +9,7 @@ from datetime import timedelta
 from email import message_from_bytes
 
 import pytest
+import time_machine
 from celery.contrib.testing.worker import start_worker
 from django.utils import timezone
 
@@ -45,12 +46,10 @@ def test_the_beat_task_raises_a_flag_delivered_by_smtp_and_webhook_exactly_once(
     engagement = EngagementFactory(
         workspace=team.workspace, provider=provider, owner=team.alice, title="SEO audit"
     )
-    services.message_log(
-        engagement=engagement,
-        direction="out",
-        kind="request",
-        occurred_at=timezone.now() - timedelta(days=10),
-    )
+    requested_at = timezone.now() - timedelta(days=10)
+    # Logged when it was sent: a request typed in after its reply was due waits out a grace first.
+    with time_machine.travel(requested_at, tick=False):
+        services.message_log(engagement=engagement, direction="out", kind="request", occurred_at=requested_at)
 
     with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
         flag_overdue.delay()
