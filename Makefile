@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make run    set up and serve web + worker + beat on http://$(HOST):$(PORT)"
 	@echo "make test   the whole test suite"
-	@echo "make lint   ruff and mypy"
+	@echo "make lint   ruff, mypy and the import contracts"
 	@echo "make bench  the benchmarks"
 
 $(VENV)/.created:
@@ -57,6 +57,7 @@ lint: setup-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
+	$(VENV)/bin/lint-imports
 
 format: setup-dev
 	$(VENV)/bin/ruff check --fix .

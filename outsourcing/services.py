@@ -17,8 +17,8 @@ from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from engagements.notifications.outbox import check_webhook_url
 from outsourcing.models import Invitation, Membership, Role, User, Workspace, hash_token
+from outsourcing.webhooks import check_webhook_url
 
 
 def _unique_slug(name: str) -> str:

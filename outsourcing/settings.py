@@ -134,6 +134,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "outsourcing.context_processors.workspace",
+                "engagements.context_processors.nav_counts",
             ],
         },
     },

@@ -16,7 +16,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from engagements.notifications.outbox import failed_deliveries, webhook_test_queue
 from outsourcing import queries, services
 from outsourcing.access import SESSION_KEY, WorkspaceRequest, require_role, workspace_view
 from outsourcing.celery import app as celery_app
@@ -161,15 +160,11 @@ def workspace_settings(request: WorkspaceRequest) -> HttpResponse:
         "prefs_form": prefs_form,
         "webhook_form": webhook_form,
     }
-    if membership.can_manage:
-        # One row more than shown tells whether to link to the full list, without a COUNT.
-        failed = list(failed_deliveries(workspace)[: FAILED_PREVIEW + 1])
-        context.update(failed=failed[:FAILED_PREVIEW], failed_more=len(failed) > FAILED_PREVIEW)
     return render(request, "outsourcing/workspace_settings.html", context)
 
 
-NOTIFICATION_ACTIONS = ("preferences", "notifications", "rotate_secret", "test_webhook")
-FAILED_PREVIEW = 5
+# "Send a test" and the failed deliveries' Retry post to the notifications' own views.
+NOTIFICATION_ACTIONS = ("preferences", "notifications", "rotate_secret")
 
 
 def _notification_action(
@@ -211,19 +206,13 @@ def _notification_action(
             messages.success(request, _("The workspace's notifications were saved."))
         return True
     try:
-        if action == "rotate_secret":
-            services.workspace_rotate_webhook_secret(workspace=workspace, by=membership)
-            messages.success(
-                request, _("A new signing secret was generated. The receiver needs it to accept flags.")
-            )
-        else:
-            webhook_test_queue(workspace=workspace, by=membership)
-            messages.success(
-                request,
-                _("A test was queued for the webhook. If it fails, it is listed under Failed deliveries."),
-            )
+        services.workspace_rotate_webhook_secret(workspace=workspace, by=membership)
     except ValidationError as error:
         messages.error(request, _error_text(error))
+    else:
+        messages.success(
+            request, _("A new signing secret was generated. The receiver needs it to accept flags.")
+        )
     return True
 
 

@@ -19,7 +19,6 @@ import urllib.request
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -34,7 +33,8 @@ from engagements import jobs
 from engagements.models import Engagement, Flag, Notification
 from engagements.sql import id_in
 from outsourcing.models import Membership, Role, User, Workspace
-from outsourcing.network import PrivateAddressError, public_opener, resolves_to_private
+from outsourcing.network import PrivateAddressError, public_opener
+from outsourcing.webhooks import check_webhook_url
 
 MAX_ATTEMPTS = 8
 # What rendering a notification's text reads (Notification.headline, .message, .link).
@@ -320,25 +320,6 @@ def _send_webhook(notification: Notification) -> None:
         if isinstance(exc.reason, PrivateAddressError):
             raise PermanentDeliveryError(str(exc.reason)) from None
         raise
-
-
-def check_webhook_url(url: str) -> None:
-    """Refuse anything but http(s) to a public address (unless a setting allows private ones).
-
-    Checked when the URL is saved and again before each POST, since DNS may
-    change in between.
-    """
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationError(_("Enter an http:// or https:// address."))
-    if settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES:
-        return
-    try:
-        private = resolves_to_private(parts.hostname, parts.port or 443)
-    except OSError:
-        raise ValidationError(_("The webhook's host name cannot be resolved.")) from None
-    if private:
-        raise ValidationError(_("Private, loopback and reserved addresses are not allowed for webhooks."))
 
 
 # --- Reading and managing the rows (the notification pages) -------------------

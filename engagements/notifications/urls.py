@@ -1,4 +1,4 @@
-"""The in-app notification list and the failed deliveries, under w/<ws>/notifications/."""
+"""The in-app notification list, the failed deliveries and the webhook test, under w/<ws>/notifications/."""
 
 from django.urls import path
 
@@ -13,4 +13,5 @@ urlpatterns: list = [
     path("<int:pk>/open/", views.notification_open, name="open"),
     path("failed/", views.failed_list, name="failed"),
     path("failed/<int:pk>/retry/", views.failed_retry, name="retry"),
+    path("webhook/test/", views.webhook_test, name="webhook_test"),
 ]

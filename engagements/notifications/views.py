@@ -1,4 +1,5 @@
-"""The person's in-app notifications, and the workspace's failed deliveries with a retry button.
+"""The person's in-app notifications, the workspace's failed deliveries with a retry button, and
+the settings page's "Send a test" for the workspace's webhook.
 
 Every change is a POST: opening a notification marks it read, so even that is
 a form, never a link a prefetching browser could follow.
@@ -112,3 +113,20 @@ def failed_retry(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, _("The delivery was queued again."))
     fallback = reverse("notifications:failed", kwargs={"ws": req.workspace.slug})
     return redirect(safe_target(request, request.POST.get("next", ""), fallback))
+
+
+@workspace_view(write_role=Role.MANAGER)
+@require_POST
+def webhook_test(request: HttpRequest) -> HttpResponse:
+    """Queue a test POST to the workspace's webhook, then go back to the settings page."""
+    req = _ws(request)
+    try:
+        notifications.webhook_test_queue(workspace=req.workspace, by=req.membership)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            _("A test was queued for the webhook. If it fails, it is listed under Failed deliveries."),
+        )
+    return redirect("workspace_settings", ws=req.workspace.slug)

@@ -1,8 +1,9 @@
 """The reliability pages: dashboard, providers leaderboard, a provider's scorecard, compare.
 
-Thin: the filter form reads the query string, ``engagements.reliability``
-puts the figures together, ``engagements.charts`` draws them. What counts in
-each figure is explained in docs/metrics.md.
+Thin: the filter form (``engagements.reliability.forms``) reads the query
+string, ``engagements.reliability.pages`` puts the figures together,
+``engagements.reliability.charts`` draws them. What counts in each figure is
+explained in docs/metrics.md.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from engagements import queries
-from engagements.forms import CompareForm, ReliabilityFilterForm
 from engagements.reliability import charts, metrics
 from engagements.reliability import pages as reliability
+from engagements.reliability.forms import CompareForm, ReliabilityFilterForm
 from engagements.reliability.statistics import Interval
 from outsourcing.access import WorkspaceRequest, workspace_view
 from outsourcing.exports import table_response

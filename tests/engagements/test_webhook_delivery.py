@@ -10,6 +10,7 @@ import pytest
 from engagements.flagging import flag_pass
 from engagements.models import Notification
 from engagements.notifications import outbox as notifications
+from outsourcing import webhooks
 from tests.engagements.test_outbox import NOW, _overdue
 
 pytestmark = pytest.mark.django_db
@@ -55,7 +56,7 @@ def test_a_name_that_reaches_a_private_address_after_the_check_gets_nothing(
     row = webhook_row(team, f"{http_receiver.url}/hook")
     settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
     # The check's lookup saw a public address; the connection then reached loopback (DNS rebinding).
-    monkeypatch.setattr(notifications, "resolves_to_private", lambda host, port: False)
+    monkeypatch.setattr(webhooks, "resolves_to_private", lambda host, port: False)
 
     assert notifications.deliver(row.pk) == "failed"
 

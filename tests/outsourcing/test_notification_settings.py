@@ -104,10 +104,15 @@ def test_only_owners_and_managers_see_the_workspace_notifications_and_failed_del
     assert ("SMTPRecipientsRefused" in html) is sees
 
 
+def action_url(action: str) -> str:
+    """Where the settings page's form for ``action`` posts: "Send a test" has its own view."""
+    return url("notifications:webhook_test") if action == "test_webhook" else url("workspace_settings")
+
+
 def test_an_outsider_gets_a_404_for_every_notification_action(team):
     client = team.client_for(team.charlie)
     for action in ("preferences", "notifications", "rotate_secret", "test_webhook"):
-        assert client.post(url("workspace_settings"), {"action": action}).status_code == 404
+        assert client.post(action_url(action), {"action": action}).status_code == 404
 
 
 @pytest.mark.parametrize("who", ["bob", "vera"])
@@ -118,7 +123,7 @@ def test_members_and_viewers_cannot_change_the_workspace_notifications(team, who
         "webhook-webhook_url": "http://127.0.0.1:9/hook",
         "webhook-notify_managers": "on",
     }
-    assert team.client_for(getattr(team, who)).post(url("workspace_settings"), data).status_code == 403
+    assert team.client_for(getattr(team, who)).post(action_url(action), data).status_code == 403
     ws = workspace()
     assert (ws.webhook_url, ws.webhook_secret, ws.notify_managers) == ("", "", False)
     assert not Notification.objects.exists()
@@ -242,11 +247,33 @@ def test_send_a_test_queues_a_webhook_delivery_after_commit(
         mock.patch.object(tasks.deliver_notifications, "delay") as delay,
         django_capture_on_commit_callbacks(execute=True),
     ):
-        response = client.post(url("workspace_settings"), {"action": "test_webhook"}, follow=True)
+        response = client.post(action_url("test_webhook"), {"action": "test_webhook"}, follow=True)
     assert "A test was queued for the webhook." in response.content.decode()
     row = Notification.objects.get()
     assert (row.channel, row.status, row.recipient, row.flag) == ("webhook", "pending", None, None)
     delay.assert_called_once_with([row.pk])
+
+
+def test_send_a_test_returns_to_the_settings_page(team, private_ok):
+    client = team.client_for(team.alice)
+    save_webhook(client, "http://127.0.0.1:9/hook")
+    with mock.patch.object(tasks.deliver_notifications, "delay"):
+        response = client.post(action_url("test_webhook"))
+    assert (response.status_code, response["Location"]) == (302, url("workspace_settings"))
+
+
+def test_send_a_test_without_a_url_says_to_save_one_first(team):
+    response = team.client_for(team.alice).post(action_url("test_webhook"), follow=True)
+    assert response.redirect_chain == [(url("workspace_settings"), 302)]
+    assert "Save a webhook URL first." in response.content.decode()
+    assert not Notification.objects.exists()
+
+
+def test_send_a_test_is_a_post(team, private_ok):
+    client = team.client_for(team.alice)
+    save_webhook(client, "http://127.0.0.1:9/hook")
+    assert client.get(action_url("test_webhook")).status_code == 405
+    assert not Notification.objects.exists()
 
 
 def test_the_workspace_services_refuse_a_member(team, private_ok):

@@ -1,0 +1,25 @@
+"""Template context for every page: the counts the navigation shows beside Needs attention and the bell."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
+
+from engagements.notifications.outbox import unread_count
+from engagements.queries import attention_count
+from outsourcing.models import User, Workspace
+
+
+def nav_counts(request: HttpRequest) -> dict[str, Any]:
+    current: Workspace | None = getattr(request, "workspace", None)
+    user = request.user
+    if current is None or not isinstance(user, User):
+        return {"nav_counts": {}}
+
+    def counts() -> dict[str, int]:
+        return {"attention": attention_count(current), "unread": unread_count(user, current)}
+
+    # Two COUNTs on partial indexes, run only when a page draws the navigation.
+    return {"nav_counts": SimpleLazyObject(counts)}
