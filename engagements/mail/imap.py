@@ -36,14 +36,14 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from imapclient import IMAPClient
+from imapclient import IMAPClient, imap4, tls
 from imapclient.exceptions import CapabilityError, IMAPClientAbortError, IMAPClientError, LoginError
 from imapclient.imapclient import SocketTimeout
 
 from engagements.mail import importer
 from engagements.models import InboundMail, Mailbox
 from outsourcing.models import Workspace
-from outsourcing.network import private_address, resolves_to_private
+from outsourcing.network import PrivateAddressError, connect_public, private_address, resolves_to_private
 
 logger = logging.getLogger(__name__)
 
@@ -146,13 +146,33 @@ def check_host(mailbox: Mailbox) -> None:
         raise _private_error(mailbox.host)
 
 
-def check_peer(client: IMAPClient, mailbox: Mailbox) -> None:
-    """The same check on the address the connection reached, before any credentials go out:
-    a name whose answer changed since ``check_host`` resolved it is caught here."""
-    if not settings.MAIL_IMAP_ALLOW_PRIVATE_ADDRESSES and private_address(
-        str(client.socket().getpeername()[0])
-    ):
-        raise _private_error(mailbox.host)
+def _connect(host: str, port: int, timeout: float | None) -> socket.socket:
+    """A TCP connection to the mailbox's server, refused before the greeting is read (or a TLS
+    handshake begins) when it reached a private address: a name whose answer changed since
+    ``check_host`` resolved it (DNS rebinding) learns nothing, and no internal banner is echoed."""
+    return connect_public((host, port), timeout, allow_private=settings.MAIL_IMAP_ALLOW_PRIVATE_ADDRESSES)
+
+
+class _PlainIMAP4(imap4.IMAP4WithTimeout):
+    def _create_socket(self, timeout: float | None = None) -> socket.socket:
+        return _connect(self.host, self.port, timeout if timeout is not None else self._timeout)
+
+
+class _TlsIMAP4(tls.IMAP4_TLS):
+    def _create_socket(self, timeout: float | None = None) -> socket.socket:
+        sock = _connect(self.host, self.port, timeout if timeout is not None else self._timeout)
+        return tls.wrap_socket(sock, self.ssl_context, self.host)
+
+
+class PublicIMAPClient(IMAPClient):
+    """An IMAPClient whose connection is checked by ``_connect``: imapclient's own classes,
+    with the socket opened our way (``_create_IMAP4`` is where imapclient makes them)."""
+
+    def _create_IMAP4(self) -> imap4.IMAP4WithTimeout | tls.IMAP4_TLS:
+        connect_timeout = getattr(self._timeout, "connect", None)
+        if self.ssl:
+            return _TlsIMAP4(self.host, self.port, self.ssl_context, connect_timeout)
+        return _PlainIMAP4(self.host, self.port, connect_timeout)
 
 
 def tls_context() -> ssl.SSLContext:
@@ -171,6 +191,8 @@ def describe(error: BaseException, mailbox: Mailbox) -> str:
     """A readable, translated sentence for what went wrong talking to the server."""
     if isinstance(error, MailboxError):
         return str(error)
+    if isinstance(error, PrivateAddressError):
+        return str(_private_error(mailbox.host))
     if isinstance(error, LoginError):
         return _("The server refused the login: %(reason)s") % {"reason": _server_text(error)}
     if isinstance(error, IMAPClientAbortError):
@@ -206,7 +228,7 @@ def mailbox_connect(mailbox: Mailbox, *, timeout: SocketTimeout = POLL_TIMEOUT) 
     password = mailbox_password(mailbox)
     check_host(mailbox)
     secure = mailbox.security == Mailbox.Security.SSL
-    client = IMAPClient(
+    client = PublicIMAPClient(
         mailbox.host,
         mailbox.port,
         ssl=secure,
@@ -214,7 +236,6 @@ def mailbox_connect(mailbox: Mailbox, *, timeout: SocketTimeout = POLL_TIMEOUT) 
         timeout=timeout,
     )
     try:
-        check_peer(client, mailbox)
         if mailbox.security == Mailbox.Security.STARTTLS:
             try:
                 client.starttls(tls_context())

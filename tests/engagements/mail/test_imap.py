@@ -15,7 +15,7 @@ from engagements.models import Engagement, InboundMail, Mailbox, Message
 from outsourcing.celery import app as celery_app
 from tests.engagements.mail.conftest import append, make_mail, make_mailbox
 from tests.factories import EngagementFactory, ProviderFactory
-from tests.realparts import free_port
+from tests.realparts import BannerServer, free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -283,7 +283,20 @@ def test_a_password_the_protocol_cannot_carry_is_a_readable_error(team, dovecot,
     )
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "10.1.2.3", "192.168.0.10", "169.254.169.254"])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "127.0.0.1",
+        "localhost",
+        "10.1.2.3",
+        "192.168.0.10",
+        "169.254.169.254",
+        "64:ff9b::7f00:1",  # NAT64 of 127.0.0.1
+        "::ffff:0:7f00:1",  # IPv4-translated 127.0.0.1
+        "::7f00:1",  # IPv4-compatible 127.0.0.1
+        "fec0::1",  # site-local
+    ],
+)
 def test_a_server_on_a_private_network_is_refused_unless_allowed(team, settings, host):
     settings.MAIL_IMAP_ALLOW_PRIVATE_ADDRESSES = False
     mailbox = make_mailbox(team.workspace, host=host, port=free_port(), security=Mailbox.Security.NONE)
@@ -319,12 +332,12 @@ def test_a_name_that_resolves_elsewhere_by_the_time_it_connects_is_refused_befor
     monkeypatch.setattr(imap, "resolves_to_private", lambda host, port: False)
     logins = []
 
-    class Recording(imap.IMAPClient):
+    class Recording(imap.PublicIMAPClient):
         def login(self, username, password):
             logins.append(username)
             return super().login(username, password)
 
-    monkeypatch.setattr(imap, "IMAPClient", Recording)
+    monkeypatch.setattr(imap, "PublicIMAPClient", Recording)
 
     result = imap.mailbox_poll(make_mailbox(team.workspace, dovecot, imap_folder))
 
@@ -339,6 +352,22 @@ def test_an_address_form_of_loopback_is_refused_too(team, settings):
         mailbox = make_mailbox(team.workspace, host=host, port=free_port(), name=host)
 
         assert "is on a private network" in imap.mailbox_poll(mailbox).error, host
+
+
+@pytest.mark.parametrize("security", [Mailbox.Security.SSL, Mailbox.Security.STARTTLS])
+def test_a_name_rebound_to_an_internal_service_learns_nothing_of_it(team, settings, monkeypatch, security):
+    settings.MAIL_IMAP_ALLOW_PRIVATE_ADDRESSES = False
+    # The check's lookup saw a public address; the connection then reached an internal service.
+    monkeypatch.setattr(imap, "resolves_to_private", lambda host, port: False)
+    internal = BannerServer(b"SSH-2.0-OpenSSH_9.2p1 build-7.corp.internal\r\n")
+    mailbox = make_mailbox(team.workspace, host="127.0.0.1", port=internal.port, security=security)
+
+    result = imap.mailbox_poll(mailbox)
+
+    assert result.error.startswith("“127.0.0.1” is on a private network")
+    assert "internal" not in result.error and "SSH" not in result.error
+    # Refused before the greeting was read or a TLS handshake began: not a byte went out.
+    assert internal.finished() == [b""]
 
 
 @pytest.mark.parametrize("sizes", ["told", "understated"])

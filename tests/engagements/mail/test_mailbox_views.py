@@ -241,7 +241,9 @@ def test_a_port_out_of_range_is_a_form_error_not_a_500(team):
     assert response.context["form"].errors["port"]
 
 
-@pytest.mark.parametrize("host", ["10.0.0.5", "127.0.0.1", "[::1]"])
+@pytest.mark.parametrize(
+    "host", ["10.0.0.5", "127.0.0.1", "[::1]", "64:ff9b::7f00:1", "::ffff:0:7f00:1", "[::7f00:1]", "fec0::1"]
+)
 def test_a_private_address_as_host_is_a_form_error_and_keeps_what_was_typed(team, settings, host):
     settings.MAIL_IMAP_ALLOW_PRIVATE_ADDRESSES = False
 
