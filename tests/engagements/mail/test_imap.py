@@ -260,7 +260,7 @@ def test_a_missing_folder_is_a_readable_error(team, dovecot):
 
 
 def test_a_closed_port_is_a_readable_error(team):
-    mailbox = make_mailbox(team.workspace, host="127.0.0.1", port=free_port(), security=Mailbox.Security.NONE)
+    mailbox = make_mailbox(team.workspace, host="127.0.0.1", port=free_port())
 
     assert imap.mailbox_poll(mailbox).error == (f"The server refused the connection on port {mailbox.port}.")
 
@@ -299,7 +299,7 @@ def test_a_password_the_protocol_cannot_carry_is_a_readable_error(team, dovecot,
 )
 def test_a_server_on_a_private_network_is_refused_unless_allowed(team, settings, host):
     settings.MAIL_IMAP_ALLOW_PRIVATE_ADDRESSES = False
-    mailbox = make_mailbox(team.workspace, host=host, port=free_port(), security=Mailbox.Security.NONE)
+    mailbox = make_mailbox(team.workspace, host=host, port=free_port())
 
     result = imap.mailbox_poll(mailbox)
     count, tested = imap.mailbox_test(mailbox)
@@ -423,34 +423,34 @@ def test_an_error_is_cleared_by_the_next_good_poll(team, dovecot, imap_folder):
 
 
 def test_the_password_can_come_from_the_environment(team, dovecot, imap_folder, monkeypatch):
-    monkeypatch.setenv("IMAP_PASSWORD_SUPPORT", dovecot.password)
+    variable = f"IMAP_PASSWORD_{team.workspace.pk}_SUPPORT"
+    monkeypatch.setenv(variable, dovecot.password)
     append(dovecot, imap_folder, stranger())
     # A stored password, wrong on purpose: the environment's wins.
-    mailbox = make_mailbox(
-        team.workspace, dovecot, imap_folder, password="stale", password_env="IMAP_PASSWORD_SUPPORT"
-    )
+    mailbox = make_mailbox(team.workspace, dovecot, imap_folder, password="stale", password_env=variable)
 
     result = imap.mailbox_poll(mailbox)
 
     assert (result.error, result.imported) == ("", 1)
 
 
-def test_a_missing_environment_variable_is_a_clear_error(team, monkeypatch):
-    monkeypatch.delenv("IMAP_PASSWORD_GONE", raising=False)
-    mailbox = make_mailbox(team.workspace, password="", password_env="IMAP_PASSWORD_GONE")
+def test_a_missing_environment_variable_of_the_workspace_is_a_clear_error(team, monkeypatch):
+    variable = f"IMAP_PASSWORD_{team.workspace.pk}_GONE"
+    monkeypatch.delenv(variable, raising=False)
+    mailbox = make_mailbox(team.workspace, password="", password_env=variable)
 
-    assert imap.mailbox_poll(mailbox).error == (
-        "The environment variable IMAP_PASSWORD_GONE is not set on the server."
+    assert (
+        imap.mailbox_poll(mailbox).error == f"The environment variable {variable} is not set on the server."
     )
 
 
-def test_only_variables_named_for_mailbox_passwords_are_read(team, monkeypatch):
+def test_only_variables_named_for_the_workspaces_mailbox_passwords_are_read(team, monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "the-real-secret-key")
     mailbox = make_mailbox(team.workspace, password="", password_env="SECRET_KEY")
 
-    with pytest.raises(imap.MailboxError, match="must start with IMAP_PASSWORD_"):
+    with pytest.raises(imap.MailboxError, match=f"must be named IMAP_PASSWORD_{team.workspace.pk}_…"):
         imap.mailbox_password(mailbox)
-    assert "IMAP_PASSWORD_" in imap.mailbox_poll(mailbox).error
+    assert f"IMAP_PASSWORD_{team.workspace.pk}_" in imap.mailbox_poll(mailbox).error
 
 
 def test_the_password_is_stored_encrypted(team):
