@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -451,6 +453,10 @@ class MailUpload(models.Model):
         return self.status == self.Status.FAILED and bool(self.file)
 
 
+MAILBOX_PASSWORD_ENV_PREFIX = "IMAP_PASSWORD_"
+_ENV_NAME_TAIL = re.compile(r"[A-Z0-9_]+")
+
+
 class Mailbox(models.Model):
     """An IMAP mailbox a workspace's mail is polled from.
 
@@ -477,6 +483,10 @@ class Mailbox(models.Model):
         max_length=100,
         blank=True,
         help_text=_("Name of an environment variable of the server that holds the password."),
+    )
+    # The password crosses the network in clear with security "None": only when an owner said so.
+    allow_unencrypted_login = models.BooleanField(
+        _("allow an unencrypted login"), default=False, db_default=False
     )
     folder = models.CharField(_("folder"), max_length=255, default="INBOX")
     delete_after_import = models.BooleanField(
@@ -508,6 +518,25 @@ class Mailbox(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def password_env_prefix(self) -> str:
+        """How the name of every password variable of this workspace starts.
+
+        The variables are the server's, shared by every workspace: the name
+        carries the workspace's number, so no workspace can name another's.
+        A number, not the slug: "acme" must not reach "acme-support"'s
+        variables, and a number is never given again to a new workspace.
+        """
+        return f"{MAILBOX_PASSWORD_ENV_PREFIX}{self.workspace_id}_"
+
+    @property
+    def password_env_fits(self) -> bool:
+        """Whether ``password_env`` names one of this workspace's variables."""
+        prefix = self.password_env_prefix
+        return self.password_env.startswith(prefix) and bool(
+            _ENV_NAME_TAIL.fullmatch(self.password_env.removeprefix(prefix))
+        )
 
 
 class Exchange(models.Model):

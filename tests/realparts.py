@@ -108,3 +108,32 @@ class HttpReceiver:
     @property
     def paths(self) -> list[str]:
         return [path for path, _headers, _body in self.received]
+
+
+class BannerServer:
+    """A loopback TCP service that greets whoever connects, as an internal server would, and
+    records what the client sent before closing (b"" for nothing)."""
+
+    def __init__(self, banner: bytes = b"* OK internal-banner\r\n") -> None:
+        self.banner = banner
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.received: list[bytes] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        with self.listener:
+            conn, _ = self.listener.accept()
+            with conn:
+                conn.sendall(self.banner)
+                conn.settimeout(5)
+                try:
+                    self.received.append(conn.recv(100))
+                except ConnectionResetError:
+                    # Closed with the greeting unread: the kernel resets instead of ending cleanly.
+                    self.received.append(b"")
+
+    def finished(self) -> list[bytes]:
+        self.thread.join(10)
+        return self.received

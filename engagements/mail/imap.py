@@ -36,14 +36,14 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from imapclient import IMAPClient
+from imapclient import IMAPClient, imap4, tls
 from imapclient.exceptions import CapabilityError, IMAPClientAbortError, IMAPClientError, LoginError
 from imapclient.imapclient import SocketTimeout
 
 from engagements.mail import importer
 from engagements.models import InboundMail, Mailbox
-from outsourcing.models import Workspace
-from outsourcing.network import private_address, resolves_to_private
+from outsourcing.models import Membership, Role, Workspace
+from outsourcing.network import PrivateAddressError, connect_public, private_address, resolves_to_private
 
 logger = logging.getLogger(__name__)
 
@@ -57,11 +57,6 @@ LEASE = timedelta(minutes=10)
 # A poll waits longer for a slow server than a person clicking "Test connection".
 POLL_TIMEOUT = SocketTimeout(connect=20, read=120)
 TEST_TIMEOUT = SocketTimeout(connect=10, read=20)
-# Only variables named like this may hold a password: a workspace manager
-# types the name, and must not be able to send, say, SECRET_KEY to a server
-# of their choosing.
-PASSWORD_ENV_PREFIX = "IMAP_PASSWORD_"
-PASSWORD_ENV = re.compile(rf"^{PASSWORD_ENV_PREFIX}[A-Z0-9_]+$")
 
 # What identifies the folder a mailbox reads: when one changes, the UIDs
 # remembered belong to another folder and the next poll starts over.
@@ -73,10 +68,17 @@ MAILBOX_FIELDS = (
     "security",
     "username",
     "password_env",
+    "allow_unencrypted_login",
     "folder",
     "delete_after_import",
     "is_active",
 )
+# An owner's decisions about the password: which server variable holds it, and
+# whether it may cross the network in clear. Only owners make them; and where a
+# mailbox has one, only owners change where the password goes (DESTINATION_FIELDS):
+# a manager could otherwise send the password to a server of their own.
+OWNER_FIELDS = ("password_env", "allow_unencrypted_login")
+DESTINATION_FIELDS = ("host", "port", "security", "username")
 
 
 class MailboxError(Exception):
@@ -106,19 +108,29 @@ class PollResult:
 # --- password and connection -----------------------------------------------------------------
 
 
+def _foreign_env_error(mailbox: Mailbox) -> str:
+    # The same words whatever the name, set on the server or not: a workspace learns
+    # nothing of variables that are not its own.
+    return _(
+        "The password's environment variable must be named %(prefix)s… (this workspace's number, "
+        "then a name): an owner of the workspace has to change it."
+    ) % {"prefix": mailbox.password_env_prefix}
+
+
 def mailbox_password(mailbox: Mailbox) -> str:
-    """The password to log in with: the environment variable's when one is named, else the stored one."""
+    """The password to log in with: the environment variable's when one is named, else the stored one.
+
+    Only a variable of the mailbox's own workspace is read (``Mailbox.password_env_fits``).
+    """
     if mailbox.password_env:
-        name = mailbox.password_env
-        if not PASSWORD_ENV.match(name):
-            raise MailboxError(
-                _("The name of the environment variable must start with %(prefix)s.")
-                % {"prefix": PASSWORD_ENV_PREFIX}
-            )
-        value = os.environ.get(name)
+        if not mailbox.password_env_fits:
+            raise MailboxError(_foreign_env_error(mailbox))
+        value = os.environ.get(mailbox.password_env)
         if value is None:
+            # Only ever said of the workspace's own variables.
             raise MailboxError(
-                _("The environment variable %(name)s is not set on the server.") % {"name": name}
+                _("The environment variable %(name)s is not set on the server.")
+                % {"name": mailbox.password_env}
             )
         return value
     if not mailbox.password:
@@ -136,6 +148,13 @@ def _private_error(host: str) -> MailboxError:
     )
 
 
+def _unencrypted_error() -> str:
+    return _(
+        "Without TLS or STARTTLS the password would cross the network unencrypted. Choose TLS or "
+        "STARTTLS, or an owner of the workspace can allow an unencrypted login for this mailbox."
+    )
+
+
 def check_host(mailbox: Mailbox) -> None:
     """Refuse a server on a private network unless the operator allows it; raises SERVER_ERRORS.
 
@@ -146,13 +165,33 @@ def check_host(mailbox: Mailbox) -> None:
         raise _private_error(mailbox.host)
 
 
-def check_peer(client: IMAPClient, mailbox: Mailbox) -> None:
-    """The same check on the address the connection reached, before any credentials go out:
-    a name whose answer changed since ``check_host`` resolved it is caught here."""
-    if not settings.MAIL_IMAP_ALLOW_PRIVATE_ADDRESSES and private_address(
-        str(client.socket().getpeername()[0])
-    ):
-        raise _private_error(mailbox.host)
+def _connect(host: str, port: int, timeout: float | None) -> socket.socket:
+    """A TCP connection to the mailbox's server, refused before the greeting is read (or a TLS
+    handshake begins) when it reached a private address: a name whose answer changed since
+    ``check_host`` resolved it (DNS rebinding) learns nothing, and no internal banner is echoed."""
+    return connect_public((host, port), timeout, allow_private=settings.MAIL_IMAP_ALLOW_PRIVATE_ADDRESSES)
+
+
+class _PlainIMAP4(imap4.IMAP4WithTimeout):
+    def _create_socket(self, timeout: float | None = None) -> socket.socket:
+        return _connect(self.host, self.port, timeout if timeout is not None else self._timeout)
+
+
+class _TlsIMAP4(tls.IMAP4_TLS):
+    def _create_socket(self, timeout: float | None = None) -> socket.socket:
+        sock = _connect(self.host, self.port, timeout if timeout is not None else self._timeout)
+        return tls.wrap_socket(sock, self.ssl_context, self.host)
+
+
+class PublicIMAPClient(IMAPClient):
+    """An IMAPClient whose connection is checked by ``_connect``: imapclient's own classes,
+    with the socket opened our way (``_create_IMAP4`` is where imapclient makes them)."""
+
+    def _create_IMAP4(self) -> imap4.IMAP4WithTimeout | tls.IMAP4_TLS:
+        connect_timeout = getattr(self._timeout, "connect", None)
+        if self.ssl:
+            return _TlsIMAP4(self.host, self.port, self.ssl_context, connect_timeout)
+        return _PlainIMAP4(self.host, self.port, connect_timeout)
 
 
 def tls_context() -> ssl.SSLContext:
@@ -171,6 +210,8 @@ def describe(error: BaseException, mailbox: Mailbox) -> str:
     """A readable, translated sentence for what went wrong talking to the server."""
     if isinstance(error, MailboxError):
         return str(error)
+    if isinstance(error, PrivateAddressError):
+        return str(_private_error(mailbox.host))
     if isinstance(error, LoginError):
         return _("The server refused the login: %(reason)s") % {"reason": _server_text(error)}
     if isinstance(error, IMAPClientAbortError):
@@ -204,9 +245,11 @@ def mailbox_connect(mailbox: Mailbox, *, timeout: SocketTimeout = POLL_TIMEOUT) 
     Use it in a ``with`` block: that logs out, or closes a connection that broke.
     """
     password = mailbox_password(mailbox)
+    if mailbox.security == Mailbox.Security.NONE and not mailbox.allow_unencrypted_login:
+        raise MailboxError(_unencrypted_error())
     check_host(mailbox)
     secure = mailbox.security == Mailbox.Security.SSL
-    client = IMAPClient(
+    client = PublicIMAPClient(
         mailbox.host,
         mailbox.port,
         ssl=secure,
@@ -214,7 +257,6 @@ def mailbox_connect(mailbox: Mailbox, *, timeout: SocketTimeout = POLL_TIMEOUT) 
         timeout=timeout,
     )
     try:
-        check_peer(client, mailbox)
         if mailbox.security == Mailbox.Security.STARTTLS:
             try:
                 client.starttls(tls_context())
@@ -416,20 +458,41 @@ def mailbox_poll(mailbox: Mailbox) -> PollResult:
 # --- managing mailboxes ------------------------------------------------------------------------
 
 
-def _check_password_env(mailbox: Mailbox) -> None:
-    if mailbox.password_env and not PASSWORD_ENV.match(mailbox.password_env):
+def _check_owner_fields(mailbox: Mailbox, before: dict[str, Any], by: Membership) -> None:
+    """Refuse a change only an owner may make: OWNER_FIELDS, and DESTINATION_FIELDS of a mailbox
+    whose password an owner decided about (so a manager cannot redirect it to their own server)."""
+    if by.workspace_id == mailbox.workspace_id and by.role == Role.OWNER:
+        return
+    locked = set(OWNER_FIELDS)
+    if any(before[name] for name in OWNER_FIELDS):
+        locked |= set(DESTINATION_FIELDS)
+    refused = {
+        name: _("Only an owner of the workspace can change this.")
+        for name in sorted(locked)
+        if getattr(mailbox, name) != before[name]
+    }
+    if refused:
+        raise ValidationError(refused)
+
+
+def _check_password(mailbox: Mailbox) -> None:
+    if mailbox.password_env and not mailbox.password_env_fits:
+        prefix = mailbox.password_env_prefix
         raise ValidationError(
             {
                 "password_env": _(
-                    "Use a name that starts with %(prefix)s, in capital letters, digits and underscores."
+                    "Use a name that starts with %(prefix)s, followed by capital letters, digits and "
+                    "underscores (for example %(example)s)."
                 )
-                % {"prefix": PASSWORD_ENV_PREFIX}
+                % {"prefix": prefix, "example": f"{prefix}SUPPORT"}
             }
         )
     if not mailbox.password_env and not mailbox.password:
         raise ValidationError(
             {"password": _("Enter the password, or the environment variable that holds it.")}
         )
+    if mailbox.security == Mailbox.Security.NONE and not mailbox.allow_unencrypted_login:
+        raise ValidationError({"security": _unencrypted_error()})
 
 
 def _check_host_address(mailbox: Mailbox) -> None:
@@ -444,40 +507,50 @@ def _check_host_address(mailbox: Mailbox) -> None:
 
 @transaction.atomic
 def mailbox_save(
-    *, workspace: Workspace, mailbox: Mailbox | None = None, password: str = "", **fields: Any
+    *,
+    workspace: Workspace,
+    by: Membership,
+    mailbox: Mailbox | None = None,
+    password: str = "",
+    **fields: Any,
 ) -> Mailbox:
-    """Add a mailbox (``mailbox`` None) or change one; a blank ``password`` keeps the stored one.
+    """Add a mailbox (``mailbox`` None) or change one, as the member ``by``; a blank ``password``
+    keeps the stored one.
 
-    ``fields`` are MAILBOX_FIELDS. Pointing a mailbox at another server,
-    account or folder forgets how far it had read; any change brings its
-    next poll forward to the next beat tick.
+    ``fields`` are MAILBOX_FIELDS; OWNER_FIELDS are an owner's to change (see
+    ``_check_owner_fields``). Pointing a mailbox at another server, account or
+    folder forgets how far it had read; any change brings its next poll
+    forward to the next beat tick.
     """
     unknown = set(fields) - set(MAILBOX_FIELDS)
     if unknown:
         raise TypeError(f"mailbox_save() got unexpected fields: {sorted(unknown)}")
     if mailbox is None:
         target = Mailbox(workspace=workspace)
-        before: dict[str, Any] = {}
     else:
         # Read afresh and locked: the caller's instance may carry a form's unsaved values.
         found = Mailbox.objects.select_for_update().filter(pk=mailbox.pk, workspace=workspace).first()
         if found is None:
             raise ValidationError(_("This mailbox was deleted in the meantime."))
         target = found
-        before = {name: getattr(target, name) for name in MAILBOX_FIELDS}
+    before = {name: getattr(target, name) for name in MAILBOX_FIELDS}
     for name, value in fields.items():
         setattr(target, name, value)
+    if target.security != Mailbox.Security.NONE:
+        # The permission means nothing over TLS; kept, it would outlive the setting it was given for.
+        target.allow_unencrypted_login = False
+    _check_owner_fields(target, before, by)
     if not 1 <= (target.port or 0) <= 65535:
         raise ValidationError({"port": _("Enter a port between 1 and 65535.")})
     taken = Mailbox.objects.filter(workspace=workspace, name=target.name).exclude(pk=target.pk)
     if target.name and taken.exists():
         raise ValidationError({"name": _("A mailbox with this name already exists.")})
-    changed = {name for name in fields if before.get(name) != getattr(target, name)}
+    changed = {name for name in MAILBOX_FIELDS if before[name] != getattr(target, name)}
     if password:
         target.password = password
         changed.add("password")
     target.full_clean()
-    _check_password_env(target)
+    _check_password(target)
     _check_host_address(target)
     target.next_poll_at = timezone.now()
     if mailbox is None:

@@ -5,16 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Column, Fieldset, Layout, Row
+from crispy_forms.layout import Column, Div, Fieldset, Layout, Row
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from engagements.mail.imap import MAILBOX_FIELDS, PASSWORD_ENV_PREFIX
+from engagements.mail.imap import DESTINATION_FIELDS, MAILBOX_FIELDS, OWNER_FIELDS
 from engagements.models import Mailbox
 
 
 class MailboxForm(forms.ModelForm):
-    """The password is write-only: never shown again, and left blank it keeps the stored one."""
+    """The password is write-only: never shown again, and left blank it keeps the stored one.
+
+    What only an owner may change is shown to others disabled (Django then
+    ignores what is posted for it); the service refuses it too.
+    """
 
     password = forms.CharField(
         label=_("Password"),
@@ -29,7 +33,7 @@ class MailboxForm(forms.ModelForm):
         model = Mailbox
         fields = list(MAILBOX_FIELDS)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, owner: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         editing = self.instance.pk is not None
         self.fields["password"].help_text = (
@@ -37,16 +41,35 @@ class MailboxForm(forms.ModelForm):
             if editing and self.instance.password
             else _("Stored encrypted and never shown again.")
         )
+        prefix = self.instance.password_env_prefix
         self.fields["password_env"].help_text = _(
-            "Instead of storing it: the name of an environment variable of the server that holds "
-            "the password, starting with %(prefix)s. It wins over a stored password."
-        ) % {"prefix": PASSWORD_ENV_PREFIX}
-        self.fields["password_env"].widget.attrs["placeholder"] = "IMAP_PASSWORD_SUPPORT"
+            "Instead of storing it: the name of an environment variable of the server that holds the "
+            "password, starting with %(prefix)s (this workspace's number), for example %(example)s. The "
+            "server's operator sets it. It wins over a stored password. Only owners can change it."
+        ) % {"prefix": prefix, "example": f"{prefix}SUPPORT"}
+        self.fields["password_env"].widget.attrs["placeholder"] = f"{prefix}SUPPORT"
+        self.fields["allow_unencrypted_login"].help_text = _(
+            "Warning: with security “None” the user name and password cross the network unencrypted, "
+            "readable by anyone on the way. Allow it only for a server on a network you trust. Only "
+            "owners can change this."
+        )
         self.fields["folder"].help_text = _("Usually INBOX.")
         self.fields["delete_after_import"].help_text = _(
             "Off: mail stays on the server and is only read. On: each message is deleted from the "
             "server once imported, including those imported before this was switched on."
         )
+        if not owner:
+            locked = list(OWNER_FIELDS)
+            if any(getattr(self.instance, name) for name in OWNER_FIELDS):
+                # An owner decided about this password: where it goes is theirs to change too.
+                locked += DESTINATION_FIELDS
+                for name in DESTINATION_FIELDS:
+                    self.fields[name].help_text = _(
+                        "Only an owner can change this while the password comes from an environment "
+                        "variable or may be sent unencrypted."
+                    )
+            for name in locked:
+                self.fields[name].disabled = True
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True
@@ -56,6 +79,7 @@ class MailboxForm(forms.ModelForm):
                 _("Server"),
                 Row(Column("host", css_class="col-sm-8"), Column("port", css_class="col-sm-4")),
                 "security",
+                Div("allow_unencrypted_login", css_class="alert alert-warning pb-0"),
             ),
             Fieldset(
                 _("Account"),

@@ -1,4 +1,5 @@
-"""Managing the workspace's IMAP mailboxes: list, add, edit, delete, test, poll now (managers only)."""
+"""Managing the workspace's IMAP mailboxes: list, add, edit, delete, test, poll now (managers only;
+what decides where the password goes, owners only: see ``imap.OWNER_FIELDS``)."""
 
 from __future__ import annotations
 
@@ -50,10 +51,16 @@ def mailbox_list(request: WorkspaceRequest) -> HttpResponse:
 
 
 def _form_page(request: WorkspaceRequest, mailbox: Mailbox | None) -> HttpResponse:
-    form = MailboxForm(request.POST or None, instance=mailbox or Mailbox(workspace=request.workspace))
+    form = MailboxForm(
+        request.POST or None,
+        instance=mailbox or Mailbox(workspace=request.workspace),
+        owner=request.membership.role == Role.OWNER,
+    )
     if request.method == "POST" and form.is_valid():
         try:
-            saved = imap.mailbox_save(workspace=request.workspace, mailbox=mailbox, **form.service_kwargs())
+            saved = imap.mailbox_save(
+                workspace=request.workspace, by=request.membership, mailbox=mailbox, **form.service_kwargs()
+            )
         except ValidationError as error:
             add_service_errors(form, error)
         else:

@@ -21,7 +21,7 @@ import mimetypes
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, timedelta
 from email import policy
 from email.generator import BytesGenerator
@@ -29,6 +29,7 @@ from email.message import Message
 from email.parser import BytesParser
 from functools import lru_cache
 from html import unescape
+from typing import Any
 
 import nh3
 from django.utils.translation import gettext as _
@@ -400,6 +401,9 @@ _LOOSE_ADDRESS = re.compile(
     r"(?<![\w.!#$%&'*+/=?^`{|}~-])[\w.!#$%&'*+/=?^`{|}~-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}"
 )
 _WHITESPACE = re.compile(r"\s+")
+# What a PostgreSQL text column cannot hold: NUL, and lone surrogates (no UTF-8 for them).
+_NUL = re.compile("\x00")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
 _CONTENT_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
@@ -523,27 +527,29 @@ class _Reader:
                 failed = _unique(
                     a.lower() for a in _LOOSE_ADDRESS.findall(text[:MAX_BOUNCE_TEXT]) if a.lower() not in ours
                 )[:MAX_ADDRESSES]
-        return ParsedMail(
-            message_id=message_id,
-            in_reply_to=next(iter(_ids(headers.get("in-reply-to"))), ""),
-            references=references,
-            from_address=from_address,
-            from_name=from_name,
-            to=to,
-            cc=cc,
-            recipients=recipients[:MAX_ADDRESSES],
-            subject=subject,
-            date=sent_at,
-            text=text,
-            new_text=new_text,
-            html=html,
-            attachments=tuple(body.attachments),
-            skipped_attachments=tuple(body.skipped),
-            is_auto_reply=auto_reply,
-            is_bounce=bounce,
-            failed_recipients=failed,
-            absence_until=absence_until,
-            defects=_unique(self.defects)[:MAX_DEFECTS],
+        return _storable(
+            ParsedMail(
+                message_id=message_id,
+                in_reply_to=next(iter(_ids(headers.get("in-reply-to"))), ""),
+                references=references,
+                from_address=from_address,
+                from_name=from_name,
+                to=to,
+                cc=cc,
+                recipients=recipients[:MAX_ADDRESSES],
+                subject=subject,
+                date=sent_at,
+                text=text,
+                new_text=new_text,
+                html=html,
+                attachments=tuple(body.attachments),
+                skipped_attachments=tuple(body.skipped),
+                is_auto_reply=auto_reply,
+                is_bounce=bounce,
+                failed_recipients=failed,
+                absence_until=absence_until,
+                defects=_unique(self.defects)[:MAX_DEFECTS],
+            )
         )
 
     def _guard[T](self, step: Callable[[], T], fallback: T, failure: str, **params: str) -> T:
@@ -1065,6 +1071,30 @@ def _display_name(header: str) -> str:
 def _clean_text(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
     return _CONTROL.sub("", text).strip("\n").rstrip()
+
+
+def storable_text(value: str) -> str:
+    """``value`` without what PostgreSQL refuses in text: NUL dropped, a lone surrogate replaced."""
+    return _SURROGATE.sub("\ufffd", _NUL.sub("", value))
+
+
+def _storable(mail: ParsedMail) -> ParsedMail:
+    """Every text of a parsed mail made storable, in this one place: a NUL in any header, body or
+    file name (raw, or from an encoded word or a charset) would otherwise fail the INSERT of the
+    whole batch the mail was imported with, and fail it again on every retry."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            return storable_text(value)
+        if isinstance(value, tuple):
+            return tuple(clean(item) for item in value)
+        if isinstance(value, ParsedAttachment):
+            return replace(
+                value, filename=storable_text(value.filename), content_type=storable_text(value.content_type)
+            )
+        return value
+
+    return replace(mail, **{f.name: clean(getattr(mail, f.name)) for f in fields(mail)})
 
 
 def _safe_filename(name: str) -> str:

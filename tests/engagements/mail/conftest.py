@@ -14,7 +14,17 @@ from django.utils import timezone
 
 from engagements.mail import imap
 from engagements.models import Mailbox
+from outsourcing.models import Role
 from tests import dovecot as dovecot_server
+from tests.factories import MembershipFactory
+
+
+@pytest.fixture
+def manager(team):
+    """Maria, a manager of alice's workspace: she manages mailboxes, but not what only owners decide."""
+    return MembershipFactory(
+        workspace=team.workspace, role=Role.MANAGER, user__email="maria@example.com"
+    ).user
 
 
 @pytest.fixture(scope="session")
@@ -86,6 +96,8 @@ def make_mailbox(workspace, dovecot=None, folder: str = "INBOX", **fields) -> Ma
         "host": dovecot.host if dovecot else "imap.example.com",
         "port": dovecot.port if dovecot else 993,
         "security": Mailbox.Security.NONE if dovecot else Mailbox.Security.SSL,
+        # The test server's plain port: as if an owner had allowed it (a network one trusts).
+        "allow_unencrypted_login": bool(dovecot),
         "username": dovecot.user if dovecot else "support@example.com",
         "password": dovecot.password if dovecot else "not-used",
         "folder": folder,

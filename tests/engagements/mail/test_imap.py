@@ -15,7 +15,7 @@ from engagements.models import Engagement, InboundMail, Mailbox, Message
 from outsourcing.celery import app as celery_app
 from tests.engagements.mail.conftest import append, make_mail, make_mailbox
 from tests.factories import EngagementFactory, ProviderFactory
-from tests.realparts import free_port
+from tests.realparts import BannerServer, free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -260,7 +260,7 @@ def test_a_missing_folder_is_a_readable_error(team, dovecot):
 
 
 def test_a_closed_port_is_a_readable_error(team):
-    mailbox = make_mailbox(team.workspace, host="127.0.0.1", port=free_port(), security=Mailbox.Security.NONE)
+    mailbox = make_mailbox(team.workspace, host="127.0.0.1", port=free_port())
 
     assert imap.mailbox_poll(mailbox).error == (f"The server refused the connection on port {mailbox.port}.")
 
@@ -283,10 +283,23 @@ def test_a_password_the_protocol_cannot_carry_is_a_readable_error(team, dovecot,
     )
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "10.1.2.3", "192.168.0.10", "169.254.169.254"])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "127.0.0.1",
+        "localhost",
+        "10.1.2.3",
+        "192.168.0.10",
+        "169.254.169.254",
+        "64:ff9b::7f00:1",  # NAT64 of 127.0.0.1
+        "::ffff:0:7f00:1",  # IPv4-translated 127.0.0.1
+        "::7f00:1",  # IPv4-compatible 127.0.0.1
+        "fec0::1",  # site-local
+    ],
+)
 def test_a_server_on_a_private_network_is_refused_unless_allowed(team, settings, host):
     settings.MAIL_IMAP_ALLOW_PRIVATE_ADDRESSES = False
-    mailbox = make_mailbox(team.workspace, host=host, port=free_port(), security=Mailbox.Security.NONE)
+    mailbox = make_mailbox(team.workspace, host=host, port=free_port())
 
     result = imap.mailbox_poll(mailbox)
     count, tested = imap.mailbox_test(mailbox)
@@ -319,12 +332,12 @@ def test_a_name_that_resolves_elsewhere_by_the_time_it_connects_is_refused_befor
     monkeypatch.setattr(imap, "resolves_to_private", lambda host, port: False)
     logins = []
 
-    class Recording(imap.IMAPClient):
+    class Recording(imap.PublicIMAPClient):
         def login(self, username, password):
             logins.append(username)
             return super().login(username, password)
 
-    monkeypatch.setattr(imap, "IMAPClient", Recording)
+    monkeypatch.setattr(imap, "PublicIMAPClient", Recording)
 
     result = imap.mailbox_poll(make_mailbox(team.workspace, dovecot, imap_folder))
 
@@ -339,6 +352,22 @@ def test_an_address_form_of_loopback_is_refused_too(team, settings):
         mailbox = make_mailbox(team.workspace, host=host, port=free_port(), name=host)
 
         assert "is on a private network" in imap.mailbox_poll(mailbox).error, host
+
+
+@pytest.mark.parametrize("security", [Mailbox.Security.SSL, Mailbox.Security.STARTTLS])
+def test_a_name_rebound_to_an_internal_service_learns_nothing_of_it(team, settings, monkeypatch, security):
+    settings.MAIL_IMAP_ALLOW_PRIVATE_ADDRESSES = False
+    # The check's lookup saw a public address; the connection then reached an internal service.
+    monkeypatch.setattr(imap, "resolves_to_private", lambda host, port: False)
+    internal = BannerServer(b"SSH-2.0-OpenSSH_9.2p1 build-7.corp.internal\r\n")
+    mailbox = make_mailbox(team.workspace, host="127.0.0.1", port=internal.port, security=security)
+
+    result = imap.mailbox_poll(mailbox)
+
+    assert result.error.startswith("“127.0.0.1” is on a private network")
+    assert "internal" not in result.error and "SSH" not in result.error
+    # Refused before the greeting was read or a TLS handshake began: not a byte went out.
+    assert internal.finished() == [b""]
 
 
 @pytest.mark.parametrize("sizes", ["told", "understated"])
@@ -394,34 +423,34 @@ def test_an_error_is_cleared_by_the_next_good_poll(team, dovecot, imap_folder):
 
 
 def test_the_password_can_come_from_the_environment(team, dovecot, imap_folder, monkeypatch):
-    monkeypatch.setenv("IMAP_PASSWORD_SUPPORT", dovecot.password)
+    variable = f"IMAP_PASSWORD_{team.workspace.pk}_SUPPORT"
+    monkeypatch.setenv(variable, dovecot.password)
     append(dovecot, imap_folder, stranger())
     # A stored password, wrong on purpose: the environment's wins.
-    mailbox = make_mailbox(
-        team.workspace, dovecot, imap_folder, password="stale", password_env="IMAP_PASSWORD_SUPPORT"
-    )
+    mailbox = make_mailbox(team.workspace, dovecot, imap_folder, password="stale", password_env=variable)
 
     result = imap.mailbox_poll(mailbox)
 
     assert (result.error, result.imported) == ("", 1)
 
 
-def test_a_missing_environment_variable_is_a_clear_error(team, monkeypatch):
-    monkeypatch.delenv("IMAP_PASSWORD_GONE", raising=False)
-    mailbox = make_mailbox(team.workspace, password="", password_env="IMAP_PASSWORD_GONE")
+def test_a_missing_environment_variable_of_the_workspace_is_a_clear_error(team, monkeypatch):
+    variable = f"IMAP_PASSWORD_{team.workspace.pk}_GONE"
+    monkeypatch.delenv(variable, raising=False)
+    mailbox = make_mailbox(team.workspace, password="", password_env=variable)
 
-    assert imap.mailbox_poll(mailbox).error == (
-        "The environment variable IMAP_PASSWORD_GONE is not set on the server."
+    assert (
+        imap.mailbox_poll(mailbox).error == f"The environment variable {variable} is not set on the server."
     )
 
 
-def test_only_variables_named_for_mailbox_passwords_are_read(team, monkeypatch):
+def test_only_variables_named_for_the_workspaces_mailbox_passwords_are_read(team, monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "the-real-secret-key")
     mailbox = make_mailbox(team.workspace, password="", password_env="SECRET_KEY")
 
-    with pytest.raises(imap.MailboxError, match="must start with IMAP_PASSWORD_"):
+    with pytest.raises(imap.MailboxError, match=f"must be named IMAP_PASSWORD_{team.workspace.pk}_…"):
         imap.mailbox_password(mailbox)
-    assert "IMAP_PASSWORD_" in imap.mailbox_poll(mailbox).error
+    assert f"IMAP_PASSWORD_{team.workspace.pk}_" in imap.mailbox_poll(mailbox).error
 
 
 def test_the_password_is_stored_encrypted(team):

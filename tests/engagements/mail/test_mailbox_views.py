@@ -12,9 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from engagements.models import InboundMail, Mailbox
-from outsourcing.models import Role
 from tests.engagements.mail.conftest import append, make_mail, make_mailbox
-from tests.factories import MembershipFactory
 from tests.realparts import free_port
 
 pytestmark = pytest.mark.django_db
@@ -56,13 +54,6 @@ def form_data(**overrides) -> dict[str, object]:
 
 def said(response) -> list[str]:
     return [str(m) for m in get_messages(response.wsgi_request)]
-
-
-@pytest.fixture
-def manager(team):
-    return MembershipFactory(
-        workspace=team.workspace, role=Role.MANAGER, user__email="maria@example.com"
-    ).user
 
 
 @pytest.fixture
@@ -200,22 +191,30 @@ def test_a_mailbox_needs_a_password_or_an_environment_variable(team):
 
 
 def test_a_password_from_an_environment_variable_needs_no_stored_one(team):
+    variable = f"IMAP_PASSWORD_{team.workspace.pk}_SUPPORT"
+
     response = team.client_for(team.alice).post(
-        url("mailbox_create"), form_data(password="", password_env="IMAP_PASSWORD_SUPPORT")
+        url("mailbox_create"), form_data(password="", password_env=variable)
     )
 
     assert response.status_code == 302
     mailbox = Mailbox.objects.get()
-    assert (mailbox.password, mailbox.password_env) == (None, "IMAP_PASSWORD_SUPPORT")
+    assert (mailbox.password, mailbox.password_env) == (None, variable)
 
 
-def test_only_environment_variables_named_for_mailbox_passwords_are_accepted(team):
+@pytest.mark.parametrize(
+    "name", ["SECRET_KEY", "IMAP_PASSWORD_SUPPORT", "IMAP_PASSWORD_{pk}_", "IMAP_PASSWORD_{pk}_x"]
+)
+def test_only_environment_variables_named_for_the_workspaces_mailbox_passwords_are_accepted(team, name):
     response = team.client_for(team.alice).post(
-        url("mailbox_create"), form_data(password="", password_env="SECRET_KEY")
+        url("mailbox_create"), form_data(password="", password_env=name.format(pk=team.workspace.pk))
     )
 
     assert response.status_code == 200
-    assert response.context["form"].errors["password_env"]
+    assert response.context["form"].errors["password_env"] == [
+        f"Use a name that starts with IMAP_PASSWORD_{team.workspace.pk}_, followed by capital letters, "
+        f"digits and underscores (for example IMAP_PASSWORD_{team.workspace.pk}_SUPPORT)."
+    ]
     assert not Mailbox.objects.exists()
 
 
@@ -241,7 +240,9 @@ def test_a_port_out_of_range_is_a_form_error_not_a_500(team):
     assert response.context["form"].errors["port"]
 
 
-@pytest.mark.parametrize("host", ["10.0.0.5", "127.0.0.1", "[::1]"])
+@pytest.mark.parametrize(
+    "host", ["10.0.0.5", "127.0.0.1", "[::1]", "64:ff9b::7f00:1", "::ffff:0:7f00:1", "[::7f00:1]", "fec0::1"]
+)
 def test_a_private_address_as_host_is_a_form_error_and_keeps_what_was_typed(team, settings, host):
     settings.MAIL_IMAP_ALLOW_PRIVATE_ADDRESSES = False
 
@@ -363,7 +364,7 @@ def test_test_connection_reports_what_went_wrong(team, dovecot):
 
 
 def test_test_connection_to_a_closed_port_is_a_message_not_a_500(team):
-    mailbox = mailbox_in(team.workspace, host="127.0.0.1", port=free_port(), security=Mailbox.Security.NONE)
+    mailbox = mailbox_in(team.workspace, host="127.0.0.1", port=free_port())
 
     response = team.client_for(team.alice).post(
         url("mailbox_test", pk=mailbox.pk), {"next": url("mailbox_edit", pk=mailbox.pk)}
