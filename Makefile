@@ -48,7 +48,9 @@ run: setup
 	$(MANAGE) migrate --no-input -v 0
 	$(MANAGE) seed_demo --if-empty
 	@echo "Serving on http://$(HOST):$(PORT)  (demo login: demo@example.com / demo; Ctrl-C stops everything)"
-	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile
+	@# Honcho gives each process its own PORT (worker PORT+100): WEB_PORT tells the worker, which
+	@# mails the links, where the web serves (outsourcing/settings.py, site_url).
+	HOST=$(HOST) PORT=$(PORT) WEB_PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile
 
 test: setup-dev
 	$(PY) -m pytest $(PYTEST_ARGS)

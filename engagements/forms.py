@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from engagements import queries
 from engagements.models import Engagement, Message, Review
 from outsourcing.models import User, Workspace
-from outsourcing.money import format_money
+from outsourcing.money import currency_choices, format_money
 from outsourcing.uploads import check_upload
 from providers.models import Category, Provider, ResponsePolicy
 
@@ -103,10 +103,26 @@ class EngagementFilterForm(forms.Form):
         }
 
 
+class ProviderSelect(forms.Select):
+    """The provider picker; each option carries the provider's rate currency for app.js."""
+
+    def create_option(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option = super().create_option(*args, **kwargs)
+        provider = getattr(option["value"], "instance", None)
+        if isinstance(provider, Provider) and provider.rate_currency:
+            option["attrs"]["data-currency"] = provider.rate_currency
+        return option
+
+
 class EngagementForm(forms.ModelForm):
     """Delegate a task, or edit one; saved through engagement_create / engagement_update."""
 
-    provider = forms.ModelChoiceField(label=_("Provider"), queryset=Provider.objects.none())
+    provider = forms.ModelChoiceField(
+        label=_("Provider"),
+        queryset=Provider.objects.none(),
+        # app.js puts the chosen provider's rate currency into the fee's, unless one was chosen.
+        widget=ProviderSelect(attrs={"data-fills-currency": "id_fee_currency"}),
+    )
     owner = MemberChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False)
 
     class Meta:
@@ -142,6 +158,8 @@ class EngagementForm(forms.ModelForm):
         policy_field.help_text = _(
             "Only for an engagement that needs a different response time than its provider usually gets."
         )
+        fee_currency: Any = self.fields["fee_currency"]
+        fee_currency.choices = [("", "---------"), *currency_choices(keep=self.instance.fee_currency)]
         # The model's check constraint would only give a form-wide error.
         self.fields["fee_amount"].validators.append(MinValueValidator(0))
         self.fields["fee_amount"].widget.attrs["min"] = "0"
@@ -162,8 +180,20 @@ class EngagementForm(forms.ModelForm):
             "response_policy",
         )
 
+    def preselect_provider(self, value: str) -> None:
+        """Start with the provider the address names (if assignable), in their rate currency."""
+        provider_field: Any = self.fields["provider"]
+        provider = provider_field.queryset.filter(pk=int(value)).first() if value.isdigit() else None
+        if provider is not None:
+            self.initial["provider"] = provider.pk
+            self.initial["fee_currency"] = provider.rate_currency
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        provider = data.get("provider")
+        if not data.get("fee_currency") and provider is not None and "fee_currency" not in self.errors:
+            # The fee is usually agreed in the currency the provider bills in.
+            data["fee_currency"] = provider.rate_currency
         if data.get("fee_amount") is not None and not data.get("fee_currency"):
             self.add_error("fee_currency", _("Choose the currency of the fee."))
         return data

@@ -97,11 +97,7 @@ def engagement_create(request: HttpRequest) -> HttpResponse:
                 return redirect(_detail_url(engagement))
     else:
         form = EngagementForm(workspace=req.workspace, initial={"owner": req.user.pk})
-        provider_id = request.GET.get("provider", "")
-        if provider_id.isdigit():
-            provider_field: Any = form.fields["provider"]
-            if provider_field.queryset.filter(pk=int(provider_id)).exists():
-                form.initial["provider"] = int(provider_id)
+        form.preselect_provider(request.GET.get("provider", ""))
     return render(request, "engagements/form.html", {"form": form, "engagement": None})
 
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any, cast
-from zoneinfo import available_timezones
 
 from crispy_forms.helper import FormHelper
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from outsourcing import zones
 from outsourcing.models import Role, User, Workspace
 
 
@@ -20,12 +19,6 @@ def _helper() -> FormHelper:
     helper.form_tag = False
     helper.disable_csrf = True
     return helper
-
-
-@cache
-def time_zone_choices() -> list[tuple[str, str]]:
-    """Every IANA zone, sorted; computed once, the list does not change while running."""
-    return [(name, name.replace("_", " ")) for name in sorted(available_timezones())]
 
 
 class WorkspaceForm(forms.Form):
@@ -77,9 +70,14 @@ class ProfileForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("prefix", "profile")
         super().__init__(*args, **kwargs)
+        # By country and city with their offsets; a zone set before (say "US/Pacific") stays selectable.
+        if self.is_bound:
+            current = self.data.get(self.add_prefix("time_zone"), "")
+        else:
+            current = self.initial.get("time_zone", "")
         cast(forms.ChoiceField, self.fields["time_zone"]).choices = [
             ("", _("The site's default")),
-            *time_zone_choices(),
+            *zones.time_zone_choices(keep=str(current)),
         ]
         self.fields["time_zone"].help_text = User._meta.get_field("time_zone").help_text
         self.helper = _helper()

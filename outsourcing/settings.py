@@ -7,6 +7,7 @@ Celery's on-disk broker under ``var/``, a secret key generated into ``var/``.
 import os
 import secrets
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,36 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+# Addresses a server listens on that no browser can be sent to.
+_WILDCARD_HOSTS = {"", "0.0.0.0", "::", "[::]"}
+
+
+def dev_host(environ: Mapping[str, str] = os.environ) -> str:
+    """The host `make run` serves on (HOST), as a link can name it; 127.0.0.1 for "everywhere"."""
+    host = environ.get("HOST", "").strip()
+    if host in _WILDCARD_HOSTS:
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def site_url(environ: Mapping[str, str] = os.environ) -> str:
+    """SITE_URL, else where `make run` serves: http://HOST:PORT (so mailed links reach it).
+
+    Honcho gives every process of the Procfile its own PORT (the worker gets PORT+100),
+    so `make run` also passes the web's port as WEB_PORT, which wins.
+    """
+    explicit = environ.get("SITE_URL", "").strip()
+    if explicit:
+        return explicit.rstrip("/")
+    for name in ("WEB_PORT", "PORT"):
+        raw = environ.get(name, "").strip()
+        if raw:
+            if not raw.isdigit() or not 0 < int(raw) < 65536:
+                raise ImproperlyConfigured(f"{name} must be a port number (1-65535), not {raw!r}")
+            return f"http://{dev_host(environ)}:{int(raw)}"
+    return f"http://{dev_host(environ)}:8000"
+
+
 def _secret_key(debug: bool) -> str:
     key = os.environ.get("SECRET_KEY", "")
     if key:
@@ -76,9 +107,12 @@ DEBUG = env_bool("DEBUG", True)
 SECRET_KEY = _secret_key(DEBUG)
 # Old keys, still accepted while rotating (sessions, signed links, encrypted mailbox passwords).
 SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
+# In development the host `make run HOST=...` serves on is allowed too.
+ALLOWED_HOSTS = env_list(
+    "ALLOWED_HOSTS", list(dict.fromkeys(["127.0.0.1", "localhost", dev_host()])) if DEBUG else []
+)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+SITE_URL = site_url()
 
 INSTALLED_APPS = [
     "django.contrib.admin",

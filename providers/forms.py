@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from crispy_forms.bootstrap import InlineCheckboxes
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Column, Fieldset, Layout, Row
+from crispy_forms.layout import HTML, Column, Fieldset, Layout, Row
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
@@ -15,7 +15,8 @@ from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
-from outsourcing.money import currency_choices
+from outsourcing import zones
+from outsourcing.money import country_currency, currency_choices, currency_codes
 from providers.models import (
     Category,
     Document,
@@ -23,9 +24,8 @@ from providers.models import (
     ResponsePolicy,
     holiday_regions,
     language_choices,
-    time_zone_choices,
 )
-from providers.queries import SORTS, ProviderFilters
+from providers.queries import SORTS, ProviderFilters, used_time_zones
 from providers.services import POLICY_FIELDS
 
 if TYPE_CHECKING:
@@ -125,6 +125,33 @@ class ProviderFilterForm(forms.Form):
         )
 
 
+# The time zone and currency fields live in a partial that htmx swaps when the country changes.
+COUNTRY_DEFAULTS = '{%% include "providers/partials/country_defaults.html#%s" %%}'
+
+
+def _known_country(value: object) -> str:
+    code = str(value or "").upper()
+    return code if code in countries else ""
+
+
+def follow_country(*, previous: str, country: str, time_zone: str, currency: str) -> tuple[str, str]:
+    """The time zone and currency once the country changed from ``previous`` to ``country``.
+
+    What came from the previous country follows the new one; what the person chose
+    themselves (a zone outside the previous country, another currency) stays.
+    Anything unknown (the values come from the browser) counts as empty.
+    """
+    previous, country = _known_country(previous), _known_country(country)
+    time_zone = time_zone if zones.is_known(time_zone) else ""
+    currency = currency if currency in currency_codes() else ""
+    new_zones = zones.country_zones(country)
+    if time_zone not in new_zones and (not time_zone or time_zone in zones.country_zones(previous)):
+        time_zone = zones.country_default_zone(country) or ""
+    if not currency or currency == country_currency(previous):
+        currency = country_currency(country) or currency
+    return time_zone, currency
+
+
 class ProviderForm(forms.ModelForm):
     """Every field of a provider; contacts and skills are saved by the services, not the form."""
 
@@ -140,7 +167,8 @@ class ProviderForm(forms.ModelForm):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Upwork, Fiverr, LinkedIn … one address per line."),
     )
-    time_zone = forms.ChoiceField(label=_("Time zone"), choices=time_zone_choices)
+    # Required in clean(): a country with one clock fills it in.
+    time_zone = forms.ChoiceField(label=_("Time zone"), required=False)
     languages = forms.MultipleChoiceField(
         label=_("Languages"),
         required=False,
@@ -186,8 +214,13 @@ class ProviderForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _choice_field(self, "rate_currency").choices = [("", "---------"), *currency_choices()]
         provider = self.instance
+        self.defaults_country = self._country()
+        _choice_field(self, "rate_currency").choices = [
+            ("", "---------"),
+            *currency_choices(keep=provider.rate_currency),
+        ]
+        self._offer_time_zones(provider)
         self._limit_policies(provider)
         if provider.pk and not self.is_bound:
             self.initial["emails"] = "\n".join(e.email for e in provider.emails.all())
@@ -213,7 +246,10 @@ class ProviderForm(forms.ModelForm):
             ),
             Fieldset(
                 _("Where"),
-                Row(Column("country", css_class="col-md-6"), Column("time_zone", css_class="col-md-6")),
+                Row(
+                    Column("country", css_class="col-md-6"),
+                    Column(HTML(COUNTRY_DEFAULTS % "time_zone"), css_class="col-md-6"),
+                ),
                 "languages",
             ),
             Fieldset(_("Response clock"), "response_policy"),
@@ -222,12 +258,47 @@ class ProviderForm(forms.ModelForm):
                 _("Rate"),
                 Row(
                     Column("rate_amount", css_class="col-md-4"),
-                    Column("rate_currency", css_class="col-md-4"),
+                    Column(HTML(COUNTRY_DEFAULTS % "rate_currency"), css_class="col-md-4"),
                     Column("rate_unit", css_class="col-md-4"),
                 ),
             ),
             "notes",
         )
+
+    def _country(self) -> str:
+        """The country the time zone and currency are offered for: as typed, else as stored."""
+        if self.is_bound:
+            return _known_country(self.data.get(self.add_prefix("country")))
+        return _known_country(self.initial.get("country"))
+
+    def _offer_time_zones(self, provider: Provider) -> None:
+        """The country's zones first, then the workspace's; the country's clock and currency as defaults."""
+        field = _choice_field(self, "time_zone")
+        field.choices = [
+            ("", _("Choose the time zone")),
+            *zones.time_zone_choices(
+                country=self.defaults_country,
+                likely=used_time_zones(provider.workspace_id),
+                keep=provider.time_zone,
+            ),
+        ]
+        name = countries.name(self.defaults_country) if self.defaults_country else ""
+        if zones.has_several_zones(self.defaults_country):
+            field.help_text = _("%(country)s has several time zones: choose the provider's.") % {
+                "country": name
+            }
+        elif self.defaults_country:
+            field.help_text = _(
+                "The time zone of %(country)s. Change it if the provider lives elsewhere."
+            ) % {"country": name}
+        else:
+            field.help_text = _("Choosing the country fills it in.")
+        if not self.is_bound:
+            default_zone = zones.country_default_zone(self.defaults_country) or ""
+            self.initial["time_zone"] = self.initial.get("time_zone") or default_zone
+            self.initial["rate_currency"] = self.initial.get("rate_currency") or country_currency(
+                self.defaults_country
+            )
 
     def _limit_policies(self, provider: Provider) -> None:
         """Only this workspace's policies; the empty choice names the default it stands for."""
@@ -269,9 +340,25 @@ class ProviderForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        country = str(data.get("country") or "")
+        if not data.get("time_zone") and "time_zone" not in self.errors:
+            self._default_time_zone(data, country)
+        if not data.get("rate_currency") and "rate_currency" not in self.errors:
+            data["rate_currency"] = country_currency(country)
         if data.get("rate_amount") is not None and not data.get("rate_currency"):
             self.add_error("rate_currency", _("Choose the currency of the rate."))
         return data
+
+    def _default_time_zone(self, data: dict[str, Any], country: str) -> None:
+        """The country's only clock, else an error: a guessed zone would make the response clock wrong."""
+        zone = zones.country_default_zone(country)
+        if zone:
+            data["time_zone"] = zone
+        elif zones.has_several_zones(country):
+            message = _("%(country)s has several time zones: choose the provider's.")
+            self.add_error("time_zone", message % {"country": countries.name(country)})
+        else:
+            self.add_error("time_zone", _("Choose the provider's time zone, or their country to fill it in."))
 
     def service_kwargs(self) -> dict[str, Any]:
         """The cleaned input as keyword arguments for provider_create / provider_update."""
@@ -396,9 +483,10 @@ class PolicyForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        policy = self.instance
         _choice_field(self, "time_zone").choices = [
             ("", _("The provider's time zone")),
-            *time_zone_choices(),
+            *zones.time_zone_choices(likely=used_time_zones(policy.workspace_id), keep=policy.time_zone),
         ]
         _choice_field(self, "holiday_country").choices = holiday_country_choices()
         if not self.is_bound:

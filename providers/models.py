@@ -66,10 +66,18 @@ def holiday_subdivision(country: str, subdivision: str) -> str | None:
     return next((s for s in holiday_regions().get(country, ()) if s.casefold() == wanted), None)
 
 
+# Django's list lacks Filipino, which many virtual assistants speak ("fil" in BCP 47).
+EXTRA_LANGUAGES = (("fil", _("Filipino (Tagalog)")),)
+
+
 def language_choices() -> list[tuple[str, str]]:
+    """The languages a provider may speak, named in the active language and sorted by that name."""
     from django.conf import global_settings
 
-    return list(global_settings.LANGUAGES)
+    # Django's own catalog translates its language names ("German" -> "Deutsch").
+    named = [(code, gettext(name)) for code, name in global_settings.LANGUAGES]
+    named += [(code, str(name)) for code, name in EXTRA_LANGUAGES]
+    return sorted(named, key=lambda choice: choice[1].casefold())
 
 
 class ResponsePolicy(models.Model):

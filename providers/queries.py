@@ -10,9 +10,6 @@ from django.shortcuts import get_object_or_404
 from outsourcing.models import Workspace
 from providers.models import Absence, Category, Document, Provider, ProviderEmail, ProviderSkill
 
-DEFAULT_TIME_ZONE = "Europe/Berlin"
-DEFAULT_CURRENCY = "EUR"
-
 # URL value -> order_by fields; the name and id keep equal keys in a stable order.
 SORTS: dict[str, tuple[str, ...]] = {
     "name": ("name", "id"),
@@ -116,23 +113,13 @@ def used_countries(workspace: Workspace) -> list[str]:
     return list(codes)
 
 
-def _most_common(workspace: Workspace, field: str) -> str | None:
-    row = (
+def used_time_zones(workspace: Workspace | int, limit: int = 8) -> list[str]:
+    """The time zones the workspace's providers are in, the most used first (offered early in pickers)."""
+    rows = (
         Provider.objects.filter(workspace=workspace)
-        .exclude(**{field: ""})
-        .values(field)
+        .values("time_zone")
         .annotate(n=Count("id"))
-        .order_by("-n", field)
-        .first()
+        .order_by("-n", "time_zone")
+        .values_list("time_zone", flat=True)
     )
-    return row[field] if row else None
-
-
-def default_time_zone(workspace: Workspace) -> str:
-    """A new provider's time zone: the workspace's most common one, else Europe/Berlin."""
-    return _most_common(workspace, "time_zone") or DEFAULT_TIME_ZONE
-
-
-def default_currency(workspace: Workspace) -> str:
-    """A new provider's rate currency: the workspace's most common one, else EUR."""
-    return _most_common(workspace, "rate_currency") or DEFAULT_CURRENCY
+    return list(rows[:limit])

@@ -7,6 +7,7 @@ app_name = "providers"
 urlpatterns = [
     path("", views.provider_list, name="list"),
     path("new/", views.provider_create, name="create"),
+    path("country-defaults/", views.provider_country_defaults, name="country_defaults"),
     path("<int:pk>/", views.provider_detail, name="detail"),
     path("<int:pk>/edit/", views.provider_edit, name="edit"),
     path("<int:pk>/status/", views.provider_status, name="status"),

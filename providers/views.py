@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 from outsourcing.access import WorkspaceRequest, require_role, workspace_view
 from outsourcing.files import private_file_response
 from outsourcing.models import Role, Workspace
+from outsourcing.zones import zone_label
 from providers import queries, services
 from providers.forms import (
     AbsenceForm,
@@ -31,6 +32,7 @@ from providers.forms import (
     ProviderFilterForm,
     ProviderForm,
     StatusForm,
+    follow_country,
 )
 from providers.models import Absence, Document, Provider, ResponsePolicy, language_choices
 from providers.panels import render_panels
@@ -114,12 +116,8 @@ def provider_create(request: WorkspaceRequest) -> HttpResponse:
     """Register a new provider."""
     require_role(request, Role.MEMBER)
     workspace = request.workspace
-    instance = Provider(
-        workspace=workspace,
-        time_zone=queries.default_time_zone(workspace),
-        rate_currency=queries.default_currency(workspace),
-    )
-    form = ProviderForm(request.POST or None, instance=instance)
+    # No zone yet: the country's is filled in, or the person chooses one (never a guess).
+    form = ProviderForm(request.POST or None, instance=Provider(workspace=workspace, time_zone=""))
     if request.method == "POST" and form.is_valid():
         try:
             provider = services.provider_create(workspace=workspace, **form.service_kwargs())
@@ -129,6 +127,22 @@ def provider_create(request: WorkspaceRequest) -> HttpResponse:
             messages.success(request, _("%(name)s was added.") % {"name": provider.name})
             return redirect("providers:detail", ws=workspace.slug, pk=provider.pk)
     return render(request, "providers/provider_form.html", {"form": form, "provider": None})
+
+
+@workspace_view()
+def provider_country_defaults(request: WorkspaceRequest) -> HttpResponse:
+    """The provider form's time zone and currency fields for the country just chosen (for htmx)."""
+    require_role(request, Role.MEMBER)
+    query = request.GET
+    time_zone, currency = follow_country(
+        previous=query.get("defaults_for", ""),
+        country=query.get("country", ""),
+        time_zone=query.get("time_zone", ""),
+        currency=query.get("rate_currency", ""),
+    )
+    provider = Provider(workspace=request.workspace, time_zone=time_zone, rate_currency=currency)
+    form = ProviderForm(instance=provider, initial={"country": query.get("country", "")})
+    return render(request, "providers/partials/country_defaults.html", {"form": form, "swap": True})
 
 
 @workspace_view()
@@ -193,6 +207,7 @@ def _detail(
         "emails": list(provider.emails.all()),
         "skills": list(provider.skills.all()),
         "languages": _language_names(provider.languages or []),
+        "time_zone_label": zone_label(provider.time_zone),
         "now": timezone.now(),
         "absences": list(provider.absences.all()),
         "documents": list(provider.documents.all()),

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django import template
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, npgettext, pgettext
 
 from outsourcing.money import format_money
 
@@ -20,21 +20,34 @@ def money(amount: Decimal | None, currency: str) -> str:
 
 
 @register.filter
-def duration(value: timedelta | int | float | None) -> str:
-    """A span as people say it: "3 days 4 hours", "25 minutes"."""
+def duration(value: timedelta | int | float | None, case: str = "") -> str:
+    """A span as people say it: "3 days 4 hours", "25 minutes".
+
+    ``|duration:"dative"`` where German needs the dative, after "seit" or "in": "seit 53 Tagen",
+    "in weniger als einer Minute" (the translations carry the context "dative"; English is the same).
+    """
     if value is None:
         return ""
+    dative = case == "dative"
     seconds = int(value.total_seconds() if isinstance(value, timedelta) else value)
     if seconds < 60:
-        return _("under a minute")
+        return pgettext("dative", "under a minute") if dative else _("under a minute")
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes = rest // 60
-    parts = []
-    if days:
-        parts.append(ngettext("%(n)d day", "%(n)d days", days) % {"n": days})
-    if hours:
-        parts.append(ngettext("%(n)d hour", "%(n)d hours", hours) % {"n": hours})
-    if minutes and not days:
-        parts.append(ngettext("%(n)d minute", "%(n)d minutes", minutes) % {"n": minutes})
+    if dative:
+        texts = (
+            npgettext("dative", "%(n)d day", "%(n)d days", days),
+            npgettext("dative", "%(n)d hour", "%(n)d hours", hours),
+            npgettext("dative", "%(n)d minute", "%(n)d minutes", minutes),
+        )
+    else:
+        texts = (
+            ngettext("%(n)d day", "%(n)d days", days),
+            ngettext("%(n)d hour", "%(n)d hours", hours),
+            ngettext("%(n)d minute", "%(n)d minutes", minutes),
+        )
+    # Minutes only while under a day: "3 days 4 hours", never "3 days 4 hours 12 minutes".
+    amounts = (days, hours, 0 if days else minutes)
+    parts = [text % {"n": n} for n, text in zip(amounts, texts, strict=True) if n]
     return " ".join(parts[:2])

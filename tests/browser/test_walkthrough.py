@@ -47,6 +47,7 @@ def test_sign_up_add_a_provider_delegate_and_log_a_request_and_its_reply(page, c
     page.locator("#id_name").fill("Anna Schmidt")
     page.locator("#id_company").fill("Schmidt Webdesign")
     page.locator("#id_emails").fill("anna@example.net")
+    page.locator("#id_country").select_option("DE")  # fills in her time zone and currency
     page.get_by_label("Web design").check()
     page.get_by_role("button", name="Add provider").click()
     page.wait_for_url(re.compile(r".*/providers/\d+/$"))

@@ -174,3 +174,57 @@ def test_moving_the_due_date_ahead_on_the_form_withdraws_the_delivery_flag(team,
     assert team.client_for(team.alice).post(url("edit", pk=engagement.pk), data).status_code == 302
     flag.refresh_from_db()
     assert flag.resolution == Flag.Resolution.WITHDRAWN
+
+
+@pytest.fixture
+def paid_in_pesos(team):
+    return ProviderFactory(
+        workspace=team.workspace,
+        name="Maria Santos",
+        country="PH",
+        time_zone="Asia/Manila",
+        rate_currency="PHP",
+    )
+
+
+def test_a_new_engagement_for_a_provider_starts_in_their_rate_currency(team, paid_in_pesos):
+    response = team.client_for(team.bob).get(url("create"), {"provider": paid_in_pesos.pk})
+    assert response.context["form"]["fee_currency"].value() == "PHP"
+
+
+def test_a_fee_left_without_a_currency_is_in_the_providers_rate_currency(team, paid_in_pesos):
+    data = form_data(paid_in_pesos, team.alice, fee_currency="")
+    assert team.client_for(team.alice).post(url("create"), data).status_code == 302
+    assert Engagement.objects.get().fee_currency == "PHP"
+
+
+def test_a_currency_chosen_on_the_form_wins_over_the_providers(team, paid_in_pesos):
+    team.client_for(team.alice).post(url("create"), form_data(paid_in_pesos, team.alice, fee_currency="USD"))
+    assert Engagement.objects.get().fee_currency == "USD"
+
+
+def test_each_provider_option_carries_its_rate_currency_for_the_browser(
+    team, provider, paid_in_pesos, django_assert_max_num_queries
+):
+    client = team.client_for(team.alice)
+    client.get(url("create"))  # warm the session and the site's caches
+    with django_assert_max_num_queries(20) as few:
+        html = client.get(url("create")).content.decode()
+    assert f'<option value="{paid_in_pesos.pk}" data-currency="PHP">Maria Santos</option>' in html
+    assert f'<option value="{provider.pk}">Vanessa VA</option>' in html
+    assert 'data-fills-currency="id_fee_currency"' in html
+    for n in range(5):
+        ProviderFactory(workspace=team.workspace, name=f"More {n}", rate_currency="EUR")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        client.get(url("create"))
+
+
+def test_the_engagement_form_offers_no_former_currency(team, provider):
+    client = team.client_for(team.alice)
+    offered = [
+        code for code, _label in client.get(url("create")).context["form"].fields["fee_currency"].choices
+    ]
+    assert "EUR" in offered
+    assert "DEM" not in offered
+    response = client.post(url("create"), form_data(provider, team.alice, fee_currency="DEM"))
+    assert "Select a valid choice." in response.context["form"].errors["fee_currency"][0]

@@ -49,6 +49,15 @@ def test_the_page_shows_the_providers_local_time(team, provider):
     assert "Fri 23:00" in content  # 15:00 UTC is 23:00 in Manila
 
 
+@time_machine.travel(datetime(2026, 12, 18, 15, 0, tzinfo=UTC), tick=False)
+def test_the_time_zone_reads_as_city_and_offset_never_as_an_abbreviation(team, provider):
+    services.provider_update(provider=provider, time_zone="Asia/Manila")
+    content = team.client_for(team.alice).get(detail_url(provider)).content.decode()
+    assert '<span title="Asia/Manila" data-testid="time-zone">Manila (UTC+8)</span>' in content
+    # Manila's own abbreviation is PST, which everyone reads as California's.
+    assert "PST" not in content
+
+
 def test_a_viewer_sees_no_edit_controls(team, provider, absence, document):
     content = team.client_for(team.vera).get(detail_url(provider)).content.decode()
     assert reverse("providers:edit", kwargs={"ws": "acme", "pk": provider.pk}) not in content

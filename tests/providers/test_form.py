@@ -64,18 +64,94 @@ def test_adding_shows_a_success_message(team):
     assert "Pixel Crew was added." in response.content.decode()
 
 
-def test_a_new_provider_defaults_to_berlin(team):
-    form = team.client_for(team.alice).get(CREATE).context["form"]
-    assert form["time_zone"].value() == "Europe/Berlin"
-    assert form["rate_currency"].value() == "EUR"
-
-
-def test_a_new_provider_defaults_to_the_workspaces_usual_time_zone(team):
+def test_a_new_provider_starts_with_no_guessed_time_zone_or_currency(team):
+    # Every provider so far is in Manila and paid in dollars: that says nothing about the next one.
     for name in ("A", "B"):
-        services.provider_create(workspace=team.workspace, name=name, time_zone="Asia/Manila")
-    services.provider_create(workspace=team.workspace, name="C", time_zone="Europe/Berlin")
+        services.provider_create(
+            workspace=team.workspace, name=name, country="PH", time_zone="Asia/Manila", rate_currency="USD"
+        )
     form = team.client_for(team.alice).get(CREATE).context["form"]
-    assert form["time_zone"].value() == "Asia/Manila"
+    assert form["time_zone"].value() == ""
+    assert form["rate_currency"].value() == ""
+
+
+def test_a_german_designer_gets_berlin_and_euros_unless_another_zone_is_chosen(team):
+    client = team.client_for(team.alice)
+    data = valid_data(name="Anna Schmidt", kind="freelancer", country="DE", time_zone="", rate_currency="")
+    assert client.post(CREATE, data).status_code == 302
+    anna = Provider.objects.get(name="Anna Schmidt")
+    assert (anna.time_zone, anna.rate_currency) == ("Europe/Berlin", "EUR")
+    # A German designer who lives in Manila keeps the zone chosen for her.
+    data = valid_data(name="Lena Vogel", country="DE", time_zone="Asia/Manila", rate_currency="")
+    assert client.post(CREATE, data).status_code == 302
+    lena = Provider.objects.get(name="Lena Vogel")
+    assert (lena.time_zone, lena.rate_currency) == ("Asia/Manila", "EUR")
+
+
+def test_a_filipino_virtual_assistant_gets_manila_pesos_and_filipino(team):
+    data = valid_data(
+        name="Maria Santos",
+        kind="virtual_assistant",
+        country="PH",
+        time_zone="",
+        rate_currency="",
+        languages=["fil", "en"],
+    )
+    response = team.client_for(team.alice).post(CREATE, data)
+    assert response.status_code == 302
+    provider = Provider.objects.get(name="Maria Santos")
+    assert (provider.time_zone, provider.rate_currency) == ("Asia/Manila", "PHP")
+    assert provider.languages == ["fil", "en"]
+    page = team.client_for(team.alice).get(response["Location"]).content.decode()
+    assert "Filipino (Tagalog)" in page
+    assert "Manila (UTC+8)" in page
+
+
+def test_a_provider_in_the_united_states_must_choose_among_its_zones(team):
+    client = team.client_for(team.alice)
+    response = client.post(CREATE, valid_data(country="US", time_zone=""))
+    assert response.status_code == 200
+    assert not Provider.objects.exists()
+    form = response.context["form"]
+    assert form.errors["time_zone"] == [
+        "United States of America has several time zones: choose the provider's."
+    ]
+    group, options = form.fields["time_zone"].choices[1]
+    assert group == "United States of America"
+    assert {"America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles"} <= {
+        zone for zone, _label in options
+    }
+    assert client.post(CREATE, valid_data(country="US", time_zone="America/Chicago")).status_code == 302
+    assert Provider.objects.get().time_zone == "America/Chicago"
+
+
+def test_with_neither_country_nor_time_zone_the_form_asks_for_one(team):
+    response = team.client_for(team.alice).post(CREATE, valid_data(country="", time_zone=""))
+    assert response.context["form"].errors["time_zone"] == [
+        "Choose the provider's time zone, or their country to fill it in."
+    ]
+    assert not Provider.objects.exists()
+
+
+def test_the_countrys_zones_come_first_then_the_workspaces(team):
+    services.provider_create(workspace=team.workspace, name="A", time_zone="Asia/Manila")
+    response = team.client_for(team.alice).post(CREATE, valid_data(country="AU", time_zone="", name=""))
+    choices = response.context["form"].fields["time_zone"].choices
+    assert choices[0] == ("", "Choose the time zone")
+    assert choices[1][0] == "Australia"
+    assert ("Australia/Sydney", "Sydney (UTC+10, summer UTC+11)") in choices[1][1]
+    assert choices[2] == ("Used in this workspace", [("Asia/Manila", "Manila, Philippines (UTC+8)")])
+
+
+def test_a_stored_zone_and_currency_no_longer_offered_stay_on_the_edit_form(team):
+    old = services.provider_create(
+        workspace=team.workspace, name="Old", time_zone="US/Pacific", rate_currency="DEM"
+    )
+    form = team.client_for(team.alice).get(edit_url(old)).context["form"]
+    assert form["time_zone"].value() == "US/Pacific"
+    offered = dict(option for _group, options in form.fields["time_zone"].choices[1:] for option in options)
+    assert offered["US/Pacific"] == "Los Angeles, United States of America (UTC-8, summer UTC-7)"
+    assert ("DEM", "DEM – German Mark (no longer in use)") in form.fields["rate_currency"].choices
 
 
 @pytest.mark.parametrize(
@@ -112,9 +188,14 @@ def test_invalid_input_is_a_field_error_that_keeps_what_was_typed(team, field, v
     assert not Provider.objects.exists()
 
 
-def test_a_rate_needs_a_currency(team):
-    response = team.client_for(team.alice).post(CREATE, valid_data(rate_currency=""))
-    assert "rate_currency" in response.context["form"].errors
+def test_a_rate_needs_a_currency_when_no_country_gives_one(team):
+    response = team.client_for(team.alice).post(CREATE, valid_data(country="", rate_currency=""))
+    assert response.context["form"].errors["rate_currency"] == ["Choose the currency of the rate."]
+
+
+def test_a_former_currency_is_not_offered_to_a_new_provider(team):
+    response = team.client_for(team.alice).post(CREATE, valid_data(rate_currency="DEM"))
+    assert "Select a valid choice." in response.context["form"].errors["rate_currency"][0]
 
 
 def test_no_email_at_all_is_fine(team):
