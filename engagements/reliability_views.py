@@ -8,7 +8,7 @@ each figure is explained in docs/metrics.md.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import cast
 
 from django.core.paginator import Paginator
@@ -23,6 +23,7 @@ from engagements.forms import CompareForm, ReliabilityFilterForm
 from engagements.statistics import Interval
 from outsourcing.access import WorkspaceRequest, workspace_view
 from outsourcing.exports import table_response
+from outsourcing.sorting import sort_columns
 from providers.models import Provider
 
 PER_PAGE = 50
@@ -160,9 +161,18 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _percent(share: float | None) -> float | None:
+    """A share as the page shows it, in percent (one decimal kept: 0.7846 → 78.5)."""
+    return None if share is None else round(share * 100, 1)
+
+
 def _leaderboard_table(board: reliability.Leaderboard) -> tuple[list[str], list[list[object]]]:
-    """Exactly the leaderboard's columns, as plain values, for CSV and XLSX."""
-    currency = board.currency
+    """Exactly the leaderboard's rows and columns, as plain values, for CSV and XLSX.
+
+    Shares are percentages with the unit in the header, and spend has one
+    column per currency that occurs: nothing is left out for being in another currency.
+    """
+    currencies = reliability.spend_currencies(board)
     headers = [
         _("Rank"),
         _("Provider"),
@@ -170,17 +180,17 @@ def _leaderboard_table(board: reliability.Leaderboard) -> tuple[list[str], list[
         _("Score"),
         _("Data points"),
         _("Requests"),
-        _("Response rate"),
-        _("Response rate, low (95 %)"),
-        _("Response rate, high (95 %)"),
+        _("Response rate (%)"),
+        _("Response rate (%%), low end (95 %%)") % {},
+        _("Response rate (%%), high end (95 %%)") % {},
         _("Median time to reply (business hours)"),
-        _("Within the policy"),
+        _("Within the policy (%)"),
         _("Ghosted"),
-        _("On-time delivery"),
+        _("On-time delivery (%)"),
         _("Deliveries"),
         _("Quality (1–5)"),
         _("Reviews"),
-        _("Spend (%(currency)s)") % {"currency": currency or "—"},
+        *(_("Spend (%(currency)s)") % {"currency": currency} for currency in currencies),
     ]
     rows: list[list[object]] = []
     for row in board.rows:
@@ -194,20 +204,28 @@ def _leaderboard_table(board: reliability.Leaderboard) -> tuple[list[str], list[
                 m.score.value if m.score else None,
                 m.score.n if m.score else 0,
                 m.requests,
-                m.response_rate.point,
-                m.response_rate.low,
-                m.response_rate.high,
+                _percent(m.response_rate.point),
+                _percent(m.response_rate.low),
+                _percent(m.response_rate.high),
                 None if median is None else round(median / 3600, 2),
-                m.within_policy.point,
+                _percent(m.within_policy.point),
                 m.ghosted,
-                m.on_time.point,
+                _percent(m.on_time.point),
                 m.on_time.n,
                 m.quality.value,
                 m.quality.n,
-                reliability.spend_in(m, currency),
+                *(reliability.spend_in(m, currency) for currency in currencies),
             ]
         )
     return headers, rows
+
+
+def _period_name(period: metrics.Period) -> str:
+    """The period for a file name: "90", "all", or the custom dates."""
+    if period.key in metrics.PERIODS or period.start is None:
+        return period.key
+    last = (period.end - timedelta(days=1)).date()
+    return f"{period.start.date().isoformat()}-{last.isoformat()}"
 
 
 @workspace_view()
@@ -217,7 +235,7 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
         request.GET or None, fields=("period", "start", "end", "category", "kind", "sort")
     )
     period = form.get_period()
-    sort = form.value("sort") or "score"
+    sort = form.value("sort") or reliability.DEFAULT_SORT
     board = reliability.leaderboard(
         req.workspace,
         period,
@@ -230,7 +248,10 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
     if export in ("csv", "xlsx"):
         headers, rows = _leaderboard_table(board)
         return table_response(
-            filename=f"providers-{req.workspace.slug}-{period.key}", fmt=export, headers=headers, rows=rows
+            filename=f"providers-{req.workspace.slug}-{_period_name(period)}",
+            fmt=export,
+            headers=headers,
+            rows=rows,
         )
     return render(
         request,
@@ -239,7 +260,18 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
             "form": form,
             "period": period,
             "board": board,
-            "sort": sort,
+            "columns": sort_columns(
+                sort,
+                [
+                    ("name", _("Provider")),
+                    ("score", _("Score")),
+                    ("response_rate", _("Response rate")),
+                    ("median", _("Median time to reply")),
+                    ("on_time", _("On-time delivery")),
+                    ("spend", _("Spend (%(currency)s)") % {"currency": board.currency or "—"}),
+                ],
+                descending_first=reliability.DESCENDING_FIRST,
+            ),
             "page_obj": Paginator(board.rows, PER_PAGE).get_page(request.GET.get("page")),
         },
     )
