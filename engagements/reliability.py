@@ -12,8 +12,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
+from enum import StrEnum
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from engagements import metrics, snapshots
 from engagements.metrics import ALL, WORKSPACE, Metrics, Period, Sample, Scope
@@ -257,6 +258,30 @@ def scorecard(
 EXCHANGE_FILTERS = ("all", "answered", "unanswered", "late", "within")
 
 
+class RequestState(StrEnum):
+    WITHIN = "within"  # answered by its due time
+    LATE = "late"  # answered after it
+    OVERDUE = "overdue"  # unanswered past its due time
+    GHOSTED = "ghosted"  # overdue, and the policy's follow-ups went unanswered for the follow-up wait
+    NOT_DUE = "not_due"  # unanswered, due later
+
+
+def request_state(exchange: Exchange, now: datetime) -> RequestState:
+    """Where one request stands at ``now``, on the ladder the flagging pass climbs.
+
+    Overdue from the instant the reply is due (a reply at that very instant
+    was still on time); ghosted only after that, once ``ghosted_due_at`` (the
+    last of the policy's follow-ups plus its wait) has passed as well.
+    """
+    if exchange.replied_at is not None:
+        return RequestState.LATE if exchange.within_policy is False else RequestState.WITHIN
+    if exchange.reply_due_at is None or now < exchange.reply_due_at:
+        return RequestState.NOT_DUE
+    if exchange.ghosted_due_at is not None and exchange.ghosted_due_at <= now:
+        return RequestState.GHOSTED
+    return RequestState.OVERDUE
+
+
 def scorecard_exchanges(
     workspace: Workspace, provider: Provider, period: Period, show: str, *, now: datetime
 ) -> QuerySet[Exchange]:
@@ -273,6 +298,7 @@ def scorecard_exchanges(
             "reply_seconds",
             "reply_business_seconds",
             "within_policy",
+            "ghosted_due_at",
             "followups",
             "engagement__title",
             "engagement__workspace_id",
@@ -285,7 +311,8 @@ def scorecard_exchanges(
     elif show == "unanswered":
         rows = rows.filter(replied_at__isnull=True)
     elif show == "late":
-        rows = rows.filter(within_policy=False) | rows.filter(replied_at__isnull=True, reply_due_at__lte=now)
+        # Answered late, overdue or ghosted: request_state's outside-the-policy states, in SQL.
+        rows = rows.filter(Q(within_policy=False) | Q(replied_at__isnull=True, reply_due_at__lte=now))
     elif show == "within":
         rows = rows.filter(within_policy=True)
     return rows

@@ -295,6 +295,7 @@ def scorecard(request: HttpRequest, pk: int) -> HttpResponse:
     if show not in reliability.EXCHANGE_FILTERS:
         show = "all"
     exchanges = reliability.scorecard_exchanges(req.workspace, provider, period, show, now=now)
+    page = Paginator(exchanges, EXCHANGES_PER_PAGE).get_page(request.GET.get("page"))
     m = card.m
     return render(
         request,
@@ -307,7 +308,8 @@ def scorecard(request: HttpRequest, pk: int) -> HttpResponse:
             "trend": card.trend,
             "show": show,
             "exchange_filters": reliability.EXCHANGE_FILTERS,
-            "page_obj": Paginator(exchanges, EXCHANGES_PER_PAGE).get_page(request.GET.get("page")),
+            "page_obj": page,
+            "exchange_rows": [(x, reliability.request_state(x, now)) for x in page],
             "charts": [
                 ("survival-business", survival_chart([(provider.name, m.business)], business=True)),
                 ("survival-calendar", survival_chart([(provider.name, m.calendar)], business=False)),

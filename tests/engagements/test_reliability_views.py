@@ -531,6 +531,86 @@ def response_columns(response):
     return response.context["columns"]
 
 
+# --- The scorecard's requests ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def ladder(team):
+    """One request of a provider in each state, as of NOW (Friday noon; the default policy:
+    reply within 2 business days, ghosted 2 business days after the second unanswered follow-up)."""
+    provider = ProviderFactory(workspace=team.workspace, name="Lena Ladder")
+
+    def engagement() -> Engagement:
+        return EngagementFactory(workspace=team.workspace, provider=provider, owner=team.alice)
+
+    within, late, overdue, ghosted, not_due = (engagement() for _ in range(5))
+    _log(within, Message.Kind.REQUEST, NOW - timedelta(days=10))
+    _log(within, Message.Kind.REPLY, NOW - timedelta(days=10, hours=-1), Message.Direction.INBOUND)
+    _log(late, Message.Kind.REQUEST, NOW - timedelta(days=25))
+    _log(late, Message.Kind.REPLY, NOW - timedelta(days=15), Message.Direction.INBOUND)
+    _log(overdue, Message.Kind.REQUEST, NOW - timedelta(days=14))
+    _log(overdue, Message.Kind.FOLLOW_UP, NOW - timedelta(days=7))
+    _log(ghosted, Message.Kind.REQUEST, NOW - timedelta(days=40))
+    for days in (33, 26, 19):
+        _log(ghosted, Message.Kind.FOLLOW_UP, NOW - timedelta(days=days))
+    _log(not_due, Message.Kind.REQUEST, NOW - timedelta(hours=2))
+    return provider
+
+
+@pytest.mark.django_db
+def test_each_scorecard_request_says_where_it_stands_with_its_follow_ups(team, ladder):
+    response = team.client_for(team.alice).get(url("scorecard", pk=ladder.pk))
+    html = response.content.decode()
+    assert html.count("not due yet") == 1
+    assert html.count(">overdue</span>") == 1
+    assert html.count(">ghosted</span>") == 1
+    assert "3 follow-ups unanswered" in html
+    assert "1 follow-up unanswered" in html
+
+    from engagements.reliability import RequestState
+
+    states = {x.engagement.title: state for x, state in response.context["exchange_rows"]}
+    titles = [e.title for e in Engagement.objects.filter(provider=ladder).order_by("pk")]
+    assert [states[t] for t in titles] == [
+        RequestState.WITHIN,
+        RequestState.LATE,
+        RequestState.OVERDUE,
+        RequestState.GHOSTED,
+        RequestState.NOT_DUE,
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("tab", "show", "states"),
+    [
+        ("Outside the policy", "late", {"late", "overdue", "ghosted"}),
+        ("Within the policy", "within", {"within"}),
+        ("Not answered", "unanswered", {"overdue", "ghosted", "not_due"}),
+        ("Answered", "answered", {"within", "late"}),
+    ],
+)
+def test_the_scorecard_tabs_follow_the_same_rule_as_the_states(team, ladder, tab, show, states):
+    client = team.client_for(team.alice)
+    everything = client.get(url("scorecard", pk=ladder.pk))
+    tab = _follow(client, everything, text=tab)
+    assert tab.context["show"] == show
+    shown = {str(state) for _x, state in tab.context["exchange_rows"]}
+    assert shown == states
+    expected = sum(1 for _x, state in everything.context["exchange_rows"] if state in states)
+    assert len(tab.context["exchange_rows"]) == expected
+
+
+@pytest.mark.django_db
+def test_a_scorecard_tab_keeps_the_period_chosen(team, ladder):
+    client = team.client_for(team.alice)
+    page = client.get(url("scorecard", pk=ladder.pk), {"period": "30"})
+    tab = _follow(client, page, text="Outside the policy")
+    assert tab.context["period"].key == "30"
+    assert tab.context["show"] == "late"
+    assert len(tab.context["exchange_rows"]) == 2  # the 40-day-old ghosted request is out of the period
+
+
 @pytest.mark.django_db
 def test_comparing_with_a_provider_silent_in_the_period_shows_dashes_not_an_error(team, board):
     quiet = ProviderFactory(workspace=team.workspace, name="Quiet Quentin")
