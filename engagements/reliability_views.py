@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import cast
 
+from babel.numbers import get_currency_precision
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -166,6 +168,12 @@ def _percent(share: float | None) -> float | None:
     return None if share is None else round(share * 100, 1)
 
 
+def _spend(m: metrics.Metrics, currency: str) -> Decimal | None:
+    """The spend in ``currency`` with its minor units, as the page shows it (SQLite's sums drop them)."""
+    total = reliability.spend_in(m, currency)
+    return None if total is None else total.quantize(Decimal(1).scaleb(-get_currency_precision(currency)))
+
+
 def _leaderboard_table(board: reliability.Leaderboard) -> tuple[list[str], list[list[object]]]:
     """Exactly the leaderboard's rows and columns, as plain values, for CSV and XLSX.
 
@@ -190,7 +198,7 @@ def _leaderboard_table(board: reliability.Leaderboard) -> tuple[list[str], list[
         _("Deliveries"),
         _("Quality (1–5)"),
         _("Reviews"),
-        *(_("Spend (%(currency)s)") % {"currency": currency} for currency in currencies),
+        *(_("Spend (%(currency)s)") % {"currency": currency or "—"} for currency in currencies),
     ]
     rows: list[list[object]] = []
     for row in board.rows:
@@ -214,7 +222,7 @@ def _leaderboard_table(board: reliability.Leaderboard) -> tuple[list[str], list[
                 m.on_time.n,
                 m.quality.value,
                 m.quality.n,
-                *(reliability.spend_in(m, currency) for currency in currencies),
+                *(_spend(m, currency) for currency in currencies),
             ]
         )
     return headers, rows

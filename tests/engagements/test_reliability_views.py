@@ -469,6 +469,7 @@ def test_the_export_states_shares_in_percent_and_keeps_the_spend_of_every_curren
     completed(board["quick"], "120.00", "EUR")
     completed(board["slow"], "300.00", "USD")
     completed(board["slow"], "100.00", "EUR")
+    completed(board["new"], "5000.00", "JPY")
     with time_machine.travel(NOW, tick=False):
         snapshots.snapshots_refresh(workspace_id=team.workspace.pk)
     client = team.client_for(team.alice)
@@ -480,6 +481,7 @@ def test_the_export_states_shares_in_percent_and_keeps_the_spend_of_every_curren
     assert by_name["Slow Sam"]["Spend (EUR)"] == "100.00"
     assert by_name["Quick Quinn"]["Spend (EUR)"] == "620.00"
     assert by_name["Quick Quinn"]["Spend (USD)"] == ""
+    assert by_name["New Nora"]["Spend (JPY)"] == "5000"  # yen have no minor unit, as on the page
     assert by_name["Slow Sam"]["Response rate (%)"] == "33.3"  # 2 of 6, as "33 %" on the page
     assert by_name["Quick Quinn"]["Response rate (%)"] == "100.0"
 
