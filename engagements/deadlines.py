@@ -224,23 +224,20 @@ def request_state_key(
     engagement_open: bool,
     now: datetime,
 ) -> str:
-    """One request's state at ``now``, from its stored times.
+    """One request's state at ``now``, from its stored times: the ladder the flagging pass climbs.
 
     - ``within`` / ``late``: answered inside or outside the policy;
     - ``dropped``: never answered, and its engagement closed (nobody waits any more);
-    - ``ghosted``: unanswered after the policy's follow-ups and their wait;
     - ``overdue``: unanswered past its reply due time;
-    - ``waiting``: unanswered, not due yet.
+    - ``ghosted``: overdue, and past the wait after the policy's last follow-up too;
+    - ``not_due``: unanswered, not due yet (follow-ups sent quickly ghost nobody before that).
     """
     if replied_at is not None:
         return "within" if within_policy else "late"
     if not engagement_open:
         return "dropped"
-    if ghosted_due_at is not None and is_past(ghosted_due_at, now):
-        return "ghosted"
-    if reply_due_at is not None and is_past(reply_due_at, now):
-        return "overdue"
-    return "waiting"
+    step = escalation_reached(NOT_RAISED, reply_due_at, ghosted_due_at, now)
+    return {NOT_RAISED: "not_due", OVERDUE: "overdue"}.get(step, "ghosted")
 
 
 def exchange_state_key(exchange: Exchange, now: datetime) -> str:

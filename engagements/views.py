@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -35,9 +36,22 @@ from engagements.models import Engagement, Flag, Review
 from outsourcing.access import WorkspaceRequest, require_role, safe_target, workspace_view
 from outsourcing.files import private_file_response
 from outsourcing.models import Role
+from outsourcing.sorting import sort_columns
 from providers.models import Provider
 
 PER_PAGE = 25
+
+# The list's sortable columns (keys of queries.SORTS) and those that sort newest or highest first.
+SORT_COLUMNS = (
+    ("title", gettext_lazy("Title")),
+    ("provider", gettext_lazy("Provider")),
+    ("status", gettext_lazy("Status")),
+    ("priority", gettext_lazy("Priority")),
+    ("due", gettext_lazy("Due")),
+    ("silent", gettext_lazy("Whose turn")),
+    ("created", gettext_lazy("Created")),
+)
+DESCENDING_FIRST = frozenset({"priority", "created"})
 
 
 def _ws(request: HttpRequest) -> WorkspaceRequest:
@@ -65,7 +79,7 @@ def engagement_list(request: HttpRequest) -> HttpResponse:
         {
             "filter_form": form,
             "page_obj": page,
-            "sort": filters["sort"],
+            "columns": sort_columns(filters["sort"], SORT_COLUMNS, descending_first=DESCENDING_FIRST),
             "filtered": any(v for k, v in filters.items() if k != "sort"),
         },
     )

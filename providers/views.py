@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 from outsourcing.access import WorkspaceRequest, require_role, workspace_view
 from outsourcing.files import private_file_response
 from outsourcing.models import Role, Workspace
+from outsourcing.sorting import sort_columns
 from outsourcing.zones import zone_label
 from providers import queries, services
 from providers.forms import (
@@ -68,20 +69,6 @@ def _add_errors(form: forms.BaseForm, error: ValidationError, default_field: str
         form.add_error(name if name in form.fields else None, errors)
 
 
-def _sort_columns(current: str) -> dict[str, dict[str, Any]]:
-    """Per sortable column: its label, current direction and the sort its link asks for."""
-    columns = {}
-    for key, label in SORT_COLUMNS:
-        if current == key:
-            direction, next_sort = "ascending", f"-{key}"
-        elif current == f"-{key}":
-            direction, next_sort = "descending", key
-        else:
-            direction, next_sort = "", key
-        columns[key] = {"key": key, "label": label, "direction": direction, "next": next_sort}
-    return columns
-
-
 @workspace_view()
 def provider_list(request: WorkspaceRequest) -> HttpResponse:
     """Search, filter, sort and page through the workspace's providers."""
@@ -106,7 +93,7 @@ def provider_list(request: WorkspaceRequest) -> HttpResponse:
             "has_any": has_any,
             "page_obj": page,
             "providers": page.object_list,
-            "columns": _sort_columns(filters.sort),
+            "columns": sort_columns(filters.sort, SORT_COLUMNS, descending_first={"created"}),
         },
     )
 

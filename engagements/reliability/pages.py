@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from engagements.models import Exchange, MetricSnapshot
 from engagements.reliability import metrics, snapshots
@@ -103,7 +103,7 @@ def overview(
 
 @dataclass(frozen=True)
 class Row:
-    rank: int
+    rank: int | None  # place by score; None while the provider has too little data for one
     provider: Provider
     m: Metrics
 
@@ -113,7 +113,7 @@ def spend_in(m: Metrics, currency: str) -> Decimal | None:
 
 
 def _sort_key(name: str, currency: str) -> Callable[[tuple[Provider, Metrics]], tuple]:
-    """Best first for every figure; missing figures always last, whatever the direction."""
+    """The figure a column sorts by; None for a missing one."""
 
     def figure(pm: tuple[Provider, Metrics]) -> float | str | None:
         provider, m = pm
@@ -133,21 +133,41 @@ def _sort_key(name: str, currency: str) -> Callable[[tuple[Provider, Metrics]], 
     return figure  # type: ignore[return-value]
 
 
-# Ascending by default for these (a lower median is better; names A→Z); descending for the rest.
-ASCENDING = {"median", "name"}
+# "key" sorts ascending and "-key" descending, as on every list (outsourcing.sorting); the best first by default.
+SORTS = ("name", "score", "response_rate", "median", "on_time", "spend")
+DEFAULT_SORT = "-score"
+# A first click on these sorts them highest first; a name and a time to reply read best from the lowest.
+DESCENDING_FIRST = frozenset({"score", "response_rate", "on_time", "spend"})
 
 
 def _ordered(
     pairs: list[tuple[Provider, Metrics]], sort: str, currency: str
 ) -> list[tuple[Provider, Metrics]]:
-    name = sort.lstrip("-") or "score"
-    ascending = (name in ASCENDING) != sort.startswith("-")
+    """In the order ``sort`` asks for; missing figures always last, whatever the direction."""
+    name = sort.removeprefix("-")
+    if name not in SORTS:
+        name, sort = DEFAULT_SORT.removeprefix("-"), DEFAULT_SORT
     figure = _sort_key(name, currency)
     present = [p for p in pairs if figure(p) is not None]
     missing = [p for p in pairs if figure(p) is None]
-    present.sort(key=lambda p: (figure(p), p[0].name.casefold()), reverse=not ascending)  # type: ignore[arg-type, return-value]
+    present.sort(key=lambda p: (figure(p), p[0].name.casefold()), reverse=sort.startswith("-"))  # type: ignore[arg-type, return-value]
     missing.sort(key=lambda p: p[0].name.casefold())
     return present + missing
+
+
+def _ranks(pairs: list[tuple[Provider, Metrics]]) -> dict[int, int]:
+    """Each scored provider's place by score (equal scores share one); the unscored have none."""
+    scores = sorted(
+        (m.score.value for _p, m in pairs if m.score is not None and m.score.value is not None), reverse=True
+    )
+    first_place: dict[float, int] = {}
+    for place, score in enumerate(scores, start=1):
+        first_place.setdefault(score, place)
+    return {
+        p.pk: first_place[m.score.value]
+        for p, m in pairs
+        if m.score is not None and m.score.value is not None
+    }
 
 
 @dataclass
@@ -158,13 +178,19 @@ class Leaderboard:
     pending: bool = False
 
 
+def spend_currencies(board: Leaderboard) -> list[str]:
+    """Every currency some row spent in: the leading one first, the rest A→Z."""
+    used = {s.currency for row in board.rows for s in row.m.spend}
+    return sorted(used, key=lambda currency: (currency != board.currency, currency))
+
+
 def leaderboard(
     workspace: Workspace,
     period: Period,
     *,
     category: str = ALL,
     kind: str = "",
-    sort: str = "score",
+    sort: str = DEFAULT_SORT,
     now: datetime,
 ) -> Leaderboard:
     """Every provider with figures in the period, in the chosen order."""
@@ -192,8 +218,9 @@ def leaderboard(
         providers = providers.filter(kind=kind)
     currency = snapshots.leading_currency(whole)
     pairs = _ordered([(p, figures[p.pk]) for p in providers], sort, currency)
+    ranks = _ranks(pairs)
     return Leaderboard(
-        rows=[Row(rank=i, provider=p, m=m) for i, (p, m) in enumerate(pairs, start=1)],
+        rows=[Row(rank=ranks.get(p.pk), provider=p, m=m) for p, m in pairs],
         currency=currency,
         computed_at=computed_at,
         pending=pending,
@@ -246,9 +273,11 @@ def scorecard_exchanges(
             "reply_seconds",
             "reply_business_seconds",
             "within_policy",
+            "ghosted_due_at",
             "followups",
             "engagement__title",
             "engagement__workspace_id",
+            "engagement__status",
             "request_message__subject",
         )
         .order_by("-requested_at", "-id")
@@ -258,7 +287,9 @@ def scorecard_exchanges(
     elif show == "unanswered":
         rows = rows.filter(replied_at__isnull=True)
     elif show == "late":
-        rows = rows.filter(within_policy=False) | rows.filter(replied_at__isnull=True, reply_due_at__lte=now)
+        # Answered late, or unanswered past the due time (deadlines.is_past), in SQL: what the
+        # within-the-policy figure counts as missed.
+        rows = rows.filter(Q(within_policy=False) | Q(replied_at__isnull=True, reply_due_at__lt=now))
     elif show == "within":
         rows = rows.filter(within_policy=True)
     return rows

@@ -9,9 +9,11 @@ explained in docs/metrics.md.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
 from typing import cast
 
+from babel.numbers import get_currency_precision
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -19,13 +21,14 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from engagements import queries
+from engagements import deadlines, queries
 from engagements.reliability import charts, metrics
 from engagements.reliability import pages as reliability
 from engagements.reliability.forms import CompareForm, ReliabilityFilterForm
 from engagements.reliability.statistics import Interval
 from outsourcing.access import WorkspaceRequest, workspace_view
 from outsourcing.exports import table_response
+from outsourcing.sorting import sort_columns
 from providers.models import Provider
 
 PER_PAGE = 50
@@ -163,9 +166,24 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _percent(share: float | None) -> float | None:
+    """A share as the page shows it, in percent (one decimal kept: 0.7846 → 78.5)."""
+    return None if share is None else round(share * 100, 1)
+
+
+def _spend(m: metrics.Metrics, currency: str) -> Decimal | None:
+    """The spend in ``currency`` with its minor units, as the page shows it (SQLite's sums drop them)."""
+    total = reliability.spend_in(m, currency)
+    return None if total is None else total.quantize(Decimal(1).scaleb(-get_currency_precision(currency)))
+
+
 def _leaderboard_table(board: reliability.Leaderboard) -> tuple[list[str], list[list[object]]]:
-    """Exactly the leaderboard's columns, as plain values, for CSV and XLSX."""
-    currency = board.currency
+    """Exactly the leaderboard's rows and columns, as plain values, for CSV and XLSX.
+
+    Shares are percentages with the unit in the header, and spend has one
+    column per currency that occurs: nothing is left out for being in another currency.
+    """
+    currencies = reliability.spend_currencies(board)
     headers = [
         _("Rank"),
         _("Provider"),
@@ -173,17 +191,17 @@ def _leaderboard_table(board: reliability.Leaderboard) -> tuple[list[str], list[
         _("Score"),
         _("Data points"),
         _("Requests"),
-        _("Response rate"),
-        _("Response rate, low (95 %)"),
-        _("Response rate, high (95 %)"),
+        _("Response rate (%)"),
+        _("Response rate (%%), low end (95 %%)") % {},
+        _("Response rate (%%), high end (95 %%)") % {},
         _("Median time to reply (business hours)"),
-        _("Within the policy"),
+        _("Within the policy (%)"),
         _("Ghosted"),
-        _("On-time delivery"),
+        _("On-time delivery (%)"),
         _("Deliveries"),
         _("Quality (1–5)"),
         _("Reviews"),
-        _("Spend (%(currency)s)") % {"currency": currency or "—"},
+        *(_("Spend (%(currency)s)") % {"currency": currency or "—"} for currency in currencies),
     ]
     rows: list[list[object]] = []
     for row in board.rows:
@@ -197,20 +215,28 @@ def _leaderboard_table(board: reliability.Leaderboard) -> tuple[list[str], list[
                 m.score.value if m.score else None,
                 m.score.n if m.score else 0,
                 m.requests,
-                m.response_rate.point,
-                m.response_rate.low,
-                m.response_rate.high,
+                _percent(m.response_rate.point),
+                _percent(m.response_rate.low),
+                _percent(m.response_rate.high),
                 None if median is None else round(median / 3600, 2),
-                m.within_policy.point,
+                _percent(m.within_policy.point),
                 m.ghosted,
-                m.on_time.point,
+                _percent(m.on_time.point),
                 m.on_time.n,
                 m.quality.value,
                 m.quality.n,
-                reliability.spend_in(m, currency),
+                *(_spend(m, currency) for currency in currencies),
             ]
         )
     return headers, rows
+
+
+def _period_name(period: metrics.Period) -> str:
+    """The period for a file name: "90", "all", or the custom dates."""
+    if period.key in metrics.PERIODS or period.start is None:
+        return period.key
+    last = (period.end - timedelta(days=1)).date()
+    return f"{period.start.date().isoformat()}-{last.isoformat()}"
 
 
 @workspace_view()
@@ -220,7 +246,7 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
         request.GET or None, fields=("period", "start", "end", "category", "kind", "sort")
     )
     period = form.get_period()
-    sort = form.value("sort") or "score"
+    sort = form.value("sort") or reliability.DEFAULT_SORT
     board = reliability.leaderboard(
         req.workspace,
         period,
@@ -233,7 +259,10 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
     if export in ("csv", "xlsx"):
         headers, rows = _leaderboard_table(board)
         return table_response(
-            filename=f"providers-{req.workspace.slug}-{period.key}", fmt=export, headers=headers, rows=rows
+            filename=f"providers-{req.workspace.slug}-{_period_name(period)}",
+            fmt=export,
+            headers=headers,
+            rows=rows,
         )
     return render(
         request,
@@ -242,7 +271,18 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
             "form": form,
             "period": period,
             "board": board,
-            "sort": sort,
+            "columns": sort_columns(
+                sort,
+                [
+                    ("name", _("Provider")),
+                    ("score", _("Score")),
+                    ("response_rate", _("Response rate")),
+                    ("median", _("Median time to reply")),
+                    ("on_time", _("On-time delivery")),
+                    ("spend", _("Spend (%(currency)s)") % {"currency": board.currency or "—"}),
+                ],
+                descending_first=reliability.DESCENDING_FIRST,
+            ),
             "page_obj": Paginator(board.rows, PER_PAGE).get_page(request.GET.get("page")),
         },
     )
@@ -266,6 +306,7 @@ def scorecard(request: HttpRequest, pk: int) -> HttpResponse:
     if show not in reliability.EXCHANGE_FILTERS:
         show = "all"
     exchanges = reliability.scorecard_exchanges(req.workspace, provider, period, show, now=now)
+    page = Paginator(exchanges, EXCHANGES_PER_PAGE).get_page(request.GET.get("page"))
     m = card.m
     return render(
         request,
@@ -278,7 +319,8 @@ def scorecard(request: HttpRequest, pk: int) -> HttpResponse:
             "trend": card.trend,
             "show": show,
             "exchange_filters": reliability.EXCHANGE_FILTERS,
-            "page_obj": Paginator(exchanges, EXCHANGES_PER_PAGE).get_page(request.GET.get("page")),
+            "page_obj": page,
+            "exchange_rows": [(x, deadlines.exchange_state_key(x, now)) for x in page],
             "charts": [
                 ("survival-business", survival_chart([(provider.name, m.business)], business=True)),
                 ("survival-calendar", survival_chart([(provider.name, m.calendar)], business=False)),

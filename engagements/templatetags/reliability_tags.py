@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 from django import template
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
@@ -12,16 +14,21 @@ from engagements.reliability.statistics import Interval
 register = template.Library()
 
 
+def _is_time(seconds: object) -> TypeGuard[float]:
+    # "m.business.median" with no reply times at all reaches a filter as "" (the template's invalid value).
+    return isinstance(seconds, int | float) and not isinstance(seconds, bool)
+
+
 @register.filter
 def span(seconds: float | None) -> str:
     """A span in the unit that reads best: 45 min, 3.5 h, 2.1 d, 3 w; an em dash for none."""
-    return "—" if seconds is None else duration_text(seconds)
+    return duration_text(seconds) if _is_time(seconds) else "—"
 
 
 @register.filter
 def business_hours(seconds: float | None) -> str:
     """Business time in hours (a working day is not 24 hours): 45 min, 32 h; an em dash for none."""
-    return "—" if seconds is None else duration_text(seconds, hours_only=True)
+    return duration_text(seconds, hours_only=True) if _is_time(seconds) else "—"
 
 
 @register.filter

@@ -98,7 +98,7 @@ def test_the_request_state_follows_the_stored_deadlines():
     due = now - timedelta(days=1)
     state = deadlines.request_state_key
     common = {"within_policy": None, "engagement_open": True, "now": now}
-    assert state(replied_at=None, reply_due_at=now, ghosted_due_at=None, **common) == "waiting"
+    assert state(replied_at=None, reply_due_at=now, ghosted_due_at=None, **common) == "not_due"
     assert state(replied_at=None, reply_due_at=due, ghosted_due_at=None, **common) == "overdue"
     assert state(replied_at=None, reply_due_at=due, ghosted_due_at=due, **common) == "ghosted"
     assert state(replied_at=None, reply_due_at=due, ghosted_due_at=now + timedelta(1), **common) == "overdue"

@@ -131,7 +131,18 @@ def test_it_sorts_by_title_due_date_and_silence(team, provider):
 
 def test_sort_links_keep_the_filters(team, engagement):
     page = team.client_for(team.alice).get(url("list"), {"q": "copy", "sort": "title"}).content.decode()
-    assert "?q=copy&amp;sort=-title" in page
+    assert 'href="?q=copy&amp;sort=-title"' in page
+
+
+def test_the_newest_first_default_says_descending_and_a_click_sorts_oldest_first(team, engagement):
+    response = team.client_for(team.alice).get(url("list"))
+    created = response.context["columns"]["created"]
+    assert (created.direction, created.next) == ("descending", "created")
+    html = response.content.decode()
+    header = html[html.index('aria-sort="descending"') :].split("</th>", 1)[0]
+    assert 'data-sort="created"' in header and "▼" in header
+    assert response.context["columns"]["title"].next == "title"  # A to Z first
+    assert response.context["columns"]["priority"].next == "-priority"  # urgent first
 
 
 def test_it_paginates_by_25(team, provider):

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from html import unescape
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 import time_machine
+from django.http import QueryDict
 from django.urls import reverse
 from openpyxl import load_workbook
 
@@ -131,8 +136,9 @@ def test_the_leaderboard_sorts_by_any_column_and_filters_by_kind_and_category(te
     client = team.client_for(team.alice)
     assert names(client.get(url("leaderboard"), {"sort": "name"})) == ["New Nora", "Quick Quinn", "Slow Sam"]
     assert names(client.get(url("leaderboard"), {"sort": "-name"})) == ["Slow Sam", "Quick Quinn", "New Nora"]
-    by_rate = names(client.get(url("leaderboard"), {"sort": "response_rate"}))
+    by_rate = names(client.get(url("leaderboard"), {"sort": "-response_rate"}))
     assert by_rate[-1] == "Slow Sam"
+    assert names(client.get(url("leaderboard"), {"sort": "response_rate"}))[0] == "Slow Sam"
     assert names(client.get(url("leaderboard"), {"kind": Provider.Kind.AGENCY})) == ["Slow Sam"]
     assert names(client.get(url("leaderboard"), {"category": "web_design"})) == ["Slow Sam"]
 
@@ -353,3 +359,277 @@ def test_the_dashboard_narrows_to_a_category_or_an_owner(team, board):
     assert foreign.status_code == 200
     assert foreign.context["m"].requests == 13
     assert "owner" in foreign.context["form"].errors
+
+
+# --- Links, exports and the order of the leaderboard ----------------------------------------------
+
+
+def _log(engagement: Engagement, kind: str, when: datetime, direction: str = Message.Direction.OUTBOUND):
+    with time_machine.travel(NOW, tick=False):
+        services.message_log(engagement=engagement, direction=direction, kind=kind, occurred_at=when)
+
+
+@pytest.fixture
+def history(team, board):
+    """The board, plus an old provider seen only in the last 365 days and older requests of Quinn's."""
+    olga = provider_with_history(
+        team, "Old Olga", answered=0, unanswered=0, kind=Provider.Kind.VIRTUAL_ASSISTANT
+    )
+    for i in range(5):
+        engagement = EngagementFactory(
+            workspace=team.workspace, provider=olga, owner=team.alice, category="seo"
+        )
+        exchange(engagement, days_ago=200 + i, answered_after_hours=2)
+    for i in range(3):
+        engagement = EngagementFactory(
+            workspace=team.workspace, provider=board["quick"], owner=team.alice, category="seo"
+        )
+        exchange(engagement, days_ago=120 + i, answered_after_hours=None)
+    with time_machine.travel(NOW, tick=False):
+        snapshots.snapshots_refresh(workspace_id=team.workspace.pk)
+    return {**board, "olga": olga}
+
+
+def _shown(response) -> list[tuple[str, int]]:
+    return [(row.provider.name, row.m.requests) for row in response.context["page_obj"]]
+
+
+def _follow(client, response, test_id: str = "", text: str = ""):
+    """GET a link of the page (by data-testid, or by its text) as a browser would, from the page's URL."""
+    html = response.content.decode()
+    if test_id:
+        match = re.search(rf'<a [^>]*href="([^"]*)"[^>]*data-testid="{test_id}"', html)
+    else:
+        match = re.search(rf'<a [^>]*href="([^"]*)"[^>]*>\s*{re.escape(text)}\s*</a>', html)
+    assert match, f"no link {test_id or text}"
+    target = urlsplit(urljoin(response.wsgi_request.get_full_path(), unescape(match.group(1))))
+    return client.get(target.path, QueryDict(target.query))
+
+
+def _csv_rows(response) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+
+
+START_250, END_100 = (
+    (NOW - timedelta(days=250)).date().isoformat(),
+    (NOW - timedelta(days=100)).date().isoformat(),
+)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("params", "names_shown", "period_in_name"),
+    [
+        ({}, ["Quick Quinn", "Slow Sam", "New Nora"], "90"),
+        ({"period": "365"}, ["Old Olga", "Quick Quinn", "Slow Sam", "New Nora"], "365"),
+        ({"period": "custom", "start": START_250, "end": END_100}, ["Old Olga", "Quick Quinn"], START_250),
+        ({"category": "web_design"}, ["Slow Sam"], "90"),
+        ({"kind": Provider.Kind.AGENCY}, ["Slow Sam"], "90"),
+        ({"sort": "name"}, ["New Nora", "Quick Quinn", "Slow Sam"], "90"),
+        # Slow Sam answered too few for a median: last, whichever way.
+        ({"sort": "-median"}, ["Quick Quinn", "New Nora", "Slow Sam"], "90"),
+        (
+            {"period": "365", "kind": Provider.Kind.FREELANCER, "category": "seo", "sort": "name"},
+            ["New Nora", "Quick Quinn"],
+            "365",
+        ),
+    ],
+)
+def test_the_export_links_download_exactly_the_rows_and_period_the_page_shows(
+    team, history, params, names_shown, period_in_name
+):
+    client = team.client_for(team.bob)
+    page = client.get(url("leaderboard"), params)
+    assert [name for name, _requests in _shown(page)] == names_shown
+    csv_file = _follow(client, page, "export-csv")
+    assert csv_file["Content-Type"].startswith("text/csv")
+    assert period_in_name in csv_file["Content-Disposition"]
+    rows = _csv_rows(csv_file)
+    requests = rows[0].index("Requests")
+    assert [(r[1], int(r[requests])) for r in rows[1:]] == _shown(page)
+    xlsx_file = _follow(client, page, "export-xlsx")
+    assert period_in_name in xlsx_file["Content-Disposition"]
+    sheet = list(load_workbook(io.BytesIO(xlsx_file.content)).active.iter_rows(values_only=True))
+    assert [(r[1], r[requests]) for r in sheet[1:]] == _shown(page)
+
+
+@pytest.mark.django_db
+def test_the_export_states_shares_in_percent_and_keeps_the_spend_of_every_currency(team, board):
+    def completed(provider, amount: str, currency: str) -> None:
+        EngagementFactory(
+            workspace=team.workspace,
+            provider=provider,
+            category="seo",
+            status=Engagement.Status.COMPLETED,
+            completed_at=NOW - timedelta(days=3),
+            fee_amount=Decimal(amount),
+            fee_currency=currency,
+        )
+
+    completed(board["quick"], "500.00", "EUR")
+    completed(board["quick"], "120.00", "EUR")
+    completed(board["slow"], "300.00", "USD")
+    completed(board["slow"], "100.00", "EUR")
+    completed(board["new"], "5000.00", "JPY")
+    with time_machine.travel(NOW, tick=False):
+        snapshots.snapshots_refresh(workspace_id=team.workspace.pk)
+    client = team.client_for(team.alice)
+    rows = _csv_rows(client.get(url("leaderboard"), {"format": "csv"}))
+    header = rows[0]
+    assert "Spend (EUR)" in header and "Spend (USD)" in header
+    by_name = {r[1]: dict(zip(header, r, strict=True)) for r in rows[1:]}
+    assert by_name["Slow Sam"]["Spend (USD)"] == "300.00"
+    assert by_name["Slow Sam"]["Spend (EUR)"] == "100.00"
+    assert by_name["Quick Quinn"]["Spend (EUR)"] == "620.00"
+    assert by_name["Quick Quinn"]["Spend (USD)"] == ""
+    assert by_name["New Nora"]["Spend (JPY)"] == "5000"  # yen have no minor unit, as on the page
+    assert by_name["Slow Sam"]["Response rate (%)"] == "33.3"  # 2 of 6, as "33 %" on the page
+    assert by_name["Quick Quinn"]["Response rate (%)"] == "100.0"
+
+    sheet = list(
+        load_workbook(io.BytesIO(client.get(url("leaderboard"), {"format": "xlsx"}).content)).active.values
+    )
+    xlsx = {r[1]: dict(zip(sheet[0], r, strict=True)) for r in sheet[1:]}
+    assert xlsx["Slow Sam"]["Spend (USD)"] == 300
+    assert xlsx["Slow Sam"]["Response rate (%)"] == 33.3
+
+
+@pytest.mark.django_db
+def test_providers_without_enough_data_get_no_rank_and_follow_every_scored_provider(team, board):
+    client = team.client_for(team.alice)
+
+    def ranks(response) -> list[tuple[str, int | None]]:
+        return [(row.provider.name, row.rank) for row in response.context["page_obj"]]
+
+    by_name = client.get(url("leaderboard"), {"sort": "name"})
+    assert ranks(by_name) == [("New Nora", None), ("Quick Quinn", 1), ("Slow Sam", 2)]
+    first_rank_cell = re.search(r'data-testid="rank">(.*?)</td>', by_name.content.decode()).group(1)
+    assert "—" in first_rank_cell
+    worst_first = client.get(url("leaderboard"), {"sort": "score"})
+    assert ranks(worst_first) == [("Slow Sam", 2), ("Quick Quinn", 1), ("New Nora", None)]
+
+
+@pytest.mark.django_db
+def test_the_leaderboard_arrows_point_up_for_ascending_and_down_for_descending(team, board):
+    client = team.client_for(team.alice)
+
+    def header(response, key: str) -> str:
+        return re.search(
+            rf'<th [^>]*>\s*<a [^>]*data-sort="{key}".*?</th>', response.content.decode(), re.S
+        ).group(0)
+
+    best_first = client.get(url("leaderboard"))
+    score = header(best_first, "score")
+    assert 'aria-sort="descending"' in score and "▼" in score and "▲" not in score
+    assert response_columns(best_first)["score"].next == "score"  # a click turns it around
+    assert response_columns(best_first)["response_rate"].next == "-response_rate"  # best first
+    assert response_columns(best_first)["median"].next == "median"  # quickest first
+    quickest = client.get(url("leaderboard"), {"sort": "median"})
+    median = header(quickest, "median")
+    assert 'aria-sort="ascending"' in median and "▲" in median
+    assert "aria-sort" not in header(quickest, "score")
+
+
+def response_columns(response):
+    return response.context["columns"]
+
+
+# --- The scorecard's requests ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def ladder(team):
+    """One request of a provider in each state, as of NOW (Friday noon; the default policy:
+    reply within 2 business days, ghosted 2 business days after the second unanswered follow-up)."""
+    provider = ProviderFactory(workspace=team.workspace, name="Lena Ladder")
+
+    def engagement() -> Engagement:
+        return EngagementFactory(workspace=team.workspace, provider=provider, owner=team.alice)
+
+    within, late, overdue, ghosted, not_due = (engagement() for _ in range(5))
+    _log(within, Message.Kind.REQUEST, NOW - timedelta(days=10))
+    _log(within, Message.Kind.REPLY, NOW - timedelta(days=10, hours=-1), Message.Direction.INBOUND)
+    _log(late, Message.Kind.REQUEST, NOW - timedelta(days=25))
+    _log(late, Message.Kind.REPLY, NOW - timedelta(days=15), Message.Direction.INBOUND)
+    _log(overdue, Message.Kind.REQUEST, NOW - timedelta(days=14))
+    _log(overdue, Message.Kind.FOLLOW_UP, NOW - timedelta(days=7))
+    _log(ghosted, Message.Kind.REQUEST, NOW - timedelta(days=40))
+    for days in (33, 26, 19):
+        _log(ghosted, Message.Kind.FOLLOW_UP, NOW - timedelta(days=days))
+    _log(not_due, Message.Kind.REQUEST, NOW - timedelta(hours=2))
+    return provider
+
+
+@pytest.mark.django_db
+def test_each_scorecard_request_says_where_it_stands_with_its_follow_ups(team, ladder):
+    response = team.client_for(team.alice).get(url("scorecard", pk=ladder.pk))
+    html = response.content.decode()
+    assert html.count("not due yet") == 1
+    assert html.count(">overdue</span>") == 1
+    assert html.count(">ghosted</span>") == 1
+    assert "3 follow-ups unanswered" in html
+    assert "1 follow-up unanswered" in html
+
+    states = {x.engagement.title: state for x, state in response.context["exchange_rows"]}
+    titles = [e.title for e in Engagement.objects.filter(provider=ladder).order_by("pk")]
+    assert [states[t] for t in titles] == ["within", "late", "overdue", "ghosted", "not_due"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("tab", "show", "states"),
+    [
+        ("Outside the policy", "late", {"late", "overdue", "ghosted"}),
+        ("Within the policy", "within", {"within"}),
+        ("Not answered", "unanswered", {"overdue", "ghosted", "not_due"}),
+        ("Answered", "answered", {"within", "late"}),
+    ],
+)
+def test_the_scorecard_tabs_follow_the_same_rule_as_the_states(team, ladder, tab, show, states):
+    client = team.client_for(team.alice)
+    everything = client.get(url("scorecard", pk=ladder.pk))
+    tab = _follow(client, everything, text=tab)
+    assert tab.context["show"] == show
+    shown = {str(state) for _x, state in tab.context["exchange_rows"]}
+    assert shown == states
+    expected = sum(1 for _x, state in everything.context["exchange_rows"] if state in states)
+    assert len(tab.context["exchange_rows"]) == expected
+
+
+@pytest.mark.django_db
+def test_a_scorecard_tab_keeps_the_period_chosen(team, ladder):
+    client = team.client_for(team.alice)
+    page = client.get(url("scorecard", pk=ladder.pk), {"period": "30"})
+    tab = _follow(client, page, text="Outside the policy")
+    assert tab.context["period"].key == "30"
+    assert tab.context["show"] == "late"
+    assert len(tab.context["exchange_rows"]) == 2  # the 40-day-old ghosted request is out of the period
+
+
+@pytest.mark.django_db
+def test_comparing_with_a_provider_silent_in_the_period_shows_dashes_not_an_error(team, board):
+    quiet = ProviderFactory(workspace=team.workspace, name="Quiet Quentin")
+    response = team.client_for(team.alice).get(url("compare"), {"providers": [board["quick"].pk, quiet.pk]})
+    assert response.status_code == 200
+    assert [p.name for p, _m in response.context["columns"]] == ["Quick Quinn", "Quiet Quentin"]
+
+
+@pytest.mark.django_db
+def test_a_provider_with_spend_but_no_requests_in_the_period_is_listed_without_an_error(team, board):
+    paid = ProviderFactory(workspace=team.workspace, name="Paid Petra")
+    EngagementFactory(
+        workspace=team.workspace,
+        provider=paid,
+        status=Engagement.Status.COMPLETED,
+        completed_at=NOW - timedelta(days=2),
+        fee_amount=Decimal("80.00"),
+        fee_currency="EUR",
+    )
+    with time_machine.travel(NOW, tick=False):
+        snapshots.snapshots_refresh(workspace_id=team.workspace.pk)
+    response = team.client_for(team.alice).get(url("leaderboard"))
+    assert response.status_code == 200
+    assert "Paid Petra" in names(response)
+    rows = _csv_rows(team.client_for(team.alice).get(url("leaderboard"), {"format": "csv"}))
+    petra = next(r for r in rows if r[1] == "Paid Petra")
+    assert petra[rows[0].index("Spend (EUR)")] == "80.00"

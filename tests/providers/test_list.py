@@ -103,7 +103,7 @@ def test_sorting_descending_by_name_shows_the_arrow(team, registry):
     response = get(team, sort="-name")
     assert names(response) == ["Eve", "Cid", "Bea", "Ada"]
     assert 'aria-sort="descending"' in response.content.decode()
-    assert response.context["columns"]["name"]["next"] == "name"
+    assert response.context["columns"]["name"].next == "name"
 
 
 def test_sorting_by_country_and_status(team, registry):
