@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from engagements import metrics, queries
 from engagements.models import Engagement, Message, Review
+from outsourcing.dates import BoundedDateField, BoundedDateInput
 from outsourcing.models import User, Workspace
 from outsourcing.money import format_money
 from outsourcing.uploads import check_upload
@@ -125,7 +126,8 @@ class EngagementForm(forms.ModelForm):
             "response_policy",
         ]
         widgets = {
-            "due_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            # The range itself is checked by the model (Engagement.clean).
+            "due_on": BoundedDateInput(),
             "brief": forms.Textarea(attrs={"rows": 6}),
         }
 
@@ -295,7 +297,7 @@ class FlagSnoozeForm(forms.Form):
     """Until when to snooze a flag: a quick choice, or a date."""
 
     preset = forms.ChoiceField(required=False, choices=SNOOZE_PRESETS)
-    until = forms.DateField(label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = BoundedDateField(label=_("Until"), required=False)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -398,8 +400,8 @@ class ReliabilityFilterForm(forms.Form):
         required=False,
         initial=metrics.DEFAULT_PERIOD,
     )
-    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = BoundedDateField(label=_("From"), required=False)
+    end = BoundedDateField(label=_("Until"), required=False)
     category = forms.ChoiceField(
         label=_("Category"), choices=[("", _("All categories")), *Category.choices], required=False
     )
@@ -453,6 +455,8 @@ class ReliabilityFilterForm(forms.Form):
         if data.get("period") == metrics.CUSTOM:
             start, end = data.get("start"), data.get("end")
             if start is None or end is None:
+                if "start" in self.errors or "end" in self.errors:
+                    return data  # a date out of range already says what is wrong
                 raise ValidationError(_("Custom dates need a start and an end."))
             if end < start:
                 raise ValidationError(_("The period ends before it starts."))

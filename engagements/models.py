@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -13,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from encrypted_fields.fields import EncryptedCharField
 
+from outsourcing import dates
 from outsourcing.files import stored_name
 from outsourcing.models import Workspace
 from outsourcing.money import CurrencyField
@@ -150,6 +152,11 @@ class Engagement(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def clean(self) -> None:
+        errors = dates.check_dates({"due_on": self.due_on})
+        if errors:
+            raise ValidationError(errors)
+
     def allowed_transitions(self) -> tuple[str, ...]:
         return self.TRANSITIONS[self.Status(self.status)]
 
@@ -173,11 +180,19 @@ class Engagement(models.Model):
 
     @staticmethod
     def due_end(due_on: date | None, time_zone: str) -> datetime | None:
-        """The end of the due date in the provider's zone: a delivery after it is late."""
+        """The end of the due date in the provider's zone: a delivery after it is late.
+
+        None without a due date, and for one whose end the calendar cannot
+        hold (9999-12-31, stored before due dates were checked): such a date
+        is treated as no deadline, and the edit form asks for a real one.
+        """
         if due_on is None:
             return None
         zone = ZoneInfo(time_zone or "UTC")
-        return datetime.combine(due_on + timedelta(days=1), time.min, tzinfo=zone).astimezone(UTC)
+        try:
+            return datetime.combine(due_on + timedelta(days=1), time.min, tzinfo=zone).astimezone(UTC)
+        except OverflowError:
+            return None
 
     def is_overdue_delivery(self, today: object = None) -> bool:
         today = today or timezone.localdate()

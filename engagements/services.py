@@ -548,7 +548,7 @@ def exchange_values(
     derived: DerivedExchange, *, policy: ResponsePolicy, calendar: BusinessCalendar
 ) -> dict[str, Any]:
     """The stored fields of an Exchange row for one derived exchange under a policy."""
-    due = add_business_time(derived.requested_at, policy.reply_within_seconds, calendar)
+    due = _due_or_none(derived.requested_at, policy.reply_within_seconds, calendar)
     values: dict[str, Any] = {
         "requested_at": derived.requested_at,
         "reply_message_id": derived.reply_id,
@@ -565,17 +565,29 @@ def exchange_values(
         values["reply_business_seconds"] = business_seconds(
             derived.requested_at, derived.replied_at, calendar
         )
-        # A reply exactly at the due instant is on time.
-        values["within_policy"] = derived.replied_at <= due
+        # A reply exactly at the due instant is on time; without a due time it never ran out.
+        values["within_policy"] = due is None or derived.replied_at <= due
     elif (
         policy.followups_before_ghosted
         and derived.followups >= policy.followups_before_ghosted
         and derived.last_followup_at is not None
     ):
-        values["ghosted_due_at"] = add_business_time(
+        values["ghosted_due_at"] = _due_or_none(
             derived.last_followup_at, policy.followup_wait_seconds, calendar
         )
     return values
+
+
+def _due_or_none(start: datetime, seconds: int, calendar: BusinessCalendar) -> datetime | None:
+    """``start`` plus business time; None when that lies beyond the calendar's end (year 9999).
+
+    Only a clock stopped "until further notice" (on hold, or an absence stored
+    to 9999) with a long allowance gets there: it never runs out, so no deadline.
+    """
+    try:
+        return add_business_time(start, seconds, calendar)
+    except ValueError:
+        return None
 
 
 # The Engagement fields engagement_summary() gives.

@@ -12,16 +12,24 @@ from engagements.statistics import Interval
 register = template.Library()
 
 
+def _seconds(value: object) -> float | None:
+    # A figure without data reaches the template as None, or as "" when the
+    # template looks it up on an estimate that does not exist (no requests).
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 @register.filter
-def span(seconds: float | None) -> str:
+def span(seconds: object) -> str:
     """A span in the unit that reads best: 45 min, 3.5 h, 2.1 d, 3 w; an em dash for none."""
-    return "—" if seconds is None else duration_text(seconds)
+    value = _seconds(seconds)
+    return "—" if value is None else duration_text(value)
 
 
 @register.filter
-def business_hours(seconds: float | None) -> str:
+def business_hours(seconds: object) -> str:
     """Business time in hours (a working day is not 24 hours): 45 min, 32 h; an em dash for none."""
-    return "—" if seconds is None else duration_text(seconds, hours_only=True)
+    value = _seconds(seconds)
+    return "—" if value is None else duration_text(value, hours_only=True)
 
 
 @register.filter
