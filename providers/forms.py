@@ -321,9 +321,7 @@ class DocumentForm(forms.Form):
     title = forms.CharField(
         label=_("Title"), required=False, max_length=200, help_text=_("Empty: the file's name.")
     )
-    expires_on = BoundedDateField(
-        label=_("Expires on"), required=False, years_ahead=DOCUMENT_YEARS_AHEAD
-    )
+    expires_on = BoundedDateField(label=_("Expires on"), required=False, years_ahead=DOCUMENT_YEARS_AHEAD)
     file = forms.FileField(label=_("File"), max_length=255)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
