@@ -9,14 +9,27 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.utils import timezone
+
 from engagements.models import Engagement, MetricsBacklog
 
 
 def backlog_add(*, workspace_id: int, provider_ids: Iterable[int]) -> None:
-    """Queue providers whose figures changed (idempotent: one row per provider)."""
+    """Queue providers whose figures changed: one row per provider, its ``since`` moved to now.
+
+    Moving ``since`` is how a refresh running meanwhile learns the provider
+    changed again: it removes only the rows whose ``since`` it read.
+    """
+    now = timezone.now()
     MetricsBacklog.objects.bulk_create(
-        [MetricsBacklog(workspace_id=workspace_id, provider_id=pk) for pk in set(provider_ids)],
-        ignore_conflicts=True,
+        # In provider order: two transactions queueing the same providers lock them in the same order.
+        [
+            MetricsBacklog(workspace_id=workspace_id, provider_id=pk, since=now)
+            for pk in sorted(set(provider_ids))
+        ],
+        update_conflicts=True,
+        unique_fields=["provider"],
+        update_fields=["since"],
     )
 
 

@@ -2,43 +2,70 @@
 
 Two clocks live here. ``elapsed``/``calendar_seconds`` count plain calendar
 time (what "answered in 15 days" means). ``add_business_time`` and
-``business_seconds`` count a provider's business time: their working hours on
-working days, skipping public holidays, announced absences and the periods an
-engagement spent on hold.
+``business_seconds`` count a provider's business time.
+
+Business time is the set of instants whose wall-clock time in the provider's
+zone lies inside the working hours (``day_start`` to ``day_end``) on a
+working day (a workday of the policy, not a public holiday, not inside an
+announced absence), minus the periods the engagement spent on hold: exactly
+what a minute-by-minute walk of the wall clock counts, on the days the clocks
+change too. An hour the clocks skip is never worked; an hour they repeat is
+worked twice when the hours cover it. docs/design.md ("The response clock")
+has worked examples.
 
 Pure Python (no ORM), so a pure function, a service and a bulk seeder can all
 call it; callers build a ``BusinessCalendar`` from whatever they have.
 
 Conventions:
 - Every instant is aware; results are returned in UTC.
-- A day's hours are the closed interval [day_start, day_end]: a reply at
-  17:00 sharp is still inside a 09:00–17:00 day, and a due time may be 17:00.
+- A day's hours include both ends: a reply at 17:00 sharp is still inside a
+  09:00–17:00 day, and a due time may be 17:00.
 - Paused intervals are half-open [start, end): the clock stops at ``start``
-  and runs again from ``end``.
-- ``add_business_time(start, 0)`` is ``start`` itself when ``start`` is inside
-  business hours (day_end included), else the next instant the clock runs: a
-  due time never lies outside business hours.
-- Both business functions walk the calendar day by day (O(days spanned), with
-  whole paused stretches skipped in one step) and give up with ``ValueError``
-  after ``MAX_DAYS`` days rather than loop forever.
+  and runs again from ``end``. Absences are whole local dates, both included.
+- ``add_business_time(start, seconds)`` is the first instant at which
+  ``seconds`` of business time have passed; ``add_business_time(start, 0)``
+  is ``start`` itself when ``start`` is inside business hours, else the next
+  instant the clock runs. A due time therefore reads inside the printed
+  hours, with the one exception the rule implies: a stretch of hours that
+  ends when the clocks jump forward ends at the jump, which the wall clock
+  already reads as the later time (00:00–02:00 on Berlin's spring-forward
+  night ends at 02:00 CET, read 03:00 CEST).
+- Both business functions walk the calendar day by day (O(days spanned));
+  a whole absence and a whole paused stretch are each skipped in one step,
+  so a long one costs one step, not one per day. They give up with
+  ``ValueError`` after ``MAX_DAYS`` steps, or at the end of the calendar
+  (year 9999), rather than loop forever or overflow.
 """
 
 from __future__ import annotations
 
 import warnings
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
+from operator import itemgetter
 from zoneinfo import ZoneInfo
 
 import holidays
 
 # About ten years of days: far beyond any reply window, small enough to fail fast.
+# A whole absence or paused stretch skipped in one step counts as one.
 MAX_DAYS = 3700
 
 ONE_DAY = timedelta(days=1)
 ONE_SECOND = timedelta(seconds=1)
+
+# The last day an absence covers in the clock. One stored before dates were
+# checked may run to 9999-12-31; clamped here it reads like an engagement on
+# hold until further notice (which resumes on 9999-01-01): the due time is
+# far away but still a date, and the walk never steps off the calendar.
+LAST_ABSENT_DAY = date(9998, 12, 31)
+
+# How far from the naive midnight the first instant of a local date can lie
+# (offsets reach ±14 h, and a zone once skipped a whole day).
+_DAY_SEARCH = timedelta(days=2)
 
 
 def _require_aware(*values: datetime) -> None:
@@ -85,6 +112,78 @@ def _merge_pauses(
     return tuple(merged)
 
 
+def _merge_absences(absences: Iterable[tuple[date, date]]) -> tuple[tuple[date, date], ...]:
+    """Absences as sorted, disjoint date ranges: clamped, empty ones dropped, touching ones merged."""
+    spans = sorted(
+        (first, min(last, LAST_ABSENT_DAY)) for first, last in absences if first <= min(last, LAST_ABSENT_DAY)
+    )
+    merged: list[tuple[date, date]] = []
+    for first, last in spans:
+        # last + 1 day cannot overflow: every last is at most LAST_ABSENT_DAY.
+        if merged and first <= merged[-1][1] + ONE_DAY:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+        else:
+            merged.append((first, last))
+    return tuple(merged)
+
+
+def _local_date(instant: datetime, zone: tzinfo) -> date:
+    return instant.astimezone(zone).date()
+
+
+def _first_instant(zone: tzinfo, day: date) -> datetime:
+    """The first instant (UTC) whose wall-clock date in ``zone`` is ``day`` or later."""
+    guess = datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+    if _local_date(guess, zone) == day and _local_date(guess - ONE_SECOND, zone) < day:
+        return guess
+    # Midnight falls in an hour a clock change skips or repeats: search the
+    # second the date turns (clock changes happen on whole seconds).
+    low, high = guess - _DAY_SEARCH, guess + _DAY_SEARCH
+    while high - low > ONE_SECOND:
+        middle = low + timedelta(seconds=(high - low) // ONE_SECOND // 2)
+        if _local_date(middle, zone) >= day:
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+def _offset(instant: datetime, zone: tzinfo) -> timedelta:
+    offset = instant.astimezone(zone).utcoffset()
+    assert offset is not None  # a ZoneInfo always has one
+    return offset
+
+
+def _offset_change(zone: tzinfo, start: datetime, end: datetime) -> datetime:
+    """The first instant after ``start`` (and before ``end``) whose UTC offset differs from ``start``'s."""
+    offset = _offset(start, zone)
+    low, high = start, end - ONE_SECOND
+    while high - low > ONE_SECOND:
+        middle = low + timedelta(seconds=(high - low) // ONE_SECOND // 2)
+        if _offset(middle, zone) == offset:
+            low = middle
+        else:
+            high = middle
+    return high
+
+
+@lru_cache(maxsize=16384)
+def _local_day(zone: tzinfo, day: date) -> tuple[tuple[datetime, datetime, timedelta], ...]:
+    """The instants whose wall-clock date is ``day``, as (UTC start, UTC end, offset) runs of one UTC offset.
+
+    One run on most days; two on a day the clocks change (the wall clock
+    jumps between them), none on a day a zone skipped altogether.
+    """
+    first, last = _first_instant(zone, day), _first_instant(zone, day + ONE_DAY)
+    runs: list[tuple[datetime, datetime, timedelta]] = []
+    while first < last:
+        offset = _offset(first, zone)
+        end = last if _offset(last - ONE_SECOND, zone) == offset else _offset_change(zone, first, last)
+        runs.append((first, end, offset))
+        first = end
+    return tuple(runs)
+
+
 @dataclass(frozen=True)
 class BusinessCalendar:
     """When a provider's response clock runs: working hours, minus holidays, absences and pauses."""
@@ -98,8 +197,9 @@ class BusinessCalendar:
     # ISO country code for the `holidays` package, "" for none; subdivision e.g. "BY".
     holiday_country: str = ""
     holiday_subdivision: str = ""
-    # Announced absences: local dates taken off whole.
-    closed_dates: frozenset[date] = frozenset()
+    # Announced absences: (first, last) local dates taken off whole, both
+    # included. Stored sorted, merged and clamped (see LAST_ABSENT_DAY).
+    absences: tuple[tuple[date, date], ...] = ()
     # Aware intervals when the clock stops (the engagement on hold); use a
     # far-future end for "still on hold". Stored sorted, merged, in UTC.
     paused: tuple[tuple[datetime, datetime], ...] = field(default=())
@@ -123,7 +223,7 @@ class BusinessCalendar:
         # Normalised once here so the day walk stays simple; the dataclass is
         # frozen, hence object.__setattr__.
         object.__setattr__(self, "workdays", workdays)
-        object.__setattr__(self, "closed_dates", frozenset(self.closed_dates))
+        object.__setattr__(self, "absences", _merge_absences(self.absences))
         object.__setattr__(self, "paused", _merge_pauses(self.paused))
 
     @property
@@ -139,28 +239,45 @@ class BusinessCalendar:
             return False
         return day in _holiday_dates(self.holiday_country, self.holiday_subdivision, day.year)
 
+    def absence_end(self, day: date) -> date | None:
+        """The last day of the absence the local date ``day`` falls in, or None."""
+        index = bisect_right(self.absences, day, key=itemgetter(0)) - 1
+        if index >= 0 and day <= self.absences[index][1]:
+            return self.absences[index][1]
+        return None
+
     def is_business_day(self, day: date) -> bool:
         """Whether the local date ``day`` has working hours (pauses aside)."""
-        return day.isoweekday() in self.workdays and day not in self.closed_dates and not self.is_holiday(day)
+        return (
+            day.isoweekday() in self.workdays and self.absence_end(day) is None and not self.is_holiday(day)
+        )
 
-    def hours(self, day: date) -> tuple[datetime, datetime] | None:
-        """The UTC instants the local date ``day`` opens and closes, or None if it is not a business day."""
+    def hours(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
+        """The UTC stretches of the local date ``day`` whose wall-clock time is inside the hours.
+
+        Empty when ``day`` is not a business day. One stretch on most days;
+        on a day the clocks change, the instants are read off the wall clock
+        one offset at a time, so the hour they skip is never worked, the hour
+        they repeat is worked twice when the hours cover it, and a stretch
+        can end and start again at the change (e.g. 00:30–02:30 on Berlin's
+        autumn night: 00:30–02:30 CEST, then 02:00–02:30 CET).
+        """
         if not self.is_business_day(day):
-            return None
-        # Wall-clock, not "day_start + day_seconds": a provider works 09:00–17:00
-        # local time on the days clocks change too (still 8 h in CEST, and the
-        # instants shift by the new offset). zoneinfo handles any offset,
-        # including half-hour zones such as Asia/Kolkata.
-        # The two folds (PEP 495) settle the hour a clock change skips or
-        # repeats: an opening time read with fold=0 and a closing time with
-        # fold=1 both land inside the local day between the two wall times,
-        # so a due time can never fall outside the printed hours.
-        opens = datetime.combine(day, self.day_start, tzinfo=self.time_zone).astimezone(UTC)
-        closes = datetime.combine(day, self.day_end, tzinfo=self.time_zone).replace(fold=1).astimezone(UTC)
-        if closes <= opens:
-            # Only possible for hours that sit entirely in a skipped DST hour.
-            return None
-        return opens, closes
+            return ()
+        opens_at = datetime.combine(day, self.day_start)
+        closes_at = datetime.combine(day, self.day_end)
+        stretches: list[tuple[datetime, datetime]] = []
+        for start, end, offset in _local_day(self.time_zone, day):
+            # In a run of one offset, the wall clock reads the instant plus that offset.
+            opens = max(start, (opens_at - offset).replace(tzinfo=UTC))
+            closes = min(end, (closes_at - offset).replace(tzinfo=UTC))
+            if opens >= closes:
+                continue
+            if stretches and stretches[-1][1] == opens:
+                stretches[-1] = (stretches[-1][0], closes)
+            else:
+                stretches.append((opens, closes))
+        return tuple(stretches)
 
 
 def _running(calendar: BusinessCalendar, since: datetime) -> Iterator[tuple[datetime, datetime]]:
@@ -170,15 +287,20 @@ def _running(calendar: BusinessCalendar, since: datetime) -> Iterator[tuple[date
     index = 0
     day = since.astimezone(tz).date()
     for _examined in range(MAX_DAYS):
-        hours = calendar.hours(day)
+        absent_until = calendar.absence_end(day)
+        if absent_until is not None:
+            # The whole absence in one step, however long it is.
+            day = absent_until + ONE_DAY
+            continue
+        stretches = calendar.hours(day)
         try:
             next_day = day + ONE_DAY
         except OverflowError:
             raise ValueError("the clock ran past the end of the calendar") from None
-        if hours is None:
+        if not stretches:
             day = next_day
             continue
-        opens, closes = hours
+        opens, closes = stretches[0][0], stretches[-1][1]
         while index < len(pauses) and pauses[index][1] <= opens:
             index += 1
         if index < len(pauses) and pauses[index][0] <= opens and pauses[index][1] >= closes:
@@ -187,18 +309,19 @@ def _running(calendar: BusinessCalendar, since: datetime) -> Iterator[tuple[date
             # one iteration, not millions.
             day = max(next_day, pauses[index][1].astimezone(tz).date())
             continue
-        cursor = opens
-        position = index
-        while position < len(pauses) and pauses[position][0] < closes:
-            pause_start, pause_end = pauses[position]
-            if pause_start > cursor and pause_start >= since:
-                yield cursor, pause_start
-            cursor = max(cursor, pause_end)
-            if pause_end >= closes:
-                break
-            position += 1
-        if cursor < closes and closes >= since:
-            yield cursor, closes
+        for opens, closes in stretches:
+            cursor = opens
+            position = index
+            while position < len(pauses) and pauses[position][0] < closes:
+                pause_start, pause_end = pauses[position]
+                if pause_start > cursor and pause_start >= since:
+                    yield cursor, pause_start
+                cursor = max(cursor, pause_end)
+                if pause_end >= closes:
+                    break
+                position += 1
+            if cursor < closes and closes >= since:
+                yield cursor, closes
         day = next_day
     raise ValueError(f"the business clock gave up after {MAX_DAYS} days")
 

@@ -38,9 +38,23 @@ from providers.models import ResponsePolicy
 # --- Replies and ghosting ------------------------------------------------------------------
 
 
-def reply_due(requested_at: datetime, *, policy: ResponsePolicy, calendar: BusinessCalendar) -> datetime:
-    """When the reply to a request made at ``requested_at`` is due."""
-    return add_business_time(requested_at, policy.reply_within_seconds, calendar)
+def _after(start: datetime, seconds: int, calendar: BusinessCalendar) -> datetime | None:
+    """``start`` plus business time; None when that lies beyond the calendar's end (year 9999).
+
+    Only a clock stopped "until further notice" (on hold, or an absence stored
+    to 9999) with a long allowance gets there: it never runs out, so no deadline.
+    """
+    try:
+        return add_business_time(start, seconds, calendar)
+    except ValueError:
+        return None
+
+
+def reply_due(
+    requested_at: datetime, *, policy: ResponsePolicy, calendar: BusinessCalendar
+) -> datetime | None:
+    """When the reply to a request made at ``requested_at`` is due (None: never, see ``_after``)."""
+    return _after(requested_at, policy.reply_within_seconds, calendar)
 
 
 def ghosted_due(
@@ -57,7 +71,7 @@ def ghosted_due(
         or derived.last_followup_at is None
     ):
         return None
-    return add_business_time(derived.last_followup_at, policy.followup_wait_seconds, calendar)
+    return _after(derived.last_followup_at, policy.followup_wait_seconds, calendar)
 
 
 def exchange_values(
@@ -84,7 +98,8 @@ def exchange_values(
         values["reply_business_seconds"] = business_seconds(
             derived.requested_at, derived.replied_at, calendar
         )
-        values["within_policy"] = not is_past(due, derived.replied_at)
+        # Without a due time the allowance never ran out.
+        values["within_policy"] = due is None or not is_past(due, derived.replied_at)
     return values
 
 
@@ -170,11 +185,19 @@ DELIVERY_OWED_STATUSES = Engagement.DELIVERY_OWED_STATUSES
 
 
 def due_end(due_on: date | None, time_zone: str) -> datetime | None:
-    """The end of the due date in the provider's zone, in UTC: a delivery after it is late."""
+    """The end of the due date in the provider's zone, in UTC: a delivery from then on is late.
+
+    None without a due date, and for one whose end the calendar cannot hold
+    (9999-12-31, stored before due dates were checked): such a date is treated
+    as no deadline, and the edit form asks for a real one.
+    """
     if due_on is None:
         return None
     zone = ZoneInfo(time_zone or "UTC")
-    return datetime.combine(due_on + timedelta(days=1), time.min, tzinfo=zone).astimezone(UTC)
+    try:
+        return datetime.combine(due_on + timedelta(days=1), time.min, tzinfo=zone).astimezone(UTC)
+    except OverflowError:
+        return None
 
 
 def delivery_deadline_for(due_on: date | None, status: str, time_zone: str) -> datetime | None:

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from engagements import queries
 from engagements.models import Engagement, Message, Review
+from outsourcing.dates import BoundedDateField, BoundedDateInput
 from outsourcing.models import User, Workspace
 from outsourcing.money import currency_choices, format_money
 from outsourcing.uploads import check_upload
@@ -141,7 +142,8 @@ class EngagementForm(forms.ModelForm):
             "response_policy",
         ]
         widgets = {
-            "due_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            # The range itself is checked by the model (Engagement.clean).
+            "due_on": BoundedDateInput(),
             "brief": forms.Textarea(attrs={"rows": 6}),
         }
 
@@ -325,7 +327,7 @@ class FlagSnoozeForm(forms.Form):
     """Until when to snooze a flag: a quick choice, or a date."""
 
     preset = forms.ChoiceField(required=False, choices=SNOOZE_PRESETS)
-    until = forms.DateField(label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = BoundedDateField(label=_("Until"), required=False)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

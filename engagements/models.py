@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -12,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from encrypted_fields.fields import EncryptedCharField
 
+from outsourcing import dates
 from outsourcing.files import stored_name
 from outsourcing.models import Workspace
 from outsourcing.money import CurrencyField
@@ -148,6 +150,11 @@ class Engagement(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def clean(self) -> None:
+        errors = dates.check_dates({"due_on": self.due_on})
+        if errors:
+            raise ValidationError(errors)
 
     def allowed_transitions(self) -> tuple[str, ...]:
         return self.TRANSITIONS[self.Status(self.status)]

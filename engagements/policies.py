@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import datetime
 
 from django.db.models import Q
 
@@ -51,16 +51,6 @@ def hold_periods(changes: Iterable[StatusChange]) -> tuple[tuple[datetime, datet
     return tuple(periods)
 
 
-def closed_dates(absences: Iterable[Absence]) -> frozenset[date]:
-    days: set[date] = set()
-    for absence in absences:
-        day = absence.starts_on
-        while day <= absence.ends_on:
-            days.add(day)
-            day += timedelta(days=1)
-    return frozenset(days)
-
-
 def _holiday_region(country: str, subdivision: str) -> tuple[str, str]:
     """A (country, subdivision) the holidays package knows; unknown parts are dropped.
 
@@ -90,7 +80,8 @@ def calendar_for(
         day_end=policy.day_end,
         holiday_country=country,
         holiday_subdivision=subdivision,
-        closed_dates=closed_dates(absences),
+        # As ranges, never day by day: a long absence costs the clock one step.
+        absences=tuple((absence.starts_on, absence.ends_on) for absence in absences),
         paused=holds,
     )
 

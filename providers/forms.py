@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from outsourcing import zones
+from outsourcing.dates import DOCUMENT_YEARS_AHEAD, BoundedDateField
 from outsourcing.money import country_currency, currency_choices, currency_codes
 from providers.models import (
     Category,
@@ -377,8 +378,8 @@ class StatusForm(forms.Form):
 
 
 class AbsenceForm(forms.Form):
-    starts_on = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    ends_on = forms.DateField(label=_("Until"), widget=forms.DateInput(attrs={"type": "date"}))
+    starts_on = BoundedDateField(label=_("From"))
+    ends_on = BoundedDateField(label=_("Until"))
     note = forms.CharField(label=_("Note"), required=False, max_length=200)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -407,9 +408,7 @@ class DocumentForm(forms.Form):
     title = forms.CharField(
         label=_("Title"), required=False, max_length=200, help_text=_("Empty: the file's name.")
     )
-    expires_on = forms.DateField(
-        label=_("Expires on"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    expires_on = BoundedDateField(label=_("Expires on"), required=False, years_ahead=DOCUMENT_YEARS_AHEAD)
     file = forms.FileField(label=_("File"), max_length=255)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

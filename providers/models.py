@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 from django_countries.fields import CountryField
 
+from outsourcing import dates
 from outsourcing.files import stored_name
 from outsourcing.models import Workspace
 from outsourcing.money import CurrencyField
@@ -399,6 +400,17 @@ class Absence(models.Model):
     def __str__(self) -> str:
         return f"{self.provider}: {self.starts_on} – {self.ends_on}"
 
+    def clean(self) -> None:
+        # Here, not only in the form: the admin, the importers and the services all run full_clean.
+        errors = dates.check_dates({"starts_on": self.starts_on, "ends_on": self.ends_on})
+        if not errors and self.starts_on and self.ends_on:
+            if self.ends_on < self.starts_on:
+                errors["ends_on"] = ValidationError(_("The absence cannot end before it starts."))
+            elif (self.ends_on - self.starts_on).days >= dates.MAX_ABSENCE_DAYS:
+                errors["ends_on"] = ValidationError(_("An absence can last at most two years."))
+        if errors:
+            raise ValidationError(errors)
+
     def is_current(self, today: date | None = None) -> bool:
         today = today or timezone.localdate()
         return self.starts_on <= today <= self.ends_on
@@ -440,6 +452,11 @@ class Document(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def clean(self) -> None:
+        errors = dates.check_dates({"expires_on": self.expires_on}, dates.DOCUMENT_YEARS_AHEAD)
+        if errors:
+            raise ValidationError(errors)
 
     def expiry_state(self, today: date | None = None) -> str:
         """ "expired", "expiring" (within the warning window) or "" (fine or no expiry)."""

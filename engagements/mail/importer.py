@@ -16,6 +16,7 @@ Threading, in this order:
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -48,6 +49,8 @@ LOG_SOURCE: dict[str, str] = {
     InboundMail.Source.UPLOAD: Message.Source.IMPORT,
     InboundMail.Source.IMPORT: Message.Source.IMPORT,
 }
+
+logger = logging.getLogger(__name__)
 
 TOKEN = re.compile(r"^[^@+]+\+([a-z0-9]{8,24})@(.+)$")
 SNIPPET = 300
@@ -358,11 +361,8 @@ def _import_batch(
         results.append(None)
 
     with transaction.atomic():
-        messages = services.messages_log([item for _p, item, _m, _h in items], checked=True)
-        _logged(
-            messages, {m.pk for m, (_p, _i, mail, _h) in zip(messages, items, strict=True) if mail.is_bounce}
-        )
-        for (position, _item, mail, how), message in zip(items, messages, strict=True):
+        logged, failed = _log_batch(items)
+        for (position, _item, mail, how), message in logged:
             row = InboundMail(
                 workspace=workspace,
                 status=InboundMail.Status.THREADED,
@@ -371,8 +371,59 @@ def _import_batch(
             )
             inbound.append((position, row))
             results[position] = ImportResult(THREADED, inbound=row, message=message, how=how)
+        for (position, _item, mail, _how), reason in failed:
+            row = _inbound(
+                workspace,
+                raws[position],
+                status=InboundMail.Status.REJECTED,
+                reason=reason[:300],
+                **_summary(mail, source),
+            )
+            inbound.append((position, row))
+            results[position] = ImportResult(REJECTED, inbound=row)
         InboundMail.objects.bulk_create([row for _p, row in sorted(inbound, key=lambda pair: pair[0])])
     return cast(list[ImportResult], results)
+
+
+# A batch entry: (position in the batch, log item, parsed mail, threading rule).
+_Entry = tuple[int, services.LogItem, ParsedMail, str]
+
+
+def _log_batch(items: list[_Entry]) -> tuple[list[tuple[_Entry, Message]], list[tuple[_Entry, str]]]:
+    """Log a batch's messages together; should that fail, each on its own, so one bad message fails alone.
+
+    Returns the logged entries with their messages, and the failed ones with
+    the reason they are kept as rejected.
+    """
+    try:
+        with transaction.atomic():
+            messages = services.messages_log([item for _p, item, _m, _h in items], checked=True)
+            _logged(messages, {m.pk for m, entry in zip(messages, items, strict=True) if entry[2].is_bounce})
+        return list(zip(items, messages, strict=True)), []
+    except Exception:
+        logger.exception("A mail batch could not be logged as a whole; logging its messages one by one")
+    logged: list[tuple[_Entry, Message]] = []
+    failed: list[tuple[_Entry, str]] = []
+    for entry in items:
+        message = entry[1].message
+        # As if new: the failed attempt was rolled back, but not the objects it touched.
+        message.pk = None
+        message._state.adding = True
+        message.engagement = Engagement.objects.select_related("workspace", "provider").get(
+            pk=message.engagement_id
+        )
+        try:
+            with transaction.atomic():
+                services.messages_log([entry[1]], checked=True)
+                _logged([message], {message.pk} if entry[2].is_bounce else set())
+        except ValidationError as error:
+            failed.append((entry, "; ".join(error.messages)))
+        except Exception:
+            logger.exception("A mail could not be logged; kept as rejected")
+            failed.append((entry, _("It could not be logged (an error, recorded in the server log).")))
+        else:
+            logged.append((entry, message))
+    return logged, failed
 
 
 def mail_import(*, workspace: Workspace, raw: bytes, source: str) -> ImportResult:

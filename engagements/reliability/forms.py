@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from engagements import queries
 from engagements.reliability import metrics
+from outsourcing.dates import BoundedDateField
 from outsourcing.models import Workspace
 from providers.models import Category, Provider
 
@@ -46,8 +47,8 @@ class ReliabilityFilterForm(forms.Form):
         required=False,
         initial=metrics.DEFAULT_PERIOD,
     )
-    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = BoundedDateField(label=_("From"), required=False)
+    end = BoundedDateField(label=_("Until"), required=False)
     category = forms.ChoiceField(
         label=_("Category"), choices=[("", _("All categories")), *Category.choices], required=False
     )
@@ -101,6 +102,8 @@ class ReliabilityFilterForm(forms.Form):
         if data.get("period") == metrics.CUSTOM:
             start, end = data.get("start"), data.get("end")
             if start is None or end is None:
+                if "start" in self.errors or "end" in self.errors:
+                    return data  # a date out of range already says what is wrong
                 raise ValidationError(_("Custom dates need a start and an end."))
             if end < start:
                 raise ValidationError(_("The period ends before it starts."))

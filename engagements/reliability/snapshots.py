@@ -9,12 +9,18 @@ and standard period instead. Two tasks keep them true:
 - regularly, a whole workspace is recomputed, because time alone moves some
   figures (an unanswered request keeps waiting, a rolling period moves on).
 
+Each workspace is refreshed on its own: one whose figures cannot be computed
+is logged and tried again on the next run, and never holds up the others. A
+queued provider leaves the queue only in the transaction that writes its new
+figures, so neither a failure nor a change made during a refresh is lost.
+
 Custom periods, a member's or a category's own page and a provider's
 scorecard are computed live: their scope is small.
 """
 
 from __future__ import annotations
 
+import logging
 import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,6 +37,19 @@ from engagements.reliability.metrics import ALL, PERIODS, WORKSPACE, Grouping, M
 from outsourcing.models import Workspace
 
 BATCH = 1000
+
+logger = logging.getLogger(__name__)
+
+
+def _backlog_done(queued: dict[int, datetime]) -> None:
+    """Remove the queued rows (id → ``since`` as read) a refresh computed, unless queued again since."""
+    current = (
+        MetricsBacklog.objects.select_for_update()
+        .filter(pk__in=queued)
+        .order_by("pk")
+        .values_list("pk", "since")
+    )
+    MetricsBacklog.objects.filter(pk__in=[pk for pk, since in current if since == queued[pk]]).delete()
 
 
 def leading_currency(whole: Metrics) -> str:
@@ -98,12 +117,18 @@ def _row(
 
 
 def snapshots_refresh(
-    *, workspace_id: int, provider_ids: Sequence[int] | None = None, now: datetime | None = None
+    *,
+    workspace_id: int,
+    provider_ids: Sequence[int] | None = None,
+    now: datetime | None = None,
+    queued: dict[int, datetime] | None = None,
 ) -> int:
     """Recompute the snapshots of these providers, or of the whole workspace when None.
 
     A partial refresh shrinks scores toward the workspace's last computed
     shares; without them it refreshes the whole workspace instead.
+    ``queued`` (backlog row id → ``since``) are removed from the backlog in
+    the transaction that writes the figures.
     """
     now = now or timezone.now()
     priors = None if provider_ids is None else _priors(workspace_id)
@@ -143,41 +168,66 @@ def snapshots_refresh(
             stale = stale.filter(provider_id__in=scope.provider_ids or ())
         stale.delete()
         MetricSnapshot.objects.bulk_create(rows, batch_size=BATCH)
+        if queued:
+            _backlog_done(queued)
     return len(rows)
 
 
 def backlog_refresh(*, now: datetime | None = None) -> int:
-    """Recompute the providers queued since the last run, workspace by workspace.
+    """Recompute the providers queued before this run started, workspace by workspace.
 
-    Each claim deletes the queued rows it takes, so concurrent runs share the
-    work; a provider queued again meanwhile is simply taken next time.
+    A workspace whose figures fail is logged and keeps its queue for the next
+    run; a provider queued again during the run stays queued for the next
+    one. Concurrent runs may compute the same providers; each removes only
+    what is still as it read it.
     """
+    started = timezone.now()
     done = 0
+    failed: set[int] = set()
     while True:
-        with transaction.atomic():
-            claimed = list(
-                MetricsBacklog.objects.select_for_update(skip_locked=True)
-                .order_by("since")
-                .values_list("pk", "workspace_id", "provider_id")[:BATCH]
-            )
-            if not claimed:
-                return done
-            MetricsBacklog.objects.filter(pk__in=[pk for pk, _ws, _p in claimed]).delete()
-        by_workspace: dict[int, list[int]] = {}
-        for _pk, workspace_id, provider_id in claimed:
-            by_workspace.setdefault(workspace_id, []).append(provider_id)
-        for workspace_id, provider_ids in by_workspace.items():
-            snapshots_refresh(workspace_id=workspace_id, provider_ids=provider_ids, now=now)
-            done += len(provider_ids)
+        claimed = list(
+            MetricsBacklog.objects.filter(since__lte=started)
+            .exclude(workspace_id__in=failed)
+            .order_by("since", "pk")
+            .values_list("pk", "workspace_id", "provider_id", "since")[:BATCH]
+        )
+        if not claimed:
+            return done
+        by_workspace: dict[int, dict[int, tuple[int, datetime]]] = {}
+        for pk, workspace_id, provider_id, since in claimed:
+            by_workspace.setdefault(workspace_id, {})[provider_id] = (pk, since)
+        for workspace_id, rows in by_workspace.items():
+            try:
+                snapshots_refresh(
+                    workspace_id=workspace_id,
+                    provider_ids=sorted(rows),
+                    now=now,
+                    queued=dict(rows.values()),
+                )
+            except Exception:
+                logger.exception("Reliability figures of workspace %s failed; kept queued", workspace_id)
+                failed.add(workspace_id)
+            else:
+                done += len(rows)
 
 
 def refresh_all(*, now: datetime | None = None) -> int:
-    """Recompute every workspace that has engagements (the regular catch-up with time)."""
+    """Recompute every workspace that has engagements (the regular catch-up with time).
+
+    A workspace whose figures fail is logged and tried again on the next
+    run; the others are refreshed all the same.
+    """
     done = 0
     for workspace_id in (
-        Workspace.objects.filter(engagements__isnull=False).distinct().values_list("pk", flat=True)
+        Workspace.objects.filter(engagements__isnull=False)
+        .distinct()
+        .order_by("pk")
+        .values_list("pk", flat=True)
     ):
-        done += snapshots_refresh(workspace_id=workspace_id, now=now)
+        try:
+            done += snapshots_refresh(workspace_id=workspace_id, now=now)
+        except Exception:
+            logger.exception("Reliability figures of workspace %s failed; tried again next run", workspace_id)
     return done
 
 

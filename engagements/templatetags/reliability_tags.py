@@ -20,13 +20,13 @@ def _is_time(seconds: object) -> TypeGuard[float]:
 
 
 @register.filter
-def span(seconds: float | None) -> str:
+def span(seconds: object) -> str:
     """A span in the unit that reads best: 45 min, 3.5 h, 2.1 d, 3 w; an em dash for none."""
     return duration_text(seconds) if _is_time(seconds) else "—"
 
 
 @register.filter
-def business_hours(seconds: float | None) -> str:
+def business_hours(seconds: object) -> str:
     """Business time in hours (a working day is not 24 hours): 45 min, 32 h; an em dash for none."""
     return duration_text(seconds, hours_only=True) if _is_time(seconds) else "—"
 

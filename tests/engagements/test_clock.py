@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from engagements.clock import (
@@ -75,7 +75,7 @@ WORKED_EXAMPLES = [
         id="christmas",
     ),
     pytest.param(
-        {"closed_dates": frozenset({date(2026, 12, 21), date(2026, 12, 22)})},
+        {"absences": ((date(2026, 12, 21), date(2026, 12, 22)),)},
         ("Fri", datetime(2026, 12, 18, 16)),
         ("Thu", datetime(2026, 12, 24, 16)),
         None,
@@ -373,6 +373,9 @@ YEAR_START = datetime(2026, 1, 1, tzinfo=UTC)
 YEARS_SECONDS = int((datetime(2029, 1, 1, tzinfo=UTC) - YEAR_START).total_seconds())
 
 instants = st.integers(0, YEARS_SECONDS).map(lambda s: YEAR_START + timedelta(seconds=s))
+absence_ranges = st.tuples(st.dates(date(2026, 1, 1), date(2028, 12, 31)), st.integers(0, 60)).map(
+    lambda pair: (pair[0], pair[0] + timedelta(days=pair[1]))
+)
 
 
 @st.composite
@@ -380,7 +383,7 @@ def calendars(draw) -> BusinessCalendar:
     zone_name = draw(st.sampled_from(sorted(ZONES)))
     country, subdivision = ZONES[zone_name] if draw(st.booleans()) else ("", "")
     day_start, day_end = draw(st.sampled_from(HOURS))
-    closed = draw(st.frozensets(st.dates(date(2026, 1, 1), date(2028, 12, 31)), max_size=20))
+    absences = draw(st.lists(absence_ranges, max_size=6))
     pauses = []
     for _ in range(draw(st.integers(0, 3))):
         begin = draw(instants)
@@ -393,7 +396,7 @@ def calendars(draw) -> BusinessCalendar:
         day_end=day_end,
         holiday_country=country,
         holiday_subdivision=subdivision,
-        closed_dates=closed,
+        absences=tuple(absences),
         paused=tuple(pauses),
     )
 
@@ -411,7 +414,7 @@ def in_business_hours(instant: datetime, cal: BusinessCalendar) -> bool:
     paused = any(begin < instant < end for begin, end in cal.paused)
     return (
         local.isoweekday() in cal.workdays
-        and day not in cal.closed_dates
+        and not any(first <= day <= last for first, last in cal.absences)
         and cal.day_start <= local.time() <= cal.day_end
         and not paused
     )
@@ -424,13 +427,30 @@ def business_amounts(cal: BusinessCalendar):
 PROPERTY_SETTINGS = settings(max_examples=200, deadline=None)
 
 
+def assert_due_reads_inside_the_hours(due: datetime, seconds: int, cal: BusinessCalendar) -> None:
+    """The due time reads inside the hours (closing time included), or ends a stretch at a jump forward.
+
+    The one exception the rule implies: a stretch cut off when the clocks jump
+    forward ends at the jump, which the wall clock already reads as the later time.
+    """
+    if in_business_hours(due, cal):
+        return
+    before = due - timedelta(seconds=1)
+    assert seconds > 0
+    assert in_business_hours(before, cal)
+    # The wall clock jumped forward between the last second counted and the due time.
+    wall_before = before.astimezone(cal.time_zone).replace(tzinfo=None)
+    assert due.astimezone(cal.time_zone).replace(tzinfo=None) - wall_before > timedelta(seconds=1)
+
+
 @PROPERTY_SETTINGS
 @given(data=st.data(), cal=calendars(), start=instants)
-def test_the_due_time_never_falls_outside_business_hours(data, cal, start):
-    due = add_business_time(start, data.draw(business_amounts(cal)), cal)
+def test_the_due_time_reads_inside_business_hours(data, cal, start):
+    seconds = data.draw(business_amounts(cal))
+    due = add_business_time(start, seconds, cal)
 
     assert due >= start
-    assert in_business_hours(due, cal)
+    assert_due_reads_inside_the_hours(due, seconds, cal)
 
 
 @PROPERTY_SETTINGS
@@ -478,19 +498,303 @@ def test_the_property_calendars_really_cross_clock_changes():
     assert replace(cal, holiday_country="").day_seconds == 2 * HOUR
 
 
-def test_hours_the_clocks_skip_or_repeat_stay_inside_the_printed_hours():
-    night = calendar(workdays=frozenset(range(1, 8)), day_start=time(0, 30), day_end=time(2, 30))
-    spring = datetime(2027, 3, 28, 0, 30, tzinfo=BERLIN)  # 02:00–03:00 does not exist
-    autumn = datetime(2027, 10, 31, 0, 30, tzinfo=BERLIN)  # 02:00–03:00 happens twice
+# --- The rule on the days the clocks change: what a minute-by-minute walk counts. ---
 
-    # A closing time that does not exist closes early (01:30), never after 02:30.
-    closes = add_business_time(spring, HOUR, night)
-    assert closes == datetime(2027, 3, 28, 0, 30, tzinfo=UTC)
-    assert closes.astimezone(BERLIN).time() == time(1, 30)
-    assert business_seconds(spring, spring + timedelta(hours=12), night) == HOUR
-    # A closing time that happens twice closes the second time: the repeated hour is worked.
-    assert business_seconds(autumn, autumn + timedelta(hours=12), night) == 3 * HOUR
-    # An opening time that does not exist opens once the wall clock has passed it.
-    late = calendar(workdays=frozenset(range(1, 8)), day_start=time(2, 30), day_end=time(17))
-    opens = add_business_time(datetime(2027, 3, 28, 0, 0, tzinfo=BERLIN), 0, late)
-    assert opens.astimezone(BERLIN).time() == time(3, 30)
+EVERY_DAY = frozenset(range(1, 8))
+# Zones whose clocks change at 02:00/03:00 (Berlin, New York), at midnight
+# (Santiago, Havana, Cairo), by half an hour (Lord Howe), or never.
+CHANGING_ZONES = {
+    "Europe/Berlin": ("DE", ""),
+    "America/New_York": ("US", ""),
+    "America/Santiago": ("CL", ""),
+    "America/Havana": ("CU", ""),
+    "Africa/Cairo": ("EG", ""),
+    "Australia/Lord_Howe": ("AU", "NSW"),
+    "Asia/Kolkata": ("IN", ""),
+    "UTC": ("", ""),
+}
+# Night hours that span, touch or sit inside the hour a change skips or repeats.
+NIGHT_HOURS = [
+    (time(0), time(8)),
+    (time(1), time(4)),
+    (time(2), time(3)),
+    (time(2, 15), time(2, 45)),
+    (time(0, 30), time(2, 30)),
+    (time(1, 30), time(3, 30)),
+    (time(0), time(2)),
+    (time(3), time(5)),
+    (time(23), time(23, 59)),
+    (time(0), time(23, 59)),
+    (time(9), time(17)),
+]
+
+
+def first_instant(day: date, zone: ZoneInfo) -> datetime:
+    """Local midnight of ``day`` in UTC (the test days' midnights exist and are unique)."""
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+
+
+@cache
+def change_days(zone_name: str) -> tuple[date, ...]:
+    """The local dates in 2026–2028 on which the zone's clocks change."""
+    zone = ZoneInfo(zone_name)
+    found = []
+    day = date(2026, 1, 1)
+    while day < date(2029, 1, 1):
+        today = datetime.combine(day, time(0), tzinfo=zone).utcoffset()
+        if today != datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).utcoffset():
+            found.append(day)
+        day += timedelta(days=1)
+    return tuple(found)
+
+
+def business_minutes(cal: BusinessCalendar, start: datetime, minutes: int) -> list[datetime]:
+    """The reference: each minute from ``start`` whose wall-clock time the rule counts, one at a time."""
+    counted = []
+    for n in range(minutes):
+        minute = start + timedelta(minutes=n)
+        local = minute.astimezone(cal.time_zone)
+        day = local.date()
+        if (
+            local.isoweekday() in cal.workdays
+            and not (
+                cal.holiday_country
+                and day in public_holidays(cal.holiday_country, cal.holiday_subdivision, day.year)
+            )
+            and not any(first <= day <= last for first, last in cal.absences)
+            and cal.day_start <= local.time() < cal.day_end
+            and not any(begin <= minute < end for begin, end in cal.paused)
+        ):
+            counted.append(minute)
+    return counted
+
+
+def minute_of_day(minute: int) -> time:
+    return time(minute // 60, minute % 60)
+
+
+@st.composite
+def clock_change_cases(draw) -> tuple[BusinessCalendar, datetime]:
+    """A calendar and a whole-minute start within a day and a half of one of its zone's clock changes."""
+    zone_name = draw(st.sampled_from(sorted(CHANGING_ZONES)))
+    zone = ZoneInfo(zone_name)
+    country, subdivision = CHANGING_ZONES[zone_name] if draw(st.booleans()) else ("", "")
+    if draw(st.booleans()):
+        day_start, day_end = draw(st.sampled_from(NIGHT_HOURS))
+    else:
+        first = draw(st.integers(0, 23 * 60 + 58))
+        day_start, day_end = minute_of_day(first), minute_of_day(draw(st.integers(first + 1, 23 * 60 + 59)))
+    around = draw(st.sampled_from(change_days(zone_name) or (date(2027, 3, 28),)))
+    start = first_instant(around, zone) + timedelta(minutes=draw(st.integers(-36 * 60, 36 * 60)))
+    absences = [
+        (around + timedelta(days=offset), around + timedelta(days=offset + length))
+        for offset, length in draw(st.lists(st.tuples(st.integers(-3, 3), st.integers(0, 2)), max_size=2))
+    ]
+    pauses = []
+    for _ in range(draw(st.integers(0, 2))):
+        begin = start + timedelta(minutes=draw(st.integers(-24 * 60, 48 * 60)))
+        pauses.append((begin, begin + timedelta(minutes=draw(st.integers(1, 24 * 60)))))
+    cal = BusinessCalendar(
+        time_zone=zone,
+        workdays=draw(st.frozensets(st.integers(1, 7), min_size=1)) if draw(st.booleans()) else EVERY_DAY,
+        day_start=day_start,
+        day_end=day_end,
+        holiday_country=country,
+        holiday_subdivision=subdivision,
+        absences=tuple(absences),
+        paused=tuple(pauses),
+    )
+    return cal, start
+
+
+REFERENCE_SETTINGS = settings(max_examples=150, deadline=None)
+TWO_DAYS_OF_MINUTES = 2 * 24 * 60
+
+
+@REFERENCE_SETTINGS
+@given(case=clock_change_cases(), minutes=st.integers(0, TWO_DAYS_OF_MINUTES))
+def test_business_time_matches_a_minute_by_minute_walk_across_clock_changes(case, minutes):
+    cal, start = case
+
+    counted = business_minutes(cal, start, minutes)
+
+    assert business_seconds(start, start + timedelta(minutes=minutes), cal) == 60 * len(counted)
+
+
+@REFERENCE_SETTINGS
+@given(data=st.data(), case=clock_change_cases())
+def test_the_due_time_is_where_a_minute_by_minute_walk_uses_up_the_allowance(data, case):
+    cal, start = case
+    counted = business_minutes(cal, start, TWO_DAYS_OF_MINUTES)
+    assume(counted)
+    minutes = data.draw(st.integers(1, len(counted)))
+
+    due = add_business_time(start, 60 * minutes, cal)
+
+    assert due == counted[minutes - 1] + timedelta(minutes=1)
+    assert_due_reads_inside_the_hours(due, 60 * minutes, cal)
+
+
+def test_the_reference_cases_really_sit_on_clock_change_days():
+    # Guards the strategy above: Berlin's, New York's and Santiago's changes are where the tests look.
+    assert date(2027, 3, 28) in change_days("Europe/Berlin")
+    assert date(2027, 10, 31) in change_days("Europe/Berlin")
+    assert date(2027, 11, 7) in change_days("America/New_York")
+    assert date(2026, 9, 6) in change_days("America/Santiago")
+    assert change_days("Asia/Kolkata") == ()
+
+
+SPRING, AUTUMN = date(2027, 3, 28), date(2027, 10, 31)  # Berlin: 02:00 → 03:00, 03:00 → 02:00
+NY_SPRING, NY_AUTUMN = date(2027, 3, 14), date(2027, 11, 7)  # New York: 02:00 → 03:00, 02:00 → 01:00
+
+
+# Business hours a day's working hours give on the days the clocks change: docs/design.md's table.
+CLOCK_CHANGE_HOURS = {
+    ("berlin-spring", BERLIN, SPRING): {"00-08": 7, "01-04": 2, "02-03": 0, "0215-0245": 0, "0030-0230": 1.5},
+    ("berlin-autumn", BERLIN, AUTUMN): {"00-08": 9, "01-04": 4, "02-03": 2, "0215-0245": 1, "0030-0230": 2.5},
+    ("new-york-spring", NEW_YORK, NY_SPRING): {"00-08": 7, "01-04": 2, "02-03": 0, "0215-0245": 0},
+    ("new-york-autumn", NEW_YORK, NY_AUTUMN): {
+        "00-08": 9,
+        "01-04": 4,
+        "02-03": 1,
+        "0115-0145": 1,
+        "0030-0230": 3,
+    },
+}
+
+
+def wall_hours(text: str) -> tuple[time, time]:
+    """ "0215-0245" → (02:15, 02:45); "00-08" → (00:00, 08:00)."""
+    start, end = (part.ljust(4, "0") for part in text.split("-"))
+    return time(int(start[:2]), int(start[2:])), time(int(end[:2]), int(end[2:]))
+
+
+@pytest.mark.parametrize(
+    ("zone", "day", "hours", "worked"),
+    [
+        pytest.param(zone, day, wall_hours(hours), worked, id=f"{name}-{hours}")
+        for (name, zone, day), rows in CLOCK_CHANGE_HOURS.items()
+        for hours, worked in rows.items()
+    ],
+)
+def test_a_clock_change_day_has_the_business_hours_its_wall_clock_shows(zone, day, hours, worked):
+    cal = calendar(
+        time_zone=zone, holiday_country="", workdays=EVERY_DAY, day_start=hours[0], day_end=hours[1]
+    )
+    midnight, next_midnight = first_instant(day, zone), first_instant(day + timedelta(days=1), zone)
+    minutes = (next_midnight - midnight) // timedelta(minutes=1)
+
+    assert business_seconds(midnight, next_midnight, cal) == worked * HOUR
+    assert len(business_minutes(cal, midnight, minutes)) == worked * 60
+
+
+def night(day_start: time, day_end: time) -> BusinessCalendar:
+    return calendar(workdays=EVERY_DAY, holiday_country="", day_start=day_start, day_end=day_end)
+
+
+def test_hours_that_span_the_skipped_hour_run_straight_through_the_jump():
+    # 01:00–04:00 on the spring night: 01:00–02:00 CET, then 03:00–04:00 CEST, one stretch in UTC.
+    due = add_business_time(berlin(2027, 3, 28, 0, 0), HOUR, night(time(1), time(4)))
+
+    assert due == datetime(2027, 3, 28, 1, 0, tzinfo=UTC)
+    assert due.astimezone(BERLIN).strftime("%H:%M %Z") == "03:00 CEST"
+
+
+def test_hours_that_span_the_repeated_hour_work_it_twice():
+    cal = night(time(1), time(4))
+    start = datetime(2027, 10, 30, 23, 0, tzinfo=UTC)  # 01:00 CEST on the autumn night
+
+    due = add_business_time(start, 3 * HOUR, cal)
+
+    # 01:00–02:00 CEST, 02:00–03:00 CEST, 02:00–03:00 CET: the third hour ends at 03:00 CET.
+    assert due.astimezone(BERLIN).strftime("%H:%M %Z") == "03:00 CET"
+    assert business_seconds(start, start + timedelta(hours=12), cal) == 4 * HOUR
+
+
+def test_a_stretch_ended_by_the_jump_forward_ends_at_the_jump_which_reads_as_the_later_time():
+    cal = night(time(0), time(2))
+
+    due = add_business_time(berlin(2027, 3, 28, 0, 0), 2 * HOUR, cal)
+
+    # Two hours after 00:00 CET is 02:00 CET, the instant the wall clock reads 03:00 CEST.
+    assert due == datetime(2027, 3, 28, 1, 0, tzinfo=UTC)
+    assert due.astimezone(BERLIN).strftime("%H:%M %Z") == "03:00 CEST"
+
+
+def test_a_closing_time_in_the_repeated_hour_closes_twice():
+    cal = night(time(0, 30), time(2, 30))
+    start = berlin(2027, 10, 31, 0, 30)
+
+    # 00:30–02:30 CEST, then the wall clock reads 02:30–03:00 CEST (outside), then 02:00–02:30 CET.
+    first_close = add_business_time(start, 2 * HOUR, cal)
+    assert first_close.astimezone(BERLIN).strftime("%H:%M %Z") == "02:30 CEST"
+    reopened = add_business_time(first_close + timedelta(minutes=1), 0, cal)
+    assert reopened.astimezone(BERLIN).strftime("%H:%M %Z") == "02:00 CET"
+    assert add_business_time(start, 150 * 60, cal).astimezone(BERLIN).strftime("%H:%M %Z") == "02:30 CET"
+
+
+def test_hours_entirely_inside_the_skipped_hour_make_no_business_time_that_day():
+    cal = night(time(2, 15), time(2, 45))
+
+    opens = add_business_time(berlin(2027, 3, 28, 0, 0), 0, cal)
+
+    # Nothing on the 28th: the next day's 02:15.
+    assert opens == berlin(2027, 3, 29, 2, 15)
+    assert cal.hours(date(2027, 3, 28)) == ()
+
+
+def test_an_opening_time_in_the_skipped_hour_opens_at_the_jump():
+    cal = night(time(2, 30), time(17))
+
+    opens = add_business_time(berlin(2027, 3, 28, 0, 0), 0, cal)
+
+    # The first instant whose wall clock reads 02:30 or later: 03:00 CEST.
+    assert opens.astimezone(BERLIN).strftime("%H:%M %Z") == "03:00 CEST"
+
+
+# --- Absences as ranges. ---
+
+
+def test_overlapping_and_touching_absences_are_kept_as_one_range():
+    cal = calendar(
+        absences=(
+            (date(2027, 2, 10), date(2027, 2, 12)),
+            (date(2027, 2, 1), date(2027, 2, 5)),
+            (date(2027, 2, 4), date(2027, 2, 9)),
+            (date(2027, 3, 1), date(2027, 3, 1)),
+        )
+    )
+
+    assert cal.absences == ((date(2027, 2, 1), date(2027, 2, 12)), (date(2027, 3, 1), date(2027, 3, 1)))
+    assert cal.absence_end(date(2027, 2, 7)) == date(2027, 2, 12)
+    assert cal.absence_end(date(2027, 2, 13)) is None
+
+
+def test_a_long_absence_costs_the_walk_one_step_not_one_per_day(monkeypatch):
+    cal = calendar(absences=((date(2027, 1, 4), date(2028, 12, 31)),))
+    looked_at: list[date] = []
+    hours = BusinessCalendar.hours
+
+    def counted_hours(self, day):
+        looked_at.append(day)
+        return hours(self, day)
+
+    monkeypatch.setattr(BusinessCalendar, "hours", counted_hours)
+
+    due = add_business_time(berlin(2027, 1, 4, 10), TWO_BUSINESS_DAYS, cal)
+
+    assert due == berlin(2029, 1, 3, 17)  # Mon 1 Jan is a holiday: 8 h Tue 2nd, 8 h Wed 3rd
+    assert len(looked_at) < 10
+
+
+def test_an_absence_stored_to_the_end_of_the_calendar_reads_like_a_hold_until_further_notice():
+    # Stored before dates were checked: 0001-01-01 to 9999-12-31.
+    cal = calendar(absences=((date(1, 1, 1), date(9999, 12, 31)),))
+    start = berlin(2027, 1, 4, 10)
+
+    due = add_business_time(start, TWO_BUSINESS_DAYS, cal)
+
+    assert cal.absences == ((date(1, 1, 1), date(9998, 12, 31)),)
+    assert due.year == 9999
+    assert business_seconds(start, due, cal) == TWO_BUSINESS_DAYS
+    assert business_seconds(start, berlin(2040, 1, 1), cal) == 0

@@ -10,6 +10,7 @@ from io import StringIO
 
 import pytest
 import time_machine
+from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -57,20 +58,23 @@ def provider(team):
     return provider
 
 
-@pytest.fixture
-def engagement(team, provider) -> Engagement:
-    engagement = EngagementFactory(
-        workspace=team.workspace, provider=provider, owner=team.alice, title="Landing page copy"
-    )
+def requested(team, provider, title: str, message_id: str) -> Engagement:
+    """An engagement of the provider whose request, logged a day ago, has this Message-ID."""
+    engagement = EngagementFactory(workspace=team.workspace, provider=provider, owner=team.alice, title=title)
     services.message_log(
         engagement=engagement,
         direction=Message.Direction.OUTBOUND,
         kind=Message.Kind.REQUEST,
         occurred_at=timezone.now() - timedelta(days=1),
-        subject="Landing page copy",
-        message_id="request-1@tracker.example",
+        subject=title,
+        message_id=message_id,
     )
     return engagement
+
+
+@pytest.fixture
+def engagement(team, provider) -> Engagement:
+    return requested(team, provider, "Landing page copy", "request-1@tracker.example")
 
 
 def run(team, raw: bytes) -> importer.ImportResult:
@@ -507,6 +511,76 @@ def test_a_reply_to_mail_earlier_in_the_same_batch_threads_to_it(team, engagemen
     assert (reply.engagement_id, reply.kind) == (engagement.pk, Message.Kind.REPLY)
     engagement.refresh_from_db()
     assert not engagement.awaiting_reply
+
+
+@pytest.fixture
+def another(team, provider) -> Engagement:
+    return requested(team, provider, "Logo", "request-2@tracker.example")
+
+
+def failing_on(monkeypatch, engagement: Engagement, error: Exception) -> None:
+    """Make logging on one engagement fail, as a bad row once made it."""
+    recompute = services.exchanges_recompute_many
+
+    def recompute_unless_it(*, engagements, **kwargs):
+        if any(e.pk == engagement.pk for e in engagements):
+            raise error
+        return recompute(engagements=engagements, **kwargs)
+
+    monkeypatch.setattr(services, "exchanges_recompute_many", recompute_unless_it)
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (ValidationError("The log refused it."), "The log refused it."),
+        (OverflowError("date value out of range"), "It could not be logged"),
+    ],
+    ids=["refused", "crashed"],
+)
+def test_a_mail_the_log_cannot_take_is_kept_as_rejected_and_the_rest_of_its_batch_imports(
+    team, engagement, another, monkeypatch, caplog, error, reason
+):
+    failing_on(monkeypatch, another, error)
+    raws = [
+        mail(message_id="a@x", in_reply_to="request-1@tracker.example"),
+        mail(message_id="b@x", in_reply_to="request-2@tracker.example"),
+        mail(message_id="c@x", in_reply_to="a@x", body="And the rest."),
+    ]
+
+    counts = importer.mail_import_many(workspace=team.workspace, raws=raws, source=InboundMail.Source.IMPORT)
+
+    assert (counts.threaded, counts.rejected) == (2, 1)
+    assert list(engagement.messages.order_by("pk").values_list("message_id", flat=True)) == [
+        "request-1@tracker.example",
+        "a@x",
+        "c@x",
+    ]
+    assert Exchange.objects.get(engagement=engagement).replied_at is not None
+    assert another.messages.count() == 1  # only its request
+    rejected = InboundMail.objects.get(status=InboundMail.Status.REJECTED)
+    assert rejected.message_id == "b@x"
+    assert reason in rejected.reason
+    with rejected.raw.open("rb") as kept:
+        assert b"b@x" in kept.read()
+    assert "logging its messages one by one" in caplog.text
+
+
+def test_importing_the_same_file_again_after_a_failed_mail_changes_nothing(
+    team, engagement, another, monkeypatch
+):
+    failing_on(monkeypatch, another, OverflowError("date value out of range"))
+    raws = [
+        mail(message_id="a@x", in_reply_to="request-1@tracker.example"),
+        mail(message_id="b@x", in_reply_to="request-2@tracker.example"),
+    ]
+    importer.mail_import_many(workspace=team.workspace, raws=raws, source=InboundMail.Source.IMPORT)
+
+    again = importer.mail_import_many(workspace=team.workspace, raws=raws, source=InboundMail.Source.IMPORT)
+
+    # The imported one is in the log, the rejected one is kept once: both known.
+    assert (again.duplicate, again.threaded, again.rejected) == (2, 0, 0)
+    assert InboundMail.objects.filter(status=InboundMail.Status.REJECTED).count() == 1
 
 
 def test_a_batch_costs_the_same_queries_whatever_its_size(team, engagement):

@@ -8,6 +8,7 @@ import pytest
 import time_machine
 
 from engagements import services
+from engagements.backlog import backlog_add
 from engagements.models import Engagement, Exchange, Message, MetricsBacklog, MetricSnapshot
 from engagements.reliability import snapshots
 from engagements.reliability.metrics import PERIODS
@@ -165,3 +166,96 @@ def test_the_dashboard_reads_only_the_workspaces_own_row(team, providers):
     assert board.providers == {}
     assert board.workspace is not None
     assert board.workspace.requests == 2
+
+
+# --- One workspace's failure is its own; nothing queued is lost. ---
+
+
+@pytest.fixture
+def other_provider(team):
+    """A provider with a request in charlie's workspace, created after alice's."""
+    other = ProviderFactory(workspace=team.other_workspace, name="Olga")
+    log_request(EngagementFactory(workspace=team.other_workspace, provider=other), 3)
+    return other
+
+
+def failing_for(monkeypatch, workspace_id: int) -> None:
+    """Make the figures of one workspace fail to compute, as a bad row once made them."""
+    compute = snapshots.metrics.compute_groups
+
+    def compute_groups(scope, *args, **kwargs):
+        if scope.workspace_id == workspace_id:
+            raise OverflowError("date value out of range")
+        return compute(scope, *args, **kwargs)
+
+    monkeypatch.setattr(snapshots.metrics, "compute_groups", compute_groups)
+
+
+@pytest.mark.django_db
+def test_a_workspace_whose_figures_fail_does_not_stop_the_full_refresh_of_another(
+    team, providers, other_provider, monkeypatch, caplog
+):
+    assert team.workspace.pk < team.other_workspace.pk  # the failing one comes first
+    failing_for(monkeypatch, team.workspace.pk)
+
+    snapshots.refresh_all(now=NOW)
+
+    assert not MetricSnapshot.objects.filter(workspace=team.workspace).exists()
+    assert MetricSnapshot.objects.filter(workspace=team.other_workspace, provider=other_provider).exists()
+    assert f"workspace {team.workspace.pk} failed" in caplog.text
+    assert "OverflowError" in caplog.text  # logged with its traceback
+
+
+@pytest.mark.django_db
+def test_a_failing_backlog_refresh_keeps_its_queue_and_does_not_stop_another_workspace(
+    team, providers, other_provider, monkeypatch, caplog
+):
+    anna, _bert = providers
+    log_reply(Engagement.objects.get(provider=anna), 1)
+    failing_for(monkeypatch, team.workspace.pk)
+
+    snapshots.backlog_refresh(now=NOW)
+
+    # Alice's workspace failed: Anna is still queued, to be tried on the next run.
+    assert list(MetricsBacklog.objects.values_list("provider_id", flat=True)) == [anna.pk]
+    assert MetricSnapshot.objects.filter(workspace=team.other_workspace, provider=other_provider).exists()
+    assert f"workspace {team.workspace.pk} failed" in caplog.text
+
+    monkeypatch.undo()
+    assert snapshots.backlog_refresh(now=NOW) == 1
+    assert not MetricsBacklog.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_provider_queued_again_during_its_refresh_stays_queued(team, providers, monkeypatch):
+    anna, _bert = providers
+    engagement = Engagement.objects.get(provider=anna)
+    log_reply(engagement, 1)
+    snapshots.snapshots_refresh(workspace_id=team.workspace.pk, now=NOW)
+    compute = snapshots.metrics.compute_groups
+    changed: list[bool] = []
+
+    def compute_groups(scope, *args, **kwargs):
+        if not changed:
+            # A request logged while the refresh computes: its own transaction queues Anna again.
+            changed.append(True)
+            backlog_add(workspace_id=team.workspace.pk, provider_ids=[anna.pk])
+        return compute(scope, *args, **kwargs)
+
+    monkeypatch.setattr(snapshots.metrics, "compute_groups", compute_groups)
+
+    assert snapshots.backlog_refresh(now=NOW) == 1
+
+    assert changed
+    assert list(MetricsBacklog.objects.values_list("provider_id", flat=True)) == [anna.pk]
+
+
+@pytest.mark.django_db
+def test_queueing_a_queued_provider_again_moves_its_since(team, providers):
+    anna, _bert = providers
+    log_reply(Engagement.objects.get(provider=anna), 1)
+    first = MetricsBacklog.objects.get().since
+
+    backlog_add(workspace_id=team.workspace.pk, provider_ids=[anna.pk, anna.pk])
+
+    assert MetricsBacklog.objects.get().since > first

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+import re
+from datetime import UTC, date, datetime
 
+import pytest
+import time_machine
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from providers import services
 from providers.models import Absence
 
 
@@ -98,3 +103,76 @@ def test_another_providers_absence_is_404(team, provider, absence):
     )
     assert team.client_for(team.alice).post(path).status_code == 404
     assert Absence.objects.count() == 1
+
+
+# --- Bounds: a typo in a year never reaches the clock. ---
+
+
+@pytest.mark.parametrize(
+    ("starts_on", "ends_on", "field"),
+    [
+        ("0001-01-01", "9999-12-31", "starts_on"),
+        ("2026-12-01", "9999-12-30", "ends_on"),
+        ("1999-12-31", "2000-01-05", "starts_on"),
+    ],
+    ids=["ten-thousand-years", "until-9999", "before-2000"],
+)
+def test_an_absence_outside_the_accepted_dates_is_refused_on_its_field(
+    team, provider, starts_on, ends_on, field
+):
+    data = {"starts_on": starts_on, "ends_on": ends_on, "note": "Forever"}
+    response = team.client_for(team.alice).post(add_url(provider), data, **HTMX)
+
+    assert response.status_code == 200
+    form = response.context["absence_form"]
+    assert "Enter a date between" in " ".join(form.errors[field])
+    assert 'value="Forever"' in response.content.decode()
+    assert not Absence.objects.exists()
+
+
+def test_an_absence_longer_than_two_years_is_refused(team, provider):
+    data = {"starts_on": "2027-01-01", "ends_on": "2029-01-02"}
+    response = team.client_for(team.alice).post(add_url(provider), data, **HTMX)
+
+    assert "An absence can last at most two years." in response.content.decode()
+    assert not Absence.objects.exists()
+
+
+def test_an_absence_of_exactly_two_years_is_taken(team, provider):
+    data = {"starts_on": "2027-01-01", "ends_on": "2028-12-31"}
+    response = team.client_for(team.alice).post(add_url(provider), data, **HTMX)
+
+    assert "The absence was added." in response.content.decode()
+    assert provider.absences.get().ends_on == date(2028, 12, 31)
+
+
+@time_machine.travel(datetime(2028, 2, 29, 12, tzinfo=UTC), tick=False)
+def test_the_date_pickers_offer_only_the_accepted_dates(team, provider):
+    content = (
+        team.client_for(team.alice)
+        .get(reverse("providers:detail", kwargs={"ws": "acme", "pk": provider.pk}))
+        .content.decode()
+    )
+
+    field = re.search(r'<input type="date" name="starts_on"[^>]*>', content)
+    assert field is not None
+    # Ten years after a leap day: the 28th.
+    assert 'min="2000-01-01" max="2038-02-28"' in field.group()
+
+
+@pytest.mark.parametrize(
+    ("starts_on", "ends_on"),
+    [
+        (date(1, 1, 1), date(9999, 12, 31)),
+        (date(2026, 12, 1), date(9999, 12, 30)),
+        (date(2027, 1, 1), date(2029, 6, 1)),
+    ],
+    ids=["ten-thousand-years", "until-9999", "longer-than-two-years"],
+)
+def test_the_service_and_the_model_refuse_what_the_form_refuses(provider, starts_on, ends_on):
+    with pytest.raises(ValidationError) as info:
+        services.absence_add(provider=provider, starts_on=starts_on, ends_on=ends_on)
+    assert set(info.value.message_dict) <= {"starts_on", "ends_on"}
+    with pytest.raises(ValidationError):
+        Absence(provider=provider, starts_on=starts_on, ends_on=ends_on).full_clean()
+    assert not Absence.objects.exists()

@@ -110,3 +110,14 @@ def test_an_absence_deleted_in_the_admin_moves_the_due_times_back(
 
     assert response.status_code == 302
     assert reply_due(waiting) == before
+
+
+def test_an_absence_of_ten_thousand_years_is_refused_in_the_admin(waiting, admin_client):
+    response = admin_client.post(
+        reverse("admin:providers_absence_add"),
+        {"provider": waiting.provider.pk, "starts_on": "0001-01-01", "ends_on": "9999-12-31", "note": "x"},
+    )
+
+    assert response.status_code == 200
+    assert "Enter a date between" in str(response.context["adminform"].form.errors)
+    assert not Absence.objects.exists()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
+import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
@@ -128,3 +130,30 @@ def test_expiry_badges(team, provider):
     content = team.client_for(team.alice).get(page).content.decode()
     assert content.count(">expired</span>") == 1
     assert content.count(">expiring soon</span>") == 1
+
+
+def test_an_expiry_date_in_year_9999_is_a_field_error(team, provider):
+    data = {"kind": "nda", "title": "NDA", "expires_on": "9999-12-31", "file": pdf_upload()}
+    response = team.client_for(team.alice).post(upload_url(provider), data)
+
+    assert response.status_code == 200
+    assert "Enter a date between" in " ".join(response.context["document_form"].errors["expires_on"])
+    assert not Document.objects.exists()
+
+
+def test_a_contract_may_run_for_decades(team, provider):
+    expires = timezone.localdate() + timedelta(days=25 * 365)
+    data = {"kind": "contract", "title": "Lease", "expires_on": expires.isoformat(), "file": pdf_upload()}
+
+    team.client_for(team.alice).post(upload_url(provider), data)
+
+    assert provider.documents.get().expires_on == expires
+
+
+def test_the_service_refuses_an_expiry_date_before_2000(provider):
+    with pytest.raises(ValidationError) as info:
+        services.document_upload(
+            provider=provider, upload=pdf_upload(), title="Old", expires_on=date(1999, 1, 1)
+        )
+    assert "expires_on" in info.value.message_dict
+    assert not Document.objects.exists()
