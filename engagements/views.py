@@ -371,6 +371,7 @@ def attention(request: HttpRequest) -> HttpResponse:
     page = Paginator(queries.attention_awaiting(req.workspace, now=now, owner=owner), PER_PAGE).get_page(
         request.GET.get("page")
     )
+    nothing_now = not overdue and not due_soon and not page.paginator.count
     return render(
         request,
         "engagements/attention.html",
@@ -384,7 +385,9 @@ def attention(request: HttpRequest) -> HttpResponse:
             "more_snoozed": more_snoozed,
             "page_obj": page,
             "cap": queries.ATTENTION_CAP,
-            "nothing": not overdue and not due_soon and not page.paginator.count,
+            # Nothing to do now; and nothing owed at all only when no snoozed flag waits either.
+            "nothing_now": nothing_now,
+            "nothing": nothing_now and not snoozed,
             "show_engagement": True,
             "can_edit": req.membership.can_edit,
             **_flag_row_context(request.get_full_path(), now),

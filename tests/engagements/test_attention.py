@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+import zoneinfo
+from datetime import datetime, timedelta
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from engagements import flags, queries, services
 from engagements.flagging import flag_pass
@@ -44,6 +46,20 @@ def flagged(workspace, provider, title, *, overdue_by: timedelta, owner=None, **
         due_at=exchange.reply_due_at,
         **fields,
     )
+
+
+def shown(at: datetime, format_name: str = "SHORT_DATETIME_FORMAT") -> str:
+    """A moment as the rows print it, in the display zone."""
+    return formats.date_format(
+        timezone.localtime(at, zoneinfo.ZoneInfo(settings.DISPLAY_TIME_ZONE)), format_name
+    )
+
+
+def row(page: str, title: str) -> str:
+    """The one attention row naming an engagement title."""
+    rows = [r for r in page.split('<li class="list-group-item"')[1:] if f">{title}</a>" in r]
+    assert len(rows) == 1, title
+    return rows[0]
 
 
 def section(response, name: str) -> list[str]:
@@ -157,6 +173,103 @@ def test_a_request_whose_flag_was_dismissed_still_awaits_a_reply(team, provider)
     assert section(response, "due_soon") == []
     assert section(response, "awaiting") == ["Dismissed"]
     assert "reply was due" in response.content.decode()
+
+
+# --- What the page says is owed ----------------------------------------------------
+
+
+def _overdue_only(team, provider) -> None:
+    flagged(team.workspace, provider, "Late", overdue_by=timedelta(days=1))
+
+
+def _snoozed_only(team, provider) -> None:
+    flagged(
+        team.workspace,
+        provider,
+        "Snoozed",
+        overdue_by=timedelta(days=1),
+        snoozed_until=timezone.now() + timedelta(days=2),
+    )
+
+
+def _dismissed(team, provider) -> None:
+    flag = flagged(team.workspace, provider, "Dismissed", overdue_by=timedelta(days=1))
+    flags.flag_dismiss(flag=flag, reason="They called, it is in hand", by=team.alice)
+
+
+def _due_soon(team, provider) -> None:
+    waiting(team.workspace, provider, "Soon", due_in=timedelta(hours=3))
+
+
+def _awaiting(team, provider) -> None:
+    waiting(team.workspace, provider, "Later", due_in=timedelta(days=3))
+
+
+def _nothing(team, provider) -> None:
+    answered = waiting(team.workspace, provider, "Answered", due_in=timedelta(hours=5))
+    services.message_log(engagement=answered.engagement, direction="in", kind="reply")
+
+
+# Each case: what is set up, the titles in each section, and which headline the page shows.
+COMBINATIONS = {
+    "overdue only": (_overdue_only, {"overdue": ["Late"]}, None),
+    "snoozed only": (_snoozed_only, {"snoozed": ["Snoozed"]}, "nothing-now"),
+    "dismissed": (_dismissed, {"awaiting": ["Dismissed"]}, None),
+    "due soon": (_due_soon, {"due_soon": ["Soon"]}, None),
+    "awaiting": (_awaiting, {"awaiting": ["Later"]}, None),
+    "nothing": (_nothing, {}, "empty-state"),
+}
+
+
+@pytest.mark.parametrize("case", list(COMBINATIONS))
+def test_the_page_says_nothing_is_owed_only_when_nothing_is(team, provider, case):
+    setup, expected, headline = COMBINATIONS[case]
+    setup(team, provider)
+
+    response = team.client_for(team.alice).get(url("attention"))
+
+    page = response.content.decode()
+    for name in ("overdue", "due_soon", "awaiting", "snoozed"):
+        assert section(response, name) == expected.get(name, []), name
+    assert ('data-testid="empty-state"' in page) == (headline == "empty-state")
+    assert ("nobody owes you one" in page) == (headline == "empty-state")
+    assert ('data-testid="nothing-now"' in page) == (headline == "nothing-now")
+    assert response.context["nothing"] is (headline == "empty-state")
+
+
+def test_with_only_snoozed_flags_left_nothing_needs_attention_now_and_each_says_when_it_comes_back(
+    team, provider
+):
+    back = timezone.now() + timedelta(days=2)
+    flagged(
+        team.workspace,
+        provider,
+        "Snoozed reply",
+        overdue_by=timedelta(days=1),
+        snoozed_until=back,
+        owner=team.alice,
+    )
+    Flag.objects.create(
+        workspace=team.workspace,
+        engagement=EngagementFactory(workspace=team.workspace, provider=provider, title="Bounced mail"),
+        kind=Flag.Kind.BOUNCED,
+        due_at=timezone.now() - timedelta(hours=2),
+        snoozed_until=back + timedelta(days=1),
+    )
+    client = team.client_for(team.alice)
+
+    page = client.get(url("attention")).content.decode()
+
+    assert "Nothing needs attention now." in page
+    assert "2 snoozed flags are still open" in page
+    assert "Nothing needs attention." not in page
+    # Shown open, not folded away: they are all that is owed.
+    assert 'data-testid="snoozed" open' in page
+    for title, day in (("Snoozed reply", back), ("Bounced mail", back + timedelta(days=1))):
+        assert f"Snoozed: back on {shown(day, 'DATE_FORMAT')}" in row(page, title)
+    mine = client.get(url("attention"), {"mine": "1"})
+    assert "Nothing of yours needs attention now." in mine.content.decode()
+    assert section(mine, "snoozed") == ["Snoozed reply"]
 
 
 def test_the_empty_state_says_nothing_needs_attention(team):
