@@ -175,7 +175,8 @@ def attention_count(workspace: Workspace, now: datetime | None = None) -> int:
 def _open_flags(workspace: Workspace, owner: User | None) -> QuerySet[Flag]:
     flags = (
         Flag.objects.filter(workspace=workspace, resolved_at=None)
-        .select_related("engagement__provider", "engagement__owner")
+        # The exchange: when its request was last followed up.
+        .select_related("engagement__provider", "engagement__owner", "exchange")
         .defer(*ATTENTION_UNUSED)
     )
     return flags if owner is None else flags.filter(engagement__owner=owner)
@@ -235,18 +236,31 @@ def attention_awaiting(
     )
 
 
+def flag_followed_up_at(flag: Flag) -> datetime | None:
+    """When the provider was last chased about a flag, or None while nobody has.
+
+    A reply or ghosted flag: the last follow-up on its request. A delivery or
+    bounce flag has no request of its own: the last message to the provider
+    since its deadline (or the bounce). Reads only what the attention queries
+    load with the flag.
+    """
+    if flag.exchange_id is not None and flag.exchange is not None:
+        return flag.exchange.last_followup_at
+    last = flag.engagement.last_outbound_at
+    return last if last is not None and last >= flag.due_at else None
+
+
 def engagement_flags(engagement: Engagement) -> list[Flag]:
     """All the engagement's flags, open and resolved, the latest raised first."""
-    return list(
-        Flag.objects.filter(engagement=engagement).select_related("resolved_by").order_by("-raised_at", "-id")
-    )
+    # Through the engagement's manager: each flag's ``engagement`` is this instance, not a query.
+    return list(engagement.flags.select_related("resolved_by", "exchange").order_by("-raised_at", "-id"))
 
 
 def flag_for(workspace: Workspace, pk: int) -> Flag:
     """One flag of the workspace, or 404."""
     # The engagement's workspace too: Flag.workspace is a copy without a database constraint.
     return get_object_or_404(
-        Flag.objects.select_related("engagement__provider", "engagement__owner", "resolved_by"),
+        Flag.objects.select_related("engagement__provider", "engagement__owner", "resolved_by", "exchange"),
         workspace=workspace,
         engagement__workspace=workspace,
         pk=pk,

@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import formats, timezone
 
-from engagements import flags, queries, services
+from engagements import deadlines, flags, queries, services
 from engagements.flagging import flag_pass
 from engagements.models import Engagement, Exchange, Flag
 from tests.engagements.conftest import url
@@ -45,6 +45,31 @@ def flagged(workspace, provider, title, *, overdue_by: timedelta, owner=None, **
         kind=Flag.Kind.REPLY_OVERDUE,
         due_at=exchange.reply_due_at,
         **fields,
+    )
+
+
+def delivery_flagged(workspace, provider, title, *, late_by_days: int, owner=None) -> Flag:
+    """An open delivery-overdue flag, ``late_by_days`` after the due date; the request was answered before it."""
+    due_on = timezone.localdate() - timedelta(days=late_by_days)
+    engagement = EngagementFactory(
+        workspace=workspace, provider=provider, owner=owner, title=title, due_on=due_on
+    )
+    services.message_log(
+        engagement=engagement,
+        direction="out",
+        kind="request",
+        occurred_at=timezone.now() - timedelta(days=late_by_days + 5),
+    )
+    services.message_log(
+        engagement=engagement,
+        direction="in",
+        kind="reply",
+        occurred_at=timezone.now() - timedelta(days=late_by_days + 4),
+    )
+    due_at = deadlines.due_end(due_on, provider.time_zone)
+    assert due_at is not None
+    return Flag.objects.create(
+        workspace=workspace, engagement=engagement, kind=Flag.Kind.DELIVERY_OVERDUE, due_at=due_at
     )
 
 
@@ -272,6 +297,40 @@ def test_with_only_snoozed_flags_left_nothing_needs_attention_now_and_each_says_
     assert section(mine, "snoozed") == ["Snoozed reply"]
 
 
+# --- Follow-ups ---------------------------------------------------------------------
+
+
+def test_every_row_says_when_it_was_last_followed_up(team, provider):
+    chased_at = timezone.now() - timedelta(hours=5)
+    chased = flagged(team.workspace, provider, "Chased reply", overdue_by=timedelta(days=1))
+    services.message_log(
+        engagement=chased.engagement, direction="out", kind="follow_up", occurred_at=chased_at
+    )
+    flagged(team.workspace, provider, "Silent reply", overdue_by=timedelta(days=1))
+    # The request went out before the deadline: that is no follow-up about the late delivery.
+    delivery_flagged(team.workspace, provider, "Late delivery", late_by_days=3)
+    nudged = delivery_flagged(team.workspace, provider, "Nudged delivery", late_by_days=3)
+    nudged_at = timezone.now() - timedelta(days=1)
+    services.message_log(engagement=nudged.engagement, direction="out", kind="other", occurred_at=nudged_at)
+    asked = waiting(team.workspace, provider, "Asked again", due_in=timedelta(days=2))
+    asked_at = timezone.now() - timedelta(hours=3)
+    services.message_log(engagement=asked.engagement, direction="out", kind="follow_up", occurred_at=asked_at)
+    waiting(team.workspace, provider, "Asked once", due_in=timedelta(hours=4))
+
+    page = team.client_for(team.alice).get(url("attention")).content.decode()
+
+    for title, at in (
+        ("Chased reply", chased_at),
+        ("Silent reply", None),
+        ("Late delivery", None),
+        ("Nudged delivery", nudged_at),
+        ("Asked again", asked_at),
+        ("Asked once", None),
+    ):
+        text = f"Last followed up {shown(at)}" if at else "Not followed up yet"
+        assert text in row(page, title), title
+
+
 def test_the_empty_state_says_nothing_needs_attention(team):
     response = team.client_for(team.alice).get(url("attention"))
     page = response.content.decode()
@@ -353,8 +412,11 @@ def _one_of_each(workspace, provider, owner, n: int) -> None:
         owner=owner,
         snoozed_until=timezone.now() + timedelta(days=1),
     )
-    waiting(workspace, provider, f"Soon {n}", due_in=timedelta(hours=1 + n), owner=owner)
+    soon = waiting(workspace, provider, f"Soon {n}", due_in=timedelta(hours=1 + n), owner=owner)
+    # Followed up: the row says when, from what the page has already read.
+    services.message_log(engagement=soon.engagement, direction="out", kind="follow_up")
     waiting(workspace, provider, f"Later {n}", due_in=timedelta(days=2 + n), owner=owner)
+    delivery_flagged(workspace, provider, f"Delivery {n}", late_by_days=1 + n, owner=owner)
 
 
 def test_the_query_count_does_not_grow_with_the_rows(team, provider, django_assert_max_num_queries):
