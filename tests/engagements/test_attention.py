@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import formats, timezone
 
 from engagements import deadlines, flags, queries, services
@@ -329,6 +330,22 @@ def test_every_row_says_when_it_was_last_followed_up(team, provider):
     ):
         text = f"Last followed up {shown(at)}" if at else "Not followed up yet"
         assert text in row(page, title), title
+
+
+def test_each_flag_row_offers_the_follow_up_that_fits_it_in_the_log_and_by_mail(team, provider):
+    flag = flagged(team.workspace, provider, "Late logo", overdue_by=timedelta(days=1))
+    exchange = waiting(team.workspace, provider, "Soon", due_in=timedelta(hours=3))
+    compose = reverse("mail:compose", kwargs={"ws": "acme", "pk": flag.engagement_id})
+
+    page = team.client_for(team.bob).get(url("attention")).content.decode()
+
+    flag_row = row(page, "Late logo")
+    assert f"{url('message_create', pk=flag.engagement_id)}?followup=1&amp;flag={flag.pk}" in flag_row
+    assert f"{compose}?kind=follow_up&amp;flag={flag.pk}" in flag_row
+    assert f"{url('message_create', pk=exchange.engagement_id)}?followup=1#" in row(page, "Soon")
+    detail = team.client_for(team.bob).get(url("detail", pk=flag.engagement_id)).content.decode()
+    assert f"?followup=1&amp;flag={flag.pk}" in detail
+    assert f"{compose}?kind=follow_up&amp;flag={flag.pk}" in detail
 
 
 def test_the_empty_state_says_nothing_needs_attention(team):
