@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from crispy_forms.bootstrap import InlineRadios, StrictButton
 from crispy_forms.helper import FormHelper
@@ -18,8 +20,8 @@ from django.template.loader import select_template
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from engagements import queries
-from engagements.models import Engagement, Message, Review
+from engagements import deadlines, queries
+from engagements.models import Engagement, Flag, Message, Review
 from outsourcing.dates import BoundedDateField, BoundedDateInput
 from outsourcing.models import User, Workspace
 from outsourcing.money import currency_choices, format_money
@@ -369,35 +371,83 @@ def followup_language(languages: Sequence[str], current: str | None) -> str:
     return chosen if chosen in shipped else settings.LANGUAGE_CODE
 
 
-def followup_initial(engagement: Engagement, request: Message | None, *, sender: str) -> dict[str, Any]:
-    """The log form's values for a polite follow-up, in the provider's language.
+# The texts a follow-up is written from: one per flag kind, and a general one when no flag
+# and nothing in the log says more. Each is a template per language:
+# engagements/followup/<language>/<text>.txt.
+FOLLOWUP_GENERAL = "general"
+# Flags about a request still unanswered: their texts say that no reply came.
+REPLY_FLAGS = frozenset({Flag.Kind.REPLY_OVERDUE, Flag.Kind.GHOSTED})
 
-    ``request`` is the message being chased (None when there is none, e.g. an
-    overdue delivery nobody asked about in the log). Nothing is saved here.
+
+def followup_text(facts: queries.FollowupFacts, *, delivery_late: bool) -> str:
+    """Which text a follow-up is written from: the open flag's; without one, what the log shows.
+
+    Only a request still unanswered gets a text that says no reply came, so a
+    provider who did reply is never told otherwise.
     """
+    flag = facts.flag
+    if flag is not None and (flag.kind not in REPLY_FLAGS or facts.waiting is not None):
+        return str(flag.kind)
+    if facts.waiting is not None:
+        return Flag.Kind.REPLY_OVERDUE
+    if delivery_late:
+        return Flag.Kind.DELIVERY_OVERDUE
+    return FOLLOWUP_GENERAL
+
+
+def followup_initial(
+    engagement: Engagement, facts: queries.FollowupFacts, *, sender: str, now: datetime | None = None
+) -> dict[str, Any]:
+    """The log form's values for a follow-up that fits its flag, in the provider's language.
+
+    Dates are written as the provider reads them: in their language and time
+    zone, days counted by their calendar. ``facts`` come from
+    ``queries.followup_facts``. Nothing is saved here.
+    """
+    now = now or timezone.now()
     provider = engagement.provider
+    zone = provider.time_zone or "UTC"
+    today = timezone.localdate(now, ZoneInfo(zone))  # days count by the provider's calendar
     language = followup_language(provider.languages or [], translation.get_language())
+    text = followup_text(facts, delivery_late=deadlines.delivery_overdue(engagement, now))
+    request = facts.request
+    requested_at = request.occurred_at if request is not None else None
+    requested_on = timezone.localdate(requested_at, ZoneInfo(zone)) if requested_at else today
+    due_on = engagement.due_on
+    resent = ""
+    if text == Flag.Kind.BOUNCED and request is not None:
+        resent = request.body.strip() or engagement.brief.strip()
+    context = {
+        "name": provider.name,
+        "title": engagement.title,
+        "sender": sender,
+        "requested_at": requested_at,
+        "days_waiting": (today - requested_on).days,
+        "followups": facts.waiting.followups if facts.waiting is not None else 0,
+        "due_on": due_on,
+        "days_late": max((today - due_on).days, 0) if due_on else 0,
+        "upcoming_due_on": due_on if due_on and due_on >= today else None,
+        "failed": ", ".join(sorted(facts.bounced)),
+        "resent_subject": request.subject if resent and request is not None else "",
+        "resent_body": resent,
+    }
+    template = select_template(
+        [f"engagements/followup/{language}/{text}.txt", f"engagements/followup/en/{text}.txt"]
+    )
+    with translation.override(language), timezone.override(zone):
+        body = template.render(context)
     base = (request.subject if request is not None else "") or engagement.title
-    subject = base if base.lower().startswith("re:") else f"Re: {base}"
-    template = select_template([f"engagements/followup/{language}.txt", "engagements/followup/en.txt"])
-    # The request's date as the provider saw it, in their language and time zone.
-    with translation.override(language), timezone.override(provider.time_zone or "UTC"):
-        body = template.render(
-            {
-                "name": provider.name,
-                "title": engagement.title,
-                "requested_at": request.occurred_at if request is not None else None,
-                "due_on": engagement.due_on,
-                "sender": sender,
-            },
-        )
+    # A resent mail keeps its subject; a follow-up answers it.
+    subject = base if text == Flag.Kind.BOUNCED or base.lower().startswith("re:") else f"Re: {base}"
+    channel = request.channel if request is not None else Message.Channel.EMAIL
     return {
         "direction": Message.Direction.OUTBOUND,
         "kind": Message.Kind.FOLLOW_UP,
-        "channel": request.channel if request is not None else Message.Channel.EMAIL,
-        "occurred_at": timezone.now().replace(second=0, microsecond=0),
+        "channel": Message.Channel.EMAIL if text == Flag.Kind.BOUNCED else channel,
+        "occurred_at": now.replace(second=0, microsecond=0),
         "subject": subject[: Message._meta.get_field("subject").max_length or 300],
-        "body": body.strip(),
+        # The templates' optional paragraphs leave blank lines behind when they are empty.
+        "body": re.sub(r"\n{3,}", "\n\n", body).strip(),
     }
 
 

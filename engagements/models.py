@@ -248,6 +248,9 @@ class Message(models.Model):
     absence_until = models.DateField(_("away until"), null=True, blank=True)
     quoted = models.TextField(_("quoted history"), blank=True, default="", db_default="")
     html = models.TextField(_("HTML version"), blank=True, default="", db_default="")
+    # For a bounce: the addresses it says our mail could not reach (lower-case, space-separated),
+    # so that the next attempt goes to another of the provider's addresses.
+    failed_recipients = models.TextField(_("undeliverable addresses"), blank=True, default="", db_default="")
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

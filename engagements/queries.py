@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import Count, DateTimeField, Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.expressions import OrderBy
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from engagements.models import Attachment, Engagement, Exchange, Flag, Message
 from outsourcing.models import User, Workspace
-from providers.models import Provider
+from providers.models import Provider, ProviderEmail
 
 # Sort keys offered in the list -> the field they order by ("-key" reverses it).
 SORTS = {
@@ -175,7 +177,8 @@ def attention_count(workspace: Workspace, now: datetime | None = None) -> int:
 def _open_flags(workspace: Workspace, owner: User | None) -> QuerySet[Flag]:
     flags = (
         Flag.objects.filter(workspace=workspace, resolved_at=None)
-        .select_related("engagement__provider", "engagement__owner")
+        # The exchange: when its request was last followed up.
+        .select_related("engagement__provider", "engagement__owner", "exchange")
         .defer(*ATTENTION_UNUSED)
     )
     return flags if owner is None else flags.filter(engagement__owner=owner)
@@ -235,34 +238,49 @@ def attention_awaiting(
     )
 
 
+def flag_followed_up_at(flag: Flag) -> datetime | None:
+    """When the provider was last chased about a flag, or None while nobody has.
+
+    A reply or ghosted flag: the last follow-up on its request. A delivery or
+    bounce flag has no request of its own: the last message to the provider
+    since its deadline (or the bounce). Reads only what the attention queries
+    load with the flag.
+    """
+    if flag.exchange_id is not None and flag.exchange is not None:
+        return flag.exchange.last_followup_at
+    last = flag.engagement.last_outbound_at
+    return last if last is not None and last >= flag.due_at else None
+
+
 def engagement_flags(engagement: Engagement) -> list[Flag]:
     """All the engagement's flags, open and resolved, the latest raised first."""
-    return list(
-        Flag.objects.filter(engagement=engagement).select_related("resolved_by").order_by("-raised_at", "-id")
-    )
+    # Through the engagement's manager: each flag's ``engagement`` is this instance, not a query.
+    return list(engagement.flags.select_related("resolved_by", "exchange").order_by("-raised_at", "-id"))
 
 
 def flag_for(workspace: Workspace, pk: int) -> Flag:
     """One flag of the workspace, or 404."""
     # The engagement's workspace too: Flag.workspace is a copy without a database constraint.
     return get_object_or_404(
-        Flag.objects.select_related("engagement__provider", "engagement__owner", "resolved_by"),
+        Flag.objects.select_related("engagement__provider", "engagement__owner", "resolved_by", "exchange"),
         workspace=workspace,
         engagement__workspace=workspace,
         pk=pk,
     )
 
 
-def followup_request(engagement: Engagement) -> Message | None:
-    """The request a follow-up chases: the open exchange's, else the latest live request."""
-    open_exchange = (
+def open_exchange(engagement: Engagement) -> Exchange | None:
+    """The engagement's request still waiting for a reply, with its message (at most one is open)."""
+    return (
         Exchange.objects.filter(engagement=engagement, replied_at=None)
         .select_related("request_message")
         .order_by("-requested_at", "-id")
         .first()
     )
-    if open_exchange is not None:
-        return open_exchange.request_message
+
+
+def latest_request(engagement: Engagement) -> Message | None:
+    """The engagement's latest live request, answered or not."""
     return (
         Message.objects.filter(
             engagement=engagement,
@@ -273,6 +291,87 @@ def followup_request(engagement: Engagement) -> Message | None:
         .order_by("-occurred_at", "-id")
         .first()
     )
+
+
+def followup_request(engagement: Engagement) -> Message | None:
+    """The request a follow-up chases: the open exchange's, else the latest live request."""
+    waiting = open_exchange(engagement)
+    return waiting.request_message if waiting is not None else latest_request(engagement)
+
+
+def followup_flag(engagement: Engagement, pk: str | None) -> Flag | None:
+    """The flag a follow-up answers (``?flag=`` of the follow-up links), or None when none is named.
+
+    Only a flag of this very engagement (and so of its workspace): any other id is a 404.
+    """
+    if not pk:
+        return None
+    if not pk.isdigit():
+        raise Http404("No such flag.")
+    return get_object_or_404(
+        Flag.objects.select_related("exchange__request_message"),
+        workspace_id=engagement.workspace_id,
+        engagement=engagement,
+        pk=int(pk),
+    )
+
+
+def bounced_addresses(engagement: Engagement) -> frozenset[str]:
+    """The addresses the engagement's logged bounces say our mail could not reach, lower-cased.
+
+    A bounce logged before bounces kept their failed addresses is read for the
+    provider's addresses it names (what the importer threaded it by).
+    """
+    failed: set[str] = set()
+    unrecorded: list[str] = []
+    for recorded, *texts in Message.objects.filter(
+        engagement=engagement, kind=Message.Kind.BOUNCE, deleted_at=None
+    ).values_list("failed_recipients", "subject", "body", "quoted"):
+        if recorded:
+            failed.update(recorded.split())
+        else:
+            unrecorded.append("\n".join(texts).lower())
+    if unrecorded:
+        for address in ProviderEmail.objects.filter(provider_id=engagement.provider_id).values_list(
+            "email", flat=True
+        ):
+            if any(address.lower() in text for text in unrecorded):
+                failed.add(address.lower())
+    return frozenset(failed)
+
+
+@dataclass(frozen=True)
+class FollowupFacts:
+    """What a follow-up can truthfully say about an engagement (``forms.followup_initial`` writes it)."""
+
+    # The flag it answers, while that is still open.
+    flag: Flag | None
+    # The request still unanswered: the flag's, else the engagement's open one.
+    waiting: Exchange | None
+    # The request the follow-up is about: the unanswered one, else the latest.
+    request: Message | None
+    # For a bounce: where our mail did not arrive.
+    bounced: frozenset[str] = frozenset()
+
+
+def followup_facts(
+    engagement: Engagement, flag: Flag | None = None, *, bounced: frozenset[str] | None = None
+) -> FollowupFacts:
+    """Read what a follow-up on ``engagement`` (answering ``flag``, if given) may say.
+
+    ``bounced``: the engagement's ``bounced_addresses`` when the caller has read them already.
+    """
+    if flag is not None and not flag.is_open:
+        flag = None  # resolved meanwhile: the engagement as it is now decides the text
+    waiting = flag.exchange if flag is not None and flag.exchange is not None else None
+    if waiting is None or waiting.replied_at is not None:
+        waiting = open_exchange(engagement)
+    request = waiting.request_message if waiting is not None else latest_request(engagement)
+    if flag is None or flag.kind != Flag.Kind.BOUNCED:
+        bounced = frozenset()
+    elif bounced is None:
+        bounced = bounced_addresses(engagement)
+    return FollowupFacts(flag=flag, waiting=waiting, request=request, bounced=bounced)
 
 
 def attention_summary(workspace: Workspace, *, now: datetime) -> dict[str, int]:

@@ -211,21 +211,26 @@ def message_create(request: HttpRequest, pk: int) -> HttpResponse:
     """Log a message; htmx swaps the log section, a plain POST redirects back.
 
     GET shows the engagement with its log form; ``?followup=1`` prefills a
-    polite follow-up to the request still unanswered. Nothing is saved before
-    the person submits it.
+    follow-up, and ``&flag=ID`` one that fits that flag of this engagement
+    (any other id is a 404). Nothing is saved before the person submits it.
     """
     req = _ws(request)
     require_role(req, Role.MEMBER)
     engagement = queries.engagement_for(req.workspace, pk)
     if request.method != "POST":
+        flag = None
         if request.GET.get("followup"):
-            initial = followup_initial(
-                engagement, queries.followup_request(engagement), sender=req.user.display_name
-            )
+            flag = queries.followup_flag(engagement, request.GET.get("flag"))
+            facts = queries.followup_facts(engagement, flag)
+            if flag is not None and facts.flag is None:
+                messages.info(
+                    request, _("That flag is resolved already: the text fits the engagement as it is now.")
+                )
+            initial = followup_initial(engagement, facts, sender=req.user.display_name)
         else:
             initial = MessageLogForm.initial_for(engagement)
         context = _detail_context(req, engagement, MessageLogForm(initial=initial))
-        return render(request, "engagements/detail.html", context)
+        return render(request, "engagements/detail.html", {**context, "followup_flag": flag})
     form = MessageLogForm(request.POST, request.FILES)
     if form.is_valid():
         data = dict(form.cleaned_data)
@@ -402,6 +407,7 @@ def attention(request: HttpRequest) -> HttpResponse:
     page = Paginator(queries.attention_awaiting(req.workspace, now=now, owner=owner), PER_PAGE).get_page(
         request.GET.get("page")
     )
+    nothing_now = not overdue and not due_soon and not page.paginator.count
     return render(
         request,
         "engagements/attention.html",
@@ -415,7 +421,9 @@ def attention(request: HttpRequest) -> HttpResponse:
             "more_snoozed": more_snoozed,
             "page_obj": page,
             "cap": queries.ATTENTION_CAP,
-            "nothing": not overdue and not due_soon and not page.paginator.count,
+            # Nothing to do now; and nothing owed at all only when no snoozed flag waits either.
+            "nothing_now": nothing_now,
+            "nothing": nothing_now and not snoozed,
             "show_engagement": True,
             "can_edit": req.membership.can_edit,
             **_flag_row_context(request.get_full_path(), now),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from crispy_forms.bootstrap import InlineCheckboxes, InlineRadios
@@ -41,10 +41,21 @@ class ComposeForm(forms.Form):
     subject = forms.CharField(label=_("Subject"), max_length=SUBJECT_MAX)
     body = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 14}), strip=False)
 
-    def __init__(self, *args: Any, addresses: Sequence[str], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, addresses: Sequence[str], bounced: Collection[str] = (), **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         to: Any = self.fields["to"]
-        to.choices = [(address, address) for address in addresses]
+        # An address mail bounced from stays choosable (it may work again), but says so.
+        to.choices = [
+            (
+                address,
+                _("%(address)s (mail bounced)") % {"address": address}
+                if address.lower() in bounced
+                else address,
+            )
+            for address in addresses
+        ]
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True  # the template's <form> has its own token

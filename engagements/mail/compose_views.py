@@ -17,6 +17,7 @@ from engagements import queries
 from engagements.forms import add_service_errors
 from engagements.mail import outbound
 from engagements.mail.compose_forms import ComposeForm
+from engagements.models import Flag, Message
 from outsourcing.access import WorkspaceRequest, workspace_view
 from outsourcing.models import Role
 
@@ -26,8 +27,11 @@ from outsourcing.models import Role
 def compose(request: HttpRequest, pk: int) -> HttpResponse:
     """The compose page: ``?kind=`` and ``?lang=`` choose the template it starts from.
 
-    Viewers cannot send, so the page is not theirs either (403). A failed send
-    shows the form again with everything that was typed, and the reason.
+    ``?flag=ID`` (a flag of this engagement; any other id is a 404) makes the
+    follow-up fit that flag. The recipient is never an address a bounce
+    reported while the provider has another. Viewers cannot send, so the page
+    is not theirs either (403). A failed send shows the form again with
+    everything that was typed, and the reason.
     """
     req = cast(WorkspaceRequest, request)
     engagement = queries.engagement_for(req.workspace, pk)
@@ -35,16 +39,27 @@ def compose(request: HttpRequest, pk: int) -> HttpResponse:
     context = {"engagement": engagement, "addresses": addresses, "languages": settings.LANGUAGES}
     if not addresses:
         return render(request, "engagements/mail/compose.html", {**context, "form": None})
+    flag = queries.followup_flag(engagement, request.GET.get("flag"))
+    bounced = queries.bounced_addresses(engagement)
+    # A bounce that named no address: nobody can say which one to avoid, so the person chooses.
+    failed_unknown = flag is not None and flag.kind == Flag.Kind.BOUNCED and not bounced
+    to = [] if failed_unknown else outbound.recipients(addresses, bounced)
+    context |= {
+        "flag": flag,
+        "bounced": [a for a in addresses if a.lower() in bounced],
+        "to": to,
+        "failed_unknown": failed_unknown,
+    }
     if request.method == "POST":
-        form = ComposeForm(request.POST, addresses=addresses)
+        form = ComposeForm(request.POST, addresses=addresses, bounced=bounced)
         if form.is_valid():
             try:
                 message = outbound.mail_send(engagement=engagement, by=req.user, **form.cleaned_data)
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
-                to = ", ".join(form.cleaned_data["to"])
-                messages.success(request, _("Mail sent to %(to)s.") % {"to": to})
+                sent_to = ", ".join(form.cleaned_data["to"])
+                messages.success(request, _("Mail sent to %(to)s.") % {"to": sent_to})
                 detail = reverse("engagements:detail", kwargs={"ws": req.workspace.slug, "pk": engagement.pk})
                 return redirect(f"{detail}#message-{message.pk}")
         chosen = {
@@ -52,9 +67,15 @@ def compose(request: HttpRequest, pk: int) -> HttpResponse:
             "language": outbound.mail_language(engagement, request.GET.get("lang")),
         }
     else:
-        kind = ComposeForm.kind_or_default(request.GET.get("kind"), engagement.awaiting_reply)
+        default_kind = Message.Kind.FOLLOW_UP if flag is not None else None
+        kind = ComposeForm.kind_or_default(request.GET.get("kind") or default_kind, engagement.awaiting_reply)
         chosen = outbound.compose_initial(
-            engagement, kind, sender_name=req.user.display_name, language=request.GET.get("lang")
+            engagement,
+            kind,
+            sender_name=req.user.display_name,
+            language=request.GET.get("lang"),
+            flag=flag,
+            bounced=bounced,
         )
-        form = ComposeForm(initial={**chosen, "to": addresses[:1]}, addresses=addresses)
+        form = ComposeForm(initial={**chosen, "to": to}, addresses=addresses, bounced=bounced)
     return render(request, "engagements/mail/compose.html", {**context, "form": form, "chosen": chosen})

@@ -220,6 +220,7 @@ def mail_log_item(
         # The whole text, quotes and signature included, is kept to be shown on demand.
         quoted=mail.text if mail.text.strip() != mail.new_text.strip() else "",
         html=mail.html,
+        failed_recipients=" ".join(mail.failed_recipients) if mail.is_bounce else "",
         absence_until=mail.absence_until if direction == Message.Direction.INBOUND else None,
     )
     return services.LogItem(message, attachments)

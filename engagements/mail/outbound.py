@@ -14,7 +14,7 @@ import re
 import secrets
 import smtplib
 import string
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from email.headerregistry import Address
 from email.utils import make_msgid, parseaddr
 from typing import Any
@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from engagements import queries, services
 from engagements.forms import followup_initial, followup_language
 from engagements.mail.tokens import token_once
-from engagements.models import Engagement, Message
+from engagements.models import Engagement, Flag, Message
 from outsourcing.models import User
 from outsourcing.money import format_money
 from providers.models import Provider, ProviderEmail
@@ -287,20 +287,35 @@ def _speaking(engagement: Engagement, language: str) -> Engagement:
     return pinned
 
 
+def recipients(addresses: Sequence[str], bounced: Collection[str]) -> list[str]:
+    """Whom a mail goes to unless the person chooses otherwise: the first address no bounce reported.
+
+    Nobody when every address bounced: the person chooses, and the page says why.
+    """
+    return [a for a in addresses if a.lower() not in bounced][:1]
+
+
 def compose_initial(
-    engagement: Engagement, kind: str, *, sender_name: str, language: str | None = None
+    engagement: Engagement,
+    kind: str,
+    *,
+    sender_name: str,
+    language: str | None = None,
+    flag: Flag | None = None,
+    bounced: frozenset[str] | None = None,
 ) -> dict[str, Any]:
     """The compose form's subject and body for a request or follow-up, and their language.
 
     The language is the one chosen, else the provider's (as for follow-ups:
-    the user's own when the provider speaks it). Nothing is saved here.
+    the user's own when the provider speaks it). A follow-up fits ``flag``
+    when one is given (``bounced``: the engagement's bounced addresses, when
+    read already). Nothing is saved here.
     """
     provider = engagement.provider
     language = mail_language(engagement, language)
     if kind == Message.Kind.FOLLOW_UP:
-        initial = followup_initial(
-            _speaking(engagement, language), queries.followup_request(engagement), sender=sender_name
-        )
+        facts = queries.followup_facts(engagement, flag, bounced=bounced)
+        initial = followup_initial(_speaking(engagement, language), facts, sender=sender_name)
         return {"kind": kind, "subject": initial["subject"], "body": initial["body"], "language": language}
     template = select_template([f"engagements/request/{language}.txt", "engagements/request/en.txt"])
     # Dates and sums as the provider reads them: in their language and time zone.

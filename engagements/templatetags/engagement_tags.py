@@ -1,4 +1,4 @@
-"""Display helpers for engagement pages: how long the silence lasts, status colours."""
+"""Display helpers for engagement pages: how long the silence lasts, status colours, follow-ups."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ from datetime import datetime, timedelta
 from django import template
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
+
+from engagements import queries
+from engagements.models import Flag
 
 register = template.Library()
 
@@ -42,3 +45,9 @@ def mail_html(html: str) -> SafeString:
 
     # Safe: nh3 has just cleaned it with the display allowlist.
     return mark_safe(display_html(html or ""))
+
+
+@register.filter
+def followed_up_at(flag: Flag) -> datetime | None:
+    """When the provider was last chased about a flag (None: not yet)."""
+    return queries.flag_followed_up_at(flag)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+import zoneinfo
+from datetime import datetime, timedelta
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import formats, timezone
 
 from engagements import deadlines, flags, queries, services
 from engagements.flagging import flag_pass
@@ -44,6 +47,45 @@ def flagged(workspace, provider, title, *, overdue_by: timedelta, owner=None, **
         due_at=exchange.reply_due_at,
         **fields,
     )
+
+
+def delivery_flagged(workspace, provider, title, *, late_by_days: int, owner=None) -> Flag:
+    """An open delivery-overdue flag, ``late_by_days`` after the due date; the request was answered before it."""
+    due_on = timezone.localdate() - timedelta(days=late_by_days)
+    engagement = EngagementFactory(
+        workspace=workspace, provider=provider, owner=owner, title=title, due_on=due_on
+    )
+    services.message_log(
+        engagement=engagement,
+        direction="out",
+        kind="request",
+        occurred_at=timezone.now() - timedelta(days=late_by_days + 5),
+    )
+    services.message_log(
+        engagement=engagement,
+        direction="in",
+        kind="reply",
+        occurred_at=timezone.now() - timedelta(days=late_by_days + 4),
+    )
+    due_at = deadlines.due_end(due_on, provider.time_zone)
+    assert due_at is not None
+    return Flag.objects.create(
+        workspace=workspace, engagement=engagement, kind=Flag.Kind.DELIVERY_OVERDUE, due_at=due_at
+    )
+
+
+def shown(at: datetime, format_name: str = "SHORT_DATETIME_FORMAT") -> str:
+    """A moment as the rows print it, in the display zone."""
+    return formats.date_format(
+        timezone.localtime(at, zoneinfo.ZoneInfo(settings.DISPLAY_TIME_ZONE)), format_name
+    )
+
+
+def row(page: str, title: str) -> str:
+    """The one attention row naming an engagement title."""
+    rows = [r for r in page.split('<li class="list-group-item"')[1:] if f">{title}</a>" in r]
+    assert len(rows) == 1, title
+    return rows[0]
 
 
 def section(response, name: str) -> list[str]:
@@ -161,6 +203,153 @@ def test_a_request_whose_flag_was_dismissed_still_awaits_a_reply(team, provider)
     assert "reply was due" in response.content.decode()
 
 
+# --- What the page says is owed ----------------------------------------------------
+
+
+def _overdue_only(team, provider) -> None:
+    flagged(team.workspace, provider, "Late", overdue_by=timedelta(days=1))
+
+
+def _snoozed_only(team, provider) -> None:
+    flagged(
+        team.workspace,
+        provider,
+        "Snoozed",
+        overdue_by=timedelta(days=1),
+        snoozed_until=timezone.now() + timedelta(days=2),
+    )
+
+
+def _dismissed(team, provider) -> None:
+    flag = flagged(team.workspace, provider, "Dismissed", overdue_by=timedelta(days=1))
+    flags.flag_dismiss(flag=flag, reason="They called, it is in hand", by=team.alice)
+
+
+def _due_soon(team, provider) -> None:
+    waiting(team.workspace, provider, "Soon", due_in=timedelta(hours=3))
+
+
+def _awaiting(team, provider) -> None:
+    waiting(team.workspace, provider, "Later", due_in=timedelta(days=3))
+
+
+def _nothing(team, provider) -> None:
+    answered = waiting(team.workspace, provider, "Answered", due_in=timedelta(hours=5))
+    services.message_log(engagement=answered.engagement, direction="in", kind="reply")
+
+
+# Each case: what is set up, the titles in each section, and which headline the page shows.
+COMBINATIONS = {
+    "overdue only": (_overdue_only, {"overdue": ["Late"]}, None),
+    "snoozed only": (_snoozed_only, {"snoozed": ["Snoozed"]}, "nothing-now"),
+    "dismissed": (_dismissed, {"awaiting": ["Dismissed"]}, None),
+    "due soon": (_due_soon, {"due_soon": ["Soon"]}, None),
+    "awaiting": (_awaiting, {"awaiting": ["Later"]}, None),
+    "nothing": (_nothing, {}, "empty-state"),
+}
+
+
+@pytest.mark.parametrize("case", list(COMBINATIONS))
+def test_the_page_says_nothing_is_owed_only_when_nothing_is(team, provider, case):
+    setup, expected, headline = COMBINATIONS[case]
+    setup(team, provider)
+
+    response = team.client_for(team.alice).get(url("attention"))
+
+    page = response.content.decode()
+    for name in ("overdue", "due_soon", "awaiting", "snoozed"):
+        assert section(response, name) == expected.get(name, []), name
+    assert ('data-testid="empty-state"' in page) == (headline == "empty-state")
+    assert ("nobody owes you one" in page) == (headline == "empty-state")
+    assert ('data-testid="nothing-now"' in page) == (headline == "nothing-now")
+    assert response.context["nothing"] is (headline == "empty-state")
+
+
+def test_with_only_snoozed_flags_left_nothing_needs_attention_now_and_each_says_when_it_comes_back(
+    team, provider
+):
+    back = timezone.now() + timedelta(days=2)
+    flagged(
+        team.workspace,
+        provider,
+        "Snoozed reply",
+        overdue_by=timedelta(days=1),
+        snoozed_until=back,
+        owner=team.alice,
+    )
+    Flag.objects.create(
+        workspace=team.workspace,
+        engagement=EngagementFactory(workspace=team.workspace, provider=provider, title="Bounced mail"),
+        kind=Flag.Kind.BOUNCED,
+        due_at=timezone.now() - timedelta(hours=2),
+        snoozed_until=back + timedelta(days=1),
+    )
+    client = team.client_for(team.alice)
+
+    page = client.get(url("attention")).content.decode()
+
+    assert "Nothing needs attention now." in page
+    assert "2 snoozed flags are still open" in page
+    assert "Nothing needs attention." not in page
+    # Shown open, not folded away: they are all that is owed.
+    assert 'data-testid="snoozed" open' in page
+    for title, day in (("Snoozed reply", back), ("Bounced mail", back + timedelta(days=1))):
+        assert f"Snoozed: back on {shown(day, 'DATE_FORMAT')}" in row(page, title)
+    mine = client.get(url("attention"), {"mine": "1"})
+    assert "Nothing of yours needs attention now." in mine.content.decode()
+    assert section(mine, "snoozed") == ["Snoozed reply"]
+
+
+# --- Follow-ups ---------------------------------------------------------------------
+
+
+def test_every_row_says_when_it_was_last_followed_up(team, provider):
+    chased_at = timezone.now() - timedelta(hours=5)
+    chased = flagged(team.workspace, provider, "Chased reply", overdue_by=timedelta(days=1))
+    services.message_log(
+        engagement=chased.engagement, direction="out", kind="follow_up", occurred_at=chased_at
+    )
+    flagged(team.workspace, provider, "Silent reply", overdue_by=timedelta(days=1))
+    # The request went out before the deadline: that is no follow-up about the late delivery.
+    delivery_flagged(team.workspace, provider, "Late delivery", late_by_days=3)
+    nudged = delivery_flagged(team.workspace, provider, "Nudged delivery", late_by_days=3)
+    nudged_at = timezone.now() - timedelta(days=1)
+    services.message_log(engagement=nudged.engagement, direction="out", kind="other", occurred_at=nudged_at)
+    asked = waiting(team.workspace, provider, "Asked again", due_in=timedelta(days=2))
+    asked_at = timezone.now() - timedelta(hours=3)
+    services.message_log(engagement=asked.engagement, direction="out", kind="follow_up", occurred_at=asked_at)
+    waiting(team.workspace, provider, "Asked once", due_in=timedelta(hours=4))
+
+    page = team.client_for(team.alice).get(url("attention")).content.decode()
+
+    for title, at in (
+        ("Chased reply", chased_at),
+        ("Silent reply", None),
+        ("Late delivery", None),
+        ("Nudged delivery", nudged_at),
+        ("Asked again", asked_at),
+        ("Asked once", None),
+    ):
+        text = f"Last followed up {shown(at)}" if at else "Not followed up yet"
+        assert text in row(page, title), title
+
+
+def test_each_flag_row_offers_the_follow_up_that_fits_it_in_the_log_and_by_mail(team, provider):
+    flag = flagged(team.workspace, provider, "Late logo", overdue_by=timedelta(days=1))
+    exchange = waiting(team.workspace, provider, "Soon", due_in=timedelta(hours=3))
+    compose = reverse("mail:compose", kwargs={"ws": "acme", "pk": flag.engagement_id})
+
+    page = team.client_for(team.bob).get(url("attention")).content.decode()
+
+    flag_row = row(page, "Late logo")
+    assert f"{url('message_create', pk=flag.engagement_id)}?followup=1&amp;flag={flag.pk}" in flag_row
+    assert f"{compose}?kind=follow_up&amp;flag={flag.pk}" in flag_row
+    assert f"{url('message_create', pk=exchange.engagement_id)}?followup=1#" in row(page, "Soon")
+    detail = team.client_for(team.bob).get(url("detail", pk=flag.engagement_id)).content.decode()
+    assert f"?followup=1&amp;flag={flag.pk}" in detail
+    assert f"{compose}?kind=follow_up&amp;flag={flag.pk}" in detail
+
+
 def test_the_empty_state_says_nothing_needs_attention(team):
     response = team.client_for(team.alice).get(url("attention"))
     page = response.content.decode()
@@ -242,8 +431,11 @@ def _one_of_each(workspace, provider, owner, n: int) -> None:
         owner=owner,
         snoozed_until=timezone.now() + timedelta(days=1),
     )
-    waiting(workspace, provider, f"Soon {n}", due_in=timedelta(hours=1 + n), owner=owner)
+    soon = waiting(workspace, provider, f"Soon {n}", due_in=timedelta(hours=1 + n), owner=owner)
+    # Followed up: the row says when, from what the page has already read.
+    services.message_log(engagement=soon.engagement, direction="out", kind="follow_up")
     waiting(workspace, provider, f"Later {n}", due_in=timedelta(days=2 + n), owner=owner)
+    delivery_flagged(workspace, provider, f"Delivery {n}", late_by_days=1 + n, owner=owner)
 
 
 def test_the_query_count_does_not_grow_with_the_rows(team, provider, django_assert_max_num_queries):

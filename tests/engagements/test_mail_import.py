@@ -390,6 +390,8 @@ def test_a_bounce_threads_by_the_returned_mail_and_flags_the_engagement_once(tea
         Message.Direction.INBOUND,
         True,
     )
+    # Which address failed is kept: the next attempt goes to another one.
+    assert message.failed_recipients == "vanessa@va-agency.example"
     flags = Flag.objects.filter(engagement=engagement, kind=Flag.Kind.BOUNCED, resolved_at=None)
     assert flags.count() == 1
     # The owner hears of it like of any flag; the request still waits for its reply.

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from engagements import services
 from engagements.mail import importer, outbound
-from engagements.models import Engagement, InboundMail, Message
+from engagements.models import Engagement, Flag, InboundMail, Message
 from tests.engagements.conftest import url
 from tests.factories import EngagementFactory, ProviderEmailFactory, ProviderFactory
 
@@ -462,6 +462,151 @@ def test_a_follow_up_is_prefilled_in_the_providers_language_with_the_request_dat
     assert "Ich komme auf meine Anfrage vom" in initial["body"]
     english = _prefilled(team, draft, kind="follow_up", lang="en")
     assert "I am following up on my request of" in english["body"]
+
+
+# --- Follow-ups that fit a flag -----------------------------------------------------------
+
+
+def postfix_bounce(sent: Message, failed: str) -> bytes:
+    """A delivery report for ``sent``, as Postfix writes it: the failed address and the returned headers."""
+    return (
+        "From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\r\nTo: tracker@example.com\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\n"
+        f"Date: {format_datetime(timezone.now())}\r\nMessage-ID: <bounce-{sent.pk}@mx.example.net>\r\n"
+        'MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n'
+        "\r\n--b\r\nContent-Type: text/plain\r\n\r\nThe mail could not be delivered: mailbox unknown.\r\n"
+        "--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.net\r\n\r\n"
+        f"Final-Recipient: rfc822; {failed}\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        "--b\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"From: tracker@example.com\r\nTo: {failed}\r\nMessage-ID: <{sent.message_id}>\r\n"
+        "--b--\r\n"
+    ).encode()
+
+
+def bounced_request(team, engagement: Engagement, failed: str = "vanessa@example.net") -> Flag:
+    """Send the request to ``failed`` from the app, and import the bounce that comes back."""
+    sent = send(engagement, team.alice, to=[failed], body="Three sections, in a friendly tone.")
+    importer.mail_import(
+        workspace=team.workspace, raw=postfix_bounce(sent, failed), source=InboundMail.Source.IMPORT
+    )
+    return Flag.objects.get(engagement=engagement, kind=Flag.Kind.BOUNCED, resolved_at=None)
+
+
+def test_a_bounced_flags_follow_up_goes_to_another_address_with_the_request_again(team, draft, smtp_server):
+    flag = bounced_request(team, draft)
+    client = team.client_for(team.alice)
+
+    response = client.get(compose_url(draft, flag=str(flag.pk)))
+
+    initial = response.context["form"].initial
+    assert initial["to"] == ["office@example.net"]
+    assert initial["kind"] == "follow_up"
+    assert initial["subject"] == "Landing page copy"
+    assert "did not reach you: it came back undelivered from vanessa@example.net" in initial["body"]
+    assert "Three sections, in a friendly tone." in initial["body"]
+    page = response.content.decode()
+    assert 'data-testid="bounced-notice"' in page
+    assert "This mail goes to office@example.net instead." in page
+    assert "vanessa@example.net (mail bounced)" in page
+    # The language picker keeps the flag, so the text still fits it in the other language.
+    assert f'name="flag" value="{flag.pk}"' in page
+    assert (
+        "unzustellbar"
+        in client.get(compose_url(draft, flag=str(flag.pk), lang="de")).context["form"].initial["body"]
+    )
+
+    sent = client.post(
+        compose_url(draft, flag=str(flag.pk)),
+        {"kind": "follow_up", "to": initial["to"], "subject": initial["subject"], "body": initial["body"]},
+    )
+
+    assert sent.status_code == 302
+    assert smtp_server.envelopes[-1].rcpt_tos == ["office@example.net"]
+
+
+def test_when_the_only_address_bounced_the_page_says_so_and_chooses_no_recipient(team, draft, smtp_server):
+    draft.provider.emails.filter(email="office@example.net").delete()
+    flag = bounced_request(team, draft)
+
+    response = team.client_for(team.alice).get(compose_url(draft, flag=str(flag.pk)))
+
+    assert response.context["form"].initial["to"] == []
+    page = response.content.decode()
+    assert "Vanessa VA has no other e-mail address, so no recipient is chosen." in page
+    assert reverse("providers:edit", kwargs={"ws": "acme", "pk": draft.provider.pk}) in page
+    # Without the flag too: the first address is never the one that bounced.
+    assert _prefilled(team, draft)["to"] == []
+
+
+def test_a_bounce_logged_before_failed_addresses_were_kept_is_read_for_the_address_it_names(team, draft):
+    services.message_log(engagement=draft, direction="out", kind="request", author=team.alice)
+    services.message_log(
+        engagement=draft,
+        direction="in",
+        kind="bounce",
+        is_auto_reply=True,
+        subject="Delivery Status Notification (Failure)",
+        body="Delivery to the following recipient failed permanently:\n\n     Vanessa@Example.net",
+    )
+
+    assert _prefilled(team, draft)["to"] == ["office@example.net"]
+
+
+def test_a_bounce_that_names_no_address_leaves_the_choice_to_the_person(team, draft, smtp_server):
+    sent = send(draft, team.alice)
+    raw = postfix_bounce(sent, "vanessa@example.net").replace(
+        b"Final-Recipient: rfc822; vanessa@example.net\r\n", b""
+    )
+    raw = raw.replace(b"To: vanessa@example.net\r\n", b"")
+    importer.mail_import(workspace=team.workspace, raw=raw, source=InboundMail.Source.IMPORT)
+    flag = Flag.objects.get(engagement=draft, kind=Flag.Kind.BOUNCED)
+
+    response = team.client_for(team.alice).get(compose_url(draft, flag=str(flag.pk)))
+
+    assert response.context["form"].initial["to"] == []
+    assert "The bounce did not say which address failed" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("kind", "says", "never"),
+    [
+        (Flag.Kind.REPLY_OVERDUE, "sent 3 days ago, to which I have not had a reply yet", "delivery"),
+        (Flag.Kind.GHOSTED, "sent 3 days ago. My follow-up since then", "delivery"),
+        (Flag.Kind.DELIVERY_OVERDUE, "I am writing about the delivery of “Landing page copy”", "reply"),
+    ],
+)
+def test_the_mail_follow_up_of_a_flag_fits_the_flag(team, draft, smtp_server, kind, says, never):
+    with time_machine.travel(timezone.now() - timedelta(days=3)):
+        send(draft, team.alice)
+    if kind == Flag.Kind.GHOSTED:
+        services.message_log(engagement=draft, direction="out", kind="follow_up", author=team.alice)
+    Engagement.objects.filter(pk=draft.pk).update(due_on=timezone.localdate() - timedelta(days=2))
+    if kind == Flag.Kind.DELIVERY_OVERDUE:
+        services.message_log(engagement=draft, direction="in", kind="reply")
+    flag = Flag.objects.create(
+        workspace=team.workspace,
+        engagement=draft,
+        exchange=draft.exchanges.filter(replied_at=None).first(),
+        kind=kind,
+        due_at=timezone.now() - timedelta(days=1),
+    )
+
+    body = _prefilled(team, draft, flag=str(flag.pk))["body"]
+
+    assert says in body
+    assert never not in body
+
+
+def test_a_flag_of_another_engagement_or_workspace_is_a_404(team, draft, provider):
+    neighbour = EngagementFactory(workspace=team.workspace, provider=provider)
+    theirs = EngagementFactory(workspace=team.other_workspace)
+    client = team.client_for(team.alice)
+    for other in (neighbour, theirs):
+        flag = Flag.objects.create(
+            workspace=other.workspace, engagement=other, kind=Flag.Kind.BOUNCED, due_at=timezone.now()
+        )
+        assert client.get(compose_url(draft, flag=str(flag.pk))).status_code == 404
+    assert client.get(compose_url(draft, flag="1;drop")).status_code == 404
 
 
 # --- Queries -----------------------------------------------------------------------------
