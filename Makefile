@@ -69,6 +69,7 @@ bench: setup-dev
 	$(PY) -m bench.flagging
 	$(PY) -m bench
 	$(PY) -m bench.reliability
+	$(PY) -m bench.freshness
 	$(PY) -m bench.mail_import
 
 messages: setup-dev

@@ -3,15 +3,29 @@
 Kept apart from the figures themselves (``engagements.reliability``): every
 write path queues here, and none of them should load the numerical code that
 computes the figures just to add a row.
+
+Queuing also asks a worker to recompute the workspace's queued figures once
+the change commits, so the pages show it within seconds; one such task per
+workspace is on its way at a time, and the minute's beat task is the safety net.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
+from functools import partial
 
+from django.core.cache import cache
+from django.db import transaction
 from django.utils import timezone
 
+from engagements import jobs
 from engagements.models import Engagement, MetricsBacklog
+
+logger = logging.getLogger(__name__)
+
+# How long a queued refresh task keeps others from being queued, should it never start (a lost message).
+REFRESH_QUEUED_SECONDS = 60
 
 
 def backlog_add(*, workspace_id: int, provider_ids: Iterable[int]) -> None:
@@ -31,6 +45,26 @@ def backlog_add(*, workspace_id: int, provider_ids: Iterable[int]) -> None:
         unique_fields=["provider"],
         update_fields=["since"],
     )
+    transaction.on_commit(partial(_refresh_soon, workspace_id))
+
+
+def _queued_key(workspace_id: int) -> str:
+    return f"reliability-refresh-queued-{workspace_id}"
+
+
+def _refresh_soon(workspace_id: int) -> None:
+    if not cache.add(_queued_key(workspace_id), 1, timeout=REFRESH_QUEUED_SECONDS):
+        return
+    try:
+        jobs.send_now("engagements.tasks.refresh_metrics_workspace", workspace_id)
+    except Exception:  # the broker is away: the change is queued, the minute's beat task takes it
+        logger.warning("Could not queue the reliability refresh of workspace %s", workspace_id, exc_info=True)
+        cache.delete(_queued_key(workspace_id))
+
+
+def refresh_started(workspace_id: int) -> None:
+    """A refresh of the workspace began: a change committed from now on queues the next one."""
+    cache.delete(_queued_key(workspace_id))
 
 
 def backlog_add_for_engagement(engagement: Engagement) -> None:

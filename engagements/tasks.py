@@ -64,6 +64,12 @@ def refresh_metrics_backlog() -> int:
     return snapshots.backlog_refresh()
 
 
+@shared_task(name="engagements.tasks.refresh_metrics_workspace")
+def refresh_metrics_workspace(workspace_id: int) -> int:
+    """A change committed: recompute the workspace's queued figures now (see engagements.backlog)."""
+    return snapshots.backlog_refresh(workspace_id=workspace_id)
+
+
 @shared_task(name="engagements.tasks.refresh_metrics_all")
 def refresh_metrics_all() -> int:
     return snapshots.refresh_all()

@@ -276,6 +276,9 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The reliability refresh keeps a workspace's requests between runs only where every process
+# shares the cache (engagements/reliability/snapshots.py); a per-process cache could go stale.
+METRICS_KEEP_SAMPLE = CACHES["default"]["BACKEND"].endswith("RedisCache")
 
 # --- Accounts -------------------------------------------------------------
 

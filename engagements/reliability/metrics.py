@@ -293,6 +293,37 @@ class Sample:
             followups=np.array([r.followups for r in rows], dtype=np.int64),
         )
 
+    COLUMNS = (
+        "provider",
+        "category",
+        "requested",
+        "calendar_t",
+        "business_t",
+        "answered",
+        "decided",
+        "within",
+        "followups",
+    )
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """The sample as plain arrays (what the snapshot refresh keeps between runs)."""
+        return {name: getattr(self, name) for name in self.COLUMNS}
+
+    @classmethod
+    def from_columns(cls, columns: dict[str, np.ndarray], now: datetime) -> Sample:
+        return cls(now=now, **{name: columns[name] for name in cls.COLUMNS})
+
+    def without_providers(self, provider_ids: Sequence[int]) -> Sample:
+        """The requests of every provider but these."""
+        return self.take(~np.isin(self.provider, np.asarray(list(provider_ids), dtype=np.int64)))
+
+    def plus(self, other: Sample) -> Sample:
+        """Both samples' requests together (``other``'s moment wins)."""
+        return Sample.from_columns(
+            {name: np.concatenate([getattr(self, name), getattr(other, name)]) for name in self.COLUMNS},
+            other.now,
+        )
+
     def take(self, which: np.ndarray) -> Sample:
         """The requests picked by a boolean mask or an index array."""
         return Sample(

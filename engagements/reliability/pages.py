@@ -26,10 +26,20 @@ from providers.models import Provider
 WATCH = 5
 
 
-def _priors(workspace: Workspace, period: Period) -> dict[str, float] | None:
-    """The workspace's shares to shrink a provider's score toward (as the snapshots do), or None."""
-    whole = snapshots.workspace_figures(workspace.pk, period.key if period.key in metrics.PERIODS else "all")
-    return None if whole is None else metrics.workspace_priors(whole)
+def _priors(workspace: Workspace, period: Period) -> dict[str, float]:
+    """The workspace's shares to shrink a provider's score toward, as the snapshots do.
+
+    A standard period's own; custom dates take the all-time shares. A
+    workspace whose figures were never computed gets them now (what the
+    dashboard would do too), so a score never depends on whether the
+    background refresh has run.
+    """
+    key = period.key if period.key in metrics.PERIODS else "all"
+    whole = snapshots.workspace_figures(workspace.pk, key)
+    if whole is None:
+        snapshots.snapshots_refresh(workspace_id=workspace.pk)
+        whole = snapshots.workspace_figures(workspace.pk, key) or Metrics()
+    return metrics.workspace_priors(whole)
 
 
 # --- Dashboard ---------------------------------------------------------------------------

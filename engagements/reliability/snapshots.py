@@ -4,10 +4,19 @@ Reading every exchange of a workspace takes seconds at agency scale, so the
 leaderboard and the dashboard read one precomputed row per provider, category
 and standard period instead. Two tasks keep them true:
 
-- every minute, the providers queued in ``MetricsBacklog`` (their log, status,
-  review or flags changed) are recomputed: work proportional to what changed;
+- as soon as a change commits (and every minute, as a safety net), the
+  providers queued in ``MetricsBacklog`` (their log, status, review or flags
+  changed) are recomputed, and with them the workspace's own figures: work
+  proportional to what changed;
 - regularly, a whole workspace is recomputed, because time alone moves some
   figures (an unanswered request keeps waiting, a rolling period moves on).
+
+The workspace's figures need every one of its requests, and reading them
+takes seconds at agency scale (most of it working out how long each
+unanswered one has waited). So a refresh keeps the workspace's requests in
+the shared cache, and the next partial refresh reads afresh only the changed
+providers' requests. What the kept ones have waited is as of the last full
+refresh: at most ``METRICS_FULL_REFRESH_MINUTES`` old.
 
 Each workspace is refreshed on its own: one whose figures cannot be computed
 is logged and tried again on the next run, and never holds up the others. A
@@ -27,10 +36,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from engagements import backlog
 from engagements.models import MetricsBacklog, MetricSnapshot
 from engagements.reliability import metrics
 from engagements.reliability.metrics import ALL, PERIODS, WORKSPACE, Grouping, Metrics, Period, Sample, Scope
@@ -84,13 +97,51 @@ def workspace_figures(workspace_id: int, period: str) -> Metrics | None:
     return None if payload is None else metrics.from_payload(payload)
 
 
-def _priors(workspace_id: int) -> dict[str, dict[str, float]] | None:
-    """The workspace's shares per period, from its own snapshots (None if any is missing)."""
-    rows = MetricSnapshot.objects.filter(workspace_id=workspace_id, provider=None, category=ALL).values_list(
-        "period", "payload"
-    )
-    priors = {period: metrics.workspace_priors(metrics.from_payload(payload)) for period, payload in rows}
-    return priors if all(key in priors for key in PERIODS) else None
+def _sample_key(workspace_id: int) -> str:
+    return f"reliability-sample-{workspace_id}"
+
+
+def _kept_sample_lock(workspace_id: int) -> str:
+    return f"reliability-sample-lock-{workspace_id}"
+
+
+# How long a kept sample lasts without a refresh: longer than two full-refresh intervals.
+KEEP_SECONDS = 3 * 60 * 60
+
+
+def _keep(workspace_id: int, sample: Sample) -> None:
+    if settings.METRICS_KEEP_SAMPLE:
+        cache.set(_sample_key(workspace_id), sample.columns(), timeout=KEEP_SECONDS)
+
+
+def _workspace_sample(workspace_id: int, changed: Sequence[int], now: datetime) -> Sample:
+    """Every request of the workspace, with the changed providers' requests read afresh.
+
+    Only the holder of the workspace's lock reads and replaces the kept
+    sample: a refresh running beside it reads everything instead.
+    """
+    period = Period.standard("all", now)
+    whole = Scope(workspace_id=workspace_id)
+    if not settings.METRICS_KEEP_SAMPLE:
+        return Sample.load(whole, period, now)
+    lock = _kept_sample_lock(workspace_id)
+    if not cache.add(lock, 1, timeout=300):
+        return Sample.load(whole, period, now)
+    try:
+        kept = cache.get(_sample_key(workspace_id))
+        if kept is None:
+            sample = Sample.load(whole, period, now)
+        else:
+            fresh = Sample.load(Scope(workspace_id=workspace_id, provider_ids=tuple(changed)), period, now)
+            sample = Sample.from_columns(kept, now).without_providers(changed).plus(fresh)
+        _keep(workspace_id, sample)
+    finally:
+        cache.delete(lock)
+    return sample
+
+
+# "all" first: its figures name the workspace's leading currency, which every period's spend is in.
+PERIODS_ALL_FIRST = ("all", *(key for key in PERIODS if key != "all"))
 
 
 def _row(
@@ -131,41 +182,16 @@ def snapshots_refresh(
     the transaction that writes the figures.
     """
     now = now or timezone.now()
-    priors = None if provider_ids is None else _priors(workspace_id)
-    full = priors is None
-    scope = Scope(workspace_id=workspace_id, provider_ids=None if full else tuple(provider_ids or ()))
-    # One read of every request; the shorter periods are parts of it.
-    everything = Sample.load(scope, Period.standard("all", now), now)
-    currency = ""
-    if not full:
-        whole = workspace_figures(workspace_id, "all")
-        currency = leading_currency(whole) if whole else ""
-    rows: list[MetricSnapshot] = []
-    for key in PERIODS:
-        period = Period.standard(key, now)
-        sample = everything if key == "all" else everything.within_period(period)
-        groups = metrics.compute_groups(
-            scope,
-            period,
-            now=now,
-            grouping=Grouping(by_provider=True, by_category=True),
-            # A provider's scores in every category shrink toward the workspace's overall shares.
-            priors=None if priors is None else {ALL: priors[key]},
-            sample=sample,
-        )
-        if full and key == "all":
-            currency = leading_currency(groups[(WORKSPACE, ALL)])
-        for group, m in groups.items():
-            if group[0] is WORKSPACE and not full:
-                continue  # the sum of a few providers is not the workspace
-            row = _row(workspace_id, group, key, m, now, currency)
-            if full and group == (WORKSPACE, ALL):
-                row.payload["charts"] = _charts(scope, period, sample)
-            rows.append(row)
+    full = provider_ids is None or not MetricSnapshot.objects.filter(workspace_id=workspace_id).exists()
+    if full:
+        rows = _full_rows(workspace_id, now)
+    else:
+        rows = _partial_rows(workspace_id, tuple(provider_ids or ()), now)
     with transaction.atomic():
         stale = MetricSnapshot.objects.filter(workspace_id=workspace_id)
         if not full:
-            stale = stale.filter(provider_id__in=scope.provider_ids or ())
+            # The changed providers' rows and the workspace's own.
+            stale = stale.filter(Q(provider_id__in=provider_ids or ()) | Q(provider__isnull=True))
         stale.delete()
         MetricSnapshot.objects.bulk_create(rows, batch_size=BATCH)
         if queued:
@@ -173,20 +199,96 @@ def snapshots_refresh(
     return len(rows)
 
 
-def backlog_refresh(*, now: datetime | None = None) -> int:
-    """Recompute the providers queued before this run started, workspace by workspace.
+def _full_rows(workspace_id: int, now: datetime) -> list[MetricSnapshot]:
+    """Every snapshot row of the workspace: per provider, per provider and category, and its own."""
+    scope = Scope(workspace_id=workspace_id)
+    # One read of every request; the shorter periods are parts of it.
+    everything = Sample.load(scope, Period.standard("all", now), now)
+    _keep(workspace_id, everything)
+    rows: list[MetricSnapshot] = []
+    currency = ""
+    for key in PERIODS_ALL_FIRST:
+        period = Period.standard(key, now)
+        sample = everything if key == "all" else everything.within_period(period)
+        groups = metrics.compute_groups(
+            scope, period, now=now, grouping=Grouping(by_provider=True, by_category=True), sample=sample
+        )
+        if key == "all":
+            currency = leading_currency(groups[(WORKSPACE, ALL)])
+        for group, m in groups.items():
+            row = _row(workspace_id, group, key, m, now, currency)
+            if group == (WORKSPACE, ALL):
+                row.payload["charts"] = _charts(scope, period, sample)
+            rows.append(row)
+    return rows
+
+
+def _partial_rows(workspace_id: int, provider_ids: tuple[int, ...], now: datetime) -> list[MetricSnapshot]:
+    """The changed providers' rows, and the workspace's own, which every change moves too.
+
+    The workspace's figures come first: the providers' scores shrink toward
+    its new shares, as a full refresh would have them.
+    """
+    whole = Scope(workspace_id=workspace_id)
+    everything = _workspace_sample(workspace_id, provider_ids, now)
+    workspace_rows: list[MetricSnapshot] = []
+    priors: dict[str, dict[str, float]] = {}
+    currency = ""
+    for key in PERIODS_ALL_FIRST:
+        period = Period.standard(key, now)
+        sample = everything if key == "all" else everything.within_period(period)
+        m = metrics.compute_groups(
+            whole, period, now=now, grouping=Grouping(by_provider=False), sample=sample
+        )[(WORKSPACE, ALL)]
+        priors[key] = metrics.workspace_priors(m)
+        if key == "all":
+            currency = leading_currency(m)
+        row = _row(workspace_id, (WORKSPACE, ALL), key, m, now, currency)
+        row.payload["charts"] = _charts(whole, period, sample)
+        workspace_rows.append(row)
+
+    scope = Scope(workspace_id=workspace_id, provider_ids=provider_ids)
+    mine = everything.take(np.isin(everything.provider, np.asarray(provider_ids, dtype=np.int64)))
+    rows: list[MetricSnapshot] = []
+    for key in PERIODS:
+        period = Period.standard(key, now)
+        sample = mine if key == "all" else mine.within_period(period)
+        groups = metrics.compute_groups(
+            scope,
+            period,
+            now=now,
+            grouping=Grouping(by_provider=True, by_category=True),
+            # A provider's scores in every category shrink toward the workspace's overall shares.
+            priors={ALL: priors[key]},
+            sample=sample,
+        )
+        rows += [
+            _row(workspace_id, group, key, m, now, currency)
+            for group, m in groups.items()
+            if group[0] is not WORKSPACE  # the sum of a few providers is not the workspace
+        ]
+    return workspace_rows + rows
+
+
+def backlog_refresh(*, now: datetime | None = None, workspace_id: int | None = None) -> int:
+    """Recompute the providers queued before this run started, workspace by workspace (or of one).
 
     A workspace whose figures fail is logged and keeps its queue for the next
     run; a provider queued again during the run stays queued for the next
     one. Concurrent runs may compute the same providers; each removes only
     what is still as it read it.
     """
+    if workspace_id is not None:
+        backlog.refresh_started(workspace_id)
     started = timezone.now()
     done = 0
     failed: set[int] = set()
+    queued = MetricsBacklog.objects.all()
+    if workspace_id is not None:
+        queued = queued.filter(workspace_id=workspace_id)
     while True:
         claimed = list(
-            MetricsBacklog.objects.filter(since__lte=started)
+            queued.filter(since__lte=started)
             .exclude(workspace_id__in=failed)
             .order_by("since", "pk")
             .values_list("pk", "workspace_id", "provider_id", "since")[:BATCH]
@@ -196,17 +298,14 @@ def backlog_refresh(*, now: datetime | None = None) -> int:
         by_workspace: dict[int, dict[int, tuple[int, datetime]]] = {}
         for pk, workspace_id, provider_id, since in claimed:
             by_workspace.setdefault(workspace_id, {})[provider_id] = (pk, since)
-        for workspace_id, rows in by_workspace.items():
+        for ws, rows in by_workspace.items():
             try:
                 snapshots_refresh(
-                    workspace_id=workspace_id,
-                    provider_ids=sorted(rows),
-                    now=now,
-                    queued=dict(rows.values()),
+                    workspace_id=ws, provider_ids=sorted(rows), now=now, queued=dict(rows.values())
                 )
             except Exception:
-                logger.exception("Reliability figures of workspace %s failed; kept queued", workspace_id)
-                failed.add(workspace_id)
+                logger.exception("Reliability figures of workspace %s failed; kept queued", ws)
+                failed.add(ws)
             else:
                 done += len(rows)
 

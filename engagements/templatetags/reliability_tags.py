@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import TypeGuard
 
 from django import template
+from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
@@ -59,3 +61,9 @@ def one_decimal(value: float | None) -> str:
 def share(interval: Interval, title: str = "") -> dict[str, object]:
     """A share with its interval and n, e.g. "72 % (61–80 %, n = 45)"."""
     return {"interval": interval, "title": title}
+
+
+@register.filter
+def older_than_a_minute(moment: datetime | None) -> bool:
+    """Whether figures computed at ``moment`` are old enough for a page to say when they are from."""
+    return moment is not None and timezone.now() - moment > timedelta(minutes=1)

@@ -17,7 +17,7 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from engagements import services
-from engagements.models import Engagement, Message
+from engagements.models import Engagement, Message, MetricSnapshot
 from engagements.reliability import snapshots
 from providers.models import Provider
 from tests.factories import EngagementFactory, ProviderFactory
@@ -633,3 +633,20 @@ def test_a_provider_with_spend_but_no_requests_in_the_period_is_listed_without_a
     rows = _csv_rows(team.client_for(team.alice).get(url("leaderboard"), {"format": "csv"}))
     petra = next(r for r in rows if r[1] == "Paid Petra")
     assert petra[rows[0].index("Spend (EUR)")] == "80.00"
+
+
+@pytest.mark.django_db
+def test_a_score_is_the_same_before_and_after_the_background_refresh(team):
+    # Two providers whose own shares differ widely from the workspace's.
+    slow = provider_with_history(team, "Slow Sam", answered=1, unanswered=5)
+    provider_with_history(team, "Quick Quinn", answered=12, unanswered=0)
+    client = team.client_for(team.alice)
+    assert not MetricSnapshot.objects.exists()
+    before = client.get(url("scorecard", pk=slow.pk)).context["m"].score
+
+    MetricSnapshot.objects.all().delete()
+    snapshots.snapshots_refresh(workspace_id=team.workspace.pk)
+    after = client.get(url("scorecard", pk=slow.pk)).context["m"].score
+    stored = MetricSnapshot.objects.get(provider=slow, period="90", category="")
+    assert before is not None and after is not None
+    assert before.value == after.value == stored.score
