@@ -126,8 +126,8 @@ def timeline(engagement: Engagement) -> QuerySet[Message]:
 
 
 def exchanges(engagement: Engagement) -> QuerySet[Exchange]:
-    """The engagement's exchanges, newest request first."""
-    return Exchange.objects.filter(engagement=engagement).order_by("-requested_at", "-id")
+    """The engagement's exchanges, newest request first (each knows its engagement without a query)."""
+    return engagement.exchanges.order_by("-requested_at", "-id")
 
 
 def provider_open_engagements(provider: Provider) -> QuerySet[Engagement]:

@@ -150,7 +150,8 @@ def _log_context(request: WorkspaceRequest, engagement: Engagement, form: Messag
     deadlines.mark_delivery_overdue([engagement], now)
     return {
         "engagement": engagement,
-        "exchanges": list(queries.exchanges(engagement)),
+        # Each with where it stands now, by the rule the flags follow.
+        "exchanges": [(x, deadlines.exchange_state_key(x, now)) for x in queries.exchanges(engagement)],
         "timeline": list(queries.timeline(engagement)),
         "log_form": form or MessageLogForm(initial=MessageLogForm.initial_for(engagement)),
         "can_edit": request.membership.can_edit,
@@ -408,6 +409,10 @@ def attention(request: HttpRequest) -> HttpResponse:
         request.GET.get("page")
     )
     nothing_now = not overdue and not due_soon and not page.paginator.count
+    page.object_list = list(page.object_list)
+    for x in [*due_soon, *page.object_list]:
+        # Not due yet, or past due with its flag dismissed or about to be raised: the rule the flags follow.
+        x.state = deadlines.exchange_state_key(x, now)
     return render(
         request,
         "engagements/attention.html",

@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
-from engagements import clock
+from engagements import clock, deadlines
 from engagements.models import Engagement, Exchange, Flag, Review
 from engagements.policies import engagement_calendars
 from engagements.reliability.statistics import (
@@ -278,7 +278,8 @@ class Sample:
                 end = row.waited_until(now)
                 calendar_t.append(clock.calendar_seconds(row.requested_at, end))
                 business_t.append(waited_business or 0)
-                decided.append(row.reply_due_at is not None and row.reply_due_at <= end)
+                # Missed once past its due time (deadlines.is_past): a reply at that instant was in time.
+                decided.append(row.reply_due_at is not None and deadlines.is_past(row.reply_due_at, end))
                 within.append(False)
         return cls(
             now=now,

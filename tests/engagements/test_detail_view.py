@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from engagements import services
-from engagements.models import Engagement
+from engagements.models import Engagement, Exchange
 from tests.engagements.conftest import url
 from tests.factories import EngagementFactory
 
@@ -74,7 +74,8 @@ def test_whose_turn_says_it_is_ours_after_their_reply(team, engagement, message)
     services.message_log(engagement=engagement, direction="in", kind="reply")
     page = team.client_for(team.alice).get(url("detail", pk=engagement.pk)).content.decode()
     assert "Your turn" in page
-    assert "answered" in page
+    answered = Exchange.objects.get(engagement=engagement)
+    assert f'data-state="{"within" if answered.within_policy else "late"}"' in page
 
 
 def test_a_member_moves_the_status(team, engagement):

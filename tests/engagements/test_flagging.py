@@ -183,4 +183,5 @@ def test_the_engagement_page_shows_a_late_reply_as_late(story, team):
     client = team.client_for(team.bob)
     response = client.get(reverse("engagements:detail", kwargs={"ws": "acme", "pk": story.pk}))
     assert response.status_code == 200
-    assert b'data-testid="within-policy">late<' in response.content
+    assert b'data-testid="request-state" data-state="late"' in response.content
+    assert b"outside the policy" in response.content
