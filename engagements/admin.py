@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from engagements.backlog import backlog_add_for_engagement
+from engagements.exchanges import SUMMARY_FIELDS
 from engagements.models import (
     Attachment,
     Engagement,
@@ -53,13 +54,7 @@ class EngagementAdmin(ViewOnlyAdmin):
     search_fields = ["title", "provider__name", "client_name"]
     list_select_related = ["provider", "owner", "workspace"]
     raw_id_fields = ["workspace", "provider", "owner"]
-    readonly_fields = [
-        "awaiting_reply",
-        "waiting_since",
-        "last_message_at",
-        "last_inbound_at",
-        "last_outbound_at",
-    ]
+    readonly_fields = [*SUMMARY_FIELDS, "our_answer_due_at"]
     inlines = [StatusChangeInline]
 
 

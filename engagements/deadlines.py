@@ -10,6 +10,12 @@ Three deadlines exist (docs/design.md explains each with worked examples):
   last of them.
 - **Delivery**: the work is due by the end of its due date in the provider's
   zone, while the provider owes it (requested or in progress).
+- **Our answer**: once the provider wrote last and owes nothing, our answer
+  is due ``reply_within`` of *our* business time after their message: the
+  policy's hours in our zone (``policies.our_calendar``).
+
+``obligations`` puts them together: who owes what on an engagement at a
+moment, the one answer every "whose turn" on every page shows.
 
 A reply is due *at* an instant and counts as on time at that very instant,
 so it is overdue strictly after it; a delivery is due *on* a date, whose
@@ -25,10 +31,12 @@ so a page can never tell a different story than the flags.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from django.db.models import Q
 
 from engagements.clock import BusinessCalendar, add_business_time, business_seconds
 from engagements.exchanges import DerivedExchange
@@ -273,3 +281,201 @@ def exchange_state_key(exchange: Exchange, now: datetime) -> str:
         engagement_open=exchange.engagement.status in Engagement.OPEN_STATUSES,
         now=now,
     )
+
+
+# --- Whose turn: who owes what --------------------------------------------------------------
+
+PROVIDER = "provider"
+US = "us"
+# What is owed.
+REPLY = "reply"
+DELIVERY = "delivery"
+ANSWER = "answer"
+# Where it stands: the request ladder's "not_due" / "overdue" / "ghosted", and "paused" on hold.
+NOT_DUE = "not_due"
+IS_OVERDUE = "overdue"
+IS_GHOSTED = "ghosted"
+PAUSED = "paused"
+
+# While our answer can be owed: the engagement is under way (a draft owes nothing yet, on hold
+# pauses everyone, a closed one owes nothing).
+ANSWER_OWED_STATUSES = (
+    Engagement.Status.REQUESTED,
+    Engagement.Status.IN_PROGRESS,
+    Engagement.Status.DELIVERED,
+)
+
+
+def our_answer_due(
+    our_turn_since: datetime | None, *, policy: ResponsePolicy, calendar: BusinessCalendar
+) -> datetime | None:
+    """When our answer to the provider's word at ``our_turn_since`` is due, on our calendar.
+
+    The policy's reply allowance, counted on ``policies.our_calendar``: the rule we hold
+    the provider to, held to us. None when it is not our turn (or never due, see ``_after``).
+    """
+    if our_turn_since is None:
+        return None
+    return _after(our_turn_since, policy.reply_within_seconds, calendar)
+
+
+@dataclass(frozen=True)
+class Obligation:
+    """One thing one side owes the other at ``now``: a reply, the delivery, or our answer."""
+
+    debtor: str  # PROVIDER or US
+    what: str  # REPLY, DELIVERY or ANSWER
+    state: str  # NOT_DUE, IS_OVERDUE, IS_GHOSTED or PAUSED
+    now: datetime
+    # When it became owed: the request, the provider's word we owe an answer to (None: a delivery).
+    since: datetime | None = None
+    # When it is (was) due; None: no deadline.
+    due_at: datetime | None = None
+    # A delivery's due date, as the person typed it.
+    due_on: date | None = None
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.state in (IS_OVERDUE, IS_GHOSTED)
+
+    @property
+    def waited(self) -> timedelta | None:
+        """How long it has been owed (the silence, or our wait)."""
+        return None if self.since is None else max(self.now - self.since, timedelta(0))
+
+    @property
+    def overdue_by(self) -> timedelta | None:
+        """How long past its deadline, once overdue."""
+        return self.now - self.due_at if self.is_overdue and self.due_at is not None else None
+
+
+@dataclass(frozen=True)
+class Turn:
+    """Whose turn it is on an engagement at a moment: its situation and what is owed, theirs first."""
+
+    # "closed", "draft", "on_hold" or "open".
+    situation: str
+    obligations: tuple[Obligation, ...] = ()
+
+    @property
+    def ours(self) -> Obligation | None:
+        return next((o for o in self.obligations if o.debtor == US), None)
+
+
+def obligations(
+    engagement: Engagement,
+    now: datetime,
+    *,
+    reply_due_at: datetime | None = None,
+    ghosted_due_at: datetime | None = None,
+) -> list[Obligation]:
+    """Who owes what on ``engagement`` at ``now`` (load it with its provider), the provider's first.
+
+    ``reply_due_at``/``ghosted_due_at``: those of its open request, if any.
+
+    - The provider owes a **reply** while a request is open: the request's
+      ladder says not due, overdue or ghosted (``request_state_key``).
+    - The provider owes the **delivery** while the status owes it and there is
+      a due date: due, or overdue from the end of that date (``delivery_overdue``).
+    - We owe our **answer** when the log leaves the next word to us
+      (``our_turn_since``) and the provider owes nothing: overdue once our
+      allowance (``our_answer_due_at``) has passed.
+    - A closed engagement owes nothing, nor does a draft yet; on hold, every
+      obligation is paused (the clock stops for both sides).
+    """
+    status = engagement.status
+    if status in Engagement.CLOSED_STATUSES or status == Engagement.Status.DRAFT:
+        return []
+    held = status == Engagement.Status.ON_HOLD
+    owed: list[Obligation] = []
+    if engagement.awaiting_reply:
+        state = PAUSED
+        if not held:
+            state = request_state_key(
+                replied_at=None,
+                within_policy=None,
+                reply_due_at=reply_due_at,
+                ghosted_due_at=ghosted_due_at,
+                engagement_open=True,
+                now=now,
+            )
+        owed.append(
+            Obligation(PROVIDER, REPLY, state, now, since=engagement.waiting_since, due_at=reply_due_at)
+        )
+    deadline = due_end(engagement.due_on, engagement.provider.time_zone)
+    if deadline is not None and (held or status in DELIVERY_OWED_STATUSES):
+        state = PAUSED if held else IS_OVERDUE if delivery_overdue(engagement, now) else NOT_DUE
+        owed.append(Obligation(PROVIDER, DELIVERY, state, now, due_at=deadline, due_on=engagement.due_on))
+    if not owed and engagement.our_turn_since is not None:
+        due = engagement.our_answer_due_at
+        state = PAUSED if held else IS_OVERDUE if due is not None and is_past(due, now) else NOT_DUE
+        owed.append(Obligation(US, ANSWER, state, now, since=engagement.our_turn_since, due_at=due))
+    return owed
+
+
+def whose_turn(
+    engagement: Engagement,
+    now: datetime,
+    *,
+    reply_due_at: datetime | None = None,
+    ghosted_due_at: datetime | None = None,
+) -> Turn:
+    """``obligations`` with the situation a page names when there are none (closed, draft, on hold)."""
+    if engagement.status in Engagement.CLOSED_STATUSES:
+        situation = "closed"
+    elif engagement.status == Engagement.Status.DRAFT:
+        situation = "draft"
+    elif engagement.status == Engagement.Status.ON_HOLD:
+        situation = "on_hold"
+    else:
+        situation = "open"
+    found = obligations(engagement, now, reply_due_at=reply_due_at, ghosted_due_at=ghosted_due_at)
+    return Turn(situation, tuple(found))
+
+
+def mark_whose_turn(engagements: Sequence[Engagement], now: datetime) -> None:
+    """Set ``turn`` on each engagement for a page to show.
+
+    Load them with their provider and ``queries.with_open_request_deadlines`` (which adds
+    ``open_reply_due_at``/``open_ghosted_due_at``): without those this fails, never guesses.
+    """
+    for engagement in engagements:
+        engagement.turn = whose_turn(  # type: ignore[attr-defined]
+            engagement,
+            now,
+            reply_due_at=engagement.open_reply_due_at,  # type: ignore[attr-defined]
+            ghosted_due_at=engagement.open_ghosted_due_at,  # type: ignore[attr-defined]
+        )
+
+
+# --- The same rule as filters, for the pages that list and sort by it ------------------------
+
+# Under way: a draft owes nothing yet, a closed engagement nothing at all.
+UNDER_WAY_STATUSES = (*ANSWER_OWED_STATUSES, Engagement.Status.ON_HOLD)
+
+
+def _delivery_owed_q() -> Q:
+    """``obligations``' delivery, owed or paused: the status owes it and a due date the calendar holds."""
+    return (
+        Q(status__in=(*DELIVERY_OWED_STATUSES, Engagement.Status.ON_HOLD))
+        & Q(due_on__isnull=False)
+        & ~Q(due_on=date.max)  # see due_end: no deadline
+    )
+
+
+def provider_reply_owed_q() -> Q:
+    """``obligations`` lists the provider's reply (due, overdue, ghosted or paused)."""
+    return Q(awaiting_reply=True, status__in=UNDER_WAY_STATUSES)
+
+
+def our_answer_owed_q() -> Q:
+    """``obligations`` lists our answer: the log leaves the word to us and the provider owes nothing.
+
+    No open request is implied by ``our_turn_since``; no delivery is the rest.
+    """
+    return Q(our_turn_since__isnull=False, status__in=UNDER_WAY_STATUSES) & ~_delivery_owed_q()
+
+
+def our_answer_overdue_q(now: datetime) -> Q:
+    """``obligations`` says our answer is overdue at ``now`` (on hold it is paused, never overdue)."""
+    return our_answer_owed_q() & Q(status__in=ANSWER_OWED_STATUSES, our_answer_due_at__lt=now)

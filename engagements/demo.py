@@ -35,7 +35,7 @@ from engagements import deadlines
 from engagements.clock import BusinessCalendar
 from engagements.exchanges import DerivedExchange, LogEntry, derive_exchanges, engagement_summary
 from engagements.models import Engagement, Exchange, InboundMail, Message, Review, StatusChange
-from engagements.policies import calendar_for, default_policy, hold_periods
+from engagements.policies import calendar_for, default_policy, hold_periods, our_calendar, our_zone
 from engagements.reliability.snapshots import snapshots_refresh
 from outsourcing.models import Membership, Role, User, Workspace
 from outsourcing.services import workspace_create, workspace_delete
@@ -1656,6 +1656,15 @@ class _Generator:
             else None,
         }
 
+    def _our_answer_due(
+        self, summary: dict[str, Any], owner_id: int, calendar: BusinessCalendar
+    ) -> datetime | None:
+        """When our answer is due, as the services compute it: on the owner's clock."""
+        zone = our_zone(next((u.time_zone for u in self.owners if u.pk == owner_id), None))
+        return deadlines.our_answer_due(
+            summary["our_turn_since"], policy=self.policy, calendar=our_calendar(calendar, zone)
+        )
+
     def _provider_zone(self, provider_id: int) -> str:
         self._calendar(provider_id, [])
         return self._provider_rows[provider_id].time_zone or "UTC"
@@ -1688,11 +1697,13 @@ class _Generator:
             derived = derive_exchanges(entries)
             provider_id = plan.engagement["provider_id"]
             calendar = self._calendar(provider_id, plan.changes)
+            summary = engagement_summary(derived, entries)
             engagements.append(
                 {
                     "id": engagement_id,
                     **plan.engagement,
-                    **engagement_summary(derived, entries),
+                    **summary,
+                    "our_answer_due_at": self._our_answer_due(summary, plan.engagement["owner_id"], calendar),
                     "delivery_check_at": self._delivery_check(plan.engagement),
                     **self._delivery_times(plan),
                 }

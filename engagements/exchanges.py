@@ -95,18 +95,35 @@ def derive_exchanges(entries: Iterable[LogEntry]) -> list[DerivedExchange]:
 
 
 # The Engagement fields engagement_summary() gives.
-SUMMARY_FIELDS = ("awaiting_reply", "waiting_since", "last_message_at", "last_inbound_at", "last_outbound_at")
+SUMMARY_FIELDS = (
+    "awaiting_reply",
+    "waiting_since",
+    "last_message_at",
+    "last_inbound_at",
+    "last_outbound_at",
+    "our_turn_since",
+)
 
 
 def engagement_summary(derived: Sequence[DerivedExchange], entries: Sequence[LogEntry]) -> dict[str, Any]:
-    """The Engagement summary fields for a log (notes and deleted entries already left out)."""
+    """The Engagement summary fields for a log (notes and deleted entries already left out).
+
+    ``our_turn_since``: the log leaves the next word to us from the provider's
+    first real message after our last one, while no request of ours is open
+    (an auto-reply or a message marked "not an answer" never makes it our turn).
+    Whether that answer is owed at all is ``deadlines.obligations``' call (status, delivery).
+    """
     open_ = [d for d in derived if d.replied_at is None]
     inbound = [e.occurred_at for e in entries if e.answers]
     outbound = [e.occurred_at for e in entries if e.direction == OUTBOUND]
+    last_outbound = max(outbound, default=None)
+    # At one instant our message comes first (see _order): their word at that instant is the later one.
+    since_ours = [at for at in inbound if last_outbound is None or at >= last_outbound]
     return {
         "awaiting_reply": bool(open_),
         "waiting_since": open_[0].requested_at if open_ else None,
         "last_message_at": max((e.occurred_at for e in entries), default=None),
         "last_inbound_at": max(inbound, default=None),
-        "last_outbound_at": max(outbound, default=None),
+        "last_outbound_at": last_outbound,
+        "our_turn_since": None if open_ else min(since_ours, default=None),
     }

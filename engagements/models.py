@@ -94,6 +94,11 @@ class Engagement(models.Model):
     last_message_at = models.DateTimeField(_("last message"), null=True, blank=True)
     last_inbound_at = models.DateTimeField(null=True, blank=True)
     last_outbound_at = models.DateTimeField(null=True, blank=True)
+    # When the log left the next word to us (the provider's first real message
+    # since ours, with no request of ours open), and when our answer is due
+    # under the policy's allowance on our calendar (docs/design.md, "Whose turn").
+    our_turn_since = models.DateTimeField(_("our turn since"), null=True, blank=True, editable=False)
+    our_answer_due_at = models.DateTimeField(_("our answer due"), null=True, blank=True, editable=False)
     # When the flagging pass must look at this engagement's delivery: the end of
     # its due date in the provider's zone, while delivery is still owed.
     delivery_check_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -124,6 +129,12 @@ class Engagement(models.Model):
                 fields=["workspace", "waiting_since"],
                 name="eng_ws_awaiting",
                 condition=Q(awaiting_reply=True),
+            ),
+            # Needs attention: our answers that are overdue.
+            models.Index(
+                fields=["workspace", "our_answer_due_at"],
+                name="eng_ws_our_answer_due",
+                condition=Q(our_answer_due_at__isnull=False),
             ),
             models.Index(
                 fields=["delivery_check_at"],
@@ -165,17 +176,6 @@ class Engagement(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
-
-    @property
-    def whose_turn(self) -> str:
-        """ "provider" while a request is unanswered, "us" after their last word, else ""."""
-        if self.awaiting_reply:
-            return "provider"
-        if self.last_inbound_at and (
-            self.last_outbound_at is None or self.last_inbound_at >= self.last_outbound_at
-        ):
-            return "us"
-        return ""
 
 
 class StatusChange(models.Model):

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 
+from django.conf import settings
 from django.db.models import Q
 
 from engagements.clock import BusinessCalendar
 from engagements.models import Engagement, StatusChange
+from outsourcing import zones
 from outsourcing.models import Workspace
 from providers.models import Absence, Provider, ResponsePolicy, holiday_regions, holiday_subdivision
 from providers.services import policy_default
@@ -83,6 +86,30 @@ def calendar_for(
         # As ranges, never day by day: a long absence costs the clock one step.
         absences=tuple((absence.starts_on, absence.ends_on) for absence in absences),
         paused=holds,
+    )
+
+
+def our_zone(owner_time_zone: str | None) -> str:
+    """The zone our side works in on an engagement: its owner's, else the site's display zone."""
+    if owner_time_zone and zones.is_known(owner_time_zone):
+        return owner_time_zone
+    return settings.DISPLAY_TIME_ZONE
+
+
+def our_calendar(provider_calendar: BusinessCalendar, zone_name: str) -> BusinessCalendar:
+    """Our side's calendar under the same policy: the rule we hold the provider to, on our clock.
+
+    The policy's workdays and hours and the engagement's holds, read in our
+    zone, with the public holidays of the country that zone belongs to; the
+    provider's absences are theirs, not ours (docs/design.md, "Whose turn").
+    """
+    country, _subdivision = _holiday_region(zones.zone_country(zone_name), "")
+    return replace(
+        provider_calendar,
+        time_zone=zoneinfo.ZoneInfo(zone_name),
+        holiday_country=country,
+        holiday_subdivision="",
+        absences=(),
     )
 
 

@@ -5,25 +5,44 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, DateTimeField, Exists, F, OuterRef, Q, QuerySet, Value
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.expressions import OrderBy
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from engagements import deadlines
 from engagements.models import Attachment, Engagement, Exchange, Flag, Message
 from outsourcing.models import User, Workspace
 from providers.models import Provider, ProviderEmail
 
-# Sort keys offered in the list -> the field they order by ("-key" reverses it).
-SORTS = {
+# Sort keys offered in the list -> the field (or expression) they order by ("-key" reverses it).
+SORTS: dict[str, str | Case] = {
     "created": "created_at",
     "due": "due_on",
     "title": "title",
     "provider": "provider__name",
     "status": "status",
-    # Ascending = longest silence first: the oldest unanswered request leads.
-    "silent": "waiting_since",
+    # Ascending = longest wait first: since when the word shown in "Whose turn" has been awaited,
+    # the provider's reply or our answer (never both); rows waiting for neither come last.
+    "silent": Case(
+        When(deadlines.provider_reply_owed_q(), then=F("waiting_since")),
+        When(deadlines.our_answer_owed_q(), then=F("our_turn_since")),
+    ),
     "priority": "priority",
 }
 NULLABLE_SORTS = frozenset({"due", "silent"})
@@ -38,11 +57,12 @@ def ordering_for(sort: str) -> tuple[OrderBy, OrderBy]:
         return ordering_for(DEFAULT_SORT)
     descending = sort.startswith("-")
     field = SORTS[key]
+    column = F(field) if isinstance(field, str) else field
     # Empty due dates and "not waiting" rows go last whichever way one sorts. Only
     # nullable columns say so: NULLS LAST on a descending NOT NULL column would
     # stop PostgreSQL from reading the (workspace, -created_at) index in order.
     nulls_last = True if key in NULLABLE_SORTS else None
-    first = F(field).desc(nulls_last=nulls_last) if descending else F(field).asc(nulls_last=nulls_last)
+    first = column.desc(nulls_last=nulls_last) if descending else column.asc(nulls_last=nulls_last)
     return first, F("id").desc() if descending else F("id").asc()
 
 
@@ -92,6 +112,20 @@ def engagement_list(
     return qs.order_by(*ordering_for(sort))
 
 
+def with_open_request_deadlines(engagements: QuerySet[Engagement]) -> QuerySet[Engagement]:
+    """Add the open request's reply and ghosted due times to each row, in the same query.
+
+    What ``deadlines.mark_whose_turn`` needs to tell how the provider's silence stands.
+    """
+    open_request = Exchange.objects.filter(engagement=OuterRef("pk"), replied_at=None).order_by(
+        "requested_at", "id"
+    )
+    return engagements.annotate(
+        open_reply_due_at=Subquery(open_request.values("reply_due_at")[:1]),
+        open_ghosted_due_at=Subquery(open_request.values("ghosted_due_at")[:1]),
+    )
+
+
 def engagement_for(workspace: Workspace, pk: int) -> Engagement:
     """One engagement of the workspace, or 404; its review (if any) comes in the same query."""
     return get_object_or_404(
@@ -136,7 +170,7 @@ def provider_open_engagements(provider: Provider) -> QuerySet[Engagement]:
         Engagement.objects.filter(
             workspace_id=provider.workspace_id, provider=provider, status__in=Engagement.OPEN_STATUSES
         )
-        .select_related("owner")
+        .select_related("owner", "provider")
         .order_by("-created_at", "-id")
     )
 
@@ -168,10 +202,28 @@ def _not_snoozed(now: datetime) -> Q:
     return Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=now)
 
 
+def _count(rows: QuerySet) -> Coalesce:
+    """How many of one workspace's ``rows`` there are, as a scalar subquery: several counts, one query."""
+    counted = rows.order_by().values("workspace").annotate(n=Count("*")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def _our_answers_overdue(workspace: Workspace, now: datetime) -> QuerySet[Engagement]:
+    return Engagement.objects.filter(deadlines.our_answer_overdue_q(now), workspace=workspace)
+
+
 def attention_count(workspace: Workspace, now: datetime | None = None) -> int:
-    """Open flags that are not snoozed: one COUNT over the ``flag_ws_open`` partial index."""
+    """What the navigation counts beside Needs attention: open unsnoozed flags and our overdue answers.
+
+    One query: two COUNTs over the ``flag_ws_open`` and ``eng_ws_our_answer_due`` partial indexes.
+    """
     now = now or timezone.now()
-    return Flag.objects.filter(_not_snoozed(now), workspace=workspace, resolved_at=None).count()
+    flags = Flag.objects.filter(_not_snoozed(now), workspace=workspace, resolved_at=None)
+    counts = Workspace.objects.filter(pk=workspace.pk).values_list(
+        _count(flags), _count(_our_answers_overdue(workspace, now))
+    )
+    flagged, ours = counts.get()
+    return flagged + ours
 
 
 def _open_flags(workspace: Workspace, owner: User | None) -> QuerySet[Flag]:
@@ -192,6 +244,22 @@ def attention_overdue(workspace: Workspace, *, now: datetime, owner: User | None
 def attention_snoozed(workspace: Workspace, *, now: datetime, owner: User | None = None) -> QuerySet[Flag]:
     """Open flags hidden until a later moment, the first to come back first."""
     return _open_flags(workspace, owner).filter(snoozed_until__gt=now).order_by("snoozed_until", "id")
+
+
+def attention_our_answers(
+    workspace: Workspace, *, now: datetime, owner: User | None = None
+) -> QuerySet[Engagement]:
+    """Engagements whose answer we owe past our allowance, the longest overdue first.
+
+    The rule is ``deadlines.obligations``' (see ``deadlines.our_answer_overdue_q``).
+    """
+    rows = (
+        _our_answers_overdue(workspace, now)
+        .select_related("provider", "owner")
+        .defer("brief", "provider__notes")
+        .order_by("our_answer_due_at", "id")
+    )
+    return rows if owner is None else rows.filter(owner=owner)
 
 
 def _waiting_exchanges(workspace: Workspace, now: datetime, owner: User | None) -> QuerySet[Exchange]:

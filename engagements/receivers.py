@@ -1,4 +1,4 @@
-"""Listeners for other apps' signals: due times follow calendar and policy changes.
+"""Listeners for other apps' signals: due times follow calendar, policy and time zone changes.
 
 The recomputes run in Celery tasks, queued once the change is committed (so
 the task reads it); a policy used by hundreds of engagements must not hold up
@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from engagements import jobs
-from engagements.services import policy_engagement_ids
+from engagements.services import policy_engagement_ids, policy_our_turn_ids
+from outsourcing.models import User
 from providers.signals import calendar_changed, policy_changed
 
 # Engagement ids per task when a deleted policy's users are queued.
@@ -33,3 +35,17 @@ def recompute_policy_later(sender: Any, policy: Any, deleted: bool = False, **kw
     ids = policy_engagement_ids(policy)
     for start in range(0, len(ids), CHUNK):
         jobs.later("engagements.tasks.recompute_engagements", ids[start : start + CHUNK])
+    ours = policy_our_turn_ids(policy)
+    for start in range(0, len(ours), CHUNK):
+        jobs.later("engagements.tasks.refresh_our_answers", ours[start : start + CHUNK])
+
+
+@receiver(post_save, sender=User)
+def refresh_owner_answers_later(
+    sender: Any, instance: User, created: bool, update_fields: Any = None, **kwargs: Any
+) -> None:
+    # Our answers are due on their owner's clock (docs/design.md, "Whose turn"); a login only
+    # touches last_login, and a new person owns nothing yet.
+    if created or (update_fields is not None and "time_zone" not in update_fields):
+        return
+    jobs.later("engagements.tasks.refresh_owner_answers", instance.pk)

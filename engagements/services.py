@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from engagements import deadlines, flags
 from engagements.backlog import backlog_add, backlog_add_for_engagement, backlog_add_for_engagements
+from engagements.clock import BusinessCalendar
 from engagements.exchanges import SUMMARY_FIELDS, LogEntry, derive_exchanges, engagement_summary
 from engagements.models import (
     Attachment,
@@ -28,7 +29,7 @@ from engagements.models import (
     Review,
     StatusChange,
 )
-from engagements.policies import engagement_calendar, engagement_policies
+from engagements.policies import engagement_calendar, engagement_policies, our_calendar, our_zone
 from outsourcing.models import Membership, User, Workspace
 from outsourcing.uploads import check_upload
 from providers.models import Absence, Provider, ResponsePolicy
@@ -121,7 +122,7 @@ def engagement_update(
     # Compared with the stored row: a bound ModelForm has already copied its data onto the instance.
     stored = (
         Engagement.objects.filter(pk=engagement.pk)
-        .values("provider_id", "response_policy_id", "due_on", "category")
+        .values("provider_id", "response_policy_id", "due_on", "category", "owner_id")
         .get()
     )
     clock_changed = provider.pk != stored["provider_id"] or (
@@ -144,6 +145,10 @@ def engagement_update(
     _refresh_delivery_check(engagement)
     if clock_changed:
         exchanges_recompute(engagement=engagement)
+    elif engagement.owner_id != stored["owner_id"] and engagement.our_turn_since is not None:
+        # Our answer is due on its owner's clock.
+        our_answers_refresh(engagement_ids=[engagement.pk])
+        engagement.refresh_from_db(fields=["our_turn_since", "our_answer_due_at"])
     if provider.pk != stored["provider_id"] or engagement.category != stored["category"]:
         # Its figures move from one provider or category to another.
         backlog_add(workspace_id=engagement.workspace_id, provider_ids=[stored["provider_id"], provider.pk])
@@ -431,30 +436,11 @@ EXCHANGE_FIELDS = (
 )
 
 
-def exchanges_recompute(*, engagement: Engagement, queue_metrics: bool = True) -> list[Exchange]:
-    """Rewrite an engagement's exchanges from its log (work proportional to one log).
-
-    Exchanges keep their row (identified by the opening request) when they
-    still exist, so flags pointing at them survive a recompute. Due times
-    follow the provider's business calendar under the effective policy.
-    """
-    return exchanges_recompute_many(engagements=[engagement], queue_metrics=queue_metrics)[engagement.pk]
-
-
-def exchanges_recompute_many(
-    *, engagements: Sequence[Engagement], queue_metrics: bool = True
-) -> dict[int, list[Exchange]]:
-    """``exchanges_recompute`` for several engagements in a fixed number of queries (a mail batch).
-
-    Returns each engagement's exchanges, oldest first, by engagement id.
-    """
-    # In id order: two batches touching the same engagements lock their rows in the same order.
-    by_id = {e.pk: e for e in sorted(engagements, key=lambda e: e.pk)}
-    if not by_id:
-        return {}
-    entries_of: dict[int, list[LogEntry]] = {pk: [] for pk in by_id}
+def _log_entries(engagement_ids: Iterable[int]) -> dict[int, list[LogEntry]]:
+    """Each engagement's live log as the exchange rules read it (one query; notes left out)."""
+    entries_of: dict[int, list[LogEntry]] = {pk: [] for pk in engagement_ids}
     for engagement_id, message_id, direction, kind, occurred_at, is_auto_reply, not_an_answer, created_at in (
-        Message.objects.filter(engagement_id__in=by_id, deleted_at=None)
+        Message.objects.filter(engagement_id__in=entries_of, deleted_at=None)
         .exclude(direction=Message.Direction.NOTE)
         .order_by()
         .values_list(
@@ -479,6 +465,62 @@ def exchanges_recompute_many(
                 logged_at=created_at,
             )
         )
+    return entries_of
+
+
+def _set_our_answer_due(
+    engagements: Iterable[Engagement],
+    calendars: dict[int, tuple[ResponsePolicy, BusinessCalendar]] | None = None,
+) -> None:
+    """Set ``our_answer_due_at`` on each instance from its ``our_turn_since`` (the caller saves it).
+
+    ``calendars``: each engagement's policy and provider calendar, when the caller has them.
+    One query for the owners' zones, and only when the log leaves the word to us somewhere.
+    """
+    ours = []
+    for engagement in engagements:
+        if engagement.our_turn_since is None:
+            engagement.our_answer_due_at = None
+        else:
+            ours.append(engagement)
+    if not ours:
+        return
+    if calendars is None:
+        calendars = engagement_policies(e.pk for e in ours)
+    owner_ids = {e.owner_id for e in ours if e.owner_id is not None}
+    zone_of: dict[int | None, str] = {}
+    if owner_ids:
+        zone_of.update(User.objects.filter(pk__in=owner_ids).values_list("pk", "time_zone"))
+    for engagement in ours:
+        policy, calendar = calendars[engagement.pk]
+        zone = our_zone(zone_of.get(engagement.owner_id))
+        engagement.our_answer_due_at = deadlines.our_answer_due(
+            engagement.our_turn_since, policy=policy, calendar=our_calendar(calendar, zone)
+        )
+
+
+def exchanges_recompute(*, engagement: Engagement, queue_metrics: bool = True) -> list[Exchange]:
+    """Rewrite an engagement's exchanges from its log (work proportional to one log).
+
+    Exchanges keep their row (identified by the opening request) when they
+    still exist, so flags pointing at them survive a recompute. Due times
+    follow the provider's business calendar under the effective policy.
+    """
+    return exchanges_recompute_many(engagements=[engagement], queue_metrics=queue_metrics)[engagement.pk]
+
+
+def exchanges_recompute_many(
+    *, engagements: Sequence[Engagement], queue_metrics: bool = True
+) -> dict[int, list[Exchange]]:
+    """``exchanges_recompute`` for several engagements in a fixed number of queries (a mail batch).
+
+    Returns each engagement's exchanges, oldest first, by engagement id.
+    """
+    # In id order: two batches touching the same engagements lock their rows in the same order.
+    by_id = {e.pk: e for e in sorted(engagements, key=lambda e: e.pk)}
+    if not by_id:
+        return {}
+    entries_of = _log_entries(by_id)
     existing_of: dict[int, dict[int, Exchange]] = {pk: {} for pk in by_id}
     for row in Exchange.objects.filter(engagement_id__in=by_id):
         existing_of[row.engagement_id][row.request_message_id] = row
@@ -580,7 +622,8 @@ def exchanges_recompute_many(
         flags.resolve(
             Flag.objects.filter(exchange_id__in=answered), resolution=Flag.Resolution.REPLIED, now=now
         )
-    Engagement.objects.bulk_update(list(by_id.values()), list(SUMMARY_FIELDS))
+    _set_our_answer_due(by_id.values(), calendars)
+    Engagement.objects.bulk_update(list(by_id.values()), [*SUMMARY_FIELDS, "our_answer_due_at"])
     if queue_metrics:
         backlog_add_for_engagements(by_id.values())
     return result
@@ -602,11 +645,14 @@ def _waiting_ids(engagements: Any) -> list[int]:
     return list(waiting.order_by("pk").values_list("pk", flat=True))
 
 
-def policy_engagement_ids(policy: ResponsePolicy) -> list[int]:
-    """Engagements waiting for a reply whose effective policy is ``policy``.
+def _our_turn_ids(engagements: Any) -> list[int]:
+    """Open engagements whose log leaves the word to us: their answer's due time follows our calendar."""
+    ours = engagements.filter(our_turn_since__isnull=False).exclude(status__in=Engagement.CLOSED_STATUSES)
+    return list(ours.order_by("pk").values_list("pk", flat=True))
 
-    Their own policy; else their provider's; else, for the default, neither.
-    """
+
+def _policy_users(policy: ResponsePolicy) -> Any:
+    """Engagements whose effective policy is ``policy``: their own; else their provider's; else the default."""
     users = Engagement.objects.filter(response_policy=policy) | Engagement.objects.filter(
         response_policy=None, provider__response_policy=policy
     )
@@ -614,7 +660,17 @@ def policy_engagement_ids(policy: ResponsePolicy) -> list[int]:
         users |= Engagement.objects.filter(
             workspace_id=policy.workspace_id, response_policy=None, provider__response_policy=None
         )
-    return _waiting_ids(users)
+    return users
+
+
+def policy_engagement_ids(policy: ResponsePolicy) -> list[int]:
+    """Engagements waiting for a reply whose effective policy is ``policy``."""
+    return _waiting_ids(_policy_users(policy))
+
+
+def policy_our_turn_ids(policy: ResponsePolicy) -> list[int]:
+    """Engagements waiting for our answer whose effective policy is ``policy`` (its allowance is ours too)."""
+    return _our_turn_ids(_policy_users(policy))
 
 
 def engagements_recompute(*, engagement_ids: Sequence[int]) -> int:
@@ -641,11 +697,46 @@ def engagements_recompute(*, engagement_ids: Sequence[int]) -> int:
     return done
 
 
+def our_answers_refresh(*, engagement_ids: Sequence[int]) -> int:
+    """Re-read from the log whether it is our turn, and when our answer is due, for these engagements.
+
+    For what moves our side's clock without touching the log (another owner,
+    an owner's time zone) and for rows stored before these fields existed.
+    A batch at a time, each in a fixed number of queries.
+    """
+    done = 0
+    for start in range(0, len(engagement_ids), RECOMPUTE_BATCH):
+        with transaction.atomic():
+            # Locked before the log is read: a message logged meanwhile is either read here or
+            # written after us by its own recompute, never overwritten by an older reading.
+            batch = list(
+                Engagement.objects.filter(pk__in=engagement_ids[start : start + RECOMPUTE_BATCH])
+                .select_for_update()
+                .only("pk", "owner_id", "our_turn_since", "our_answer_due_at")
+                .order_by("pk")
+            )
+            entries_of = _log_entries(e.pk for e in batch)
+            for engagement in batch:
+                entries = entries_of[engagement.pk]
+                summary = engagement_summary(derive_exchanges(entries), entries)
+                engagement.our_turn_since = summary["our_turn_since"]
+            _set_our_answer_due(batch)
+            Engagement.objects.bulk_update(batch, ["our_turn_since", "our_answer_due_at"])
+        done += len(batch)
+    return done
+
+
+def owner_answers_refresh(*, owner_id: int) -> int:
+    """A person's time zone changed: the answers they owe are due on their new clock."""
+    return our_answers_refresh(engagement_ids=_our_turn_ids(Engagement.objects.filter(owner_id=owner_id)))
+
+
 def provider_recompute(*, provider_id: int) -> int:
     """The provider's calendar changed (absence, policy, time zone, country): recompute what waits."""
-    return engagements_recompute(
-        engagement_ids=_waiting_ids(Engagement.objects.filter(provider_id=provider_id))
-    )
+    engagements = Engagement.objects.filter(provider_id=provider_id)
+    # Their policy may have changed, and its allowance is ours too.
+    our_answers_refresh(engagement_ids=_our_turn_ids(engagements))
+    return engagements_recompute(engagement_ids=_waiting_ids(engagements))
 
 
 def policy_recompute(*, policy_id: int) -> int:
@@ -654,6 +745,8 @@ def policy_recompute(*, policy_id: int) -> int:
     if policy is None:
         # Deleted since: its users were noted, and queued, just before the delete.
         return 0
+    # Answered requests keep the due times of their day; only our answer still waiting moves.
+    our_answers_refresh(engagement_ids=policy_our_turn_ids(policy))
     return engagements_recompute(engagement_ids=policy_engagement_ids(policy))
 
 

@@ -54,6 +54,16 @@ def recompute_engagements(engagement_ids: list[int]) -> int:
     return services.engagements_recompute(engagement_ids=engagement_ids)
 
 
+@shared_task(name="engagements.tasks.refresh_our_answers")
+def refresh_our_answers(engagement_ids: list[int]) -> int:
+    return services.our_answers_refresh(engagement_ids=engagement_ids)
+
+
+@shared_task(name="engagements.tasks.refresh_owner_answers")
+def refresh_owner_answers(owner_id: int) -> int:
+    return services.owner_answers_refresh(owner_id=owner_id)
+
+
 @shared_task(name="engagements.tasks.send_daily_digests")
 def send_daily_digests() -> int:
     return _send_daily_digests()

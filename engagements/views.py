@@ -69,10 +69,14 @@ def engagement_list(request: HttpRequest) -> HttpResponse:
     req = _ws(request)
     form = EngagementFilterForm(request.GET, workspace=req.workspace)
     filters = form.filters()
-    rows = queries.engagement_list(req.workspace, user=req.user, **filters)
+    rows = queries.with_open_request_deadlines(
+        queries.engagement_list(req.workspace, user=req.user, **filters)
+    )
     page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
     page.object_list = list(page.object_list)
-    deadlines.mark_delivery_overdue(page.object_list, timezone.now())
+    now = timezone.now()
+    deadlines.mark_delivery_overdue(page.object_list, now)
+    deadlines.mark_whose_turn(page.object_list, now)
     return render(
         request,
         "engagements/list.html",
@@ -148,10 +152,19 @@ def _log_context(request: WorkspaceRequest, engagement: Engagement, form: Messag
     all_flags = queries.engagement_flags(engagement)
     now = timezone.now()
     deadlines.mark_delivery_overdue([engagement], now)
+    exchanges = list(queries.exchanges(engagement))
+    # The open request, if any (at most one; newest first, so the oldest open is the last).
+    waiting = next((x for x in reversed(exchanges) if x.replied_at is None), None)
     return {
         "engagement": engagement,
+        "turn": deadlines.whose_turn(
+            engagement,
+            now,
+            reply_due_at=waiting.reply_due_at if waiting else None,
+            ghosted_due_at=waiting.ghosted_due_at if waiting else None,
+        ),
         # Each with where it stands now, by the rule the flags follow.
-        "exchanges": [(x, deadlines.exchange_state_key(x, now)) for x in queries.exchanges(engagement)],
+        "exchanges": [(x, deadlines.exchange_state_key(x, now)) for x in exchanges],
         "timeline": list(queries.timeline(engagement)),
         "log_form": form or MessageLogForm(initial=MessageLogForm.initial_for(engagement)),
         "can_edit": request.membership.can_edit,
@@ -397,18 +410,24 @@ def _flag_row_context(back: str, now: datetime) -> dict[str, Any]:
 
 @workspace_view()
 def attention(request: HttpRequest) -> HttpResponse:
-    """What needs someone now: overdue flags, replies due within a day, the rest still awaited."""
+    """What needs someone now: overdue flags, our overdue answers, replies due within a day, the rest awaited."""
     req = _ws(request)
     now = timezone.now()
     mine = request.GET.get("mine") == "1"
     owner = req.user if mine else None
     overdue, more_overdue = _capped(queries.attention_overdue(req.workspace, now=now, owner=owner))
+    our_answers, more_our_answers = _capped(
+        queries.with_open_request_deadlines(
+            queries.attention_our_answers(req.workspace, now=now, owner=owner)
+        )
+    )
+    deadlines.mark_whose_turn(our_answers, now)
     due_soon, more_due_soon = _capped(queries.attention_due_soon(req.workspace, now=now, owner=owner))
     snoozed, more_snoozed = _capped(queries.attention_snoozed(req.workspace, now=now, owner=owner))
     page = Paginator(queries.attention_awaiting(req.workspace, now=now, owner=owner), PER_PAGE).get_page(
         request.GET.get("page")
     )
-    nothing_now = not overdue and not due_soon and not page.paginator.count
+    nothing_now = not overdue and not our_answers and not due_soon and not page.paginator.count
     page.object_list = list(page.object_list)
     for x in [*due_soon, *page.object_list]:
         # Not due yet, or past due with its flag dismissed or about to be raised: the rule the flags follow.
@@ -420,6 +439,8 @@ def attention(request: HttpRequest) -> HttpResponse:
             "mine": mine,
             "overdue": overdue,
             "more_overdue": more_overdue,
+            "our_answers": our_answers,
+            "more_our_answers": more_our_answers,
             "due_soon": due_soon,
             "more_due_soon": more_due_soon,
             "snoozed": snoozed,

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from engagements import deadlines, demo
+from engagements.exchanges import SUMMARY_FIELDS
 from engagements.models import Engagement, Exchange, Message, StatusChange
 from engagements.services import exchanges_recompute
 from outsourcing.models import Membership, Role, User, Workspace
@@ -85,7 +86,8 @@ def on_example_domain(host: str) -> bool:
     return any(host == d or host.endswith("." + d) for d in EXAMPLE_DOMAINS)
 
 
-SUMMARY = ("awaiting_reply", "waiting_since", "last_message_at", "last_inbound_at", "last_outbound_at")
+# Every summary field the services keep, and the due time computed with them.
+SUMMARY = (*SUMMARY_FIELDS, "our_answer_due_at")
 
 
 @pytest.mark.django_db
@@ -217,6 +219,9 @@ def test_stored_exchanges_and_summaries_equal_what_exchanges_recompute_produces(
     engagements = list(Engagement.objects.all())
     stored = {e.pk: (exchange_rows(e), [getattr(e, f) for f in SUMMARY]) for e in engagements}
     assert sum(len(rows) for rows, _summary in stored.values()) > len(engagements)
+    # Some wait for the provider, some for our answer: both halves of the summary are compared.
+    assert any(e.awaiting_reply for e in engagements)
+    assert any(e.our_answer_due_at for e in engagements)
 
     for engagement in engagements:
         exchanges_recompute(engagement=engagement)

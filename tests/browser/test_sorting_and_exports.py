@@ -20,7 +20,7 @@ import pytest
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from engagements import services
+from engagements import deadlines, services
 from engagements.models import Engagement, Exchange
 from engagements.reliability import snapshots
 from providers.models import Provider, ProviderSkill
@@ -245,7 +245,10 @@ def test_the_engagement_list_sorts_by_every_column_and_keeps_its_filters(page, c
         "status": lambda e: e.status,
         "priority": lambda e: e.priority,
         "due": lambda e: e.due_on,
-        "silent": lambda e: e.waiting_since,
+        # Since when the word "Whose turn" shows has been awaited: their reply or our answer.
+        "silent": lambda e: next(
+            (o.since for o in deadlines.obligations(e, timezone.now()) if o.what != deadlines.DELIVERY), None
+        ),
         "created": lambda e: e.created_at,
     }
 

@@ -74,6 +74,25 @@ def delivery_flagged(workspace, provider, title, *, late_by_days: int, owner=Non
     )
 
 
+def our_answer_owed(workspace, provider, title, *, days_ago: int = 10, owner=None) -> Engagement:
+    """An engagement whose provider wrote ``days_ago`` days ago and owes nothing: our answer is overdue."""
+    engagement = EngagementFactory(workspace=workspace, provider=provider, owner=owner, title=title)
+    services.message_log(
+        engagement=engagement,
+        direction="out",
+        kind="request",
+        occurred_at=timezone.now() - timedelta(days=days_ago, hours=1),
+    )
+    services.message_log(
+        engagement=engagement,
+        direction="in",
+        kind="reply",
+        subject="Which colours?",
+        occurred_at=timezone.now() - timedelta(days=days_ago),
+    )
+    return engagement
+
+
 def shown(at: datetime, format_name: str = "SHORT_DATETIME_FORMAT") -> str:
     """A moment as the rows print it, in the display zone."""
     return formats.date_format(
@@ -90,6 +109,8 @@ def row(page: str, title: str) -> str:
 
 def section(response, name: str) -> list[str]:
     """The engagement titles of one section, in the order shown."""
+    if name == "our_answers":
+        return [engagement.title for engagement in response.context["our_answers"]]
     rows = {
         "overdue": response.context["overdue"],
         "due_soon": response.context["due_soon"],
@@ -233,6 +254,10 @@ def _awaiting(team, provider) -> None:
     waiting(team.workspace, provider, "Later", due_in=timedelta(days=3))
 
 
+def _our_answer(team, provider) -> None:
+    our_answer_owed(team.workspace, provider, "Ours", owner=team.alice)
+
+
 def _nothing(team, provider) -> None:
     answered = waiting(team.workspace, provider, "Answered", due_in=timedelta(hours=5))
     services.message_log(engagement=answered.engagement, direction="in", kind="reply")
@@ -245,6 +270,7 @@ COMBINATIONS = {
     "dismissed": (_dismissed, {"awaiting": ["Dismissed"]}, None),
     "due soon": (_due_soon, {"due_soon": ["Soon"]}, None),
     "awaiting": (_awaiting, {"awaiting": ["Later"]}, None),
+    "our answer": (_our_answer, {"our_answers": ["Ours"]}, None),
     "nothing": (_nothing, {}, "empty-state"),
 }
 
@@ -257,7 +283,7 @@ def test_the_page_says_nothing_is_owed_only_when_nothing_is(team, provider, case
     response = team.client_for(team.alice).get(url("attention"))
 
     page = response.content.decode()
-    for name in ("overdue", "due_soon", "awaiting", "snoozed"):
+    for name in ("overdue", "our_answers", "due_soon", "awaiting", "snoozed"):
         assert section(response, name) == expected.get(name, []), name
     assert ('data-testid="empty-state"' in page) == (headline == "empty-state")
     assert ("nobody owes you one" in page) == (headline == "empty-state")
@@ -436,6 +462,7 @@ def _one_of_each(workspace, provider, owner, n: int) -> None:
     services.message_log(engagement=soon.engagement, direction="out", kind="follow_up")
     waiting(workspace, provider, f"Later {n}", due_in=timedelta(days=2 + n), owner=owner)
     delivery_flagged(workspace, provider, f"Delivery {n}", late_by_days=1 + n, owner=owner)
+    our_answer_owed(workspace, provider, f"Ours {n}", days_ago=5 + n, owner=owner)
 
 
 def test_the_query_count_does_not_grow_with_the_rows(team, provider, django_assert_max_num_queries):
@@ -448,9 +475,9 @@ def test_the_query_count_does_not_grow_with_the_rows(team, provider, django_asse
     for i in range(30):  # a second page of awaiting requests
         waiting(team.workspace, provider, f"Much later {i}", due_in=timedelta(days=20 + i))
     assert _attention_queries(client) == one
-    # The session, the user, the membership, the two navigation counts, then: overdue, due soon,
-    # snoozed, awaiting count and page.
-    with django_assert_max_num_queries(11):
+    # The session, the user, the membership, the two navigation counts, then: overdue, our
+    # answers, due soon, snoozed, awaiting count and page.
+    with django_assert_max_num_queries(12):
         client.get(url("attention"))
 
 
@@ -509,3 +536,88 @@ def test_the_navigation_counts_open_flags_and_the_persons_unread_notifications(t
     assert nav(team.bob) == ("Needs attention 2 overdue", "Notifications")
     assert nav(team.vera)[0] == "Needs attention 2 overdue"
     assert team.client_for(team.charlie).get(url("list")).status_code == 404
+
+
+# --- Your turn: our own overdue answers ------------------------------------------------
+
+
+def test_our_overdue_answer_is_on_the_page_for_its_owner_and_under_only_mine(team, provider):
+    engagement = our_answer_owed(team.workspace, provider, "Colour question", owner=team.alice)
+    our_answer_owed(team.workspace, provider, "Bobs question", owner=team.bob, days_ago=20)
+    client = team.client_for(team.alice)
+
+    everyone = client.get(url("attention"))
+    mine = client.get(url("attention"), {"mine": "1"})
+    bobs = team.client_for(team.bob).get(url("attention"), {"mine": "1"})
+
+    # The longest overdue first.
+    assert section(everyone, "our_answers") == ["Bobs question", "Colour question"]
+    assert section(mine, "our_answers") == ["Colour question"]
+    assert section(bobs, "our_answers") == ["Bobs question"]
+    assert everyone.context["nothing"] is False
+    page = mine.content.decode()
+    found = row(page, "Colour question")
+    assert "Your answer · waiting 10 days (overdue)" in found
+    assert url("message_create", pk=engagement.pk) + "#log-heading" in found
+    assert page.index("overdue-heading") < page.index("our-answers-heading") < page.index("due-soon-heading")
+
+
+def test_our_overdue_answer_leaves_the_page_once_we_log_a_message_to_the_provider(team, provider):
+    engagement = our_answer_owed(team.workspace, provider, "Colour question", owner=team.alice)
+    client = team.client_for(team.alice)
+    assert section(client.get(url("attention"), {"mine": "1"}), "our_answers") == ["Colour question"]
+
+    logged = client.post(
+        url("message_create", pk=engagement.pk),
+        {
+            "direction": "out",
+            "kind": "reply",
+            "channel": "email",
+            "occurred_at": timezone.localtime(timezone.now() - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"),
+            "body": "Blue and white, please.",
+        },
+    )
+    assert logged.status_code == 302
+
+    response = client.get(url("attention"), {"mine": "1"})
+    assert section(response, "our_answers") == []
+    assert response.context["nothing"] is True
+
+
+def test_an_answer_not_yet_due_and_a_closed_engagements_are_not_listed(team, provider):
+    our_answer_owed(team.workspace, provider, "Just now", days_ago=0)
+    closed = our_answer_owed(team.workspace, provider, "Completed")
+    Engagement.objects.filter(pk=closed.pk).update(status=Engagement.Status.COMPLETED)
+    response = team.client_for(team.alice).get(url("attention"))
+    assert section(response, "our_answers") == []
+    assert response.context["nothing"] is True
+
+
+def test_viewers_see_our_overdue_answers_without_the_button_to_log_one(team, provider):
+    engagement = our_answer_owed(team.workspace, provider, "Colour question", owner=team.alice)
+    page = team.client_for(team.vera).get(url("attention")).content.decode()
+    assert "Colour question" in row(page, "Colour question")
+    assert url("message_create", pk=engagement.pk) not in page
+
+
+def test_the_your_turn_section_is_capped(team, provider, monkeypatch):
+    monkeypatch.setattr(queries, "ATTENTION_CAP", 2)
+    for days in (10, 11, 12):
+        our_answer_owed(team.workspace, provider, f"{days} days", days_ago=days)
+    response = team.client_for(team.alice).get(url("attention"))
+    assert section(response, "our_answers") == ["12 days", "11 days"]
+    assert "Only the 2 longest overdue are shown" in response.content.decode()
+
+
+def test_the_navigation_counts_our_overdue_answers_beside_the_flags_in_one_query(
+    team, provider, django_assert_num_queries
+):
+    flagged(team.workspace, provider, "Late", overdue_by=timedelta(days=1))
+    our_answer_owed(team.workspace, provider, "Ours")
+    our_answer_owed(team.workspace, provider, "Not yet", days_ago=0)
+    foreign = ProviderFactory(workspace=team.other_workspace)
+    our_answer_owed(team.other_workspace, foreign, "Theirs")
+    with django_assert_num_queries(1):
+        assert queries.attention_count(team.workspace) == 2
+    page = team.client_for(team.alice).get(url("list")).content.decode()
+    assert re.search(r"Needs attention\s*<span[^>]*>\s*2\s*<", page)

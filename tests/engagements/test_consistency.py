@@ -192,6 +192,32 @@ def _check_engagement_pages(client, truth: Truth) -> None:
         )
 
 
+def _check_turns(client, team, truth: Truth) -> None:
+    """The engagement list, and each engagement's page, say who owes what as the rule does."""
+    listed = {e.pk: e.turn for e in client.get(url("list"), {"sort": "title"}).context["page_obj"]}
+    for engagement in Engagement.objects.filter(workspace=team.workspace).select_related("provider"):
+        turn = listed[engagement.pk]
+        assert client.get(url("detail", pk=engagement.pk)).context["turn"] == turn
+        open_states = [
+            state
+            for pk, state in truth.states.items()
+            if truth.exchange_of[pk].engagement_id == engagement.pk
+            and state in ("not_due", "overdue", "ghosted")
+        ]
+        reply = [o for o in turn.obligations if o.what == deadlines.REPLY]
+        delivery = [o for o in turn.obligations if o.what == deadlines.DELIVERY]
+        if engagement.status == Engagement.Status.ON_HOLD:
+            assert all(o.state == deadlines.PAUSED for o in turn.obligations)
+        elif open_states:
+            assert [o.state for o in reply] == open_states
+        else:
+            assert reply == []
+        if engagement.status in deadlines.DELIVERY_OWED_STATUSES and engagement.due_on:
+            assert [o.is_overdue for o in delivery] == [deadlines.delivery_overdue(engagement, NOW)]
+        if engagement.status in Engagement.CLOSED_STATUSES:
+            assert turn.obligations == ()
+
+
 def _check_attention(client, team, truth: Truth) -> None:
     response = client.get(url("attention"))
     open_flags = {
@@ -340,6 +366,7 @@ def test_every_page_tells_the_same_story_as_the_deadline_rules(team, plan):
             event(f"a request {state}")
         client = team.client_for(team.alice)
         _check_engagement_pages(client, truth)
+        _check_turns(client, team, truth)
         _check_attention(client, team, truth)
         _check_scorecards(client, team, truth)
         _check_figures(client, team, truth)

@@ -66,14 +66,14 @@ def test_whose_turn_says_how_long_the_provider_has_been_silent(team, engagement)
         occurred_at=timezone.now() - timedelta(days=3, hours=2),
     )
     page = team.client_for(team.alice).get(url("detail", pk=engagement.pk)).content.decode()
-    assert "Waiting for the provider" in page
+    assert "Provider owes a reply" in page
     assert "silent for 3 days 2 hours" in page
 
 
 def test_whose_turn_says_it_is_ours_after_their_reply(team, engagement, message):
     services.message_log(engagement=engagement, direction="in", kind="reply")
     page = team.client_for(team.alice).get(url("detail", pk=engagement.pk)).content.decode()
-    assert "Your turn" in page
+    assert "Your answer · waiting under a minute" in page
     answered = Exchange.objects.get(engagement=engagement)
     assert f'data-state="{"within" if answered.within_policy else "late"}"' in page
 

@@ -168,7 +168,7 @@ def test_rows_show_whose_turn_fee_and_an_overdue_due_date(team, provider):
         occurred_at=timezone.now() - timedelta(days=3, hours=1),
     )
     page = team.client_for(team.alice).get(url("list")).content.decode()
-    assert "waiting for provider · silent for 3 days 1 hour" in page
+    assert "provider owes a reply · silent for 3 days 1 hour" in page
     assert "€150.00" in page
     assert "text-danger" in page
 
@@ -179,14 +179,32 @@ def _list_queries(client) -> int:
     return len(ctx)
 
 
+def _sorted_by_turn_queries(client) -> list:
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url("list"), {"sort": "silent"}).status_code == 200
+    return ctx.captured_queries
+
+
 def test_the_query_count_does_not_grow_with_the_rows(team, provider):
     client = team.client_for(team.alice)
     _list_queries(client)  # the first visit also stores the workspace in the session
     for _ in range(2):
         EngagementFactory(workspace=team.workspace, provider=provider, owner=team.bob)
     two = _list_queries(client)
-    for _ in range(18):
-        EngagementFactory(
-            workspace=team.workspace, provider=ProviderFactory(workspace=team.workspace), owner=team.alice
+    for i in range(18):
+        engagement = EngagementFactory(
+            workspace=team.workspace,
+            provider=ProviderFactory(workspace=team.workspace),
+            owner=team.alice,
+            due_on=timezone.localdate() - timedelta(days=i % 3) if i % 2 else None,
         )
+        # Whose turn on each row: the provider's reply, their delivery, our answer, or nobody's.
+        if i % 3:
+            services.message_log(
+                engagement=engagement,
+                direction="out" if i % 3 == 1 else "in",
+                kind="request" if i % 3 == 1 else "reply",
+                occurred_at=timezone.now() - timedelta(days=i),
+            )
     assert _list_queries(client) == two
+    assert _list_queries(client) == len(_sorted_by_turn_queries(client))

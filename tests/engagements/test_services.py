@@ -38,7 +38,7 @@ def test_a_request_opens_an_exchange_and_a_reply_closes_it(engagement):
     assert exchange.reply_seconds == 3 * 86400
     engagement.refresh_from_db()
     assert engagement.awaiting_reply is False
-    assert engagement.whose_turn == "us"
+    assert engagement.our_turn_since == reply.occurred_at
 
 
 def test_a_follow_up_does_not_open_a_second_exchange(engagement):
