@@ -305,6 +305,14 @@ LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 
+# --- Failed log-ins (allauth) ------------------------------------------------
+# Counted per client address, and per account *from that address* (the adapter),
+# so a stranger failing on purpose locks out only themselves, never the person.
+ACCOUNT_ADAPTER = "outsourcing.account_adapter.AccountAdapter"
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+# Behind N proxies of your own, the client's address is the N-th from the end of X-Forwarded-For.
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
 # --- E-mail ---------------------------------------------------------------
 
 # Django 6.1's MAILERS, configured from the classic EMAIL_* variable names.
