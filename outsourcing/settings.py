@@ -319,6 +319,10 @@ MAIL_POLL_MINUTES = env_int("MAIL_POLL_MINUTES", 5)
 # the network it runs in. Turn on for an IMAP server on your own network.
 MAIL_IMAP_ALLOW_PRIVATE_ADDRESSES = env_bool("MAIL_IMAP_ALLOW_PRIVATE_ADDRESSES", False)
 MAIL_UPLOAD_MAX_BYTES = env_int("MAIL_UPLOAD_MAX_BYTES", 200 * 1024 * 1024)
+# How long a worker's claim on an upload's import holds without news (it renews it
+# after every batch, which takes a second or so): after it the import counts as
+# stalled, and the beat's sweep queues it again. Longer than any batch takes.
+MAIL_UPLOAD_LEASE_SECONDS = env_int("MAIL_UPLOAD_LEASE_SECONDS", 120)
 # Mailbox passwords are encrypted with keys derived from SECRET_KEY (and its
 # fallbacks, for rotation) and this salt (django-fernet-encrypted-fields).
 SALT_KEY = env_list("FIELD_ENCRYPTION_SALT", ["outsourcing-tracker-fields"])
@@ -340,6 +344,11 @@ CELERY_BEAT_SCHEDULE: dict[str, Any] = {
         "schedule": 60.0 * env_int("METRICS_FULL_REFRESH_MINUTES", 15),
     },
     "poll-mailboxes": {"task": "engagements.tasks.poll_mailboxes", "schedule": 60.0},
+    # A worker that died mid-import leaves its upload stalled; on the on-disk broker its task is gone too.
+    "requeue-stalled-mail-uploads": {
+        "task": "engagements.tasks.requeue_stalled_mail_uploads",
+        "schedule": 60.0,
+    },
     "daily-digest": {
         "task": "engagements.tasks.send_daily_digests",
         "schedule": crontab(hour=env_int("DIGEST_HOUR_UTC", 6), minute=0),
