@@ -10,6 +10,11 @@ PYTEST_ARGS ?=
 .PHONY: run setup setup-dev test lint format bench messages compilemessages screenshot static clean help
 .DEFAULT_GOAL := help
 
+# DEBUG is off unless asked for (outsourcing/settings.py), so a server started without
+# it is safe; these development commands ask for it (an explicit DEBUG=... wins).
+# `make static` does not: it builds the production manifest.
+run compilemessages messages: export DEBUG ?= true
+
 help:
 	@echo "make run    set up and serve web + worker + beat on http://$(HOST):$(PORT)"
 	@echo "make test   the whole test suite"

@@ -83,7 +83,6 @@ def main() -> int:
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "outsourcing.settings")
-    os.environ.setdefault("DEBUG", "true")
     _prepare_database(url)
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], check=True)

@@ -32,7 +32,6 @@ def _peak_mb() -> float:
 
 
 def main() -> int:
-    os.environ.setdefault("DEBUG", "true")
     workspace, user = _fresh_workspace(os.environ.get("BENCH_MAIL_DATABASE_URL", DEFAULT_URL))
     from django.db import reset_queries
     from django.utils import timezone

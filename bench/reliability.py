@@ -28,7 +28,6 @@ def main() -> int:
     url = os.environ.get("BENCH_RELIABILITY_DATABASE_URL", DEFAULT_URL)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "outsourcing.settings")
-    os.environ.setdefault("DEBUG", "true")
     _prepare_database(url, drop=os.environ.get("BENCH_RELIABILITY_RESEED") == "1")
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], check=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -437,12 +438,26 @@ class MailUpload(models.Model):
     created_at = models.DateTimeField(_("uploaded"), default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # While waiting or importing: the time by which a worker must have taken the
+    # import up (or renewed its claim); after it the import counts as stalled.
+    # In the database, not the cache, so the beat's sweep sees it on every broker.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    # The run holding the lease: a run whose import was taken over stops at its next batch.
+    lease_holder = models.CharField(max_length=16, blank=True)
 
     class Meta:
         verbose_name = _("mail upload")
         verbose_name_plural = _("mail uploads")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["workspace", "-created_at"], name="mail_upload_ws")]
+        indexes = [
+            models.Index(fields=["workspace", "-created_at"], name="mail_upload_ws"),
+            # The sweep reads only the imports under way.
+            models.Index(
+                fields=["lease_until"],
+                condition=Q(status__in=["queued", "running"]),
+                name="mail_upload_lease",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.original_name
@@ -457,10 +472,24 @@ class MailUpload(models.Model):
     def imported(self) -> int:
         return self.threaded + self.unsorted + self.rejected
 
+    @classmethod
+    def stalled_at(cls, now: datetime) -> Q:
+        """Imports no worker holds at ``now``: their run stopped renewing its lease, or their task was lost."""
+        return Q(status__in=[cls.Status.QUEUED, cls.Status.RUNNING]) & (
+            Q(lease_until__lt=now) | Q(lease_until__isnull=True)
+        )
+
+    @property
+    def is_stalled(self) -> bool:
+        """Waiting or importing, but no worker has held it for longer than a lease."""
+        return self.status in {self.Status.QUEUED, self.Status.RUNNING} and (
+            self.lease_until is None or self.lease_until < timezone.now()
+        )
+
     @property
     def can_retry(self) -> bool:
-        """A failed import whose file is still kept can go on where it stopped."""
-        return self.status == self.Status.FAILED and bool(self.file)
+        """A failed or stalled import whose file is still kept can go on where it stopped."""
+        return (self.status == self.Status.FAILED or self.is_stalled) and bool(self.file)
 
 
 MAILBOX_PASSWORD_ENV_PREFIX = "IMAP_PASSWORD_"

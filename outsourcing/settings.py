@@ -1,12 +1,16 @@
 """Settings, read from the environment through small helpers that fail loudly.
 
-With no environment at all the app runs on embedded defaults: SQLite (WAL) and
-Celery's on-disk broker under ``var/``, a secret key generated into ``var/``.
+DEBUG is off unless asked for (`make run` asks), and with it off the production
+rules hold: a real SECRET_KEY, a mail backend that delivers, HTTPS only. With
+DEBUG on and nothing else the app runs on embedded defaults: SQLite (WAL) and
+Celery's on-disk broker under ``var/``, a secret key generated into ``var/``,
+all readable by this user only.
 """
 
 import os
 import secrets
 import sys
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -87,29 +91,114 @@ def site_url(environ: Mapping[str, str] = os.environ) -> str:
     return f"http://{dev_host(environ)}:8000"
 
 
-def _secret_key(debug: bool) -> str:
-    key = os.environ.get("SECRET_KEY", "")
-    if key:
-        return key
-    if not debug:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is false")
-    # Local use: generate once and keep it, so sessions survive restarts.
-    path = VAR_DIR / "secret_key"
+# --- Private files under var/ ----------------------------------------------
+
+
+def private_dir(path: Path) -> Path:
+    """``path``, created if missing for this user only (0700); missing parents as usual."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # The umask can only take bits away, and 0700 keeps under any usual one.
+    path.mkdir(mode=0o700, exist_ok=True)
+    return path
+
+
+def private_file(path: Path) -> Path:
+    """``path``, created empty if missing for this user only (0600)."""
+    private_dir(path.parent)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    return path
+
+
+def filesystem_broker_options(var_dir: Path) -> dict[str, str]:
+    """The on-disk broker's folders under ``var_dir``, created if missing (its transport options)."""
+    broker = private_dir(private_dir(var_dir) / "broker")
+    folders = {
+        "data_folder_in": broker / "out",
+        "data_folder_out": broker / "out",
+        "processed_folder": broker / "processed",
+        "control_folder": broker / "control",
+    }
+    for folder in folders.values():
+        private_dir(folder)
+    return {name: str(folder) for name, folder in folders.items()}
+
+
+# --- Secret key -------------------------------------------------------------
+
+# Django's own bar (its check --deploy warns below it, security.W009).
+SECRET_KEY_MIN_LENGTH = 50
+SECRET_KEY_MIN_DISTINCT = 5
+_MAKE_A_KEY = "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+
+
+def check_secret_key(name: str, key: str) -> None:
+    """Refuse a key an attacker could guess, naming the variable it came from."""
+    if not key:
+        raise ImproperlyConfigured(
+            f"{name} must be set when DEBUG is false (make one with: {_MAKE_A_KEY}); "
+            "for local use run with DEBUG=true, as `make run` does"
+        )
+    if len(key) < SECRET_KEY_MIN_LENGTH or len(set(key)) < SECRET_KEY_MIN_DISTINCT:
+        raise ImproperlyConfigured(
+            f"{name} must be at least {SECRET_KEY_MIN_LENGTH} characters long, with at least "
+            f"{SECRET_KEY_MIN_DISTINCT} different ones (it has {len(key)}); make one with: {_MAKE_A_KEY}"
+        )
+    if key.startswith("django-insecure"):
+        raise ImproperlyConfigured(
+            f"{name} is one of Django's insecure development keys; make one with: {_MAKE_A_KEY}"
+        )
+
+
+def _generated_secret_key(path: Path) -> str:
+    """The development key kept in ``path``, generated once, readable by this user only."""
     if not path.exists():
-        VAR_DIR.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
+        fd, draft = tempfile.mkstemp(dir=private_dir(path.parent))  # 0600
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(50))
+        try:
+            # A link never replaces a key another process (web, worker, beat) wrote first.
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(draft)
     return path.read_text().strip()
 
 
+def _secret_key(production: bool) -> str:
+    key = os.environ.get("SECRET_KEY", "")
+    generated = VAR_DIR / "secret_key"
+    if not production:
+        # Local use: generated once and kept, so sessions survive restarts.
+        return key or _generated_secret_key(generated)
+    check_secret_key("SECRET_KEY", key)
+    try:
+        development_key = generated.read_text().strip()
+    except OSError:
+        development_key = ""
+    if key == development_key:
+        raise ImproperlyConfigured(
+            f"SECRET_KEY is the development key generated into {generated}; make a new one with: {_MAKE_A_KEY}"
+        )
+    return key
+
+
 TESTING = "pytest" in sys.modules or env_bool("TESTING", False)
-DEBUG = env_bool("DEBUG", True)
-SECRET_KEY = _secret_key(DEBUG)
+# Off unless asked for: `make run` turns it on; a server started without it stays safe.
+DEBUG = env_bool("DEBUG", False)
+# The production rules (a real secret key, a mail backend that delivers, HTTPS only) hold
+# whenever DEBUG is off, except in the test suite, whose client speaks plain HTTP, and
+# for the type checker (django-stubs reads these settings), which serves nothing.
+PRODUCTION = not DEBUG and not TESTING and "mypy" not in sys.modules
+SECRET_KEY = _secret_key(PRODUCTION)
 # Old keys, still accepted while rotating (sessions, signed links, encrypted mailbox passwords).
 SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
+if PRODUCTION:
+    for _fallback in SECRET_KEY_FALLBACKS:
+        check_secret_key("SECRET_KEY_FALLBACKS", _fallback)
 # In development the host `make run HOST=...` serves on is allowed too.
 ALLOWED_HOSTS = env_list(
-    "ALLOWED_HOSTS", list(dict.fromkeys(["127.0.0.1", "localhost", dev_host()])) if DEBUG else []
+    "ALLOWED_HOSTS", [] if PRODUCTION else list(dict.fromkeys(["127.0.0.1", "localhost", dev_host()]))
 )
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 SITE_URL = site_url()
@@ -183,10 +272,10 @@ if DATABASE_URL:
     except ValueError as exc:
         raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
 else:
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
     _db = {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": VAR_DIR / "db.sqlite3",
+        # Created for this user only: SQLite gives its -wal and -shm files the database's mode.
+        "NAME": private_file(VAR_DIR / "db.sqlite3"),
         "OPTIONS": {
             # WAL lets the web process read while the worker writes; IMMEDIATE
             # avoids "database is locked" upgrades from read to write locks.
@@ -204,16 +293,7 @@ REDIS_URL = env_str("REDIS_URL", "")
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    _broker_dir = VAR_DIR / "broker"
-    _folders = {
-        "data_folder_in": _broker_dir / "out",
-        "data_folder_out": _broker_dir / "out",
-        "processed_folder": _broker_dir / "processed",
-        "control_folder": _broker_dir / "control",
-    }
-    for _folder in _folders.values():
-        _folder.mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {k: str(v) for k, v in _folders.items()}
+    CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(VAR_DIR)
 elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # A task unacknowledged this long is handed to another worker.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
@@ -239,6 +319,10 @@ MAIL_POLL_MINUTES = env_int("MAIL_POLL_MINUTES", 5)
 # the network it runs in. Turn on for an IMAP server on your own network.
 MAIL_IMAP_ALLOW_PRIVATE_ADDRESSES = env_bool("MAIL_IMAP_ALLOW_PRIVATE_ADDRESSES", False)
 MAIL_UPLOAD_MAX_BYTES = env_int("MAIL_UPLOAD_MAX_BYTES", 200 * 1024 * 1024)
+# How long a worker's claim on an upload's import holds without news (it renews it
+# after every batch, which takes a second or so): after it the import counts as
+# stalled, and the beat's sweep queues it again. Longer than any batch takes.
+MAIL_UPLOAD_LEASE_SECONDS = env_int("MAIL_UPLOAD_LEASE_SECONDS", 120)
 # Mailbox passwords are encrypted with keys derived from SECRET_KEY (and its
 # fallbacks, for rotation) and this salt (django-fernet-encrypted-fields).
 SALT_KEY = env_list("FIELD_ENCRYPTION_SALT", ["outsourcing-tracker-fields"])
@@ -260,6 +344,11 @@ CELERY_BEAT_SCHEDULE: dict[str, Any] = {
         "schedule": 60.0 * env_int("METRICS_FULL_REFRESH_MINUTES", 15),
     },
     "poll-mailboxes": {"task": "engagements.tasks.poll_mailboxes", "schedule": 60.0},
+    # A worker that died mid-import leaves its upload stalled; on the on-disk broker its task is gone too.
+    "requeue-stalled-mail-uploads": {
+        "task": "engagements.tasks.requeue_stalled_mail_uploads",
+        "schedule": 60.0,
+    },
     "daily-digest": {
         "task": "engagements.tasks.send_daily_digests",
         "schedule": crontab(hour=env_int("DIGEST_HOUR_UTC", 6), minute=0),
@@ -308,6 +397,14 @@ LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 
+# --- Failed log-ins (allauth) ------------------------------------------------
+# Counted per client address, and per account *from that address* (the adapter),
+# so a stranger failing on purpose locks out only themselves, never the person.
+ACCOUNT_ADAPTER = "outsourcing.account_adapter.AccountAdapter"
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+# Behind N proxies of your own, the client's address is the N-th from the end of X-Forwarded-For.
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
 # --- E-mail ---------------------------------------------------------------
 
 # Django 6.1's MAILERS, configured from the classic EMAIL_* variable names.
@@ -326,6 +423,15 @@ if _email_backend.endswith("smtp.EmailBackend"):
 elif _email_backend.endswith("filebased.EmailBackend"):
     _email_options = {"file_path": env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))}
 MAILERS = {"default": {"BACKEND": _email_backend, "OPTIONS": _email_options}}
+# Those print, keep or drop the mail (Django's check --deploy calls them development-only, mail.E001).
+_UNDELIVERING_EMAIL_BACKENDS = {
+    f"django.core.mail.backends.{name}.EmailBackend" for name in ("console", "locmem", "dummy", "filebased")
+}
+if PRODUCTION and _email_backend in _UNDELIVERING_EMAIL_BACKENDS:
+    raise ImproperlyConfigured(
+        f"EMAIL_BACKEND must deliver mail when DEBUG is false, not {_email_backend}: set it to "
+        "django.core.mail.backends.smtp.EmailBackend (with EMAIL_HOST and friends) or an anymail backend"
+    )
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Outsourcing Tracker <tracker@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -356,12 +462,15 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG or TESTING
+            if not PRODUCTION
             else "whitenoise.storage.CompressedManifestStaticFilesStorage"
         )
     },
 }
 # Uploaded files are never served from a public URL: views check access first.
+# Readable by this user only, like everything under var/.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 MAX_UPLOAD_SIZE = env_int("MAX_UPLOAD_SIZE", 10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
@@ -385,11 +494,22 @@ CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cook
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-if not DEBUG:
+
+# --- HTTPS and error pages in production -----------------------------------
+# `check --deploy` reports nothing with these defaults (README, "Deploying").
+if PRODUCTION:
+    # The TLS proxy in front says which scheme the browser used.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# A load balancer's health check speaks plain HTTP to the app itself.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Error pages and mails hide connection strings and passwords, also with DEBUG on.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "outsourcing.error_reports.CredentialsFilter"
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

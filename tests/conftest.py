@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,10 @@ from django.test.utils import override_settings
 from outsourcing.celery import app as celery_app
 from outsourcing.models import Membership, Role, User, Workspace
 from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
+
+# The processes tests start (workers, concurrent flag passes) load the settings as this one
+# did: DEBUG off, without the production rules (outsourcing/settings.py, PRODUCTION).
+os.environ.setdefault("TESTING", "true")
 
 
 @dataclass

@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 
+import pytest
 from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[1]
+# One process, no chatter with other workers: the test knows what runs where.
+WORKER_OPTIONS = (
+    "--pool=solo",
+    "--without-heartbeat",
+    "--without-gossip",
+    "--without-mingle",
+    "--loglevel=info",
+)
 
 
 def free_port() -> int:
@@ -33,6 +47,41 @@ def database_url() -> str:
     """The test database as a URL, for processes started by a test (PostgreSQL)."""
     s = connection.settings_dict
     return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+class Worker:
+    """A `celery worker` process; its log is read as it comes, so we know when it is ready."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "outsourcing", "worker", *WORKER_OPTIONS],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.log: list[str] = []
+        self.ready = threading.Event()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.log.append(line)
+            if " ready." in line:
+                self.ready.set()
+
+    def wait_ready(self) -> None:
+        # Publishing before the worker has bound its queue could lose the message on Redis.
+        if not self.ready.wait(90):
+            pytest.fail("the worker did not start:\n" + "".join(self.log))
+
+    def stop(self) -> None:
+        """Let a worker still running finish (the end of a test)."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(30)
 
 
 class SmtpInbox:

@@ -5,16 +5,16 @@ import. ``mail_upload_run`` (the task's body) reads it one message at a time
 into the one importer and, after every batch, writes how far into the file it
 got and what became of the mail, for the page's progress bar.
 
-Run at most once at a time, and never lost: the run claims the row with a
-conditional update (waiting -> importing), so a redelivered task finds it
-taken and does nothing (Redis hands a task that runs past its visibility
-timeout to another worker). While it runs it holds a lease in the cache,
-renewed after every batch. An importing row without a lease was left by a
-worker that died: its redelivered task (late acks bring it back) takes it
-over and goes on after the last batch recorded; a batch committed but not
-yet recorded is found again as duplicates (by Message-ID), so nothing is
-logged twice. Without Redis the cache is the worker process's own memory,
-which dies with it, so the same holds.
+Run at most once at a time, and never stranded. A run claims the row with a
+conditional update (waiting -> importing) and takes a lease on it, a time in
+the row renewed after every batch; a redelivered task finds it taken and does
+nothing. A worker that dies (SIGKILL, or Ctrl-C of `make run`) leaves its
+lease to run out, and with the on-disk broker its task message is gone for
+good; so the beat's sweep (``mail_uploads_requeue_stalled``) queues every
+import whose lease ran out again, and a person can press Retry on it. The new
+run goes on after the last batch recorded; a batch committed but not yet
+recorded is found again as duplicates (by Message-ID), so nothing is logged
+twice. A run that finds its lease taken over stops at its next batch.
 """
 
 from __future__ import annotations
@@ -22,14 +22,15 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import PurePath
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -48,11 +49,16 @@ HEADER_LINE = re.compile(rb"[\x21-\x39\x3b-\x7e]+:")
 SNIFF_BYTES = 4096
 # Messages per batch (one transaction each): the progress moves on after every one.
 UPLOAD_BATCH = 200
-# Longer than any batch of the importer takes; a run renews it after every batch.
-LEASE_SECONDS = 15 * 60
+# Stalled imports the sweep queues again per pass (a few at most, in practice).
+SWEEP_LIMIT = 100
 
 
 # --- Upload ------------------------------------------------------------------
+
+
+def _lease_end(now: datetime) -> datetime:
+    """Until when a claim (or a place in the queue) taken at ``now`` holds."""
+    return now + timedelta(seconds=settings.MAIL_UPLOAD_LEASE_SECONDS)
 
 
 def mail_file_check(file: UploadedFile) -> str:
@@ -104,6 +110,7 @@ def mail_upload_create(*, workspace: Workspace, by: User | None, file: UploadedF
         uploaded_by=by,
         original_name=(file.name or kind)[:255],
         size=file.size or 0,
+        lease_until=_lease_end(timezone.now()),
     )
     # Stored under the kind it was read as: the run goes by the stored name.
     upload.file.save(f"upload{kind}", file, save=False)
@@ -112,28 +119,55 @@ def mail_upload_create(*, workspace: Workspace, by: User | None, file: UploadedF
     return upload
 
 
-def mail_upload_retry(*, upload: MailUpload) -> bool:
-    """Queue a failed import again; it goes on after the last batch it recorded.
+def _requeue(uploads: QuerySet[MailUpload], now: datetime) -> int:
+    """Put these imports back in the queue, with a fresh lease for a worker to take them up in."""
+    return uploads.exclude(file="").update(
+        status=MailUpload.Status.QUEUED,
+        error="",
+        finished_at=None,
+        lease_until=_lease_end(now),
+        lease_holder="",
+    )
 
-    False when there is nothing to retry: the import did not fail, its file is
-    gone, or someone else queued it again first (a conditional UPDATE decides).
+
+def mail_upload_retry(*, upload: MailUpload) -> bool:
+    """Queue a failed or stalled import again; it goes on after the last batch it recorded.
+
+    False when there is nothing to retry: the import did not fail and is not
+    stalled (a worker is on it), its file is gone, or someone else queued it
+    again first (a conditional UPDATE decides).
     """
+    now = timezone.now()
     with transaction.atomic():
-        queued = (
-            MailUpload.objects.filter(pk=upload.pk, status=MailUpload.Status.FAILED)
-            .exclude(file="")
-            .update(status=MailUpload.Status.QUEUED, error="", finished_at=None)
-        )
+        retryable = Q(status=MailUpload.Status.FAILED) | MailUpload.stalled_at(now)
+        queued = _requeue(MailUpload.objects.filter(retryable, pk=upload.pk), now)
         if queued:
             transaction.on_commit(partial(_enqueue, upload.pk))
     return bool(queued)
 
 
+def mail_uploads_requeue_stalled(now: datetime | None = None) -> int:
+    """Queue again every import whose lease ran out (the beat's sweep); returns how many.
+
+    A failed import is left for a person to retry: it stopped for a reason.
+    """
+    now = now or timezone.now()
+    stalled = MailUpload.objects.filter(MailUpload.stalled_at(now))
+    requeued = 0
+    for pk in stalled.exclude(file="").values_list("pk", flat=True)[:SWEEP_LIMIT]:
+        # Conditional: a run that renewed its lease, or a Retry, since the read wins.
+        if _requeue(stalled.filter(pk=pk), now):
+            logger.warning("Mail upload %s stalled (its worker stopped); queued again", pk)
+            transaction.on_commit(partial(_enqueue, pk))
+            requeued += 1
+    return requeued
+
+
 # --- Import ------------------------------------------------------------------
 
 
-def _lease_key(upload_id: int) -> str:
-    return f"mail-upload-lease:{upload_id}"
+class LeaseLost(Exception):
+    """Another run took the import over (this one was too slow to renew its lease): stop."""
 
 
 def _describe(error: BaseException) -> str:
@@ -142,16 +176,14 @@ def _describe(error: BaseException) -> str:
 
 def _claim(upload_id: int, run: str) -> bool:
     """Take the upload for this run: a waiting one, or an importing one whose run stopped renewing its lease."""
-    key = _lease_key(upload_id)
-    claimed = MailUpload.objects.filter(pk=upload_id, status=MailUpload.Status.QUEUED).update(
-        status=MailUpload.Status.RUNNING, started_at=timezone.now()
+    now = timezone.now()
+    free = Q(status=MailUpload.Status.QUEUED) | MailUpload.stalled_at(now)
+    # One UPDATE: of two redelivered copies, one takes it.
+    return bool(
+        MailUpload.objects.filter(free, pk=upload_id).update(
+            status=MailUpload.Status.RUNNING, started_at=now, lease_until=_lease_end(now), lease_holder=run
+        )
     )
-    if claimed:
-        cache.set(key, run, LEASE_SECONDS)
-        return True
-    running = MailUpload.objects.filter(pk=upload_id, status=MailUpload.Status.RUNNING).exists()
-    # add() is atomic: of two redelivered copies, one takes it over.
-    return running and cache.add(key, run, LEASE_SECONDS)
 
 
 def _import(upload: MailUpload, run: str) -> None:
@@ -162,18 +194,21 @@ def _import(upload: MailUpload, run: str) -> None:
         rejected=upload.rejected,
         duplicate=upload.duplicates,
     )
+    held = MailUpload.objects.filter(pk=upload.pk, lease_holder=run)
     with upload.file.open("rb") as stored:
         reader = MailFileReader(stored, mbox=(upload.file.name or "").endswith(MBOX), start=upload.bytes_done)
 
         def on_batch(counts: importer.ImportCounts) -> None:
-            MailUpload.objects.filter(pk=upload.pk).update(
+            renewed = held.update(
                 bytes_done=reader.position,
                 threaded=done.threaded + counts.threaded,
                 unsorted=done.unsorted + counts.unsorted,
                 rejected=done.rejected + counts.rejected,
                 duplicates=done.duplicate + counts.duplicate,
+                lease_until=_lease_end(timezone.now()),
             )
-            cache.set(_lease_key(upload.pk), run, LEASE_SECONDS)
+            if not renewed:
+                raise LeaseLost
 
         counts = importer.mail_import_many(
             workspace=upload.workspace,
@@ -182,30 +217,23 @@ def _import(upload: MailUpload, run: str) -> None:
             on_batch=on_batch,
             batch_size=UPLOAD_BATCH,
         )
-    upload.status = MailUpload.Status.DONE
-    upload.bytes_done = upload.size
-    upload.threaded = done.threaded + counts.threaded
-    upload.unsorted = done.unsorted + counts.unsorted
-    upload.rejected = done.rejected + counts.rejected
-    upload.duplicates = done.duplicate + counts.duplicate
-    upload.finished_at = timezone.now()
-    stored_name, storage = upload.file.name, upload.file.storage
-    # The mail is in the log and the Unsorted inbox now; the file is not needed any more.
-    upload.file = ""  # type: ignore[assignment]
-    upload.save(
-        update_fields=[
-            "status",
-            "bytes_done",
-            "threaded",
-            "unsorted",
-            "rejected",
-            "duplicates",
-            "finished_at",
-            "file",
-        ]
+    finished = held.update(
+        status=MailUpload.Status.DONE,
+        bytes_done=upload.size,
+        threaded=done.threaded + counts.threaded,
+        unsorted=done.unsorted + counts.unsorted,
+        rejected=done.rejected + counts.rejected,
+        duplicates=done.duplicate + counts.duplicate,
+        finished_at=timezone.now(),
+        # The mail is in the log and the Unsorted inbox now; the file is not needed any more.
+        file="",
+        lease_until=None,
+        lease_holder="",
     )
-    if stored_name:
-        storage.delete(stored_name)
+    if not finished:
+        raise LeaseLost
+    if upload.file.name:
+        upload.file.storage.delete(upload.file.name)
 
 
 def mail_upload_run(upload_id: int) -> str:
@@ -216,14 +244,19 @@ def mail_upload_run(upload_id: int) -> str:
     try:
         upload = MailUpload.objects.select_related("workspace").get(pk=upload_id)
         _import(upload, run)
+    except LeaseLost:
+        logger.warning("Mail upload %s was taken over by another run; this one stops", upload_id)
+        return "skipped"
     except Exception as error:  # shown on the upload's page rather than lost in a log
         logger.exception("Mail upload %s failed", upload_id)
-        MailUpload.objects.filter(pk=upload_id).update(
-            status=MailUpload.Status.FAILED, error=_describe(error), finished_at=timezone.now()
+        MailUpload.objects.filter(pk=upload_id, lease_holder=run).update(
+            status=MailUpload.Status.FAILED,
+            error=_describe(error),
+            finished_at=timezone.now(),
+            lease_until=None,
+            lease_holder="",
         )
         return MailUpload.Status.FAILED
-    finally:
-        cache.delete(_lease_key(upload_id))
     return MailUpload.Status.DONE
 
 

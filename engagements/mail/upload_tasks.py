@@ -11,3 +11,9 @@ from engagements.mail import upload
 def import_mail_upload(upload_id: int) -> str:
     """Import one upload; a redelivered copy finds it claimed and does nothing (see ``upload``)."""
     return upload.mail_upload_run(upload_id)
+
+
+@shared_task(name="engagements.tasks.requeue_stalled_mail_uploads")
+def requeue_stalled_mail_uploads() -> int:
+    """The beat's sweep: queue again the imports whose worker stopped (see ``upload``)."""
+    return upload.mail_uploads_requeue_stalled()

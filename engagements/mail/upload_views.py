@@ -83,12 +83,14 @@ def upload_status(request: HttpRequest, pk: int) -> HttpResponse:
 @workspace_view()
 @require_http_methods(["POST"])
 def upload_retry(request: HttpRequest, pk: int) -> HttpResponse:
-    """Queue a failed import again, from where it stopped."""
+    """Queue a failed or stalled import again, from where it stopped."""
     req = _ws(request)
     require_role(req, Role.MEMBER)
     item = get_object_or_404(MailUpload, pk=pk, workspace=req.workspace)
     if uploads.mail_upload_retry(upload=item):
         messages.success(request, _("The import was queued again; it goes on where it stopped."))
     else:
-        messages.error(request, _("Only a failed import whose file is still kept can be tried again."))
+        messages.error(
+            request, _("Only a failed or stalled import whose file is still kept can be tried again.")
+        )
     return redirect("mail:upload_status", ws=req.workspace.slug, pk=item.pk)

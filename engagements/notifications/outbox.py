@@ -282,8 +282,14 @@ def webhook_payload(notification: Notification) -> bytes:
     return json.dumps(data, ensure_ascii=False).encode()
 
 
-def signature(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def signature(secret: str, body: bytes, timestamp: int) -> str:
+    """The X-Tracker-Signature header: ``t=<Unix time>,v1=<HMAC-SHA256 of "<time>." + body>``.
+
+    The time is signed with the body, so a receiver can refuse an old request
+    replayed by whoever saw it (README, "Receiving flag webhooks").
+    """
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={mac}"
 
 
 def _send_webhook(notification: Notification) -> None:
@@ -303,7 +309,10 @@ def _send_webhook(notification: Notification) -> None:
             "Content-Type": "application/json",
             "User-Agent": "OutsourcingTracker/1",
             "Idempotency-Key": notification.idempotency_key,
-            "X-Tracker-Signature": signature(notification.workspace.webhook_secret, body),
+            # Signed afresh on every attempt: a retry hours later still passes the receiver's time check.
+            "X-Tracker-Signature": signature(
+                notification.workspace.webhook_secret, body, int(timezone.now().timestamp())
+            ),
         },
     )
     opener = public_opener(allow_private=settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES)

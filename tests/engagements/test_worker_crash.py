@@ -13,15 +13,12 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections import Counter
 from datetime import timedelta
 from email import message_from_bytes
-from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -34,7 +31,7 @@ from engagements.models import Notification
 from engagements.tasks import deliver_due_notifications, deliver_notifications
 from outsourcing.celery import app as celery_app
 from tests.factories import EngagementFactory, ProviderFactory
-from tests.realparts import database_url, free_port, wait_for
+from tests.realparts import Worker, database_url, free_port, wait_for
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 
@@ -44,17 +41,9 @@ def _through_the_broker(_tasks_run_inline):
     celery_app.conf.task_always_eager = False
 
 
-ROOT = Path(__file__).resolve().parents[2]
 BATCH = 20
 HOLD_AT = 5
 LEASE_SECONDS = 3
-WORKER_OPTIONS = (
-    "--pool=solo",
-    "--without-heartbeat",
-    "--without-gossip",
-    "--without-mingle",
-    "--loglevel=info",
-)
 
 
 class HoldingInbox:
@@ -82,35 +71,6 @@ class HoldingInbox:
     def message_ids(self) -> list[str]:
         with self.lock:
             return [message_from_bytes(raw)["Message-ID"] for raw in self.accepted]
-
-
-class Worker:
-    """A `celery worker` process; its log is read as it comes, so we know when it is ready."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "outsourcing", "worker", *WORKER_OPTIONS],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.log: list[str] = []
-        self.ready = threading.Event()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.log.append(line)
-            if " ready." in line:
-                self.ready.set()
-
-    def wait_ready(self) -> None:
-        # Publishing before the worker has bound its queue could lose the message on Redis.
-        if not self.ready.wait(90):
-            pytest.fail("the worker did not start:\n" + "".join(self.log))
 
 
 def test_a_worker_killed_mid_batch_leaves_nothing_undelivered_and_nothing_sent_twice(team):
@@ -183,9 +143,8 @@ def test_a_worker_killed_mid_batch_leaves_nothing_undelivered_and_nothing_sent_t
         time.sleep(2)
     finally:
         for worker in (first, second):
-            if worker is not None and worker.process.poll() is None:
-                worker.process.terminate()
-                worker.process.wait(30)
+            if worker is not None:
+                worker.stop()
         controller.stop()
 
     delivered = Counter(inbox.message_ids())

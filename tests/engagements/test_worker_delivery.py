@@ -68,7 +68,9 @@ def test_the_beat_task_raises_a_flag_delivered_by_smtp_and_webhook_exactly_once(
 
     assert len(received) == 1
     _path, headers, body = received[0]
-    assert headers["X-Tracker-Signature"] == signature("s3cret", body)
+    sent_at = int(headers["X-Tracker-Signature"].split(",")[0].removeprefix("t="))
+    assert abs(sent_at - timezone.now().timestamp()) < 120
+    assert headers["X-Tracker-Signature"] == signature("s3cret", body, sent_at)
     payload = json.loads(body)
     assert "SEO audit" in payload["text"]
     assert headers["Idempotency-Key"] == payload["idempotency_key"]

@@ -4,15 +4,16 @@ with progress written as it goes; a redelivered task never imports twice."""
 from __future__ import annotations
 
 import mailbox
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 from io import BytesIO
 from pathlib import Path
 
 import pytest
+import time_machine
 from celery.contrib.testing.worker import start_worker
-from django.core.cache import cache
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -296,8 +297,12 @@ def test_a_redelivered_task_does_not_import_twice(team, engagement, mbox_file):
 
 def test_a_copy_delivered_while_the_import_runs_leaves_it_alone(team, mbox_file):
     item = upload.mail_upload_create(workspace=team.workspace, by=team.alice, file=as_upload(mbox_file))
-    MailUpload.objects.filter(pk=item.pk).update(status=MailUpload.Status.RUNNING, started_at=timezone.now())
-    cache.set(upload._lease_key(item.pk), "the run that holds it", upload.LEASE_SECONDS)
+    MailUpload.objects.filter(pk=item.pk).update(
+        status=MailUpload.Status.RUNNING,
+        started_at=timezone.now(),
+        lease_until=timezone.now() + timedelta(minutes=1),
+        lease_holder="the run on it",
+    )
 
     assert upload.mail_upload_run(item.pk) == "skipped"
 
@@ -317,6 +322,11 @@ def assert_imported_once(item: MailUpload) -> None:
     )
     assert Message.objects.count() == THREADED
     assert InboundMail.objects.filter(status=InboundMail.Status.UNSORTED).count() == UNSORTED
+
+
+def after_the_lease(seconds: float = 1) -> datetime:
+    """A moment just past the lease a claim taken now holds."""
+    return timezone.now() + timedelta(seconds=settings.MAIL_UPLOAD_LEASE_SECONDS + seconds)
 
 
 class WorkerDied(BaseException):
@@ -349,13 +359,143 @@ def test_an_import_whose_worker_died_is_taken_over_and_resumed(team, engagement,
     assert half.status == MailUpload.Status.RUNNING
     assert 0 < half.bytes_done < half.size
     assert half.threaded + half.unsorted + half.rejected + half.duplicates == upload.UPLOAD_BATCH
-    # The dead worker's lease lapses.
-    cache.delete(upload._lease_key(item.pk))
+    # A redelivered copy leaves it alone while the dead worker's lease holds, and takes it over after.
+    assert upload.mail_upload_run(item.pk) == "skipped"
 
     monkeypatch.setattr(importer, "mail_import_many", many)
-    assert upload.mail_upload_run(item.pk) == MailUpload.Status.DONE
+    with time_machine.travel(after_the_lease()):
+        assert upload.mail_upload_run(item.pk) == MailUpload.Status.DONE
 
     assert_imported_once(item)
+
+
+def died_after_the_first_batch(team, mbox_file, monkeypatch) -> MailUpload:
+    """An upload whose worker died after recording its first batch: importing, its lease still held."""
+    item = upload.mail_upload_create(workspace=team.workspace, by=team.alice, file=as_upload(mbox_file))
+    many = stop_after_the_first_batch(monkeypatch, WorkerDied())
+    with pytest.raises(WorkerDied):
+        upload.mail_upload_run(item.pk)
+    monkeypatch.setattr(importer, "mail_import_many", many)
+    return MailUpload.objects.get(pk=item.pk)
+
+
+def test_the_sweep_queues_a_stalled_import_again_once_its_lease_ran_out_and_it_resumes(
+    team, engagement, mbox_file, monkeypatch, django_capture_on_commit_callbacks
+):
+    item = died_after_the_first_batch(team, mbox_file, monkeypatch)
+    assert (item.status, item.is_stalled) == (MailUpload.Status.RUNNING, False)
+
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        assert upload.mail_uploads_requeue_stalled() == 0
+    assert queued == []
+
+    with time_machine.travel(after_the_lease()):
+        assert MailUpload.objects.get(pk=item.pk).is_stalled
+        with django_capture_on_commit_callbacks(execute=True):
+            assert upload.mail_uploads_requeue_stalled() == 1
+
+    assert_imported_once(item)
+    assert (item.lease_until, item.lease_holder) == (None, "")
+
+
+def test_a_waiting_import_whose_task_was_lost_is_queued_again_by_the_sweep(
+    team, engagement, mbox_file, django_capture_on_commit_callbacks
+):
+    # The task was fetched by a worker that died before it started (the on-disk broker keeps no copy).
+    with django_capture_on_commit_callbacks(execute=False):
+        item = upload.mail_upload_create(workspace=team.workspace, by=team.alice, file=as_upload(mbox_file))
+    assert upload.mail_uploads_requeue_stalled() == 0
+
+    with time_machine.travel(after_the_lease()), django_capture_on_commit_callbacks(execute=True):
+        assert upload.mail_uploads_requeue_stalled() == 1
+
+    assert_imported_once(item)
+
+
+def test_an_import_left_running_before_leases_were_stored_counts_as_stalled(
+    team, engagement, mbox_file, django_capture_on_commit_callbacks
+):
+    item = upload.mail_upload_create(workspace=team.workspace, by=team.alice, file=as_upload(mbox_file))
+    MailUpload.objects.filter(pk=item.pk).update(status=MailUpload.Status.RUNNING, lease_until=None)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert upload.mail_uploads_requeue_stalled() == 1
+
+    assert_imported_once(item)
+
+
+def test_the_sweep_leaves_imports_under_way_finished_and_failed_alone(
+    team, mbox_file, monkeypatch, django_capture_on_commit_callbacks
+):
+    running = died_after_the_first_batch(team, mbox_file, monkeypatch)
+    with django_capture_on_commit_callbacks(execute=False):
+        waiting = upload.mail_upload_create(
+            workspace=team.workspace, by=team.bob, file=SimpleUploadedFile("w.eml", b"Subject: w\n\nw")
+        )
+    done = upload.mail_upload_create(
+        workspace=team.workspace, by=team.bob, file=SimpleUploadedFile("d.eml", b"Subject: d\n\nd")
+    )
+    upload.mail_upload_run(done.pk)
+    failed = failed_halfway(team, mbox_file, monkeypatch)
+    before = {row.pk: row.status for row in MailUpload.objects.all()}
+    assert set(before.values()) == {"running", "queued", "done", "failed"}
+
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        assert upload.mail_uploads_requeue_stalled() == 0
+
+    assert queued == []
+    assert {row.pk: row.status for row in MailUpload.objects.all()} == before
+    # Once the leases ran out, only the two that no worker holds are queued again.
+    with time_machine.travel(after_the_lease()), django_capture_on_commit_callbacks(execute=False) as queued:
+        assert upload.mail_uploads_requeue_stalled() == 2
+    assert len(queued) == 2
+    assert MailUpload.objects.get(pk=failed.pk).status == MailUpload.Status.FAILED
+    assert MailUpload.objects.get(pk=done.pk).status == MailUpload.Status.DONE
+    assert {running.pk, waiting.pk} == set(
+        MailUpload.objects.filter(status=MailUpload.Status.QUEUED).values_list("pk", flat=True)
+    )
+
+
+def test_the_beat_runs_the_sweep_every_minute():
+    entries = [
+        e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"].endswith("stalled_mail_uploads")
+    ]
+    assert len(entries) == 1
+    assert entries[0]["schedule"] <= 60
+    assert entries[0]["task"] in celery_app.tasks
+
+
+def test_a_run_whose_import_was_taken_over_stops_at_its_next_batch_and_leaves_it_to_the_other(
+    team, mbox_file, monkeypatch
+):
+    item = upload.mail_upload_create(workspace=team.workspace, by=team.alice, file=as_upload(mbox_file))
+    many = importer.mail_import_many
+    batches: list[int] = []
+
+    def slow(**kwargs):
+        on_batch = kwargs.pop("on_batch")
+
+        def report(counts):
+            batches.append(counts.total)
+            # This run was too slow: its lease ran out and another run took the import over.
+            MailUpload.objects.filter(pk=item.pk).update(lease_holder="another run")
+            on_batch(counts)
+
+        return many(**kwargs, on_batch=report)
+
+    monkeypatch.setattr(importer, "mail_import_many", slow)
+
+    assert upload.mail_upload_run(item.pk) == "skipped"
+
+    row = MailUpload.objects.get(pk=item.pk)
+    assert batches == [upload.UPLOAD_BATCH]
+    assert (row.status, row.lease_holder, row.bytes_done, row.error) == (
+        MailUpload.Status.RUNNING,
+        "another run",
+        0,
+        "",
+    )
+    assert default_storage.exists(row.file.name)
 
 
 def test_an_unexpected_error_fails_the_upload_with_a_readable_reason(team, mbox_file, monkeypatch):
@@ -418,11 +558,35 @@ def test_only_a_failed_import_with_its_file_can_be_tried_again(team, mbox_file, 
         response = team.client_for(team.alice).post(retry_url(item.pk), follow=True)
 
         assert (
-            "Only a failed import whose file is still kept can be tried again." in response.content.decode()
+            "Only a failed or stalled import whose file is still kept can be tried again."
+            in response.content.decode()
         )
         assert 'data-testid="retry-import"' not in response.content.decode()
     assert MailUpload.objects.get(pk=done.pk).status == MailUpload.Status.DONE
     assert MailUpload.objects.get(pk=failed.pk).status == MailUpload.Status.FAILED
+
+
+def test_a_stalled_import_shows_why_and_try_again_goes_on_where_it_stopped(
+    team, engagement, mbox_file, monkeypatch, django_capture_on_commit_callbacks
+):
+    item = died_after_the_first_batch(team, mbox_file, monkeypatch)
+    page = team.client_for(team.bob).get(status_url(item.pk)).content.decode()
+    assert 'data-testid="stalled"' not in page and 'data-testid="retry-import"' not in page
+    assert not upload.mail_upload_retry(upload=item)  # its worker may still be on it
+
+    with time_machine.travel(after_the_lease()):
+        page = team.client_for(team.bob).get(status_url(item.pk)).content.decode()
+        assert "The worker importing this file stopped." in page
+        assert 'data-testid="retry-import"' in page and ">Stalled<" in page
+        viewer_page = team.client_for(team.vera).get(status_url(item.pk)).content.decode()
+        assert 'data-testid="stalled"' in viewer_page and "retry-import" not in viewer_page
+        assert ">Stalled<" in team.client_for(team.bob).get(upload_url()).content.decode()
+
+        with django_capture_on_commit_callbacks(execute=True):
+            response = team.client_for(team.bob).post(retry_url(item.pk), follow=True)
+
+    assert "The import was queued again; it goes on where it stopped." in response.content.decode()
+    assert_imported_once(item)
 
 
 def test_owner_and_member_try_again_the_viewer_may_not_and_the_outsider_sees_nothing(
