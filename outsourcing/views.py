@@ -343,7 +343,12 @@ def _invitation_gone(request: HttpRequest, invitation: Invitation | None) -> Htt
 
 
 def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
-    """Show an invitation and, on POST, join its workspace with the role it offers."""
+    """Show an invitation and, on POST, join its workspace with the role it offers.
+
+    Only someone who has confirmed the invited address may join; anyone else
+    logged in is offered a confirmation mail to that address (the link alone
+    proves nothing: it may have been forwarded). ``action=confirm`` sends it.
+    """
     invitation = services.invitation_lookup(token)
     if invitation is None or not invitation.is_usable():
         return _invitation_gone(request, invitation)
@@ -353,16 +358,37 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "outsourcing/invitation_accept.html", {"invitation": invitation})
     user = request.user
     existing = Membership.objects.filter(workspace=invitation.workspace, user=user).first()
+    address = services.invited_address(invitation, user)
+    status = 200
+    if request.method == "POST" and request.POST.get("action") == "confirm":
+        try:
+            sent = services.invitation_confirm_address(invitation=invitation, user=user, request=request)
+        except ValidationError as error:
+            messages.error(request, _error_text(error))
+        else:
+            if not sent:
+                messages.info(
+                    request,
+                    _("A confirmation link was sent to %(email)s a moment ago; it still works.")
+                    % {"email": invitation.email},
+                )
+        return redirect("invitation_accept", token=token)
     if request.method == "POST":
         try:
             membership = services.invitation_accept(token=token, user=user)
-        except ValidationError:
-            return _invitation_gone(request, services.invitation_lookup(token))
-        request.session[SESSION_KEY] = invitation.workspace.slug
-        messages.success(request, _("Welcome to %(workspace)s.") % {"workspace": invitation.workspace.name})
-        return redirect("workspace_home", ws=membership.workspace.slug)
+        except ValidationError as error:
+            if error.code != "address":
+                return _invitation_gone(request, services.invitation_lookup(token))
+            status = 403
+        else:
+            request.session[SESSION_KEY] = invitation.workspace.slug
+            messages.success(
+                request, _("Welcome to %(workspace)s.") % {"workspace": invitation.workspace.name}
+            )
+            return redirect("workspace_home", ws=membership.workspace.slug)
     return render(
         request,
         "outsourcing/invitation_accept.html",
-        {"invitation": invitation, "existing": existing},
+        {"invitation": invitation, "existing": existing, "address": address},
+        status=status,
     )
