@@ -5,6 +5,7 @@ Celery's on-disk broker under ``var/``, a secret key generated into ``var/``.
 """
 
 import os
+import re
 import secrets
 import sys
 from collections.abc import Mapping
@@ -405,3 +406,55 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# --- Rate limits -------------------------------------------------------------
+# (One block of its own: the security settings above are maintained separately.)
+
+INSTALLED_APPS += ["django_ratelimit"]
+# Turns django-ratelimit's refusals into our 429 page (outsourcing.limits.too_many_requests).
+MIDDLEWARE += ["django_ratelimit.middleware.RatelimitMiddleware"]
+
+# Rate-limit counters must be shared by every web process. With REDIS_URL they are in Redis;
+# without it, in files under var/ratelimit: the default cache is each process's own memory,
+# so gunicorn's workers (or a restart) would each count afresh.
+_ratelimit_cache: dict[str, Any] = (
+    {**CACHES["default"], "KEY_PREFIX": "rl"}
+    if REDIS_URL
+    else {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(VAR_DIR / "ratelimit"),
+        "OPTIONS": {"MAX_ENTRIES": 10_000},
+    }
+)
+CACHES["ratelimit"] = _ratelimit_cache
+RATELIMIT_USE_CACHE = "ratelimit"
+
+
+def rate_limits(raw: str) -> dict[str, str]:
+    """RATE_LIMITS="signup_ip=5/h,mail_send_user=60/h": rates in place of outsourcing.limits' defaults."""
+    rates: dict[str, str] = {}
+    for item in filter(str.strip, raw.split(",")):
+        name, _sep, rate = (part.strip() for part in item.partition("="))
+        if not name or not re.fullmatch(r"[1-9]\d*/\d*[smhd]", rate):
+            raise ImproperlyConfigured(
+                f"RATE_LIMITS must be name=count/period pairs such as signup_ip=10/h, not {item.strip()!r}"
+            )
+        rates[name] = rate
+    return rates
+
+
+# Names are checked against the limits there is (a system check in outsourcing.limits).
+RATE_LIMITS = rate_limits(env_str("RATE_LIMITS", ""))
+RATELIMIT_VIEW = "outsourcing.limits.too_many_requests"
+RATELIMIT_IP_META_KEY = "outsourcing.limits.client_ip"
+# django-ratelimit knows neither Django's own RedisCache (atomic INCR) nor a file cache that is
+# good enough here: two requests in the same instant may be counted once, a limit stays a limit.
+SILENCED_SYSTEM_CHECKS = [
+    *globals().get("SILENCED_SYSTEM_CHECKS", []),
+    "django_ratelimit.E003",
+    "django_ratelimit.W001",
+]
+# How many proxies in front of the app append to X-Forwarded-For: the client's address (for
+# the per-address limits, here and in allauth) is read that many entries from the right.
+# 0: REMOTE_ADDR, for a server reached directly.
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)

@@ -1,11 +1,23 @@
+from allauth.account import views as account_views
 from django.contrib import admin
 from django.urls import include, path
 
-from outsourcing import views
+from outsourcing import limits, views
+
+# allauth's 429 page is ours too.
+handler429 = limits.too_many_requests
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    # allauth's own views behind our limits on what is posted to them; the same paths, listed
+    # first, so these answer (the names stay allauth's, for reverse()).
+    path("accounts/login/", limits.limited(limits.LOGIN, method="POST")(account_views.login)),
+    path("accounts/signup/", limits.limited(limits.SIGNUP, method="POST")(account_views.signup)),
+    path(
+        "accounts/password/reset/",
+        limits.limited(limits.PASSWORD_RESET, method="POST")(account_views.password_reset),
+    ),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

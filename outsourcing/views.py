@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from outsourcing import queries, services
+from outsourcing import limits, queries, services
 from outsourcing.access import SESSION_KEY, WorkspaceRequest, require_role, workspace_view
 from outsourcing.celery import app as celery_app
 from outsourcing.forms import (
@@ -49,7 +49,8 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect("workspace_home", ws=chosen.workspace.slug)
 
 
-def healthz(request: HttpRequest) -> JsonResponse:
+@limits.limited(limits.HEALTHZ)
+def healthz(request: HttpRequest) -> HttpResponse:
     """Database and broker health, for load balancers and uptime checks."""
     checks: dict[str, str] = {}
     try:
@@ -244,6 +245,10 @@ def members(request: WorkspaceRequest) -> HttpResponse:
     """Who is in the workspace; managers also invite, change roles and remove people here."""
     workspace, me = request.workspace, request.membership
     form = InvitationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid() and limits.exceeded(request, limits.INVITE):
+        form.add_error(
+            "email", _("Too many invitations were sent in a short time. Please try again in an hour.")
+        )
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
         try:
@@ -342,6 +347,7 @@ def _invitation_gone(request: HttpRequest, invitation: Invitation | None) -> Htt
     return render(request, "outsourcing/invitation_invalid.html", {"reason": reason}, status=status)
 
 
+@limits.limited(limits.INVITATION_PAGE)
 def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     """Show an invitation and, on POST, join its workspace with the role it offers.
 

@@ -318,6 +318,36 @@ def test_the_form_refuses_a_bad_copy_address_and_a_foreign_recipient(team, draft
     assert smtp_server.envelopes == []
 
 
+def test_sending_too_often_keeps_the_text_and_sends_nothing(team, draft, smtp_server, settings):
+    settings.RATE_LIMITS = {"mail_send_user": "2/h"}
+    client = team.client_for(team.alice)
+    fields = {"kind": "request", "to": ["vanessa@example.net"], "subject": "Copy", "body": "Hello"}
+    for _n in range(2):
+        assert client.post(compose_url(draft), fields).status_code == 302
+
+    response = client.post(compose_url(draft), {**fields, "body": "Third time, in my own words"})
+
+    assert response.status_code == 200
+    assert "A lot of mail was sent from here in a short time" in response.content.decode()
+    assert "Third time, in my own words" in response.content.decode()
+    assert len(smtp_server.envelopes) == 2
+    assert Message.objects.filter(engagement=draft).count() == 2
+    # The limit is the person's: a colleague still sends.
+    assert team.client_for(team.bob).post(compose_url(draft), fields).status_code == 302
+
+
+def test_the_workspace_has_a_sending_limit_of_its_own(team, draft, smtp_server, settings):
+    settings.RATE_LIMITS = {"mail_send_workspace": "2/d"}
+    fields = {"kind": "request", "to": ["vanessa@example.net"], "subject": "Copy", "body": "Hello"}
+    assert team.client_for(team.alice).post(compose_url(draft), fields).status_code == 302
+    assert team.client_for(team.bob).post(compose_url(draft), fields).status_code == 302
+
+    response = team.client_for(team.bob).post(compose_url(draft), fields)
+
+    assert response.status_code == 200
+    assert len(smtp_server.envelopes) == 2
+
+
 def test_a_subject_with_line_breaks_is_sent_on_one_line(team, draft, smtp_server):
     message = send(draft, team.alice, subject="Copy\r\nBcc: victim@example.org")
 
