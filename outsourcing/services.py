@@ -22,6 +22,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from outsourcing.models import Invitation, Membership, Role, User, Workspace, hash_token
+from outsourcing.two_factor import has_two_factor
 from outsourcing.webhooks import check_webhook_url
 
 
@@ -136,6 +137,30 @@ def workspace_rotate_webhook_secret(*, workspace: Workspace, by: Membership) -> 
         raise ValidationError(_("Save a webhook URL first."))
     workspace.webhook_secret = _new_webhook_secret()
     workspace.save(update_fields=["webhook_secret"])
+    return workspace
+
+
+def workspace_set_security(
+    *, workspace: Workspace, by: Membership, require_two_factor: bool, mail_any_recipient: bool
+) -> Workspace:
+    """Set whether members need two-factor login here, and whether mail may go beyond the known addresses.
+
+    Owners only. An owner requiring two-factor login must have it already, or
+    they would shut themselves out of their own workspace.
+    """
+    if by.workspace_id != workspace.pk or by.role != Role.OWNER:
+        raise ValidationError(_("Only an owner can change the workspace's security settings."))
+    if require_two_factor and not workspace.require_two_factor and not has_two_factor(by.user):
+        raise ValidationError(
+            {
+                "require_two_factor": _(
+                    "Set up two-factor authentication for yourself first, then require it of everyone."
+                )
+            }
+        )
+    workspace.require_two_factor = require_two_factor
+    workspace.mail_any_recipient = mail_any_recipient
+    workspace.save(update_fields=["require_two_factor", "mail_any_recipient"])
     return workspace
 
 

@@ -407,10 +407,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
 
-# --- Rate limits -------------------------------------------------------------
+# --- Rate limits and two-factor login -------------------------------------
 # (One block of its own: the security settings above are maintained separately.)
 
-INSTALLED_APPS += ["django_ratelimit"]
+INSTALLED_APPS += ["allauth.mfa", "django_ratelimit"]
 # Turns django-ratelimit's refusals into our 429 page (outsourcing.limits.too_many_requests).
 MIDDLEWARE += ["django_ratelimit.middleware.RatelimitMiddleware"]
 
@@ -458,3 +458,7 @@ SILENCED_SYSTEM_CHECKS = [
 # the per-address limits, here and in allauth) is read that many entries from the right.
 # 0: REMOTE_ADDR, for a server reached directly.
 ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
+# Two-factor login (allauth.mfa): an authenticator app (TOTP) and recovery codes.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Outsourcing Tracker"

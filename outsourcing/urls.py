@@ -1,8 +1,12 @@
 from allauth.account import views as account_views
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
 from outsourcing import limits, views
+
+# The admin logs in through allauth's login: the same rate limits, and the second factor.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 # allauth's 429 page is ours too.
 handler429 = limits.too_many_requests
@@ -24,6 +28,7 @@ urlpatterns = [
     path("invite/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("workspaces/new/", views.workspace_new, name="workspace_new"),
     path("w/<slug:ws>/", views.workspace_home, name="workspace_home"),
+    path("w/<slug:ws>/two-factor/", views.two_factor_required, name="two_factor_required"),
     path("w/<slug:ws>/settings/", views.workspace_settings, name="workspace_settings"),
     path("w/<slug:ws>/members/", views.members, name="members"),
     path("w/<slug:ws>/members/<int:pk>/role/", views.member_role, name="member_role"),

@@ -16,8 +16,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from outsourcing import limits, queries, services
-from outsourcing.access import SESSION_KEY, WorkspaceRequest, require_role, workspace_view
+from outsourcing import limits, queries, services, two_factor
+from outsourcing.access import SESSION_KEY, WorkspaceRequest, get_membership, require_role, workspace_view
 from outsourcing.celery import app as celery_app
 from outsourcing.forms import (
     InvitationForm,
@@ -27,6 +27,7 @@ from outsourcing.forms import (
     WorkspaceDeleteForm,
     WorkspaceForm,
     WorkspaceNotificationsForm,
+    WorkspaceSecurityForm,
 )
 from outsourcing.models import Invitation, Membership, Role, User
 
@@ -116,6 +117,13 @@ def workspace_settings(request: WorkspaceRequest) -> HttpResponse:
         request.POST if action == "notifications" else None,
         initial={"webhook_url": workspace.webhook_url, "notify_managers": workspace.notify_managers},
     )
+    security_form = WorkspaceSecurityForm(
+        request.POST if action == "security" else None,
+        initial={
+            "require_two_factor": workspace.require_two_factor,
+            "mail_any_recipient": workspace.mail_any_recipient,
+        },
+    )
     if action == "rename":
         require_role(request, Role.MANAGER)
         if rename_form.is_valid():
@@ -148,6 +156,19 @@ def workspace_settings(request: WorkspaceRequest) -> HttpResponse:
             else:
                 messages.success(request, _("Your profile was saved."))
                 return redirect("workspace_settings", ws=workspace.slug)
+    elif action == "security":
+        if membership.role != Role.OWNER:
+            raise PermissionDenied
+        if security_form.is_valid():
+            try:
+                services.workspace_set_security(
+                    workspace=workspace, by=membership, **security_form.cleaned_data
+                )
+            except ValidationError as error:
+                security_form.add_error(None, error)
+            else:
+                messages.success(request, _("The workspace's security settings were saved."))
+                return redirect("workspace_settings", ws=workspace.slug)
     elif action in NOTIFICATION_ACTIONS:
         done = _notification_action(request, action, prefs_form, webhook_form)
         if done:
@@ -160,6 +181,8 @@ def workspace_settings(request: WorkspaceRequest) -> HttpResponse:
         "profile_form": profile_form,
         "prefs_form": prefs_form,
         "webhook_form": webhook_form,
+        "security_form": security_form,
+        "has_two_factor": two_factor.has_two_factor(user),
     }
     return render(request, "outsourcing/workspace_settings.html", context)
 
@@ -271,6 +294,8 @@ def members(request: WorkspaceRequest) -> HttpResponse:
             "rows": rows,
             "invitations": invitations,
             "invite_form": form,
+            # Only owners decide whether two-factor login is required, so they see who has it.
+            "show_two_factor": me.role == Role.OWNER,
         },
     )
 
@@ -398,3 +423,12 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         {"invitation": invitation, "existing": existing, "address": address},
         status=status,
     )
+
+
+@login_required
+def two_factor_required(request: HttpRequest, ws: str) -> HttpResponse:
+    """Where a workspace that requires two-factor login sends members who have not set it up."""
+    membership = get_membership(request, ws)
+    if not two_factor.blocks(membership.workspace, membership.user):
+        return redirect("workspace_home", ws=ws)
+    return render(request, "outsourcing/two_factor_required.html", {"required_by": membership.workspace})

@@ -52,8 +52,9 @@ def compose(request: HttpRequest, pk: int) -> HttpResponse:
         "to": to,
         "failed_unknown": failed_unknown,
     }
+    any_recipient = req.workspace.mail_any_recipient
     if request.method == "POST":
-        form = ComposeForm(request.POST, addresses=addresses, bounced=bounced)
+        form = ComposeForm(request.POST, addresses=addresses, bounced=bounced, any_recipient=any_recipient)
         if form.is_valid() and limits.exceeded(request, limits.MAIL_SEND):
             form.add_error(
                 None,
@@ -87,5 +88,7 @@ def compose(request: HttpRequest, pk: int) -> HttpResponse:
             flag=flag,
             bounced=bounced,
         )
-        form = ComposeForm(initial={**chosen, "to": to}, addresses=addresses, bounced=bounced)
+        form = ComposeForm(
+            initial={**chosen, "to": to}, addresses=addresses, bounced=bounced, any_recipient=any_recipient
+        )
     return render(request, "engagements/mail/compose.html", {**context, "form": form, "chosen": chosen})
