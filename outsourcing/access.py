@@ -12,10 +12,13 @@ from typing import Any, TypeVar
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponseBase, HttpResponseRedirect
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
+from outsourcing import two_factor
 from outsourcing.models import Membership, Role, User, Workspace
 
 V = TypeVar("V", bound=Callable[..., HttpResponseBase])
@@ -50,7 +53,8 @@ def workspace_view(*, write_role: str = Role.MEMBER, read_role: str = Role.VIEWE
     """Decorate a view taking ``ws`` (the workspace slug) from the URL.
 
     Sets ``request.workspace`` and ``request.membership``. Safe methods need
-    ``read_role``; anything else needs ``write_role``.
+    ``read_role``; anything else needs ``write_role``. A workspace that requires
+    two-factor login sends members without it to set it up first, whatever their role.
     """
 
     def decorator(view: V) -> V:
@@ -59,6 +63,8 @@ def workspace_view(*, write_role: str = Role.MEMBER, read_role: str = Role.VIEWE
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             membership = get_membership(request, ws)
+            if two_factor.blocks(membership.workspace, membership.user):
+                return _two_factor_first(request, ws)
             needed = read_role if request.method in ("GET", "HEAD", "OPTIONS") else write_role
             if not membership.has_role(needed):
                 raise PermissionDenied
@@ -71,6 +77,14 @@ def workspace_view(*, write_role: str = Role.MEMBER, read_role: str = Role.VIEWE
         return wrapper  # type: ignore[return-value]
 
     return decorator
+
+
+def _two_factor_first(request: HttpRequest, ws: str) -> HttpResponseBase:
+    """Send a member without a second factor to the page that asks for one (htmx: the whole page)."""
+    target = reverse("two_factor_required", kwargs={"ws": ws})
+    if getattr(request, "htmx", False):
+        return HttpResponseClientRedirect(target)
+    return HttpResponseRedirect(target)
 
 
 def require_role(request: WorkspaceRequest, role: str) -> None:

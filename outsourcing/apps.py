@@ -7,4 +7,4 @@ class OutsourcingConfig(AppConfig):
     verbose_name = _("Workspaces and accounts")
 
     def ready(self) -> None:
-        from outsourcing import signals  # noqa: F401  (connects allauth's sign-up signal)
+        from outsourcing import limits, signals  # noqa: F401  (allauth's sign-up signal; the limits' check)

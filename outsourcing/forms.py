@@ -163,3 +163,26 @@ class WorkspaceNotificationsForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["webhook_url"].widget.attrs.update({"placeholder": "https://", "autocomplete": "off"})
         self.helper = _helper()
+
+
+class WorkspaceSecurityForm(forms.Form):
+    """The owners' choices: two-factor login for everyone, and where mail from the app may go."""
+
+    require_two_factor = forms.BooleanField(
+        label=_("Require two-factor authentication"),
+        required=False,
+        help_text=Workspace._meta.get_field("require_two_factor").help_text,
+    )
+    mail_any_recipient = forms.BooleanField(
+        label=_("Allow sending to other addresses"),
+        required=False,
+        help_text=_(
+            "Off: mail sent from the app goes only to the provider's addresses, with copies to them "
+            "and to this workspace's members. On: copies may go to any address."
+        ),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", "security")
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()

@@ -88,6 +88,22 @@ class Workspace(models.Model):
     )
     # The secret part of the inbound mail webhook's address (made when first shown).
     mail_token = models.CharField(max_length=32, blank=True, editable=False, default="", db_default="")
+    # Owners' security choices (outsourcing.services.workspace_set_security).
+    require_two_factor = models.BooleanField(
+        _("require two-factor authentication"),
+        default=False,
+        db_default=False,
+        help_text=_("Members without it are asked to set it up before they can use this workspace."),
+    )
+    mail_any_recipient = models.BooleanField(
+        _("allow sending to other addresses"),
+        default=False,
+        db_default=False,
+        help_text=_(
+            "Mail from the app may also be copied to addresses that are neither the provider's "
+            "nor a member's."
+        ),
+    )
 
     class Meta:
         verbose_name = _("workspace")

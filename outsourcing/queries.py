@@ -6,10 +6,11 @@ from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.utils import timezone
 
 from outsourcing.models import ROLE_RANK, Invitation, Membership, User, Workspace
+from outsourcing.two_factor import member_has_two_factor
 
 
 def member_list(workspace: Workspace) -> QuerySet[Membership]:
-    """The workspace's members, highest role first, then by who joined first."""
+    """The workspace's members, highest role first, then by who joined first, and whether each has two-factor login."""
     rank = Case(
         *[When(role=role, then=Value(-value)) for role, value in ROLE_RANK.items()],
         output_field=IntegerField(),
@@ -17,7 +18,7 @@ def member_list(workspace: Workspace) -> QuerySet[Membership]:
     return (
         Membership.objects.filter(workspace=workspace)
         .select_related("user")
-        .annotate(rank=rank)
+        .annotate(rank=rank, has_two_factor=member_has_two_factor())
         .order_by("rank", "joined_at", "pk")
     )
 

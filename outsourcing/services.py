@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from enum import StrEnum
 from zoneinfo import available_timezones
 
+from allauth.account.internal.flows.email_verification import send_verification_email_to_address
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import ForeignObjectRel, ProtectedError
+from django.db.models import ForeignObjectRel, ProtectedError, Q
+from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -18,6 +22,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from outsourcing.models import Invitation, Membership, Role, User, Workspace, hash_token
+from outsourcing.two_factor import has_two_factor
 from outsourcing.webhooks import check_webhook_url
 
 
@@ -135,6 +140,30 @@ def workspace_rotate_webhook_secret(*, workspace: Workspace, by: Membership) -> 
     return workspace
 
 
+def workspace_set_security(
+    *, workspace: Workspace, by: Membership, require_two_factor: bool, mail_any_recipient: bool
+) -> Workspace:
+    """Set whether members need two-factor login here, and whether mail may go beyond the known addresses.
+
+    Owners only. An owner requiring two-factor login must have it already, or
+    they would shut themselves out of their own workspace.
+    """
+    if by.workspace_id != workspace.pk or by.role != Role.OWNER:
+        raise ValidationError(_("Only an owner can change the workspace's security settings."))
+    if require_two_factor and not workspace.require_two_factor and not has_two_factor(by.user):
+        raise ValidationError(
+            {
+                "require_two_factor": _(
+                    "Set up two-factor authentication for yourself first, then require it of everyone."
+                )
+            }
+        )
+    workspace.require_two_factor = require_two_factor
+    workspace.mail_any_recipient = mail_any_recipient
+    workspace.save(update_fields=["require_two_factor", "mail_any_recipient"])
+    return workspace
+
+
 def user_set_profile(
     *, user: User, first_name: str, last_name: str, time_zone: str, language: str | None = None
 ) -> User:
@@ -224,11 +253,59 @@ def invitation_revoke(*, invitation: Invitation) -> None:
     )
 
 
+class InvitedAddress(StrEnum):
+    """How the invited address stands to the person holding the link."""
+
+    CONFIRMED = "confirmed"  # one of their addresses, confirmed: they may join
+    UNCONFIRMED = "unconfirmed"  # theirs or free, not confirmed yet: a confirmation mail proves it
+    TAKEN = "taken"  # another account's: only that account may join
+
+
+def invited_address(invitation: Invitation, user: User) -> InvitedAddress:
+    """Whether ``user`` has proved they receive mail at the invited address (two queries at most)."""
+    email = invitation.email
+    mine = EmailAddress.objects.filter(user=user, email__iexact=email).values_list("verified", flat=True)
+    if True in mine:
+        return InvitedAddress.CONFIRMED
+    if mine or user.email.lower() == email.lower():
+        return InvitedAddress.UNCONFIRMED
+    taken = (
+        User.objects.filter(Q(email__iexact=email) | Q(emailaddress__email__iexact=email))
+        .exclude(pk=user.pk)
+        .exists()
+    )
+    return InvitedAddress.TAKEN if taken else InvitedAddress.UNCONFIRMED
+
+
+def invitation_confirm_address(*, invitation: Invitation, user: User, request: HttpRequest) -> bool:
+    """Mail a confirmation link to the invited address, adding it to the person's addresses first.
+
+    Once they open it, the address is theirs, confirmed, and the invitation
+    can be accepted. False when allauth held the mail back (one was sent a
+    moment ago: its link still works).
+    """
+    if invited_address(invitation, user) != InvitedAddress.UNCONFIRMED:
+        raise ValidationError(_("This address cannot be confirmed for your account."))
+    address = EmailAddress.objects.filter(user=user, email__iexact=invitation.email).first()
+    if address is None:
+        address = EmailAddress.objects.add_email(request, user, invitation.email, confirm=False)
+    return send_verification_email_to_address(request, address)
+
+
 def invitation_accept(*, token: str, user: User) -> Membership:
-    """Use the invitation once; a second use, or one after expiry, fails."""
+    """Use the invitation once, for the invited address only; a second use, or one after expiry, fails.
+
+    A link forwarded to someone else (or read over a shoulder) is no way in:
+    the person must have confirmed that they receive mail at the invited address.
+    """
     invitation = invitation_lookup(token)
     if invitation is None:
         raise ValidationError(_("This invitation link is not valid."))
+    if invited_address(invitation, user) != InvitedAddress.CONFIRMED:
+        raise ValidationError(
+            _("This invitation is for %(email)s: confirm that address first.") % {"email": invitation.email},
+            code="address",
+        )
     now = timezone.now()
     with transaction.atomic():
         # The conditional update is the claim: only one request can win it.

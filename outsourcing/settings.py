@@ -8,6 +8,7 @@ all readable by this user only.
 """
 
 import os
+import re
 import secrets
 import sys
 import tempfile
@@ -402,7 +403,9 @@ ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 # so a stranger failing on purpose locks out only themselves, never the person.
 ACCOUNT_ADAPTER = "outsourcing.account_adapter.AccountAdapter"
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
-# Behind N proxies of your own, the client's address is the N-th from the end of X-Forwarded-For.
+# How many proxies in front of the app append to X-Forwarded-For: the client's address (for
+# every per-address limit, allauth's and outsourcing.limits') is read that many entries from
+# the right. 0: REMOTE_ADDR, for a server reached directly.
 ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 # --- E-mail ---------------------------------------------------------------
@@ -528,3 +531,57 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# --- Rate limits and two-factor login -------------------------------------
+# (One block of its own: the security settings above are maintained separately.)
+
+INSTALLED_APPS += ["allauth.mfa", "django_ratelimit"]
+# Turns django-ratelimit's refusals into our 429 page (outsourcing.limits.too_many_requests).
+MIDDLEWARE += ["django_ratelimit.middleware.RatelimitMiddleware"]
+
+# Rate-limit counters must be shared by every web process. With REDIS_URL they are in Redis;
+# without it, in files under var/ratelimit: the default cache is each process's own memory,
+# so gunicorn's workers (or a restart) would each count afresh.
+_ratelimit_cache: dict[str, Any] = (
+    {**CACHES["default"], "KEY_PREFIX": "rl"}
+    if REDIS_URL
+    else {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(VAR_DIR / "ratelimit"),
+        "OPTIONS": {"MAX_ENTRIES": 10_000},
+    }
+)
+CACHES["ratelimit"] = _ratelimit_cache
+RATELIMIT_USE_CACHE = "ratelimit"
+
+
+def rate_limits(raw: str) -> dict[str, str]:
+    """RATE_LIMITS="signup_ip=5/h,mail_send_user=60/h": rates in place of outsourcing.limits' defaults."""
+    rates: dict[str, str] = {}
+    for item in filter(str.strip, raw.split(",")):
+        name, _sep, rate = (part.strip() for part in item.partition("="))
+        if not name or not re.fullmatch(r"[1-9]\d*/\d*[smhd]", rate):
+            raise ImproperlyConfigured(
+                f"RATE_LIMITS must be name=count/period pairs such as signup_ip=10/h, not {item.strip()!r}"
+            )
+        rates[name] = rate
+    return rates
+
+
+# Names are checked against the limits there is (a system check in outsourcing.limits).
+RATE_LIMITS = rate_limits(env_str("RATE_LIMITS", ""))
+RATELIMIT_VIEW = "outsourcing.limits.too_many_requests"
+RATELIMIT_IP_META_KEY = "outsourcing.limits.client_ip"
+# django-ratelimit knows neither Django's own RedisCache (atomic INCR) nor a file cache that is
+# good enough here: two requests in the same instant may be counted once, a limit stays a limit.
+SILENCED_SYSTEM_CHECKS = [
+    *globals().get("SILENCED_SYSTEM_CHECKS", []),
+    "django_ratelimit.E003",
+    "django_ratelimit.W001",
+]
+# The client's address for these limits is read as allauth reads it, behind
+# ALLAUTH_TRUSTED_PROXY_COUNT proxies (TRUSTED_PROXY_COUNT, set with the log-in limits above).
+
+# Two-factor login (allauth.mfa): an authenticator app (TOTP) and recovery codes.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Outsourcing Tracker"

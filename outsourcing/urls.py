@@ -1,17 +1,34 @@
+from allauth.account import views as account_views
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
-from outsourcing import views
+from outsourcing import limits, views
+
+# The admin logs in through allauth's login: the same rate limits, and the second factor.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
+
+# allauth's 429 page is ours too.
+handler429 = limits.too_many_requests
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    # allauth's own views behind our limits on what is posted to them; the same paths, listed
+    # first, so these answer (the names stay allauth's, for reverse()).
+    path("accounts/login/", limits.limited(limits.LOGIN, method="POST")(account_views.login)),
+    path("accounts/signup/", limits.limited(limits.SIGNUP, method="POST")(account_views.signup)),
+    path(
+        "accounts/password/reset/",
+        limits.limited(limits.PASSWORD_RESET, method="POST")(account_views.password_reset),
+    ),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("invite/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("workspaces/new/", views.workspace_new, name="workspace_new"),
     path("w/<slug:ws>/", views.workspace_home, name="workspace_home"),
+    path("w/<slug:ws>/two-factor/", views.two_factor_required, name="two_factor_required"),
     path("w/<slug:ws>/settings/", views.workspace_settings, name="workspace_settings"),
     path("w/<slug:ws>/members/", views.members, name="members"),
     path("w/<slug:ws>/members/<int:pk>/role/", views.member_role, name="member_role"),

@@ -16,8 +16,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from outsourcing import queries, services
-from outsourcing.access import SESSION_KEY, WorkspaceRequest, require_role, workspace_view
+from outsourcing import limits, queries, services, two_factor
+from outsourcing.access import SESSION_KEY, WorkspaceRequest, get_membership, require_role, workspace_view
 from outsourcing.celery import app as celery_app
 from outsourcing.forms import (
     InvitationForm,
@@ -27,6 +27,7 @@ from outsourcing.forms import (
     WorkspaceDeleteForm,
     WorkspaceForm,
     WorkspaceNotificationsForm,
+    WorkspaceSecurityForm,
 )
 from outsourcing.models import Invitation, Membership, Role, User
 
@@ -49,7 +50,8 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect("workspace_home", ws=chosen.workspace.slug)
 
 
-def healthz(request: HttpRequest) -> JsonResponse:
+@limits.limited(limits.HEALTHZ)
+def healthz(request: HttpRequest) -> HttpResponse:
     """Database and broker health, for load balancers and uptime checks."""
     checks: dict[str, str] = {}
     try:
@@ -115,6 +117,13 @@ def workspace_settings(request: WorkspaceRequest) -> HttpResponse:
         request.POST if action == "notifications" else None,
         initial={"webhook_url": workspace.webhook_url, "notify_managers": workspace.notify_managers},
     )
+    security_form = WorkspaceSecurityForm(
+        request.POST if action == "security" else None,
+        initial={
+            "require_two_factor": workspace.require_two_factor,
+            "mail_any_recipient": workspace.mail_any_recipient,
+        },
+    )
     if action == "rename":
         require_role(request, Role.MANAGER)
         if rename_form.is_valid():
@@ -147,6 +156,19 @@ def workspace_settings(request: WorkspaceRequest) -> HttpResponse:
             else:
                 messages.success(request, _("Your profile was saved."))
                 return redirect("workspace_settings", ws=workspace.slug)
+    elif action == "security":
+        if membership.role != Role.OWNER:
+            raise PermissionDenied
+        if security_form.is_valid():
+            try:
+                services.workspace_set_security(
+                    workspace=workspace, by=membership, **security_form.cleaned_data
+                )
+            except ValidationError as error:
+                security_form.add_error(None, error)
+            else:
+                messages.success(request, _("The workspace's security settings were saved."))
+                return redirect("workspace_settings", ws=workspace.slug)
     elif action in NOTIFICATION_ACTIONS:
         done = _notification_action(request, action, prefs_form, webhook_form)
         if done:
@@ -159,6 +181,8 @@ def workspace_settings(request: WorkspaceRequest) -> HttpResponse:
         "profile_form": profile_form,
         "prefs_form": prefs_form,
         "webhook_form": webhook_form,
+        "security_form": security_form,
+        "has_two_factor": two_factor.has_two_factor(user),
     }
     return render(request, "outsourcing/workspace_settings.html", context)
 
@@ -244,6 +268,10 @@ def members(request: WorkspaceRequest) -> HttpResponse:
     """Who is in the workspace; managers also invite, change roles and remove people here."""
     workspace, me = request.workspace, request.membership
     form = InvitationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid() and limits.exceeded(request, limits.INVITE):
+        form.add_error(
+            "email", _("Too many invitations were sent in a short time. Please try again in an hour.")
+        )
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
         try:
@@ -266,6 +294,8 @@ def members(request: WorkspaceRequest) -> HttpResponse:
             "rows": rows,
             "invitations": invitations,
             "invite_form": form,
+            # Only owners decide whether two-factor login is required, so they see who has it.
+            "show_two_factor": me.role == Role.OWNER,
         },
     )
 
@@ -342,8 +372,14 @@ def _invitation_gone(request: HttpRequest, invitation: Invitation | None) -> Htt
     return render(request, "outsourcing/invitation_invalid.html", {"reason": reason}, status=status)
 
 
+@limits.limited(limits.INVITATION_PAGE)
 def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
-    """Show an invitation and, on POST, join its workspace with the role it offers."""
+    """Show an invitation and, on POST, join its workspace with the role it offers.
+
+    Only someone who has confirmed the invited address may join; anyone else
+    logged in is offered a confirmation mail to that address (the link alone
+    proves nothing: it may have been forwarded). ``action=confirm`` sends it.
+    """
     invitation = services.invitation_lookup(token)
     if invitation is None or not invitation.is_usable():
         return _invitation_gone(request, invitation)
@@ -353,16 +389,46 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "outsourcing/invitation_accept.html", {"invitation": invitation})
     user = request.user
     existing = Membership.objects.filter(workspace=invitation.workspace, user=user).first()
+    address = services.invited_address(invitation, user)
+    status = 200
+    if request.method == "POST" and request.POST.get("action") == "confirm":
+        try:
+            sent = services.invitation_confirm_address(invitation=invitation, user=user, request=request)
+        except ValidationError as error:
+            messages.error(request, _error_text(error))
+        else:
+            if not sent:
+                messages.info(
+                    request,
+                    _("A confirmation link was sent to %(email)s a moment ago; it still works.")
+                    % {"email": invitation.email},
+                )
+        return redirect("invitation_accept", token=token)
     if request.method == "POST":
         try:
             membership = services.invitation_accept(token=token, user=user)
-        except ValidationError:
-            return _invitation_gone(request, services.invitation_lookup(token))
-        request.session[SESSION_KEY] = invitation.workspace.slug
-        messages.success(request, _("Welcome to %(workspace)s.") % {"workspace": invitation.workspace.name})
-        return redirect("workspace_home", ws=membership.workspace.slug)
+        except ValidationError as error:
+            if error.code != "address":
+                return _invitation_gone(request, services.invitation_lookup(token))
+            status = 403
+        else:
+            request.session[SESSION_KEY] = invitation.workspace.slug
+            messages.success(
+                request, _("Welcome to %(workspace)s.") % {"workspace": invitation.workspace.name}
+            )
+            return redirect("workspace_home", ws=membership.workspace.slug)
     return render(
         request,
         "outsourcing/invitation_accept.html",
-        {"invitation": invitation, "existing": existing},
+        {"invitation": invitation, "existing": existing, "address": address},
+        status=status,
     )
+
+
+@login_required
+def two_factor_required(request: HttpRequest, ws: str) -> HttpResponse:
+    """Where a workspace that requires two-factor login sends members who have not set it up."""
+    membership = get_membership(request, ws)
+    if not two_factor.blocks(membership.workspace, membership.user):
+        return redirect("workspace_home", ws=ws)
+    return render(request, "outsourcing/two_factor_required.html", {"required_by": membership.workspace})

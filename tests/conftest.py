@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings as django_settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.test import Client
 from django.test.utils import override_settings
 
@@ -61,30 +61,44 @@ def _fast_passwords(settings):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _own_cache_database(worker_id):
+def _own_cache_database(worker_id, tmp_path_factory):
     """Redis's cache.clear() is FLUSHDB: in the broker's database it would drop the
     tasks another test process has queued, and it would wipe the leases and counters
     other processes' tests are holding. Each test process caches in a database of its
-    own, apart from the broker's."""
+    own, apart from the broker's. Without Redis the rate-limit counters are files:
+    each test process keeps them in a folder of its own, not in var/."""
     cache_settings = django_settings.CACHES["default"]
+    limits_settings = django_settings.CACHES["ratelimit"]
     if not cache_settings["BACKEND"].endswith("RedisCache"):
-        yield
+        folder = tmp_path_factory.mktemp("ratelimit")
+        with override_settings(
+            CACHES={"default": cache_settings, "ratelimit": {**limits_settings, "LOCATION": str(folder)}}
+        ):
+            yield
         return
     url = urlsplit(cache_settings["LOCATION"])
     # Counted from the broker's database: a run against another one (REDIS_URL=…/8) keeps to its own.
     number = int(url.path.strip("/") or 0) + 1
     number += int(worker_id.removeprefix("gw")) if worker_id.startswith("gw") else 0
     location = url._replace(path=f"/{number}").geturl()
-    with override_settings(CACHES={"default": {**cache_settings, "LOCATION": location}}):
+    with override_settings(
+        CACHES={
+            "default": {**cache_settings, "LOCATION": location},
+            "ratelimit": {**limits_settings, "LOCATION": location},
+        }
+    ):
         yield
 
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """allauth keeps rate limits in the cache: one test's sign-ups must not throttle the next."""
-    cache.clear()
+    """allauth and django-ratelimit keep rate limits in the caches: one test's sign-ups must not
+    throttle the next."""
+    for alias in ("default", "ratelimit"):
+        caches[alias].clear()
     yield
-    cache.clear()
+    for alias in ("default", "ratelimit"):
+        caches[alias].clear()
 
 
 @pytest.fixture(autouse=True)

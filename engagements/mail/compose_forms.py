@@ -42,9 +42,19 @@ class ComposeForm(forms.Form):
     body = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 14}), strip=False)
 
     def __init__(
-        self, *args: Any, addresses: Sequence[str], bounced: Collection[str] = (), **kwargs: Any
+        self,
+        *args: Any,
+        addresses: Sequence[str],
+        bounced: Collection[str] = (),
+        any_recipient: bool = False,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        if not any_recipient:
+            self.fields["cc"].help_text = _(
+                "Optional: more of the provider's addresses, or members of this workspace, "
+                "separated by commas."
+            )
         to: Any = self.fields["to"]
         # An address mail bounced from stays choosable (it may work again), but says so.
         to.choices = [

@@ -18,6 +18,7 @@ from engagements.forms import add_service_errors
 from engagements.mail import outbound
 from engagements.mail.compose_forms import ComposeForm
 from engagements.models import Flag, Message
+from outsourcing import limits
 from outsourcing.access import WorkspaceRequest, workspace_view
 from outsourcing.models import Role
 
@@ -31,7 +32,8 @@ def compose(request: HttpRequest, pk: int) -> HttpResponse:
     follow-up fit that flag. The recipient is never an address a bounce
     reported while the provider has another. Viewers cannot send, so the page
     is not theirs either (403). A failed send shows the form again with
-    everything that was typed, and the reason.
+    everything that was typed, and the reason; so does one over the sending
+    limits (per person and per workspace).
     """
     req = cast(WorkspaceRequest, request)
     engagement = queries.engagement_for(req.workspace, pk)
@@ -50,8 +52,17 @@ def compose(request: HttpRequest, pk: int) -> HttpResponse:
         "to": to,
         "failed_unknown": failed_unknown,
     }
+    any_recipient = req.workspace.mail_any_recipient
     if request.method == "POST":
-        form = ComposeForm(request.POST, addresses=addresses, bounced=bounced)
+        form = ComposeForm(request.POST, addresses=addresses, bounced=bounced, any_recipient=any_recipient)
+        if form.is_valid() and limits.exceeded(request, limits.MAIL_SEND):
+            form.add_error(
+                None,
+                _(
+                    "A lot of mail was sent from here in a short time, so this one was not sent. "
+                    "Please try again later; what you wrote is kept below."
+                ),
+            )
         if form.is_valid():
             try:
                 message = outbound.mail_send(engagement=engagement, by=req.user, **form.cleaned_data)
@@ -77,5 +88,7 @@ def compose(request: HttpRequest, pk: int) -> HttpResponse:
             flag=flag,
             bounced=bounced,
         )
-        form = ComposeForm(initial={**chosen, "to": to}, addresses=addresses, bounced=bounced)
+        form = ComposeForm(
+            initial={**chosen, "to": to}, addresses=addresses, bounced=bounced, any_recipient=any_recipient
+        )
     return render(request, "engagements/mail/compose.html", {**context, "form": form, "chosen": chosen})

@@ -32,7 +32,7 @@ from engagements import queries, services
 from engagements.forms import followup_initial, followup_language
 from engagements.mail.tokens import token_once
 from engagements.models import Engagement, Flag, Message
-from outsourcing.models import User
+from outsourcing.models import Membership, User
 from outsourcing.money import format_money
 from providers.models import Provider, ProviderEmail
 
@@ -89,6 +89,13 @@ def provider_addresses(provider: Provider) -> list[str]:
     )
 
 
+def member_addresses(engagement: Engagement) -> list[str]:
+    """The addresses of the engagement's workspace's members (one query)."""
+    return list(
+        Membership.objects.filter(workspace_id=engagement.workspace_id).values_list("user__email", flat=True)
+    )
+
+
 def _from_header(by: User | None, language: str) -> tuple[str, str]:
     """The From header and its bare address: DEFAULT_FROM_EMAIL, named after the person sending.
 
@@ -135,8 +142,8 @@ def _check(
         errors["kind"] = [_("Send a request or a follow-up.")]
     if not to:
         errors["to"] = [_("Choose at least one of the provider's addresses.")]
-    else:
-        known = {a.lower() for a in provider_addresses(engagement.provider)}
+    known = {a.lower() for a in provider_addresses(engagement.provider)}
+    if to:
         strangers = [a for a in to if a.lower() not in known]
         if strangers:
             errors["to"] = [
@@ -152,6 +159,19 @@ def _check(
         errors["cc"] = [_("Not an e-mail address: %(addresses)s") % {"addresses": ", ".join(bad_cc)}]
     elif len(cc) > MAX_CC:
         errors["cc"] = [_("Copy at most %(n)d addresses.") % {"n": MAX_CC}]
+    elif cc and not engagement.workspace.mail_any_recipient:
+        # Mail from the app carries its name: unless an owner allows more, it reaches only
+        # people the workspace already deals with, so no account can use it to mail strangers.
+        known |= {a.lower() for a in member_addresses(engagement)}
+        strangers = [a for a in cc if a.lower() not in known]
+        if strangers:
+            errors["cc"] = [
+                _(
+                    "Copies go only to the provider's addresses and to this workspace's members "
+                    "(an owner can allow others in the workspace settings). Not one of them: %(addresses)s"
+                )
+                % {"addresses": ", ".join(strangers)}
+            ]
     if not subject:
         errors["subject"] = [_("Give the mail a subject.")]
     if not body.strip():

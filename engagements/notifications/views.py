@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from engagements.models import Notification
 from engagements.notifications import outbox as notifications
+from outsourcing import limits
 from outsourcing.access import WorkspaceRequest, safe_target, workspace_view
 from outsourcing.models import Role
 
@@ -120,6 +121,9 @@ def failed_retry(request: HttpRequest, pk: int) -> HttpResponse:
 def webhook_test(request: HttpRequest) -> HttpResponse:
     """Queue a test POST to the workspace's webhook, then go back to the settings page."""
     req = _ws(request)
+    if limits.exceeded(request, limits.WEBHOOK_TEST):
+        messages.error(request, _("The webhook was tested often in a short time. Please try again later."))
+        return redirect("workspace_settings", ws=req.workspace.slug)
     try:
         notifications.webhook_test_queue(workspace=req.workspace, by=req.membership)
     except ValidationError as error:

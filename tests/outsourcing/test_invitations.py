@@ -78,18 +78,19 @@ def test_a_new_invitation_replaces_the_open_one_for_the_same_address(team, invit
 
 def test_accepting_makes_a_member_with_the_role_and_works_once(team, invite):
     issued = invite(role=Role.MANAGER)
-    newbie = UserFactory(email="newbie@example.com")
+    newbie = UserFactory(email="newbie@example.com", verified=True)
     membership = services.invitation_accept(token=issued.token, user=newbie)
     assert membership.workspace == team.workspace
     assert membership.role == Role.MANAGER
     with pytest.raises(ValidationError):
-        services.invitation_accept(token=issued.token, user=UserFactory())
+        services.invitation_accept(token=issued.token, user=newbie)
 
 
 def test_an_expired_invitation_cannot_be_accepted(team, invite):
     issued = invite()
+    newbie = UserFactory(email="newbie@example.com", verified=True)
     with time_machine.travel(timezone.now() + timedelta(days=8)), pytest.raises(ValidationError):
-        services.invitation_accept(token=issued.token, user=UserFactory())
+        services.invitation_accept(token=issued.token, user=newbie)
     assert (
         not Membership.objects.filter(workspace=team.workspace, role=Role.MEMBER)
         .exclude(user=team.bob)
@@ -101,7 +102,9 @@ def test_a_revoked_invitation_cannot_be_accepted(team, invite):
     issued = invite()
     services.invitation_revoke(invitation=issued.invitation)
     with pytest.raises(ValidationError):
-        services.invitation_accept(token=issued.token, user=UserFactory())
+        services.invitation_accept(
+            token=issued.token, user=UserFactory(email="newbie@example.com", verified=True)
+        )
 
 
 def test_an_unknown_token_cannot_be_accepted(team):
@@ -121,7 +124,7 @@ def test_the_whole_flow_from_the_members_page_to_joining(team, django_capture_on
     path = link_in_last_mail()
     assert path.startswith("/invite/")
 
-    dana = UserFactory(email="dana@example.com")
+    dana = UserFactory(email="dana@example.com", verified=True)
     client = team.client_for(dana)
     page = client.get(path)
     assert page.status_code == 200
@@ -255,3 +258,81 @@ def test_revoking_by_get_is_not_allowed(team, invite):
     assert (
         team.client_for(team.alice).get(url("invitation_revoke", pk=issued.invitation.pk)).status_code == 405
     )
+
+
+# --- only for the invited address --------------------------------------------------------
+
+
+@pytest.mark.parametrize("who", ["alice", "bob", "vera", "charlie"])
+def test_a_link_in_the_wrong_hands_joins_nobody(team, invite, who):
+    issued = invite("newbie@example.com", Role.MANAGER)
+    user = getattr(team, who)
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    roles_before = dict(Membership.objects.filter(workspace=team.workspace).values_list("user_id", "role"))
+
+    response = team.client_for(user).post(issued.path)
+
+    assert response.status_code == 403
+    assert ">Join<" not in response.content.decode()
+    assert dict(Membership.objects.filter(workspace=team.workspace).values_list("user_id", "role")) == (
+        roles_before
+    )
+    issued.invitation.refresh_from_db()
+    assert issued.invitation.is_usable()
+    with pytest.raises(ValidationError):
+        services.invitation_accept(token=issued.token, user=user)
+    # The invitee, with the address confirmed (written any way), joins.
+    newbie = UserFactory(email="NewBie@Example.com", verified=True)
+    assert team.client_for(newbie).post(issued.path).status_code == 302
+    assert team.membership(newbie).role == Role.MANAGER
+
+
+def test_an_invitee_whose_address_is_unconfirmed_confirms_it_then_joins(team, invite):
+    issued = invite("newbie@example.com")
+    newbie = UserFactory(email="newbie@example.com")  # made by hand: no confirmed address
+    client = team.client_for(newbie)
+
+    page = client.get(issued.path)
+    assert 'data-testid="invitation-confirm"' in page.content.decode()
+    assert ">Join<" not in page.content.decode()
+    assert client.post(issued.path).status_code == 403
+
+    mail.outbox.clear()
+    sent = client.post(issued.path, {"action": "confirm"})
+    assert sent["Location"] == issued.path
+    assert [m.to for m in mail.outbox] == [["newbie@example.com"]]
+    confirm_path = link_in_last_mail()
+    client.get(confirm_path)
+    client.post(confirm_path)
+    assert EmailAddress.objects.filter(user=newbie, email="newbie@example.com", verified=True).exists()
+
+    assert ">Join<" in client.get(issued.path).content.decode()
+    assert client.post(issued.path).status_code == 302
+    assert team.membership(newbie).role == Role.MEMBER
+
+
+def test_someone_else_asking_to_confirm_the_invited_address_gets_no_way_in(team, invite):
+    """charlie can ask for a confirmation mail, but it goes to the invitee's mailbox, not his."""
+    issued = invite("newbie@example.com")
+    client = team.client_for(team.charlie)
+
+    client.post(issued.path, {"action": "confirm"})
+
+    assert [m.to for m in mail.outbox][-1] == ["newbie@example.com"]
+    assert client.post(issued.path).status_code == 403
+    assert not Membership.objects.filter(workspace=team.workspace, user=team.charlie).exists()
+
+
+def test_an_address_of_another_account_cannot_be_confirmed_by_this_one(team, invite):
+    UserFactory(email="newbie@example.com", verified=True)
+    issued = invite("newbie@example.com")
+    client = team.client_for(team.charlie)
+
+    page = client.get(issued.path)
+    assert 'data-testid="invitation-other-account"' in page.content.decode()
+    mail.outbox.clear()
+    client.post(issued.path, {"action": "confirm"})
+
+    assert mail.outbox == []
+    assert not EmailAddress.objects.filter(user=team.charlie, email="newbie@example.com").exists()
+    assert client.post(issued.path).status_code == 403

@@ -269,6 +269,20 @@ def test_send_a_test_without_a_url_says_to_save_one_first(team):
     assert not Notification.objects.exists()
 
 
+def test_send_a_test_too_often_is_refused_with_a_message_per_workspace(team, private_ok, manager, settings):
+    settings.RATE_LIMITS = {"webhook_test_workspace": "2/h"}
+    save_webhook(team.client_for(team.alice), "http://127.0.0.1:9/hook")
+    with mock.patch.object(tasks.deliver_notifications, "delay"):
+        team.client_for(team.alice).post(action_url("test_webhook"))
+        team.client_for(manager).post(action_url("test_webhook"))
+        # A third test from either of them is one too many for the workspace.
+        response = team.client_for(team.alice).post(action_url("test_webhook"), follow=True)
+
+    assert response.redirect_chain == [(url("workspace_settings"), 302)]
+    assert "The webhook was tested often in a short time." in response.content.decode()
+    assert Notification.objects.count() == 2
+
+
 def test_send_a_test_is_a_post(team, private_ok):
     client = team.client_for(team.alice)
     save_webhook(client, "http://127.0.0.1:9/hook")

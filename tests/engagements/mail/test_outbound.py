@@ -94,7 +94,7 @@ def test_a_request_arrives_with_its_headers_and_is_logged_as_sent_from_the_app(t
         {
             "kind": "request",
             "to": ["vanessa@example.net", "office@example.net"],
-            "cc": "boss@example.org; assistant@example.org",
+            "cc": "bob@example.com; vera@example.com",
             "subject": "Texte für die Landingpage – Größe prüfen",
             "body": "Grüß Gott,\r\nbitte schreiben Sie die Texte. Äußerst wichtig!\r\n",
         },
@@ -106,14 +106,14 @@ def test_a_request_arrives_with_its_headers_and_is_logged_as_sent_from_the_app(t
     [envelope] = smtp_server.envelopes
     assert envelope.mail_from == "tracker@example.com"
     assert sorted(envelope.rcpt_tos) == sorted(
-        ["vanessa@example.net", "office@example.net", "boss@example.org", "assistant@example.org"]
+        ["vanessa@example.net", "office@example.net", "bob@example.com", "vera@example.com"]
     )
     [mail] = smtp_server.mails()
     assert getaddresses([str(mail["From"])]) == [
         ("Jörg Müller via Outsourcing Tracker", "tracker@example.com")
     ]
     assert [a for _n, a in getaddresses([str(mail["To"])])] == ["vanessa@example.net", "office@example.net"]
-    assert [a for _n, a in getaddresses([str(mail["Cc"])])] == ["boss@example.org", "assistant@example.org"]
+    assert [a for _n, a in getaddresses([str(mail["Cc"])])] == ["bob@example.com", "vera@example.com"]
     assert mail["Subject"] == "Texte für die Landingpage – Größe prüfen"
     assert "Äußerst wichtig!" in mail.get_content()
     assert TOKEN.match(str(mail["Reply-To"]))
@@ -316,6 +316,80 @@ def test_the_form_refuses_a_bad_copy_address_and_a_foreign_recipient(team, draft
     assert set(form.errors) == {"to", "cc", "subject"}
     assert "boss@" in form.errors["cc"][0]
     assert smtp_server.envelopes == []
+
+
+def test_a_copy_to_a_stranger_is_refused_and_nothing_is_sent(team, draft, smtp_server):
+    response = team.client_for(team.bob).post(
+        compose_url(draft),
+        {
+            "kind": "request",
+            "to": ["vanessa@example.net"],
+            "cc": "office@example.net, alice@example.com, anyone@example.org",
+            "subject": "Copy",
+            "body": "Hello",
+        },
+    )
+
+    form = response.context["form"]
+    assert response.status_code == 200
+    assert list(form.errors) == ["cc"]
+    assert "anyone@example.org" in form.errors["cc"][0]
+    assert "alice@example.com" not in form.errors["cc"][0]
+    assert smtp_server.envelopes == []
+    assert not Message.objects.filter(engagement=draft).exists()
+    with pytest.raises(ValidationError) as refused:
+        send(draft, team.alice, cc=["charlie@example.com"])  # a member of another workspace only
+    assert "cc" in refused.value.message_dict
+
+
+def test_copies_go_to_any_address_once_an_owner_allows_it(team, draft, smtp_server):
+    with pytest.raises(ValidationError):
+        send(draft, team.bob, cc=["anyone@example.org"])
+    team.client_for(team.alice).post(
+        reverse("workspace_settings", kwargs={"ws": "acme"}),
+        {"action": "security", "security-mail_any_recipient": "on"},
+    )
+    draft.workspace.refresh_from_db()
+
+    send(draft, team.bob, cc=["anyone@example.org"])
+
+    [envelope] = smtp_server.envelopes
+    assert sorted(envelope.rcpt_tos) == ["anyone@example.org", "vanessa@example.net"]
+
+
+def test_the_cc_field_says_whom_copies_may_reach(team, draft):
+    html = team.client_for(team.alice).get(compose_url(draft)).content.decode()
+    assert "members of this workspace" in html
+
+
+def test_sending_too_often_keeps_the_text_and_sends_nothing(team, draft, smtp_server, settings):
+    settings.RATE_LIMITS = {"mail_send_user": "2/h"}
+    client = team.client_for(team.alice)
+    fields = {"kind": "request", "to": ["vanessa@example.net"], "subject": "Copy", "body": "Hello"}
+    for _n in range(2):
+        assert client.post(compose_url(draft), fields).status_code == 302
+
+    response = client.post(compose_url(draft), {**fields, "body": "Third time, in my own words"})
+
+    assert response.status_code == 200
+    assert "A lot of mail was sent from here in a short time" in response.content.decode()
+    assert "Third time, in my own words" in response.content.decode()
+    assert len(smtp_server.envelopes) == 2
+    assert Message.objects.filter(engagement=draft).count() == 2
+    # The limit is the person's: a colleague still sends.
+    assert team.client_for(team.bob).post(compose_url(draft), fields).status_code == 302
+
+
+def test_the_workspace_has_a_sending_limit_of_its_own(team, draft, smtp_server, settings):
+    settings.RATE_LIMITS = {"mail_send_workspace": "2/d"}
+    fields = {"kind": "request", "to": ["vanessa@example.net"], "subject": "Copy", "body": "Hello"}
+    assert team.client_for(team.alice).post(compose_url(draft), fields).status_code == 302
+    assert team.client_for(team.bob).post(compose_url(draft), fields).status_code == 302
+
+    response = team.client_for(team.bob).post(compose_url(draft), fields)
+
+    assert response.status_code == 200
+    assert len(smtp_server.envelopes) == 2
 
 
 def test_a_subject_with_line_breaks_is_sent_on_one_line(team, draft, smtp_server):

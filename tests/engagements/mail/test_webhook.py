@@ -559,3 +559,33 @@ def test_only_managers_reach_the_webhook_page(team, token, method):
     assert getattr(team.client_for(team.charlie), method)(settings_url()).status_code == 404
     team.workspace.refresh_from_db()
     assert team.workspace.mail_token == token
+
+
+# --- Rate limits ----------------------------------------------------------------------
+
+
+def test_a_flood_of_posts_to_one_workspace_address_is_answered_429_and_imports_nothing_more(
+    team, engagement, token, settings
+):
+    settings.RATE_LIMITS = {"mail_webhook_workspace": "2/h"}
+    for n in range(2):
+        assert post_postmark(token, postmark_payload(message_id=f"m{n}@va-agency.example")).status_code == 200
+
+    flooded = post_postmark(token, postmark_payload(message_id="m3@va-agency.example"))
+
+    assert flooded.status_code == 429
+    assert InboundMail.objects.count() == 2
+    # Another workspace's address is counted on its own.
+    other = webhook.mail_token_ensure(team.other_workspace)
+    assert post_postmark(other, postmark_payload(message_id="m4@va-agency.example")).status_code == 200
+
+
+def test_one_sender_posting_to_many_addresses_is_limited_too(team, engagement, token, settings):
+    settings.RATE_LIMITS = {"mail_webhook_ip": "2/h"}
+    other = webhook.mail_token_ensure(team.other_workspace)
+    assert post_postmark(token, postmark_payload(message_id="a@x.example")).status_code == 200
+    assert post_postmark(other, postmark_payload(message_id="b@x.example")).status_code == 200
+    # Guessing addresses costs the guesser's allowance as well.
+    assert post_postmark("a-made-up-token-1234", postmark_payload()).status_code == 429
+    assert post_postmark(token, postmark_payload(message_id="c@x.example")).status_code == 429
+    assert post_postmark(token, postmark_payload(), REMOTE_ADDR="198.51.100.7").status_code == 200
