@@ -1,7 +1,7 @@
 """Demo data: the "Demo Marketing" workspace, its team, providers and a lived-in message log.
 
 One generator serves every size. Scale 1 is a hand-made cast of 12 providers and
-40 engagements (the seed story from DESIGN.md among them); ``scale=N`` adds N-1
+40 engagements (the seed story of docs/design.md among them); ``scale=N`` adds N-1
 more units of 40 engagements and providers at 0.4 per unit, so N=2500 gives
 about 100,000 engagements and 1,000,000 messages. The workspace, the team, the
 cast and its absences go through the services; the generated providers,
@@ -320,7 +320,7 @@ CAST = (
         notes="Lager und Versand für die Shop-Produkte. Preis pro Sendung.",
     ),
 )
-STORY_PROVIDER = 3  # BrightDesk: the agency in DESIGN.md's story
+STORY_PROVIDER = 3  # BrightDesk: the agency in docs/design.md's story
 STORY_TITLE = "Build 500 B2B leads list"
 ABSENT_NOW = 1  # Lukas is on holiday right now
 ABSENT_SOON = 5  # Priya announced one
@@ -1181,7 +1181,7 @@ class _Story:
             self.await_reply("accept", never=True)
             return
         if archetype == "late":
-            # The story DESIGN.md starts from: follow-up after a week, reply after 15 days.
+            # The story docs/design.md starts from: follow-up after a week, reply after 15 days.
             asked = self.t
             self._add(
                 Dir.OUTBOUND,
@@ -1544,7 +1544,7 @@ class _Generator:
         return _Plan(engagement, story.messages, story.changes)
 
     def _story_plan(self, rng: random.Random) -> _Plan:
-        """DESIGN.md's seed story: request on day 0, follow-up on day 7, reply on day 15."""
+        """docs/design.md's seed story: request on day 0, follow-up on day 7, reply on day 15."""
         day0 = self.today - timedelta(days=40)
         day0 -= timedelta(days=day0.weekday())  # a Monday
         start = _at(day0, 9, 40, OUR_ZONE)

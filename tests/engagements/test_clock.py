@@ -1,4 +1,4 @@
-"""The business-time clock: DESIGN.md's worked examples, edge cases and properties."""
+"""The business-time clock: docs/design.md's worked examples, edge cases and properties."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def berlin(*args: int) -> datetime:
     return datetime(*args, tzinfo=BERLIN)
 
 
-# --- DESIGN.md, "How the response clock works": every row, as written. ---
+# --- docs/design.md, "Deadlines": every worked example, as written. ---
 
 WORKED_EXAMPLES = [
     pytest.param(
