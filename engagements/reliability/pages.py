@@ -16,7 +16,7 @@ from decimal import Decimal
 from django.db.models import Q, QuerySet
 
 from engagements.models import Exchange, MetricSnapshot
-from engagements.reliability import metrics, snapshots
+from engagements.reliability import metrics, payload, snapshots
 from engagements.reliability.metrics import ALL, WORKSPACE, Metrics, Period, Sample, Scope
 from engagements.reliability.statistics import Interval
 from outsourcing.models import Workspace
@@ -82,8 +82,8 @@ def overview(
             trend=metrics.monthly_trend(scope, period, sample, zone),
         )
     board = snapshots.snapshots_read(workspace_id=workspace.pk, period=period.key, providers=False)
-    payload = board.workspace.payload if board.workspace else None
-    chart_data = (payload or {}).get("charts", {})
+    data = board.workspace.payload if board.workspace else {}
+    charts = payload.charts_from_payload(data.get("charts", {}))
     watch = [
         (s.provider, s.score)
         for s in MetricSnapshot.objects.filter(
@@ -94,14 +94,11 @@ def overview(
         .order_by("score", "provider__name")[:WATCH]
     ]
     return Overview(
-        m=metrics.from_payload(payload) if payload else Metrics(),
-        distribution=chart_data.get("distribution", []),
-        within_by_month=[
-            (date.fromisoformat(month), Interval(point=point, low=low, high=high, n=n))
-            for month, point, low, high, n in chart_data.get("within_policy", [])
-        ],
-        overdue_weeks=[(date.fromisoformat(week), n) for week, n in chart_data.get("overdue_weeks", [])],
-        trend=metrics.trend_from_payload(chart_data.get("trend", [])),
+        m=payload.figures_from_payload(data) if data else Metrics(),
+        distribution=charts.distribution,
+        within_by_month=charts.within_by_month,
+        overdue_weeks=charts.overdue_weeks,
+        trend=charts.trend,
         watch=watch,  # type: ignore[arg-type]
         computed_at=board.computed_at,
         pending=board.pending,
@@ -207,10 +204,10 @@ def leaderboard(
     computed_at, pending = None, False
     if period.key in metrics.PERIODS:
         board = snapshots.snapshots_read(workspace_id=workspace.pk, period=period.key, category=category)
-        figures = {pk: metrics.from_payload(s.payload) for pk, s in board.providers.items()}
+        figures = {pk: payload.figures_from_payload(s.payload) for pk, s in board.providers.items()}
         # The workspace's own row is there for all categories together only.
         if board.workspace is not None:
-            whole = metrics.from_payload(board.workspace.payload)
+            whole = payload.figures_from_payload(board.workspace.payload)
         else:
             whole = snapshots.workspace_figures(workspace.pk, period.key) or Metrics()
         computed_at, pending = board.computed_at, board.pending

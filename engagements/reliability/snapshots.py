@@ -45,7 +45,7 @@ from django.utils import timezone
 
 from engagements import backlog
 from engagements.models import MetricsBacklog, MetricSnapshot
-from engagements.reliability import metrics
+from engagements.reliability import metrics, payload
 from engagements.reliability.metrics import ALL, PERIODS, WORKSPACE, Grouping, Metrics, Period, Sample, Scope
 from outsourcing.models import Workspace
 
@@ -73,28 +73,27 @@ def leading_currency(whole: Metrics) -> str:
 
 
 def _charts(scope: Scope, period: Period, sample: Sample) -> dict[str, Any]:
-    """The dashboard's chart data (months and weeks in the site's display zone)."""
+    """The dashboard's chart data (months and weeks in the site's display zone), as payload."""
     zone = zoneinfo.ZoneInfo(settings.DISPLAY_TIME_ZONE)
-    return {
-        "zone": settings.DISPLAY_TIME_ZONE,
-        "distribution": metrics.reply_time_distribution(sample),
-        "within_policy": [
-            [month.isoformat(), i.point, i.low, i.high, i.n]
-            for month, i in metrics.within_policy_by_month(sample, zone)
-        ],
-        "overdue_weeks": [[week.isoformat(), n] for week, n in metrics.overdue_per_week(scope, period, zone)],
-        "trend": metrics.trend_to_payload(metrics.monthly_trend(scope, period, sample, zone)),
-    }
+    return payload.charts_to_payload(
+        payload.Charts(
+            zone=settings.DISPLAY_TIME_ZONE,
+            distribution=metrics.reply_time_distribution(sample),
+            within_by_month=metrics.within_policy_by_month(sample, zone),
+            overdue_weeks=metrics.overdue_per_week(scope, period, zone),
+            trend=metrics.monthly_trend(scope, period, sample, zone),
+        )
+    )
 
 
 def workspace_figures(workspace_id: int, period: str) -> Metrics | None:
     """The whole workspace's figures over a standard period, from its snapshot (None if not computed)."""
-    payload = (
+    data = (
         MetricSnapshot.objects.filter(workspace_id=workspace_id, provider=None, category=ALL, period=period)
         .values_list("payload", flat=True)
         .first()
     )
-    return None if payload is None else metrics.from_payload(payload)
+    return None if data is None else payload.figures_from_payload(data)
 
 
 def _sample_key(workspace_id: int) -> str:
@@ -149,7 +148,6 @@ def _row(
 ) -> MetricSnapshot:
     provider_id, category = key
     spend = next((s.total for s in m.spend if s.currency == currency), None)
-    payload = metrics.to_payload(m)
     return MetricSnapshot(
         workspace_id=workspace_id,
         provider_id=provider_id,
@@ -163,7 +161,7 @@ def _row(
         median_reply_seconds=m.business.median if m.business else None,
         on_time_rate=m.on_time.point,
         spend=spend,
-        payload=payload,
+        payload=payload.figures_to_payload(m),
     )
 
 

@@ -11,7 +11,7 @@ import time_machine
 
 from engagements import services
 from engagements.models import Engagement, Message
-from engagements.reliability import metrics
+from engagements.reliability import metrics, payload
 from engagements.reliability.metrics import ALL, WORKSPACE, Grouping, Period, Sample, Scope
 from engagements.reliability.statistics import kaplan_meier, wilson_interval
 from tests.factories import EngagementFactory, ProviderFactory
@@ -289,7 +289,7 @@ def test_the_score_shrinks_a_provider_with_little_data_toward_the_workspace(team
 @pytest.mark.django_db
 def test_figures_survive_the_round_trip_through_a_snapshot(team, data):
     anna = figures(team)[data["anna"].pk]
-    back = metrics.from_payload(metrics.to_payload(anna))
+    back = payload.figures_from_payload(payload.figures_to_payload(anna))
     assert back.response_rate == anna.response_rate
     assert back.within_policy == anna.within_policy
     assert back.business.median == anna.business.median
