@@ -443,9 +443,9 @@ def followup_facts(
 
 
 def attention_summary(workspace: Workspace, *, now: datetime) -> dict[str, int]:
-    """The Needs attention page in four numbers, for the dashboard (two queries).
+    """The Needs attention page in a few numbers, for the dashboard (three queries).
 
-    Open unsnoozed flags by kind, and unflagged requests due within 24 hours.
+    Open unsnoozed flags by kind, our own overdue answers, and unflagged requests due within 24 hours.
     """
     by_kind = dict(
         Flag.objects.filter(_not_snoozed(now), workspace=workspace, resolved_at=None)
@@ -458,5 +458,6 @@ def attention_summary(workspace: Workspace, *, now: datetime) -> dict[str, int]:
         "ghosted": by_kind.get(Flag.Kind.GHOSTED, 0),
         "delivery_overdue": by_kind.get(Flag.Kind.DELIVERY_OVERDUE, 0),
         "bounced": by_kind.get(Flag.Kind.BOUNCED, 0),
+        "our_answers": _our_answers_overdue(workspace, now).count(),
         "due_soon": attention_due_soon(workspace, now=now).count(),
     }

@@ -388,3 +388,16 @@ def test_the_migration_gives_engagements_stored_before_their_turn(team, provider
     assert (
         list(Engagement.objects.order_by("pk").values_list("our_turn_since", "our_answer_due_at")) == expected
     )
+
+
+def test_the_dashboard_counts_our_overdue_answers_as_needs_attention_does(team, provider):
+    from django.urls import reverse
+
+    ours = delegate(team, provider, title="Colours?")
+    log(ours, "in", "other", timezone.now() - timedelta(days=10))
+    delegate(team, provider, title="Not ours")  # nothing written: nobody owes an answer
+    client = team.client_for(team.alice)
+    dashboard = client.get(reverse("reliability:dashboard", kwargs={"ws": team.workspace.slug}))
+    listed = client.get(url("attention")).context["our_answers"]
+    assert dashboard.context["attention"]["our_answers"] == len(listed) == 1
+    assert 'data-testid="our-answers-count"' in dashboard.content.decode()
