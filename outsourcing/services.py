@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 from enum import StrEnum
@@ -21,9 +22,12 @@ from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from outsourcing.mail_headers import header_text
 from outsourcing.models import Invitation, Membership, Role, User, Workspace, hash_token
 from outsourcing.two_factor import has_two_factor
 from outsourcing.webhooks import check_webhook_url
+
+logger = logging.getLogger(__name__)
 
 
 def _unique_slug(name: str) -> str:
@@ -193,8 +197,18 @@ class IssuedInvitation:
         return reverse("invitation_accept", args=[self.token])
 
 
+class InvitationNotSent(ValidationError):
+    """The mail server (or the connection to it) refused the invitation's mail; nothing was saved."""
+
+
 def invitation_create(*, workspace: Workspace, email: str, role: str, invited_by: User) -> IssuedInvitation:
-    """Invite ``email`` to ``workspace`` and e-mail the link (after commit)."""
+    """Invite ``email`` to ``workspace`` and e-mail the link, as one unit.
+
+    The mail is sent last, inside the transaction that saves the invitation:
+    when it cannot be sent, the invitation (and the revocation of an older
+    one) is rolled back and ``InvitationNotSent`` says so, so no invitation
+    exists that nobody was told about, and the person can simply try again.
+    """
     email = email.strip().lower()
     if role not in Role.values:
         raise ValidationError(_("Unknown role."))
@@ -216,9 +230,14 @@ def invitation_create(*, workspace: Workspace, email: str, role: str, invited_by
             invited_by=invited_by,
             expires_at=Invitation.default_expiry(),
         )
-    issued = IssuedInvitation(invitation=invitation, token=token)
-    language = translation.get_language()
-    transaction.on_commit(lambda: _send_invitation(issued, language))
+        issued = IssuedInvitation(invitation=invitation, token=token)
+        try:
+            _send_invitation(issued, translation.get_language())
+        except Exception as exc:  # any backend's failure: roll back and say so
+            logger.warning("invitation to workspace %s not mailed: %r", workspace.pk, exc)
+            raise InvitationNotSent(
+                _("The invitation could not be mailed, so it was not saved. Please try again later.")
+            ) from exc
     return issued
 
 
@@ -231,9 +250,10 @@ def _send_invitation(issued: IssuedInvitation, language: str | None) -> None:
             "workspace": invitation.workspace,
             "url": settings.SITE_URL + issued.path,
         }
-        subject = _("You are invited to %(workspace)s on Outsourcing Tracker") % {
-            "workspace": invitation.workspace.name
-        }
+        subject = header_text(
+            _("You are invited to %(workspace)s on Outsourcing Tracker")
+            % {"workspace": invitation.workspace.name}
+        )
         body = render_to_string("outsourcing/email/invitation.txt", context)
     send_mail(subject, body, None, [invitation.email])
 

@@ -32,6 +32,7 @@ from engagements import queries, services
 from engagements.forms import followup_initial, followup_language
 from engagements.mail.tokens import token_once
 from engagements.models import Engagement, Flag, Message
+from outsourcing.mail_headers import header_text
 from outsourcing.models import Membership, User
 from outsourcing.money import format_money
 from providers.models import Provider, ProviderEmail
@@ -110,7 +111,7 @@ def _from_header(by: User | None, language: str) -> tuple[str, str]:
         with translation.override(language):
             name = _("%(name)s via %(site)s") % {"name": by.display_name, "site": site}
     # One line, whatever a user typed as their name (a header cannot span lines).
-    name = " ".join(name.split())
+    name = header_text(name)
     username, _at, domain = address.rpartition("@")
     return str(Address(display_name=name, username=username, domain=domain)), address
 
@@ -226,8 +227,8 @@ def mail_send(
     """
     to = list(dict.fromkeys(a.strip() for a in to if a.strip()))
     cc = [a for a in dict.fromkeys(a.strip() for a in cc if a.strip()) if a not in to]
-    # A header is one line: pasted line breaks become spaces.
-    subject = " ".join(subject.split())[:SUBJECT_MAX]
+    # A header is one line: pasted line breaks (and other control characters) become spaces.
+    subject = header_text(subject, SUBJECT_MAX)
     # As a browser's textarea sends it (CRLF) or not: stored and sent with plain newlines.
     body = body.replace("\r\n", "\n")
     _check(engagement, kind, to, cc, subject, body)
@@ -354,7 +355,7 @@ def compose_initial(
     body = re.sub(r"\n{3,}", "\n\n", body).strip()
     return {
         "kind": Message.Kind.REQUEST,
-        "subject": engagement.title[:SUBJECT_MAX],
+        "subject": header_text(engagement.title, SUBJECT_MAX),
         "body": body,
         "language": language,
     }

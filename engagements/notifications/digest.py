@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 
 from django.conf import settings
@@ -13,6 +14,9 @@ from django.utils.translation import ngettext
 
 from engagements.models import Notification
 from engagements.notifications.outbox import RENDER_RELATED
+from outsourcing.mail_headers import header_text
+
+logger = logging.getLogger(__name__)
 
 
 def send_daily_digests() -> int:
@@ -41,7 +45,12 @@ def send_daily_digests() -> int:
                 ) % {"n": len(items)}
                 lines = [f"- {n.headline}\n  {settings.SITE_URL}{n.link}" for n in items]
                 body = _("Since your last digest:") + "\n\n" + "\n".join(lines) + "\n"
-            EmailMessage(subject=subject, body=body, to=[recipient.email]).send()
+            try:
+                EmailMessage(subject=header_text(subject), body=body, to=[recipient.email]).send()
+            except Exception:  # one refused mail must not hold back the others' digests
+                # The rows stay waiting for the digest: the next run sends them.
+                logger.warning("daily digest for user %s not sent", recipient.pk, exc_info=True)
+                continue
             Notification.objects.filter(pk__in=[n.pk for n in items]).update(
                 status=Notification.Status.SENT, sent_at=timezone.now()
             )

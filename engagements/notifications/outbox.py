@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from engagements import jobs
 from engagements.models import Engagement, Flag, Notification
 from engagements.sql import id_in
+from outsourcing.mail_headers import header_text
 from outsourcing.models import Membership, Role, User, Workspace
 from outsourcing.network import PrivateAddressError, public_opener
 from outsourcing.webhooks import check_webhook_url
@@ -260,7 +261,8 @@ def _send_email(notification: Notification) -> None:
     with translation.override(recipient.language or settings.LANGUAGE_CODE):
         subject, body = notification.headline, f"{notification.message}\n\n{_absolute(notification.link)}\n"
     message = EmailMessage(
-        subject=subject,
+        # The headline holds the engagement's title and the provider's name, which may hold line breaks.
+        subject=header_text(subject),
         body=body,
         to=[recipient.email],
         headers={"Message-ID": f"<{notification.idempotency_key}@outsourcing-tracker>"},
