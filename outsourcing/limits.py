@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from allauth.account.adapter import get_adapter
 from django.conf import settings
 from django.core import checks
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django_ratelimit.core import is_ratelimited
@@ -38,6 +38,11 @@ DEFAULT_RATES: dict[str, str] = {
     "invite_workspace": "50/d",
     # "Send a test" to the workspace's flag webhook.
     "webhook_test_workspace": "10/h",
+    # A mailbox's "Test connection" (a login to a server anyone may name, from the web process)
+    # and "Poll now" (the same from a worker).
+    "mailbox_test_user": "10/10m",
+    "mailbox_test_workspace": "30/h",
+    "mailbox_poll_workspace": "30/h",
     # The inbound mail webhook: per workspace address, and per sender (all of an e-mail
     # service's customers post from its few addresses, so that one is generous).
     "mail_webhook_workspace": "600/h",
@@ -86,9 +91,10 @@ def _rate(group: str, request: HttpRequest) -> str:
 def client_ip(request: HttpRequest) -> str:
     """The client's address: behind TRUSTED_PROXY_COUNT proxies, from X-Forwarded-For (as allauth reads it)."""
     try:
+        # Falls back to REMOTE_ADDR when X-Forwarded-For is short or mangled (account_adapter.py).
         ip = get_adapter(request).get_client_ip(request)
-    except ImproperlyConfigured:  # fewer X-Forwarded-For entries than proxies: not through the proxy
-        ip = request.META.get("REMOTE_ADDR")
+    except PermissionDenied:  # no address at all
+        ip = None
     try:
         return str(ipaddress.ip_address(ip or ""))
     except ValueError:
@@ -137,6 +143,8 @@ class Limit:
 MAIL_SEND = (Limit("mail_send_user", by_user), Limit("mail_send_workspace", by_workspace))
 INVITE = (Limit("invite_user", by_user), Limit("invite_workspace", by_workspace))
 WEBHOOK_TEST = (Limit("webhook_test_workspace", by_workspace),)
+MAILBOX_TEST = (Limit("mailbox_test_user", by_user), Limit("mailbox_test_workspace", by_workspace))
+MAILBOX_POLL = (Limit("mailbox_poll_workspace", by_workspace),)
 MAIL_WEBHOOK = (Limit("mail_webhook_workspace", by_url_token), Limit("mail_webhook_ip", by_ip))
 SIGNUP = (Limit("signup_ip", by_ip),)
 LOGIN = (Limit("login_ip", by_ip), Limit("login_ip_account", by_ip_and_login))

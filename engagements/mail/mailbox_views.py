@@ -22,6 +22,7 @@ from engagements.mail import imap
 from engagements.mail.imap_tasks import poll_mailbox
 from engagements.mail.mailbox_forms import MailboxForm
 from engagements.models import Mailbox
+from outsourcing import limits
 from outsourcing.access import WorkspaceRequest, safe_target, workspace_view
 from outsourcing.models import Role
 
@@ -103,6 +104,11 @@ def mailbox_delete(request: WorkspaceRequest, pk: int) -> HttpResponse:
 def mailbox_test(request: WorkspaceRequest, pk: int) -> HttpResponse:
     """Log in and open the folder now, and say what came of it."""
     mailbox = _mailbox(request, pk)
+    if limits.exceeded(request, limits.MAILBOX_TEST):
+        messages.error(
+            request, _("Too many connection tests in a short time. Please try again in a few minutes.")
+        )
+        return redirect(safe_target(request, request.POST.get("next", ""), _list_url(request)))
     count, error = imap.mailbox_test(mailbox)
     if count is None:
         messages.error(
@@ -127,6 +133,9 @@ def mailbox_test(request: WorkspaceRequest, pk: int) -> HttpResponse:
 def mailbox_poll(request: WorkspaceRequest, pk: int) -> HttpResponse:
     """Queue a poll now, whatever the schedule says."""
     mailbox = _mailbox(request, pk)
+    if limits.exceeded(request, limits.MAILBOX_POLL):
+        messages.error(request, _("Too many polls were asked for in a short time. Please try again later."))
+        return redirect(_list_url(request))
     transaction.on_commit(partial(poll_mailbox.delay, mailbox.pk))
     messages.success(
         request,

@@ -215,6 +215,26 @@ def test_without_a_proxy_forwarded_headers_are_ignored(settings):
     assert limits.client_ip(request) == "192.0.2.1"
 
 
+@pytest.mark.parametrize("forwarded", ["203.0.113.5", "not-an-address", "203.0.113.5, , "])
+@pytest.mark.parametrize("page", ["account_login", "account_signup", "account_reset_password"])
+def test_fewer_forwarded_addresses_than_proxies_never_give_a_500(db, settings, page, forwarded):
+    # Two proxies append two entries; a request with fewer did not come through both (or lies).
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 2
+    client = Client(raise_request_exception=False)
+    data = {"login": "ann@example.com", "email": "ann@example.com", "password": "wrong"}
+    response = client.post(reverse(page), data, HTTP_X_FORWARDED_FOR=forwarded, REMOTE_ADDR="10.0.0.2")
+    assert response.status_code in (200, 302)
+
+
+def test_a_short_forwarded_header_is_counted_by_the_address_that_connected(settings):
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 2
+    request = _request(HTTP_X_FORWARDED_FOR="203.0.113.5", REMOTE_ADDR="10.0.0.2")
+    assert limits.client_ip(request) == "10.0.0.2"
+    # Through both proxies: the entry the outer one appended.
+    request = _request(HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.5, 10.0.0.1", REMOTE_ADDR="10.0.0.2")
+    assert limits.client_ip(request) == "203.0.113.5"
+
+
 # --- Where the counts are kept --------------------------------------------------------------
 
 

@@ -376,6 +376,46 @@ def test_test_connection_to_a_closed_port_is_a_message_not_a_500(team):
     ]
 
 
+def test_test_connection_is_rate_limited_per_person(team, settings, manager):
+    settings.RATE_LIMITS = {"mailbox_test_user": "2/h"}
+    mailbox = mailbox_in(team.workspace, host="127.0.0.1", port=free_port())
+    client = team.client_for(team.alice)
+    for _n in range(2):
+        assert "could not connect" in said(client.post(url("mailbox_test", pk=mailbox.pk)))[0]
+
+    refused = client.post(url("mailbox_test", pk=mailbox.pk))
+
+    assert refused.status_code == 302
+    assert (
+        said(refused)[-1] == "Too many connection tests in a short time. Please try again in a few minutes."
+    )
+    # Another manager of the workspace is counted apart.
+    assert "could not connect" in said(team.client_for(manager).post(url("mailbox_test", pk=mailbox.pk)))[0]
+
+
+def test_test_connection_is_rate_limited_per_workspace(team, settings, manager):
+    settings.RATE_LIMITS = {"mailbox_test_workspace": "2/h"}
+    mailbox = mailbox_in(team.workspace, host="127.0.0.1", port=free_port())
+    team.client_for(team.alice).post(url("mailbox_test", pk=mailbox.pk))
+    team.client_for(manager).post(url("mailbox_test", pk=mailbox.pk))
+
+    refused = team.client_for(team.alice).post(url("mailbox_test", pk=mailbox.pk))
+
+    assert (
+        said(refused)[-1] == "Too many connection tests in a short time. Please try again in a few minutes."
+    )
+
+
+def test_poll_now_is_rate_limited_per_workspace(team, settings, mailbox, django_capture_on_commit_callbacks):
+    settings.RATE_LIMITS = {"mailbox_poll_workspace": "1/h"}
+    client = team.client_for(team.alice)
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        client.post(url("mailbox_poll", pk=mailbox.pk))
+        refused = client.post(url("mailbox_poll", pk=mailbox.pk))
+    assert len(queued) == 1
+    assert said(refused)[-1] == "Too many polls were asked for in a short time. Please try again later."
+
+
 def test_poll_now_queues_a_poll_and_says_so(team, dovecot, imap_folder, django_capture_on_commit_callbacks):
     append(dovecot, imap_folder, make_mail(sender="someone@elsewhere.example"))
     mailbox = make_mailbox(
