@@ -18,7 +18,7 @@ run compilemessages messages: export DEBUG ?= true
 help:
 	@echo "make run    set up and serve web + worker + beat on http://$(HOST):$(PORT)"
 	@echo "make test   the whole test suite"
-	@echo "make lint   ruff, mypy and the import contracts"
+	@echo "make lint   ruff, mypy, the import contracts, bandit and pip-audit"
 	@echo "make bench  the benchmarks"
 
 $(VENV)/.created:
@@ -65,6 +65,8 @@ lint: setup-dev
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/bandit -c pyproject.toml -r . --severity-level medium --quiet
+	$(PY) bin/audit_dependencies.py
 
 format: setup-dev
 	$(VENV)/bin/ruff check --fix .

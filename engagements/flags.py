@@ -53,7 +53,8 @@ def raise_from_rows(
     db_now = connection.ops.adapt_datetimefield_value(now)
     where, id_params = id_in("id", ids)
     sql = (
-        f"INSERT INTO {Flag._meta.db_table} "
+        # Only model table names and the caller's column name are formatted in; values are parameters.
+        f"INSERT INTO {Flag._meta.db_table} "  # nosec B608  # see the line above
         "(workspace_id, engagement_id, exchange_id, kind, due_at, raised_at, resolved_at, resolution, reason) "
         f"SELECT {keys}, %s, {due_column}, %s, %s, %s, '' FROM {source._meta.db_table} WHERE {where} "
         "RETURNING id"

@@ -99,7 +99,7 @@ def client_ip(request: HttpRequest) -> str:
         return str(ipaddress.ip_address(ip or ""))
     except ValueError:
         # django-ratelimit needs an address; all requests without one share a counter.
-        return "0.0.0.0"  # nosec B104 - a counter's key, not an address to bind
+        return "0.0.0.0"  # nosec B104  # a counter's key, not an address to bind
 
 
 def by_ip(group: str, request: HttpRequest) -> str:

@@ -63,7 +63,7 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 
 # Addresses a server listens on that no browser can be sent to.
-_WILDCARD_HOSTS = {"", "0.0.0.0", "::", "[::]"}
+_WILDCARD_HOSTS = {"", "0.0.0.0", "::", "[::]"}  # nosec B104  # compared with, never bound
 
 
 def dev_host(environ: Mapping[str, str] = os.environ) -> str:
