@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from engagements.forms import InboundAssignForm
 from engagements.mail import importer
@@ -26,6 +26,7 @@ def _ws(request: HttpRequest) -> WorkspaceRequest:
 
 
 @workspace_view()
+@require_safe
 def unsorted_list(request: HttpRequest) -> HttpResponse:
     req = _ws(request)
     page = Paginator(importer.unsorted(req.workspace), PER_PAGE).get_page(request.GET.get("page"))

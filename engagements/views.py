@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import HttpResponseClientRedirect
 
 from engagements import deadlines, flags, queries, services
@@ -64,6 +64,7 @@ def _detail_url(engagement: Engagement, anchor: str = "") -> str:
 
 
 @workspace_view()
+@require_safe
 def engagement_list(request: HttpRequest) -> HttpResponse:
     """All engagements of the workspace, filtered, sorted and paginated."""
     req = _ws(request)
@@ -183,6 +184,7 @@ def _detail_context(request: WorkspaceRequest, engagement: Engagement, form: Mes
 
 
 @workspace_view()
+@require_safe
 def engagement_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The engagement: details, status moves, whose turn, exchanges and the full log."""
     req = _ws(request)
@@ -296,6 +298,7 @@ def message_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @workspace_view()
+@require_safe
 def message_history(request: HttpRequest, pk: int) -> HttpResponse:
     """Every version a message has had, the current one first."""
     req = _ws(request)
@@ -367,6 +370,7 @@ def message_absence(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @workspace_view()
+@require_safe
 def attachment_download(request: HttpRequest, pk: int) -> FileResponse:
     """Stream an attachment to a member of its workspace; files never have a public URL."""
     req = _ws(request)
@@ -377,6 +381,7 @@ def attachment_download(request: HttpRequest, pk: int) -> FileResponse:
 
 
 @workspace_view()
+@require_safe
 def provider_timeline(request: HttpRequest, provider_pk: int) -> HttpResponse:
     """Every message with one provider, across engagements, newest first."""
     req = _ws(request)
@@ -409,6 +414,7 @@ def _flag_row_context(back: str, now: datetime) -> dict[str, Any]:
 
 
 @workspace_view()
+@require_safe
 def attention(request: HttpRequest) -> HttpResponse:
     """What needs someone now: overdue flags, our overdue answers, replies due within a day, the rest awaited."""
     req = _ws(request)

@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from engagements.forms import add_service_errors
 from engagements.mail import imap
@@ -40,6 +40,7 @@ def _list_url(request: WorkspaceRequest) -> str:
 
 
 @manager_view
+@require_safe
 def mailbox_list(request: WorkspaceRequest) -> HttpResponse:
     """Each mailbox with its state: polling on or off, last polled, last error, mail imported."""
     mailboxes = Mailbox.objects.filter(workspace=request.workspace).order_by("name", "pk")

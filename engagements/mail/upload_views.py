@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from engagements.mail import upload as uploads
 from engagements.mail.upload_forms import MailUploadForm
@@ -70,6 +70,7 @@ def upload(request: HttpRequest) -> HttpResponse:
 
 
 @workspace_view()
+@require_safe
 def upload_status(request: HttpRequest, pk: int) -> HttpResponse:
     """One upload's progress and counts; htmx asks for the partial every second while it runs."""
     req = _ws(request)

@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from engagements.models import Notification
 from engagements.notifications import outbox as notifications
@@ -51,6 +51,7 @@ def _mark_own_read(request: HttpRequest, pk: int) -> tuple[Notification, str]:
 
 # Everyone, viewers too, may mark their own notifications read.
 @workspace_view(write_role=Role.VIEWER)
+@require_safe
 def notification_list(request: HttpRequest) -> HttpResponse:
     req = _ws(request)
     rows = notifications.in_app_notifications(req.user, req.workspace)
@@ -92,6 +93,7 @@ def notification_read_all(request: HttpRequest) -> HttpResponse:
 
 
 @workspace_view(read_role=Role.MANAGER, write_role=Role.MANAGER)
+@require_safe
 def failed_list(request: HttpRequest) -> HttpResponse:
     """Every delivery that gave up, for owners and managers to retry."""
     req = _ws(request)

@@ -20,6 +20,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_safe
 
 from engagements import deadlines, queries
 from engagements.reliability import charts, metrics
@@ -133,6 +134,7 @@ def survival_chart(named: Sequence[tuple[str, metrics.ReplyTimes | None]], *, bu
 
 
 @workspace_view()
+@require_safe
 def dashboard(request: HttpRequest) -> HttpResponse:
     req = _ws(request)
     form = ReliabilityFilterForm(
@@ -240,6 +242,7 @@ def _period_name(period: metrics.Period) -> str:
 
 
 @workspace_view()
+@require_safe
 def leaderboard(request: HttpRequest) -> HttpResponse:
     req = _ws(request)
     form = ReliabilityFilterForm(
@@ -293,6 +296,7 @@ def _provider(request: HttpRequest, pk: int) -> Provider:
 
 
 @workspace_view()
+@require_safe
 def scorecard(request: HttpRequest, pk: int) -> HttpResponse:
     req = _ws(request)
     provider = _provider(request, pk)
@@ -335,6 +339,7 @@ def scorecard(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @workspace_view()
+@require_safe
 def compare(request: HttpRequest) -> HttpResponse:
     req = _ws(request)
     filters = ReliabilityFilterForm(request.GET or None)
