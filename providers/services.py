@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+from django_countries import countries
 
 from outsourcing.models import User, Workspace
 from outsourcing.uploads import check_upload
@@ -116,6 +117,12 @@ def _check_rate(provider: Provider) -> None:
         raise ValidationError({"rate_amount": _("The rate cannot be negative.")})
 
 
+def _check_country(provider: Provider) -> None:
+    code = str(provider.country or "")
+    if code and not countries.alpha2(code):
+        raise ValidationError({"country": _("Choose a country from the list.")})
+
+
 @transaction.atomic
 def providers_create(*, workspace: Workspace, items: Sequence[NewProvider]) -> list[Provider]:
     """Register several providers at once (a spreadsheet import), each as ``provider_create`` would.
@@ -130,9 +137,11 @@ def providers_create(*, workspace: Workspace, items: Sequence[NewProvider]) -> l
             raise TypeError(f"unknown provider fields: {sorted(unknown)}")
         provider = Provider(workspace=workspace, name=item.name, **item.fields)
         _check_policy_workspace(provider)
-        # The workspace is the caller's own: no query per provider to confirm it exists.
-        provider.full_clean(exclude=["workspace"], validate_constraints=False)
+        # The workspace is the caller's own: no query per provider to confirm it exists. The
+        # country is checked by its code: the field's own check translates every country's name.
+        provider.full_clean(exclude=["workspace", "country"], validate_constraints=False)
         _check_rate(provider)
+        _check_country(provider)
         providers.append(provider)
     Provider.objects.bulk_create(providers, batch_size=BATCH)
     ProviderEmail.objects.bulk_create(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -51,13 +51,20 @@ def _lazy_choice(build: Callable[[], Callable[[Any], Any]]) -> Callable[[Any], A
 
 
 def country(value: Any) -> str:
+    """An ISO code, or a country's English or German name."""
     raw = values.text(value)
-    if raw.upper() in countries:
-        return raw.upper()
-    code = countries.by_name(raw) or countries.by_name(raw, language="de")
+    code = _country_code(raw)
     if not code:
         raise ValidationError(_("“%(value)s” is not a country.") % {"value": raw})
     return code
+
+
+@lru_cache(maxsize=1024)
+def _country_code(raw: str) -> str:
+    # Cached: a name is looked up by translating every country's name, and a sheet repeats a few.
+    if countries.alpha2(raw.upper()):
+        return raw.upper()
+    return countries.by_name(raw) or countries.by_name(raw, language="de") or ""
 
 
 def time_zone(value: Any) -> str:
@@ -109,7 +116,8 @@ PROVIDERS = (
     ),
     Column("phone", _("Phone"), values.text, aliases=("phone", "telefon", "tel"), model_field="phone"),
     Column("website", _("Website"), values.text, aliases=("website", "web", "url"), model_field="website"),
-    Column("country", _("Country"), country, aliases=("country", "land"), model_field="country"),
+    # The cleaner returns only real codes: the field's own check walks every country's name.
+    Column("country", _("Country"), country, aliases=("country", "land")),
     Column(
         "time_zone",
         _("Time zone"),

@@ -197,6 +197,18 @@ def test_one_bad_row_imports_nothing_at_all(team):
     assert not Provider.objects.filter(workspace=team.workspace).exists()
 
 
+def test_a_country_is_read_by_code_or_english_or_german_name_and_anything_else_is_an_error(team):
+    data = _csv("Name,Country\nA,de\nB,Germany\nC,Österreich\nD,Atlantis\n")
+    report = _import(team, PROVIDERS, data, dry_run=True)
+    assert [row.values.get("country") for row in report.rows[:3]] == ["DE", "DE", "AT"]
+    assert report.rows[3].errors == ["Country: “Atlantis” is not a country."]
+
+
+def test_the_batch_service_refuses_a_country_code_that_does_not_exist(team):
+    with pytest.raises(ValidationError):
+        importer.provider_services.provider_create(workspace=team.workspace, name="X", country="XX")
+
+
 def test_an_error_a_service_raises_while_writing_rolls_back_the_rows_before_it(team, monkeypatch):
     ada = _provider(team, "Ada", "ada@example.com")
     _provider(team, "Bea", "bea@example.com")
