@@ -37,7 +37,7 @@ class Table:
 
 
 def max_bytes() -> int:
-    return int(getattr(settings, "TABLE_IMPORT_MAX_BYTES", 10 * 1024 * 1024))
+    return int(settings.TABLE_IMPORT_MAX_BYTES)
 
 
 def _decode(data: bytes) -> str:
