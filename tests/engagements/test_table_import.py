@@ -524,3 +524,21 @@ def test_the_command_refuses_what_it_cannot_do(team, tmp_path, monkeypatch, args
     (tmp_path / "bad.xls").write_bytes(b"\xd0\xcf\x11\xe0")
     with pytest.raises(CommandError, match=message):
         call_command("import_table", *args, "--kind", "providers")
+
+
+def test_an_update_changes_the_owner_it_names_and_empty_cells_change_nothing(team):
+    ada = _provider(team, "Ada", "ada@example.com")
+    logo = EngagementFactory(
+        workspace=team.workspace,
+        provider=ada,
+        title="Logo",
+        owner=team.alice,
+        brief="Keep me",
+        fee_amount=100,
+    )
+    data = _csv("Title,Provider,Owner,Brief,Fee\nLogo,Ada,bob@example.com,,\n")
+    report = _import(team, ENGAGEMENTS, data)
+    assert report.applied
+    assert report.rows[0].changes == [f"Owner: {team.alice.display_name} → {team.bob.display_name}"]
+    logo.refresh_from_db()
+    assert (logo.owner, logo.brief, logo.fee_amount) == (team.bob, "Keep me", Decimal("100.00"))

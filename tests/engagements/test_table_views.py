@@ -378,3 +378,26 @@ def test_an_unknown_format_is_not_found(team):
     )
     url = reverse("engagements:message_log_export", kwargs={"ws": "acme", "pk": other.pk})
     assert team.client_for(team.alice).get(url, {"format": "csv"}).status_code == 404
+
+
+def _engagement_sheet(rows: int) -> str:
+    lines = ["Title;Provider;Owner;Due"]
+    lines += [f"Task {i};ada@example.com;alice@example.com;{i % 28 + 1}.01.2027" for i in range(rows)]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("rows", [5, 60])
+def test_the_preview_needs_the_same_number_of_queries_for_5_rows_or_60(
+    team, rows, django_assert_max_num_queries
+):
+    ada = ProviderFactory(workspace=team.workspace, name="Ada")
+    ProviderEmailFactory(provider=ada, workspace=team.workspace, email="ada@example.com")
+    for i in range(0, rows, 2):
+        EngagementFactory(workspace=team.workspace, provider=ada, title=f"Task {i}")
+    client = team.client_for(team.bob)
+    _upload(client, _engagement_sheet(rows), kind="engagements")
+    stored = TableImport.objects.get()
+    data = _mapping_data(client.get(_mapping_url(stored)))
+    with django_assert_max_num_queries(20):
+        response = client.post(_mapping_url(stored), {**data, "action": "preview"})
+    assert response.context["report"].counts["update"] == (rows + 1) // 2
