@@ -74,6 +74,12 @@ def time_zone(value: Any) -> str:
     return raw
 
 
+def website(value: Any) -> str:
+    """www.example.com as sheets hold it becomes https://www.example.com."""
+    raw = values.text(value)
+    return raw if "://" in raw else f"https://{raw}"
+
+
 def currency(value: Any) -> str:
     return values.text(value).upper().replace("€", "EUR").replace("$", "USD").replace("£", "GBP")
 
@@ -115,7 +121,7 @@ PROVIDERS = (
         model_field="kind",
     ),
     Column("phone", _("Phone"), values.text, aliases=("phone", "telefon", "tel"), model_field="phone"),
-    Column("website", _("Website"), values.text, aliases=("website", "web", "url"), model_field="website"),
+    Column("website", _("Website"), website, aliases=("website", "web", "url"), model_field="website"),
     # The cleaner returns only real codes: the field's own check walks every country's name.
     Column("country", _("Country"), country, aliases=("country", "land")),
     Column(

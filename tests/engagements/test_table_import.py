@@ -261,6 +261,14 @@ def test_providers_of_another_workspace_are_never_matched(team):
     assert Provider.objects.get(pk=other.pk).name == "Theirs"
 
 
+def test_a_website_without_its_scheme_is_read_as_https_and_nonsense_is_an_error(team):
+    report = _import(
+        team, PROVIDERS, _csv("Name,Website\nAda,www.ada.example\nBea,not a website\n"), dry_run=True
+    )
+    assert report.rows[0].values["website"] == "https://www.ada.example"
+    assert report.rows[1].errors == ["Website: Enter a valid URL."]
+
+
 def test_an_xlsx_of_providers_with_numbers_in_number_cells(team):
     data = _xlsx([["Name", "E-Mail", "Rate", "Phone"], ["Ada", "ada@example.com", 1234.5, 4930123456]])
     report = _import(team, PROVIDERS, data, filename="p.xlsx")
