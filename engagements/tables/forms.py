@@ -81,7 +81,10 @@ class MappingForm(forms.Form):
         ]
         for i, header in enumerate(table.headers):
             samples = [
-                str(cells[i]) for _n, cells in table.rows if i < len(cells) and cells[i] not in (None, "")
+                # From the first rows only: a 20,000-row sheet needs no full pass per column.
+                str(cells[i])
+                for _n, cells in table.rows[:50]
+                if i < len(cells) and cells[i] not in (None, "")
             ]
             self.fields[f"col_{i}"] = forms.ChoiceField(
                 label=header,
