@@ -986,3 +986,53 @@ class Notification(models.Model):
         return reverse(
             "engagements:detail", kwargs={"ws": self.workspace.slug, "pk": self.flag.engagement_id}
         )
+
+
+class TableImport(models.Model):
+    """A spreadsheet someone uploaded or pasted, kept until (and after) it is imported.
+
+    The bytes are stored as they came, so mapping, preview and import read the
+    same file, and nothing the person sent is lost if a row needs fixing first.
+    """
+
+    class Kind(models.TextChoices):
+        PROVIDERS = "providers", _("Providers")
+        ENGAGEMENTS = "engagements", _("Engagements")
+        MESSAGES = "messages", _("Message history")
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(_("what it holds"), max_length=12, choices=Kind.choices)
+    filename = models.CharField(_("file name"), max_length=255, blank=True)
+    data = models.BinaryField(_("content"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("uploaded"), default=timezone.now)
+    imported_at = models.DateTimeField(_("imported"), null=True, blank=True)
+    # What the import did, by outcome ({"created": 3, "updated": 1, "skipped": 0}).
+    result = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("spreadsheet import")
+        verbose_name_plural = _("spreadsheet imports")
+        indexes = [models.Index(fields=["workspace", "-created_at"], name="tableimport_ws_created")]
+
+    def __str__(self) -> str:
+        return self.filename or str(self.get_kind_display())
+
+
+class ImportMapping(models.Model):
+    """Which spreadsheet header goes into which column, remembered per workspace and kind."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=12, choices=TableImport.Kind.choices)
+    columns = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "kind"], name="importmapping_ws_kind_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workspace_id}: {self.kind}"

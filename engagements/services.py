@@ -57,7 +57,6 @@ def _check_same_workspace(workspace: Workspace, provider: Provider, owner: User 
         raise ValidationError({"owner": _("The owner must be a member of this workspace.")})
 
 
-@transaction.atomic
 def engagement_create(
     *,
     workspace: Workspace,
@@ -76,9 +75,6 @@ def engagement_create(
     response_policy: ResponsePolicy | None = None,
 ) -> Engagement:
     """Delegate a task to a provider."""
-    _check_same_workspace(workspace, provider, owner)
-    if response_policy is not None and response_policy.workspace_id != workspace.pk:
-        raise ValidationError({"response_policy": _("Choose a policy of this workspace.")})
     engagement = Engagement(
         workspace=workspace,
         provider=provider,
@@ -94,11 +90,52 @@ def engagement_create(
         status=status,
         response_policy=response_policy,
     )
-    engagement.full_clean()
-    engagement.save()
-    StatusChange.objects.create(engagement=engagement, to_status=status, changed_by=created_by)
-    _refresh_delivery_check(engagement)
-    return engagement
+    return engagements_create(workspace=workspace, engagements=[engagement], created_by=created_by)[0]
+
+
+# Rows per INSERT when many are written at once.
+BATCH = 1000
+
+
+@transaction.atomic
+def engagements_create(
+    *, workspace: Workspace, engagements: Sequence[Engagement], created_by: User | None
+) -> list[Engagement]:
+    """Delegate several tasks at once (a spreadsheet import), each as ``engagement_create`` would.
+
+    ``engagements`` are unsaved, with provider and owner set. Every one is
+    checked before any is written, so a bad one creates none; the rows and
+    their first status change then go in with one INSERT per table.
+    """
+    owner_ids = {e.owner_id for e in engagements if e.owner_id is not None}
+    members = set(
+        Membership.objects.filter(workspace=workspace, user_id__in=owner_ids).values_list(
+            "user_id", flat=True
+        )
+    )
+    for engagement in engagements:
+        engagement.workspace = workspace
+        if engagement.provider.workspace_id != workspace.pk:
+            raise ValidationError({"provider": _("Choose a provider of this workspace.")})
+        if engagement.owner_id is not None and engagement.owner_id not in members:
+            raise ValidationError({"owner": _("The owner must be a member of this workspace.")})
+        policy = engagement.response_policy
+        if policy is not None and policy.workspace_id != workspace.pk:
+            raise ValidationError({"response_policy": _("Choose a policy of this workspace.")})
+        # The relations were checked just above, once for the batch rather than by a query each.
+        engagement.full_clean(
+            exclude=["workspace", "provider", "owner", "response_policy"], validate_constraints=False
+        )
+        if engagement.fee_amount is not None and engagement.fee_amount < 0:
+            raise ValidationError({"fee_amount": _("The fee cannot be negative.")})
+        # New, so no delivery flag yet: the flagging pass looks at the due date while delivery is owed.
+        engagement.delivery_check_at = deadlines.delivery_deadline(engagement)
+    Engagement.objects.bulk_create(engagements, batch_size=BATCH)
+    StatusChange.objects.bulk_create(
+        [StatusChange(engagement=e, to_status=e.status, changed_by=created_by) for e in engagements],
+        batch_size=BATCH,
+    )
+    return list(engagements)
 
 
 @transaction.atomic

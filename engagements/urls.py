@@ -16,6 +16,7 @@ urlpatterns: list = [
     path("<int:pk>/status/", views.engagement_status, name="status"),
     path("<int:pk>/review/", views.review_edit, name="review"),
     path("<int:pk>/messages/", views.message_create, name="message_create"),
+    path("<int:pk>/messages/export/", views.message_log_export, name="message_log_export"),
     path("messages/<int:pk>/edit/", views.message_edit, name="message_edit"),
     path("messages/<int:pk>/history/", views.message_history, name="message_history"),
     path("messages/<int:pk>/delete/", views.message_delete, name="message_delete"),

@@ -10,7 +10,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
@@ -33,7 +33,9 @@ from engagements.forms import (
     snooze_presets,
 )
 from engagements.models import Engagement, Flag, Review
+from engagements.tables import exports as tables
 from outsourcing.access import WorkspaceRequest, require_role, safe_target, workspace_view
+from outsourcing.exports import FORMATS, table_response
 from outsourcing.files import private_file_response
 from outsourcing.models import Role
 from outsourcing.sorting import sort_columns
@@ -73,6 +75,13 @@ def engagement_list(request: HttpRequest) -> HttpResponse:
     rows = queries.with_open_request_deadlines(
         queries.engagement_list(req.workspace, user=req.user, **filters)
     )
+    export = request.GET.get("format", "")
+    if export in FORMATS:
+        # Every row the filters and sort select, not only the page on screen.
+        headers, cells = tables.engagement_list_table(list(rows), timezone.now())
+        return table_response(
+            filename=f"engagements-{req.workspace.slug}", fmt=export, headers=headers, rows=cells
+        )
     page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
     page.object_list = list(page.object_list)
     now = timezone.now()
@@ -382,10 +391,27 @@ def attachment_download(request: HttpRequest, pk: int) -> FileResponse:
 
 @workspace_view()
 @require_safe
+def message_log_export(request: HttpRequest, pk: int) -> HttpResponse:
+    """The engagement's log as its page shows it (newest first, deleted entries marked), as CSV or XLSX."""
+    req = _ws(request)
+    engagement = queries.engagement_for(req.workspace, pk)
+    export = request.GET.get("format", "")
+    if export not in FORMATS:
+        raise Http404
+    headers, cells = tables.message_log_table(queries.timeline(engagement), with_engagement=False)
+    return table_response(filename=f"messages-{engagement.title}", fmt=export, headers=headers, rows=cells)
+
+
+@workspace_view()
+@require_safe
 def provider_timeline(request: HttpRequest, provider_pk: int) -> HttpResponse:
     """Every message with one provider, across engagements, newest first."""
     req = _ws(request)
     provider = get_object_or_404(Provider, workspace=req.workspace, pk=provider_pk)
+    export = request.GET.get("format", "")
+    if export in FORMATS:
+        headers, cells = tables.message_log_table(queries.provider_timeline(provider), with_engagement=True)
+        return table_response(filename=f"messages-{provider.name}", fmt=export, headers=headers, rows=cells)
     page = Paginator(queries.provider_timeline(provider), queries.PROVIDER_TIMELINE_CAP).get_page(
         request.GET.get("page")
     )

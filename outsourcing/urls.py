@@ -39,5 +39,6 @@ urlpatterns = [
     path("w/<slug:ws>/notifications/", include("engagements.notifications.urls")),
     path("w/<slug:ws>/reliability/", include("engagements.reliability.urls")),
     path("w/<slug:ws>/mail/", include("engagements.mail_urls")),
+    path("w/<slug:ws>/import/", include("engagements.tables.urls")),
     path("mail/in/", include("engagements.mail.webhook_urls")),
 ]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -10,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+from django_countries import countries
 
 from outsourcing.models import User, Workspace
 from outsourcing.uploads import check_upload
@@ -33,6 +35,8 @@ PROVIDER_FIELDS = (
     "notes",
     "response_policy",
 )
+# Rows per INSERT when many are written at once.
+BATCH = 1000
 # Provider fields the business calendar is made of: changing one moves due times.
 CALENDAR_FIELDS = ("response_policy_id", "time_zone", "country")
 
@@ -85,7 +89,16 @@ def _set_skills(provider: Provider, skills: list[str]) -> None:
     )
 
 
-@transaction.atomic
+@dataclass
+class NewProvider:
+    """One provider for ``providers_create``: what ``provider_create`` takes."""
+
+    name: str
+    emails: Iterable[str] = ()
+    skills: Iterable[str] = ()
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
 def provider_create(
     *,
     workspace: Workspace,
@@ -95,16 +108,59 @@ def provider_create(
     **fields: Any,
 ) -> Provider:
     """Register a provider with their contact addresses and skills."""
-    unknown = set(fields) - set(PROVIDER_FIELDS)
-    if unknown:
-        raise TypeError(f"unknown provider fields: {sorted(unknown)}")
-    provider = Provider(workspace=workspace, name=name, **fields)
-    _check_policy_workspace(provider)
-    provider.full_clean()
-    provider.save()
-    _set_emails(provider, _normalise_emails(emails))
-    _set_skills(provider, _normalise_skills(skills))
-    return provider
+    return providers_create(workspace=workspace, items=[NewProvider(name, emails, skills, fields)])[0]
+
+
+def _check_rate(provider: Provider) -> None:
+    # The table's check constraint, said in the provider's terms (and without a query per provider).
+    if provider.rate_amount is not None and provider.rate_amount < 0:
+        raise ValidationError({"rate_amount": _("The rate cannot be negative.")})
+
+
+def _check_country(provider: Provider) -> None:
+    code = str(provider.country or "")
+    if code and not countries.alpha2(code):
+        raise ValidationError({"country": _("Choose a country from the list.")})
+
+
+@transaction.atomic
+def providers_create(*, workspace: Workspace, items: Sequence[NewProvider]) -> list[Provider]:
+    """Register several providers at once (a spreadsheet import), each as ``provider_create`` would.
+
+    Every provider is checked before any is written, so a bad one registers
+    none; the rows then go in with one INSERT per table.
+    """
+    providers = []
+    for item in items:
+        unknown = set(item.fields) - set(PROVIDER_FIELDS)
+        if unknown:
+            raise TypeError(f"unknown provider fields: {sorted(unknown)}")
+        provider = Provider(workspace=workspace, name=item.name, **item.fields)
+        _check_policy_workspace(provider)
+        # The workspace is the caller's own: no query per provider to confirm it exists. The
+        # country is checked by its code: the field's own check translates every country's name.
+        provider.full_clean(exclude=["workspace", "country"], validate_constraints=False)
+        _check_rate(provider)
+        _check_country(provider)
+        providers.append(provider)
+    Provider.objects.bulk_create(providers, batch_size=BATCH)
+    ProviderEmail.objects.bulk_create(
+        [
+            ProviderEmail(workspace=workspace, provider=provider, email=email, position=i)
+            for provider, item in zip(providers, items, strict=True)
+            for i, email in enumerate(_normalise_emails(item.emails))
+        ],
+        batch_size=BATCH,
+    )
+    ProviderSkill.objects.bulk_create(
+        [
+            ProviderSkill(provider=provider, name=name)
+            for provider, item in zip(providers, items, strict=True)
+            for name in _normalise_skills(item.skills)
+        ],
+        batch_size=BATCH,
+    )
+    return providers
 
 
 @transaction.atomic
