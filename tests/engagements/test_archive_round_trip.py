@@ -87,7 +87,7 @@ def test_an_export_imported_into_a_fresh_workspace_has_the_same_rows_and_the_sam
     assert before["flags"] and before["reviews"] and before["absences"]
     assert any(row["snoozed_until"] for row in before["flags"])
     figures = _figures(source)
-    assert figures[0]["requests"] > 100 and figures[0]["quality"]["n"] > 0
+    assert figures[0]["requests"] >= 100 and figures[0]["quality"]["n"] > 0
     assert _figures(target) == figures
     # The imported providers' snapshots are queued for the background refresh.
     assert (
