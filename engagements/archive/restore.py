@@ -163,6 +163,13 @@ class _Loader:
         self.table = table
         self.fields = {f.attname: f for f in table.fields()}
         self.has_workspace = any(f.name == "workspace" for f in table.model._meta.concrete_fields)
+        # Worked out once per table, not once per value: a million messages pass through here.
+        self.choices = {
+            attname: frozenset(str(choice) for choice, _label in field.flatchoices)
+            for attname, field in self.fields.items()
+            if field.choices
+        }
+        self.members = frozenset(archive.namelist()) if table.files else frozenset()
 
     def _error(self, row: dict[str, Any], text: str) -> ArchiveError:
         return ArchiveError(
@@ -195,10 +202,9 @@ class _Loader:
         max_length = getattr(field, "max_length", None)
         if isinstance(value, str) and max_length and len(value) > max_length:
             raise self._error(row, _("%(name)s is too long") % {"name": attname})
-        if field.choices and value not in ("", None):
-            valid = {str(choice) for choice, _label in field.flatchoices}
-            if str(value) not in valid:
-                raise self._error(row, _("%(name)s has a value that does not fit") % {"name": attname})
+        valid = self.choices.get(attname)
+        if valid is not None and value not in ("", None) and str(value) not in valid:
+            raise self._error(row, _("%(name)s has a value that does not fit") % {"name": attname})
         return value
 
     def values(self, row: dict[str, Any], resolve: Resolve) -> dict[str, Any]:
@@ -211,16 +217,10 @@ class _Loader:
             member = values.get(attname)
             if member and not member.startswith(f"files/{self.table.name}/"):
                 raise self._error(row, _("a file outside the archive's files"))
-            if member and member not in self._members:
+            if member and member not in self.members:
                 raise self._error(row, _("its file %(name)s is missing") % {"name": member[:200]})
         values.update(self.table.on_import)
         return values
-
-    @property
-    def _members(self) -> set[str]:
-        if not hasattr(self, "_names"):
-            self._names = set(self.archive.namelist())
-        return self._names
 
 
 def _people(archive: zipfile.ZipFile, workspace: Workspace) -> dict[int, int]:
