@@ -16,10 +16,12 @@ import shutil
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import PurePath
 from typing import IO, Any
 
 from django.core.files.storage import default_storage
+from django.db import connection, transaction
 from django.utils import timezone
 
 from engagements.archive.tables import (
@@ -103,11 +105,44 @@ def _table_rows(table: Table, workspace: Workspace) -> Iterator[list[Any]]:
         yield list(values)
 
 
+@contextmanager
+def _snapshot() -> Iterator[None]:
+    """One consistent view of the database for the whole export, whatever is logged meanwhile.
+
+    Tables are read one after another: without this, a message logged between
+    reading the messages and reading the exchanges would leave an exchange
+    pointing at a message the archive lacks. PostgreSQL gives a transaction
+    one snapshot with REPEATABLE READ; SQLite's read transaction has one anyway,
+    begun DEFERRED here: the settings' IMMEDIATE would hold the write lock, and
+    every request that logs something would wait for the export to finish.
+    """
+    if connection.vendor == "sqlite":
+        mode = getattr(connection, "transaction_mode", None)
+        connection.transaction_mode = "DEFERRED"  # type: ignore[attr-defined]
+        try:
+            with transaction.atomic():
+                yield
+        finally:
+            connection.transaction_mode = mode  # type: ignore[attr-defined]
+        return
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield
+
+
 def build_archive(workspace: Workspace, path: str, progress: Progress) -> dict[str, Any]:
     """Write the complete export of ``workspace`` to the zip at ``path``; returns the manifest.
 
-    ``progress(step, done, total)`` is called after every chunk of rows.
+    ``progress(step, done, total)`` is called after every chunk of rows, from
+    inside the snapshot's transaction: it must write through a connection of its own.
     """
+    with _snapshot():
+        return _build(workspace, path, progress)
+
+
+def _build(workspace: Workspace, path: str, progress: Progress) -> dict[str, Any]:
     totals = {table.name: rows_of(table, workspace).count() for table in TABLES}
     total = sum(totals.values()) or 1
     done = 0

@@ -17,7 +17,7 @@ from functools import partial
 from django.conf import settings
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 from django.db.models import Q
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
@@ -58,6 +58,29 @@ def _progress(archive_id: int, step: str, done: int, total: int) -> None:
     )
 
 
+class _SideProgress:
+    """Progress written through a connection of its own, seen by the page while the export's
+    snapshot transaction is still open on the main one. Best effort: a refused write is skipped."""
+
+    def __init__(self, archive_id: int) -> None:
+        self.archive_id = archive_id
+        self.connection = connections.create_connection(DEFAULT_DB_ALIAS)
+
+    def __call__(self, step: str, done: int, total: int) -> None:
+        table = DataArchive._meta.db_table
+        try:
+            with self.connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {table} SET step = %s, percent = %s WHERE id = %s",
+                    [step[:40], min(99, 100 * done // max(total, 1)), self.archive_id],
+                )
+        except DatabaseError:
+            logger.info("Progress of archive %s not recorded", self.archive_id, exc_info=True)
+
+    def close(self) -> None:
+        self.connection.close()
+
+
 def _claim(archive_id: int, kind: str) -> DataArchive | None:
     claimed = DataArchive.objects.filter(pk=archive_id, kind=kind, status=Status.QUEUED).update(
         status=Status.RUNNING, percent=0
@@ -91,7 +114,11 @@ def archive_export_run(archive_id: int) -> str:
     handle, path = tempfile.mkstemp(suffix=".zip")
     os.close(handle)
     try:
-        manifest = build_archive(archive.workspace, path, partial(_progress, archive.pk))
+        progress = _SideProgress(archive.pk)
+        try:
+            manifest = build_archive(archive.workspace, path, progress)
+        finally:
+            progress.close()
         stamp = timezone.now().strftime("%Y-%m-%d")
         with open(path, "rb") as built:
             archive.file.save("export.zip", File(built), save=False)
