@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -42,7 +43,6 @@ class FeedEvent:
     start: date | datetime
     description: str
     path: str  # the page it is about, on this site
-    engagement_id: int
 
     @property
     def fingerprint(self) -> str:
@@ -113,14 +113,12 @@ def _label(engagement: Engagement) -> str:
     return f"{engagement.title} ({engagement.provider.name})"
 
 
-def feed_events(feed: CalendarFeed, now: datetime) -> list[FeedEvent]:
-    """The feed's events at ``now``: due dates, reply due times, snoozed flags' wake-ups."""
+def _due_dates(feed: CalendarFeed) -> Iterator[FeedEvent]:
+    """Open engagements' due dates (those the calendar can hold: see ``deadlines.due_end``)."""
     mine = {"owner": feed.user_id} if feed.only_mine else {}
-    ws = feed.workspace
-    events: list[FeedEvent] = []
     engagements = (
         Engagement.objects.filter(
-            workspace=ws,
+            workspace=feed.workspace,
             status__in=Engagement.OPEN_STATUSES,
             due_on__isnull=False,
             due_on__lt=date.max,
@@ -132,24 +130,25 @@ def feed_events(feed: CalendarFeed, now: datetime) -> list[FeedEvent]:
     )
     for engagement in engagements:
         assert engagement.due_on is not None
-        events.append(
-            FeedEvent(
-                uid=f"engagement-{engagement.pk}-due@{DOMAIN}",
-                summary=_("Due: %(label)s") % {"label": _label(engagement)},
-                start=engagement.due_on,
-                description=str(engagement.get_status_display()),
-                path=_detail(ws, engagement.pk),
-                engagement_id=engagement.pk,
-            )
+        yield FeedEvent(
+            uid=f"engagement-{engagement.pk}-due@{DOMAIN}",
+            summary=_("Due: %(label)s") % {"label": _label(engagement)},
+            start=engagement.due_on,
+            description=str(engagement.get_status_display()),
+            path=_detail(feed.workspace, engagement.pk),
         )
-    engagement_mine = {"engagement__owner": feed.user_id} if feed.only_mine else {}
+
+
+def _reply_due_times(feed: CalendarFeed) -> Iterator[FeedEvent]:
+    """When the replies to open requests of open engagements are due."""
+    mine = {"engagement__owner": feed.user_id} if feed.only_mine else {}
     exchanges = (
         Exchange.objects.filter(
-            workspace=ws,
+            workspace=feed.workspace,
             replied_at=None,
             reply_due_at__isnull=False,
             engagement__status__in=Engagement.OPEN_STATUSES,
-            **engagement_mine,
+            **mine,
         )
         .select_related("engagement__provider")
         .only(
@@ -163,37 +162,41 @@ def feed_events(feed: CalendarFeed, now: datetime) -> list[FeedEvent]:
     )
     for exchange in exchanges:
         assert exchange.reply_due_at is not None
-        events.append(
-            FeedEvent(
-                uid=f"request-{exchange.request_message_id}-reply-due@{DOMAIN}",
-                summary=_("Reply due: %(label)s") % {"label": _label(exchange.engagement)},
-                start=exchange.reply_due_at,
-                description=_("Requested %(when)s")
-                % {"when": exchange.requested_at.isoformat(timespec="minutes")},
-                path=_detail(ws, exchange.engagement_id),
-                engagement_id=exchange.engagement_id,
-            )
+        yield FeedEvent(
+            uid=f"request-{exchange.request_message_id}-reply-due@{DOMAIN}",
+            summary=_("Reply due: %(label)s") % {"label": _label(exchange.engagement)},
+            start=exchange.reply_due_at,
+            description=_("Requested %(when)s")
+            % {"when": exchange.requested_at.isoformat(timespec="minutes")},
+            path=_detail(feed.workspace, exchange.engagement_id),
         )
+
+
+def _wake_ups(feed: CalendarFeed, now: datetime) -> Iterator[FeedEvent]:
+    """When snoozed open flags come back to Needs attention."""
+    mine = {"engagement__owner": feed.user_id} if feed.only_mine else {}
     flags = (
-        Flag.objects.filter(workspace=ws, resolved_at=None, snoozed_until__gt=now, **engagement_mine)
+        Flag.objects.filter(workspace=feed.workspace, resolved_at=None, snoozed_until__gt=now, **mine)
         .select_related("engagement__provider")
-        .only("kind", "snoozed_until", "engagement__title", "engagement__provider__name")
+        .only("kind", "reason", "snoozed_until", "engagement__title", "engagement__provider__name")
         .order_by("snoozed_until", "pk")
     )
+    attention = reverse("engagements:attention", kwargs={"ws": feed.workspace.slug})
     for flag in flags:
         assert flag.snoozed_until is not None
-        events.append(
-            FeedEvent(
-                uid=f"flag-{flag.pk}-wakes@{DOMAIN}",
-                summary=_("Snoozed flag returns: %(kind)s, %(label)s")
-                % {"kind": flag.get_kind_display(), "label": _label(flag.engagement)},
-                start=flag.snoozed_until,
-                description=flag.reason,
-                path=reverse("engagements:attention", kwargs={"ws": ws.slug}),
-                engagement_id=flag.engagement_id,
-            )
+        yield FeedEvent(
+            uid=f"flag-{flag.pk}-wakes@{DOMAIN}",
+            summary=_("Snoozed flag returns: %(kind)s, %(label)s")
+            % {"kind": flag.get_kind_display(), "label": _label(flag.engagement)},
+            start=flag.snoozed_until,
+            description=flag.reason,
+            path=attention,
         )
-    return events
+
+
+def feed_events(feed: CalendarFeed, now: datetime) -> list[FeedEvent]:
+    """The feed's events at ``now``: due dates, reply due times, snoozed flags' wake-ups."""
+    return [*_due_dates(feed), *_reply_due_times(feed), *_wake_ups(feed, now)]
 
 
 def _remember(workspace: Workspace, events: list[FeedEvent], now: datetime) -> dict[str, CalendarEvent]:
