@@ -125,8 +125,9 @@ def _snapshot() -> Iterator[None]:
         finally:
             connection.transaction_mode = mode  # type: ignore[attr-defined]
         return
+    outermost = not connection.in_atomic_block  # inside a caller's transaction, its snapshot holds
     with transaction.atomic():
-        if connection.vendor == "postgresql":
+        if connection.vendor == "postgresql" and outermost:
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         yield

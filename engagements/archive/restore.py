@@ -288,7 +288,9 @@ def _save_file(
     return stored
 
 
-def _load(archive: zipfile.ZipFile, workspace: Workspace, saved: list[str]) -> dict[str, int]:
+def _load(
+    archive: zipfile.ZipFile, workspace: Workspace, saved: list[str], progress: Callable[[str, int], None]
+) -> dict[str, int]:
     """The load: every table, new ids, references followed (inside the caller's transaction)."""
     maps: dict[str, dict[int, int]] = {PEOPLE: _people(archive, workspace)}
     counts: dict[str, int] = {}
@@ -319,8 +321,10 @@ def _load(archive: zipfile.ZipFile, workspace: Workspace, saved: list[str]) -> d
             batch.append((row["id"], table.model(**values)))
             if len(batch) >= BATCH:
                 _insert(table, batch, maps[table.name])
+                progress(table.name, sum(map(len, maps.values())))
         _insert(table, batch, maps[table.name])
         counts[table.name] = len(maps[table.name])
+        progress(table.name, sum(map(len, maps.values())))
     return counts
 
 
@@ -344,7 +348,11 @@ def archive_restore(
     saved: list[str] = []
     try:
         with transaction.atomic():
-            counts = _load(archive, workspace, saved)
+            # Seen by the page only through ``progress``'s own connection (services.py): this one's
+            # transaction shows nothing before it commits.
+            counts = _load(
+                archive, workspace, saved, lambda step, loaded: progress(step, total + loaded, total * 2)
+            )
             settings_row = manifest.get("workspace")
             if isinstance(settings_row, dict):
                 for name in RESTORED_WORKSPACE_FIELDS:
