@@ -79,3 +79,36 @@ def test_a_message_logged_while_the_export_runs_is_in_neither_its_messages_nor_i
     assert {e["request_message_id"] for e in exchanges} == {messages[0]["id"]}
     assert Message.objects.filter(body="Late").exists()
     assert seen == ["attachments"]  # the last table written before the exchanges
+
+
+def test_the_import_shows_how_far_its_load_has_got_while_its_transaction_is_open(team, monkeypatch):
+    from engagements.archive import restore
+    from tests.engagements.archive_helpers import import_now
+    from tests.factories import MembershipFactory, WorkspaceFactory
+
+    provider = ProviderFactory(workspace=team.workspace)
+    for n in range(3):
+        engagement = EngagementFactory(workspace=team.workspace, provider=provider, title=f"Task {n}")
+        services.message_log(engagement=engagement, direction="out", kind="request", body=f"Ask {n}")
+    data = zip_bytes(export_now(team.workspace))
+    fresh = WorkspaceFactory(slug="fresh")
+    MembershipFactory(workspace=fresh, user=team.alice, role="owner")
+    real_insert = restore._insert
+    seen: list[tuple[str, int]] = []
+
+    def insert_and_look(table, batch, ids):
+        if table.name == "exchanges":
+            in_another_thread(
+                lambda: seen.append(
+                    DataArchive.objects.filter(workspace=fresh).values_list("step", "percent").get()
+                )
+            )
+        real_insert(table, batch, ids)
+
+    monkeypatch.setattr(restore, "_insert", insert_and_look)
+
+    imported = import_now(fresh, data)
+
+    assert imported.status == DataArchive.Status.DONE, imported.error
+    step, percent = seen[0]
+    assert step == "attachments" and 50 < percent < 100

@@ -178,3 +178,12 @@ def test_the_list_of_exports_reads_a_fixed_number_of_queries(team, django_assert
         response = client.get(_url("index"))
 
     assert response.content.decode().count('data-testid="archive-row"') == 5
+
+
+@pytest.mark.parametrize(("who", "shown"), [("alice", True), ("bob", False), ("vera", False)])
+def test_the_workspace_menu_offers_export_and_import_to_owners_and_the_calendar_feed_to_all(team, who, shown):
+    page = team.client_for(getattr(team, who)).get(reverse("engagements:list", kwargs={"ws": "acme"}))
+
+    html = page.content.decode()
+    assert ('data-testid="nav-archive"' in html) is shown
+    assert 'data-testid="nav-calendar"' in html
