@@ -211,3 +211,12 @@ def test_a_truncated_table_fails_the_import(empty_workspace, small_export):
 
     assert archive.status == DataArchive.Status.FAILED
     assert "ends too early" in archive.error
+
+
+def test_an_encrypted_zip_is_refused(empty_workspace, small_export):
+    data = bytearray(small_export)
+    # Mark the first entry of the central directory as encrypted (general purpose flag, bit 0).
+    entry = data.index(b"PK\x01\x02")
+    data[entry + 8] |= 0x1
+
+    assert "encrypted" in _refused(empty_workspace, bytes(data))
