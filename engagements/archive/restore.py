@@ -22,7 +22,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
+from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import DatabaseError, models, transaction
 from django.utils.translation import gettext as _
@@ -52,6 +52,11 @@ BATCH = 1_000
 TOP_FOLDERS = ("json/", "csv/", "files/")
 
 Progress = Callable[[str, int, int], None]
+
+
+def file_limit() -> int:
+    """The largest file an archive may bring: what an upload or an imported mail may be."""
+    return max(settings.MAX_UPLOAD_SIZE, settings.MAIL_MAX_BYTES)
 
 
 class ArchiveError(Exception):
@@ -219,6 +224,10 @@ class _Loader:
                 raise self._error(row, _("a file outside the archive's files"))
             if member and member not in self.members:
                 raise self._error(row, _("its file %(name)s is missing") % {"name": member[:200]})
+            if member and self.archive.getinfo(member).file_size > file_limit():
+                raise self._error(
+                    row, _("its file %(name)s is larger than any upload") % {"name": member[:200]}
+                )
         values.update(self.table.on_import)
         return values
 
@@ -283,7 +292,8 @@ def _save_file(
 ) -> str:
     name = stored_name(folder, workspace.pk, member)
     with archive.open(member) as source:
-        stored = default_storage.save(name, ContentFile(source.read(), name=name))
+        # Streamed in chunks: a file may be as large as a mail the importer takes.
+        stored = default_storage.save(name, File(source, name=name))
     saved.append(stored)
     return stored
 

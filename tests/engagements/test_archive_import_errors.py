@@ -220,3 +220,17 @@ def test_an_encrypted_zip_is_refused(empty_workspace, small_export):
     data[entry + 8] |= 0x1
 
     assert "encrypted" in _refused(empty_workspace, bytes(data))
+
+
+def test_a_file_larger_than_any_upload_fails_the_import(team, empty_workspace, settings):
+    from providers.services import document_upload
+    from tests.providers.conftest import pdf_upload
+
+    document_upload(provider=ProviderFactory(workspace=team.workspace), upload=pdf_upload(), title="NDA")
+    data = zip_bytes(export_now(team.workspace))
+    settings.MAX_UPLOAD_SIZE = settings.MAIL_MAX_BYTES = 10
+
+    archive = import_now(empty_workspace, data)
+
+    assert archive.status == DataArchive.Status.FAILED
+    assert "larger than any upload" in archive.error
