@@ -21,7 +21,7 @@ from pathlib import PurePath
 from typing import IO, Any
 
 from django.core.files.storage import default_storage
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from engagements.archive.tables import (
@@ -33,8 +33,8 @@ from engagements.archive.tables import (
     VERSION,
     WORKSPACE_FIELDS,
     Table,
-    csv_value,
-    json_value,
+    csv_converters,
+    json_converters,
     rows_of,
 )
 from outsourcing.models import Membership, User, Workspace
@@ -55,10 +55,14 @@ class _TableWriter:
     time, and the table's files go in while its rows are being written.
     """
 
-    def __init__(self, archive: zipfile.ZipFile, name: str, columns: list[str]) -> None:
+    def __init__(
+        self, archive: zipfile.ZipFile, name: str, columns: list[str], fields: list[models.Field | None]
+    ) -> None:
         self.archive = archive
         self.name = name
         self.columns = columns
+        self._to_json = json_converters(fields)
+        self._to_csv = csv_converters(fields)
         self.count = 0
         self._json = _spool()
         self._json.write(b"[")
@@ -68,9 +72,12 @@ class _TableWriter:
         self._csv.writerow(columns)
 
     def row(self, values: list[Any]) -> None:
-        line = json.dumps(dict(zip(self.columns, map(json_value, values), strict=True)), ensure_ascii=False)
+        values = [v if c is None or v is None else c(v) for v, c in zip(values, self._to_json, strict=True)]
+        line = json.dumps(dict(zip(self.columns, values, strict=True)), ensure_ascii=False)
         self._json.write((",\n" if self.count else "\n").encode() + line.encode())
-        self._csv.writerow([csv_value(v) for v in values])
+        self._csv.writerow(
+            ["" if v is None else v if c is None else c(v) for v, c in zip(values, self._to_csv, strict=True)]
+        )
         self.count += 1
 
     def _add(self, member: str, spooled: IO[bytes]) -> None:
@@ -161,7 +168,7 @@ def _build(workspace: Workspace, path: str, progress: Progress) -> dict[str, Any
             columns = table.columns()
             user_columns = [i for i, c in enumerate(columns) if table.refs.get(c) == PEOPLE]
             file_columns = [i for i, c in enumerate(columns) if c in table.files]
-            writer = _TableWriter(archive, table.name, columns)
+            writer = _TableWriter(archive, table.name, columns, [None, *table.fields()])
             for values in _table_rows(table, workspace):
                 people.update(values[i] for i in user_columns if values[i] is not None)
                 for i in file_columns:
@@ -190,7 +197,7 @@ def _write_people(archive: zipfile.ZipFile, workspace: Workspace, referenced: se
     """The members, with their roles, and anyone else a row names (a member who left)."""
     roles = dict(Membership.objects.filter(workspace=workspace).values_list("user_id", "role"))
     users = User.objects.filter(pk__in=set(roles) | referenced).order_by("pk")
-    writer = _TableWriter(archive, PEOPLE, PEOPLE_COLUMNS)
+    writer = _TableWriter(archive, PEOPLE, PEOPLE_COLUMNS, [None] * len(PEOPLE_COLUMNS))
     for user in users:
         writer.row([user.pk, user.email, user.first_name, user.last_name, roles.get(user.pk, "")])
     return writer.close()
