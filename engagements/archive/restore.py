@@ -159,6 +159,17 @@ def _rows(archive: zipfile.ZipFile, name: str) -> Iterator[dict[str, Any]]:
 Resolve = Callable[[str, int], int | None]
 
 
+def _plain_types(field: models.Field) -> tuple[type, ...]:
+    """The JSON types a column takes as they are (``bool`` is not ``int`` here: ``type()`` is asked)."""
+    if isinstance(field, models.BooleanField):
+        return (bool,)
+    if isinstance(field, models.IntegerField):
+        return (int,)
+    if isinstance(field, models.CharField | models.TextField) and not isinstance(field, models.JSONField):
+        return (str,)
+    return ()
+
+
 class _Loader:
     """Converts one table's rows; ``resolve`` maps a reference to the row it now points at."""
 
@@ -175,6 +186,7 @@ class _Loader:
             if field.choices
         }
         self.members = frozenset(archive.namelist()) if table.files else frozenset()
+        self.plain = {attname: _plain_types(field) for attname, field in self.fields.items()}
 
     def _error(self, row: dict[str, Any], text: str) -> ArchiveError:
         return ArchiveError(
@@ -199,7 +211,9 @@ class _Loader:
         if attname in self.table.files:
             return value or ""
         try:
-            value = field.to_python(value)
+            # A text column's string, a number column's integer need no converting; times and decimals do.
+            if type(value) not in self.plain.get(attname, ()):
+                value = field.to_python(value)
         except ValidationError:
             raise self._error(row, _("%(name)s has a value that does not fit") % {"name": attname}) from None
         if value in (None, "") and not (field.null or field.blank or field.has_default()):
