@@ -79,6 +79,7 @@ bench: setup-dev
 	$(PY) -m bench.freshness
 	$(PY) -m bench.mail_import
 	$(PY) -m bench.import_table
+	$(PY) -m bench.archive
 
 messages: setup-dev
 	$(MANAGE) makemessages -l de --ignore=.venv --ignore=node_modules --ignore=staticfiles --ignore=var --no-obsolete

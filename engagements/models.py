@@ -1036,3 +1036,112 @@ class ImportMapping(models.Model):
 
     def __str__(self) -> str:
         return f"{self.workspace_id}: {self.kind}"
+
+
+def archive_upload_to(instance: DataArchive, filename: str) -> str:
+    return stored_name("archives", instance.workspace_id, filename)
+
+
+class DataArchive(models.Model):
+    """A complete export of a workspace (a zip built by a worker), or such a zip being imported into one.
+
+    ``engagements.archive`` builds and reads them; the row carries the progress the page polls.
+    """
+
+    class Kind(models.TextChoices):
+        EXPORT = "export", _("Export")
+        IMPORT = "import", _("Import")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Waiting")
+        RUNNING = "running", _("Working")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+", db_index=False)
+    kind = models.CharField(_("kind"), max_length=6, choices=Kind.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    file = models.FileField(upload_to=archive_upload_to, max_length=300, blank=True)
+    original_name = models.CharField(_("file"), max_length=255, blank=True)
+    size = models.PositiveBigIntegerField(_("size"), default=0)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    percent = models.PositiveSmallIntegerField(default=0)
+    # What the worker is at ("messages"), for the progress line.
+    step = models.CharField(max_length=40, blank=True)
+    # Rows per table, once done.
+    counts = models.JSONField(default=dict, blank=True)
+    error = models.CharField(_("error"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("started"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # An export's file is deleted after this (engagements.archive.archives_sweep).
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("data archive")
+        verbose_name_plural = _("data archives")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["workspace", "-created_at"], name="archive_ws")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.workspace_id} {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in {self.Status.QUEUED, self.Status.RUNNING}
+
+    @property
+    def is_downloadable(self) -> bool:
+        return (
+            self.kind == self.Kind.EXPORT
+            and self.status == self.Status.DONE
+            and bool(self.file)
+            and (self.expires_at is None or self.expires_at > timezone.now())
+        )
+
+
+class CalendarFeed(models.Model):
+    """A person's secret calendar address for one workspace; only the token's hash is stored."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+", db_index=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # Only the engagements the person owns, or the whole workspace's.
+    only_mine = models.BooleanField(_("only my engagements"), default=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    last_used_at = models.DateTimeField(_("last read"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("calendar feed")
+        verbose_name_plural = _("calendar feeds")
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "user"], name="calendar_feed_one_per_member"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} @ {self.workspace_id}"
+
+
+class CalendarEvent(models.Model):
+    """What the calendar feeds last said about one event, so a moved event gets a new SEQUENCE.
+
+    Calendar programs keep an event by its UID and take a changed one only
+    when its SEQUENCE grows (or its DTSTAMP moves on): this row is the memory
+    of what was last published and how often it changed.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+", db_index=False)
+    uid = models.CharField(max_length=100)
+    # Its start and a digest of its words, as last published.
+    fingerprint = models.CharField(max_length=64)
+    sequence = models.PositiveIntegerField(default=0)
+    modified_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "uid"], name="calendar_event_uid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.uid

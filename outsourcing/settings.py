@@ -320,6 +320,13 @@ MAIL_POLL_MINUTES = env_int("MAIL_POLL_MINUTES", 5)
 # the network it runs in. Turn on for an IMAP server on your own network.
 MAIL_IMAP_ALLOW_PRIVATE_ADDRESSES = env_bool("MAIL_IMAP_ALLOW_PRIVATE_ADDRESSES", False)
 MAIL_UPLOAD_MAX_BYTES = env_int("MAIL_UPLOAD_MAX_BYTES", 200 * 1024 * 1024)
+# Complete exports (engagements/archive): the largest zip an import takes, how much it may
+# unpack to and how many files it may hold (a zip bomb stops at these), and how long an
+# export's zip stays downloadable.
+ARCHIVE_UPLOAD_MAX_BYTES = env_int("ARCHIVE_UPLOAD_MAX_BYTES", 1024 * 1024 * 1024)
+ARCHIVE_MAX_UNPACKED_BYTES = env_int("ARCHIVE_MAX_UNPACKED_BYTES", 8 * 1024 * 1024 * 1024)
+ARCHIVE_MAX_MEMBERS = env_int("ARCHIVE_MAX_MEMBERS", 500_000)
+ARCHIVE_EXPORT_DAYS = env_int("ARCHIVE_EXPORT_DAYS", 7)
 # How long a worker's claim on an upload's import holds without news (it renews it
 # after every batch, which takes a second or so): after it the import counts as
 # stalled, and the beat's sweep queues it again. Longer than any batch takes.
@@ -350,6 +357,8 @@ CELERY_BEAT_SCHEDULE: dict[str, Any] = {
         "task": "engagements.tasks.requeue_stalled_mail_uploads",
         "schedule": 60.0,
     },
+    # Exports past their time lose their zip; exports and imports whose worker died are marked failed.
+    "sweep-archives": {"task": "engagements.tasks.sweep_archives", "schedule": 3600.0},
     "daily-digest": {
         "task": "engagements.tasks.send_daily_digests",
         "schedule": crontab(hour=env_int("DIGEST_HOUR_UTC", 6), minute=0),

@@ -40,5 +40,9 @@ urlpatterns = [
     path("w/<slug:ws>/reliability/", include("engagements.reliability.urls")),
     path("w/<slug:ws>/mail/", include("engagements.mail_urls")),
     path("w/<slug:ws>/import/", include("engagements.tables.urls")),
+    path("w/<slug:ws>/data/", include("engagements.archive.urls")),
+    path("w/<slug:ws>/calendar/", include("engagements.ical.urls")),
     path("mail/in/", include("engagements.mail.webhook_urls")),
+    # The calendar feed: its secret token is the only credential (calendar programs log in to nothing).
+    path("calendar/", include("engagements.ical.public_urls")),
 ]

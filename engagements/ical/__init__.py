@@ -1,0 +1,1 @@
+"""A secret, revocable iCalendar address per person and workspace (``feed``), and its page (``views``)."""
