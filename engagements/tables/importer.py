@@ -187,7 +187,7 @@ def _plan_providers(workspace: Workspace, rows: list[RowResult]) -> None:
     for row in rows:
         if row.action == ERROR:
             continue
-        row.label = row.values.get("name", "")
+        row.label = row.values.get("name", row.label)
         if "skills" in row.values:
             row.values["skills"] = [_skill_code(categories, s) for s in row.values["skills"]]
         emails = row.values.get("emails", [])
@@ -321,7 +321,7 @@ def _plan_engagements(workspace: Workspace, rows: list[RowResult]) -> None:
     for row in rows:
         if row.action == ERROR:
             continue
-        row.label = row.values.get("title", "")
+        row.label = row.values.get("title", row.label)
         provider_id = providers.find(row, row.values["provider"])
         owner_ref = row.values.get("owner")
         if owner_ref is not None:
@@ -510,7 +510,8 @@ def table_plan(
         TableImport.Kind.MESSAGES: Message,
     }[TableImport.Kind(kind)]
     for number, cells in _cells(table, mapping):
-        row = RowResult(number=number)
+        # What the row is called in the preview, even if its cells cannot be read.
+        row = RowResult(number=number, label=str(cells.get(columns[0].key) or ""))
         _clean_row(row, cells, columns, model)
         report.rows.append(row)
     if kind == TableImport.Kind.PROVIDERS:

@@ -192,6 +192,7 @@ def test_one_bad_row_imports_nothing_at_all(team):
     assert not report.applied
     assert report.counts["error"] == 2
     assert report.rows[1].errors == ["E-mail addresses: “not-an-address” is not an e-mail address."]
+    assert [row.label for row in report.rows] == ["Ada", "Bea", "Cid"], "a row with errors is still named"
     assert any("is not a number" in e for e in report.rows[2].errors)
     assert any("time zone" in e for e in report.rows[2].errors)
     assert not Provider.objects.filter(workspace=team.workspace).exists()
