@@ -48,7 +48,7 @@ from engagements.mail.common import (
     valid_address,
 )
 from engagements.mail.html import html_to_text, sanitise_html
-from engagements.mail.reply import split_new_text
+from engagements.mail.reply import Reply, extract_reply
 
 # Limits on what one message may make us keep or walk; each is far above real mail.
 MAX_HEADERS = 1000
@@ -137,7 +137,8 @@ class ParsedMail:
     subject: str  # decoded, whitespace collapsed, at most MAX_SUBJECT characters
     date: datetime | None  # aware UTC; None if missing or unreadable
     text: str  # the whole plain-text body (from the HTML if there is no plain part)
-    new_text: str  # ``text`` without quoted history and signature
+    new_text: str  # what the sender wrote: ``text`` without quoted history, footers and signature
+    signature: str  # the signature under ``new_text`` ("" if none was found), kept to be shown muted
     html: str  # sanitised for display (see ``sanitise_html``); "" if there is no HTML part
     attachments: tuple[ParsedAttachment, ...]
     skipped_attachments: tuple[str, ...]  # names of attachments over max_attachment_bytes
@@ -246,9 +247,12 @@ class _Reader:
             text = self._guard(
                 lambda: html_to_text(raw_html), "", _("the HTML could not be read (%(error)s)")
             )
-        new_text = self._guard(
-            lambda: split_new_text(text), text, _("the quoted history could not be separated (%(error)s)")
+        reply = self._guard(
+            lambda: extract_reply(text, subject),
+            Reply(text, ""),
+            _("the quoted history could not be separated (%(error)s)"),
         )
+        new_text = reply.answer or text
         sent_at = self._date(headers)
         bounce = looks_like_bounce(headers.first, subject, from_address)
         auto_reply = not bounce and is_auto_reply(headers.first, subject)
@@ -291,6 +295,7 @@ class _Reader:
                 date=sent_at,
                 text=text,
                 new_text=new_text,
+                signature=reply.signature if reply.answer else "",
                 html=html,
                 attachments=tuple(body.attachments),
                 skipped_attachments=tuple(body.skipped),
