@@ -46,7 +46,7 @@ _WROTE_ONLY = re.compile(rf"^>\s*(?:(?:{_WROTE})\s*)?:\s*$", re.IGNORECASE)
 _ADDRESS_COLON_END = re.compile(r"(?:<[^<>\s]+@[^<>\s]+>|[^\s<>]+@[^\s<>]+)\s*:\s*$")
 # How an attribution starts: "On", "Am", "Le", "El", "Il", "Em", "Op", "Den", "På", "W dniu", "Vào" …
 _ATTRIBUTION_START = re.compile(
-    r"^-*\s*(?:On|Am|Le|El|Il|Em|Op|Den|På|Pa|W\s+dniu|Dnia|Vào|Vao|Dne|Dana|Ngày|Le\s+\w+|\d)\b",
+    r"^-*\s*(?:On|Am|Le|El|Il|Em|Op|Den|På|Pa|W\s+dniu|Dnia|Vào|Vao|Dne|Dana|Ngày|Le\s+\w+)\b",
     re.IGNORECASE,
 )
 # "2014-10-17 11:28 GMT+03:00 Someone <someone@example.com>:" (Gmail in some locales).
@@ -57,7 +57,7 @@ _DASHED_ATTRIBUTION = re.compile(rf"^-{{2,}}.*\b(?:{_WROTE})\b\s*:?\s*-{{2,}}$",
 _GLUED_ATTRIBUTION = re.compile(rf"^(?P<keep>.*?[^\s-])\s*-{{2,}}\s*(?P<quote>On\s.*(?:{_WROTE})\s*:)\s*$")
 
 _SEPARATOR_WORDS = (
-    r"Original\s+Message|Original\s+Nachricht|Ursprüngliche\s+Nachricht|Ursprungliche\s+Nachricht"
+    r"Original\s+Message|Original[\s-]+Nachricht|Ursprüngliche\s+Nachricht|Ursprungliche\s+Nachricht"
     r"|Originalnachricht|Antwort\s+Nachricht|Reply\s+Message|Message\s+d['’]origine|Message\s+original"
     r"|Mensaje\s+original|Messaggio\s+originale|Mensagem\s+original|Oorspronkelijk\s+bericht"
     r"|Origineel\s+bericht|Originalmeddelelse|Oprindelig\s+meddelelse|Originalmeddelande"
@@ -231,6 +231,8 @@ def _without_history(lines: list[str], *, forward: bool) -> list[str]:
             kept.append(glued.group("keep"))
             break
         end = _attribution_end(stripped, index)
+        if end is None and index in headers:
+            end = _colon_line(stripped, index)
         if end is not None:
             if _quote_follows(stripped, end + 1):
                 index = _skip_quote(stripped, end + 1)  # the answer may go on below the quote
@@ -239,7 +241,7 @@ def _without_history(lines: list[str], *, forward: bool) -> list[str]:
         if not any(part.strip() for part in kept) and _header_block(stripped, index):
             index = _skip_header_block(stripped, index)  # headers pasted above the message itself
             continue
-        if _SEPARATOR.match(line) or index in headers or _header_block(stripped, index):
+        if _SEPARATOR.match(line) or _header_block(stripped, index):
             if _SEPARATOR.match(line) and _quote_follows(stripped, index + 1):
                 index = _skip_quote(stripped, index + 1)
                 continue
@@ -311,9 +313,11 @@ def _attribution_end(lines: list[str], index: int) -> int | None:
         limit = 3  # "pe 20. lokakuuta 2017 klo 17.50 John" / "<john@example.com> kirjoitti:"
     else:
         return None
+    if _WROTE_AT_END.search(line) and line.endswith(":") and _has_date_or_address(line):
+        return index
     joined = line
     for end in range(index + 1, min(index + limit, len(lines))):
-        if limit == 3 and (not lines[end] or _ATTRIBUTION_START.match(lines[end])):
+        if (limit == 3 and not lines[end]) or _ATTRIBUTION_START.match(lines[end]):
             return None  # a blank, or the attribution proper starts on a later line
         if _QUOTED.match(lines[end]) and not _WROTE_ONLY.match(lines[end]):
             return None
@@ -334,6 +338,14 @@ def _attribution_end(lines: list[str], index: int) -> int | None:
 _DATED_START = re.compile(r"^\d{1,4}[-./]\d{1,2}[-./]\d{1,4}\b")
 _DATE_OR_ADDRESS = re.compile(r"\d|@")
 _DIGIT = re.compile(r"\d")
+
+
+def _colon_line(lines: list[str], index: int) -> int:
+    """The first line from ``index`` that ends with a colon: where a wrapped attribution ends."""
+    for end in range(index, min(index + 3, len(lines))):
+        if lines[end].endswith(":"):
+            return end
+    return index
 
 
 def _has_date_or_address(text: str) -> bool:
@@ -402,7 +414,9 @@ def _library_headers(lines: list[str]) -> set[int]:
     for end, line in enumerate(lines):
         if not line.endswith(":"):
             continue
-        first = max(0, end - 2)
+        first = end
+        while first > max(0, end - 2) and lines[first - 1]:
+            first -= 1  # an attribution is wrapped over consecutive lines, never over a blank one
         window = "\n".join(lines[first : end + 1])
         match = _library_pattern().search(window)
         if match:
