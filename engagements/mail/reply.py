@@ -21,6 +21,8 @@ from functools import lru_cache
 
 from mailparser_reply.constants import MAIL_LANGUAGES
 
+from engagements.mail.common import BLANK_LINES
+
 # The splitter's patterns get slow on very long texts; longer bodies are kept whole.
 MAX_REPLY_SPLIT_CHARS = 200_000
 # The languages whose quote headers mail-parser-reply knows (it has more than we list ourselves).
@@ -473,8 +475,12 @@ def _trimmed(lines: list[str]) -> list[str]:
 def _with_signature(lines: list[str]) -> Reply:
     start = _signature_start(lines)
     if start is None:
-        return Reply("\n".join(lines).strip(), "")
-    return Reply("\n".join(lines[:start]).strip(), "\n".join(lines[start:]).strip())
+        start = len(lines)
+    # Where a quote was taken out, the blank lines around it would add up.
+    return Reply(
+        BLANK_LINES.sub("\n\n", "\n".join(lines[:start]).strip()),
+        BLANK_LINES.sub("\n\n", "\n".join(lines[start:]).strip()),
+    )
 
 
 def _signature_start(lines: list[str]) -> int | None:
