@@ -32,6 +32,8 @@ _WRAPPED = 60
 # How many lines one attribution ("On …, X <x@example.com> wrote:") may be wrapped over.
 _ATTRIBUTION_LINES = 6
 _MAX_ATTRIBUTION_CHARS = 400
+# Longer lines are not searched for an attribution glued to their end (the pattern is not linear).
+_MAX_GLUED_CHARS = 1_000
 
 # The verbs of an attribution line, in the languages providers write in.
 _WROTE = (
@@ -224,7 +226,7 @@ def _without_history(lines: list[str], *, forward: bool) -> list[str]:
         if _QUOTED.match(line) and not _is_lone_marker(stripped, index):
             index += 1
             continue
-        glued = _GLUED_ATTRIBUTION.match(line)
+        glued = _GLUED_ATTRIBUTION.match(line) if len(line) <= _MAX_GLUED_CHARS else None
         if glued and _quote_follows(stripped, index + 1):
             kept.append(glued.group("keep"))
             index = _skip_quote(stripped, index + 1)
@@ -420,6 +422,8 @@ def _library_headers(lines: list[str]) -> set[int]:
         while first > max(0, end - 2) and lines[first - 1]:
             first -= 1  # an attribution is wrapped over consecutive lines, never over a blank one
         window = "\n".join(lines[first : end + 1])
+        if len(window) > _MAX_ATTRIBUTION_CHARS * 2:
+            continue  # no attribution is that long, and the library's patterns are not linear
         match = _library_pattern().search(window)
         if match:
             starts.add(first + window.count("\n", 0, match.start()))

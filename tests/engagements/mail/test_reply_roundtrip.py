@@ -121,3 +121,21 @@ def test_a_reply_survives_being_quoted_by_a_client_and_extracted_back(client, re
     quoted = CLIENTS[client](reply, original)
 
     assert _normalised(extract_reply(quoted).text) == _normalised(reply)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "bla -- On " * 15_000 + "wrote:",
+        "On " + "x wrote " * 20_000 + ":",
+        "> " * 50_000,
+        "From: " * 30_000 + ":",
+        "a" * 150_000 + " schrieb:",
+    ],
+    ids=["glued", "long-attribution", "quote-marks", "fields", "long-line"],
+)
+def test_a_hostile_line_is_read_without_losing_it(line):
+    # Each pattern runs on bounded input: these finish at once (pytest-timeout guards a regression).
+    text = f"Hello\n\n{line}\n\nbye"
+
+    assert "Hello" in extract_reply(text).text
