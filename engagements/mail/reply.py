@@ -242,11 +242,13 @@ def _without_history(lines: list[str], *, forward: bool) -> list[str]:
                 index = _skip_quote(stripped, end + 1)  # the answer may go on below the quote
                 continue
             break
-        if not any(part.strip() for part in kept) and _header_block(stripped, index):
+        if _header_block(stripped, index):
+            if any(part.strip() for part in kept):
+                break
             index = _skip_header_block(stripped, index)  # headers pasted above the message itself
             continue
-        if _SEPARATOR.match(line) or _header_block(stripped, index):
-            if _SEPARATOR.match(line) and _quote_follows(stripped, index + 1):
+        if _SEPARATOR.match(line):
+            if _quote_follows(stripped, index + 1):
                 index = _skip_quote(stripped, index + 1)
                 continue
             break
