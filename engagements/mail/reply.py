@@ -43,7 +43,10 @@ _WROTE = (
 )
 _WROTE_AT_END = re.compile(rf"(?:{_WROTE})(?:\s+[^:]{{0,160}})?\s*:\s*-*\s*$", re.IGNORECASE)
 _WROTE_BARE_END = re.compile(rf"\b(?:{_WROTE})\s*:\s*-*\s*$", re.IGNORECASE)
-_WROTE_NO_COLON = re.compile(rf"\b(?:{_WROTE})\s*$", re.IGNORECASE)
+# Without its colon only with an address: "On 3 May the files were sent" is the sender's sentence.
+_WROTE_NO_COLON = re.compile(
+    r"@\S*\s.*\b(?:wrote|schrieb|a\s+écrit|escribió|ha\s+scritto|escreveu|schreef|skrev)\s*$", re.IGNORECASE
+)
 # Polymail wraps the verb onto a line of its own that looks quoted: "> wrote:".
 _WROTE_ONLY = re.compile(rf"^>\s*(?:(?:{_WROTE})\s*)?:\s*$", re.IGNORECASE)
 # "11:00 AM, November 17, 2021, "John" <john@example.com>:" — a dated line ending in an address and a colon.
@@ -148,6 +151,13 @@ _SENT_FROM = re.compile(
     r"|Envoyé\s+(?:de|depuis)\s+(?:mon|mi)|Enviado\s+(?:desde|do|de)\s+(?:mi|meu|o)\s"
     r"|Inviato\s+da\s|Verzonden\s+(?:vanaf|met)\s|Skickat\s+från\s|Sendt\s+fra\s|Wysłane\s+z\s"
     r"|Gửi\s+từ\s|Lähetetty\s+(?:iPhonesta|puhelimesta))",
+    re.IGNORECASE,
+)
+# The tag lines mobile clients put under what was typed: nothing below them is the sender's.
+_DEVICE_TAG = re.compile(
+    r"^(?:Sent\s+from\s+my\s|Get\s+Outlook\s+for\s|Gesendet\s+von\s+(?:Outlook|meinem|Mail\s+für)\s|Von\s+meinem\s+\S+(?:\s+\S+){0,3}\s+gesendet"
+    r"|Envoyé\s+(?:de|depuis)\s+mon\s|Enviado\s+(?:desde|do)\s+(?:mi|meu)\s|Inviato\s+da(?:l)?\s+(?:mio|iPhone)"
+    r"|Verzonden\s+vanaf\s+mijn\s|Skickat\s+från\s+min\s|Sendt\s+fra\s+min\s|Wysłane\s+z\s+mojego\s)",
     re.IGNORECASE,
 )
 _CLOSING = re.compile(
@@ -255,7 +265,7 @@ def _without_history(lines: list[str], *, forward: bool) -> list[str]:
         if _RULE.match(line) and _header_follows(stripped, index + 1):
             break
         kept.append(lines[index].rstrip())
-        if _SENT_FROM.match(line) and _tag_line(line) and any(part.strip() for part in kept[:-1]):
+        if _DEVICE_TAG.match(line) and _tag_line(line) and any(part.strip() for part in kept[:-1]):
             break  # "Sent from my phone" ends what the sender wrote; below it is the message answered
         index += 1
     return kept
@@ -313,18 +323,19 @@ def _attribution_end(lines: list[str], index: int) -> int | None:
         return index
     if line.endswith((".", "!", "?")):
         return None
-    if _ATTRIBUTION_START.match(line) or _DATED_START.match(line):
-        limit = _ATTRIBUTION_LINES
-    elif _DIGIT.search(line):
-        limit = 3  # "pe 20. lokakuuta 2017 klo 17.50 John" / "<john@example.com> kirjoitti:"
-    else:
-        return None
+    if not _DIGIT.search(line):
+        return None  # an attribution wrapped over lines starts with its date
+    # Without a start word ("pe 20. lokakuuta 2017 klo 17.50 John" / "<john@…> kirjoitti:"), 3 lines at most.
+    started = _ATTRIBUTION_START.match(line) or _DATED_START.match(line)
+    limit = _ATTRIBUTION_LINES if started else 3
     if _WROTE_AT_END.search(line) and line.endswith(":") and _has_date_or_address(line):
         return index
     joined = line
     for end in range(index + 1, min(index + limit, len(lines))):
         if (limit == 3 and not lines[end]) or _ATTRIBUTION_START.match(lines[end]):
             return None  # a blank, or the attribution proper starts on a later line
+        if not lines[end - 1] and _WROTE_AT_END.search(lines[end]) and _has_date_or_address(lines[end]):
+            return None  # past a blank line, a whole attribution of its own: this line is the answer
         if _QUOTED.match(lines[end]) and not _WROTE_ONLY.match(lines[end]):
             return None
         piece = lines[end].lstrip("> ")
