@@ -248,6 +248,8 @@ class Message(models.Model):
     # The last day away an out-of-office reply announced: offered as the provider's absence.
     absence_until = models.DateField(_("away until"), null=True, blank=True)
     quoted = models.TextField(_("quoted history"), blank=True, default="", db_default="")
+    # For mail: the sender's signature, cut from under the body so the answer reads first.
+    signature = models.TextField(_("signature"), blank=True, default="", db_default="")
     html = models.TextField(_("HTML version"), blank=True, default="", db_default="")
     # For a bounce: the addresses it says our mail could not reach (lower-case, space-separated),
     # so that the next attempt goes to another of the provider's addresses.

@@ -228,3 +228,12 @@ def finished_tasks():
 
     yield Finished()
     task_postrun.disconnect(record)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Print what tests recorded for people to read (the reply corpus's accuracy per set), also under xdist."""
+    for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", []):
+        for name, value in getattr(report, "user_properties", ()):
+            if name == "reply_corpus" and report.when == "call":
+                terminalreporter.write_sep("-", "reply text: corpus accuracy per set")
+                terminalreporter.write_line(str(value))

@@ -218,6 +218,7 @@ def mail_log_item(
         # Bounces never count as a reply either.
         is_auto_reply=mail.is_auto_reply or mail.is_bounce,
         # The whole text, quotes and signature included, is kept to be shown on demand.
+        signature=mail.signature,
         quoted=mail.text if mail.text.strip() != mail.new_text.strip() else "",
         html=mail.html,
         failed_recipients=" ".join(mail.failed_recipients) if mail.is_bounce else "",

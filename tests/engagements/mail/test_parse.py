@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engagements.mail import parse
+from engagements.mail import mime, parse
 from engagements.mail.parse import (
     MAX_FILENAME,
     MAX_SUBJECT,
@@ -600,7 +600,7 @@ def test_a_failing_step_becomes_a_defect_and_the_rest_is_still_read(monkeypatch)
     def explode(html: str) -> str:
         raise ValueError("nh3 broke")
 
-    monkeypatch.setattr(parse, "sanitise_html", explode)
+    monkeypatch.setattr(mime, "sanitise_html", explode)
 
     mail = parse_file("nested_alternative_in_mixed.eml")
 
