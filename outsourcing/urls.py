@@ -40,4 +40,5 @@ urlpatterns = [
     path("w/<slug:ws>/reliability/", include("engagements.reliability.urls")),
     path("w/<slug:ws>/mail/", include("engagements.mail_urls")),
     path("mail/in/", include("engagements.mail.webhook_urls")),
+    path("api/", include("api.urls")),
 ]
