@@ -76,6 +76,7 @@ bench: setup-dev
 	$(PY) -m bench.reliability
 	$(PY) -m bench.freshness
 	$(PY) -m bench.mail_import
+	$(PY) -m bench.api
 
 messages: setup-dev
 	$(MANAGE) makemessages -l de --ignore=.venv --ignore=node_modules --ignore=staticfiles --ignore=var --no-obsolete

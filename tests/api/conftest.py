@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from api.models import ApiToken
 from api.services import token_create
 from engagements import services
-from engagements.models import Engagement, Exchange, Flag, Message
+from engagements.models import Engagement, Exchange, Flag, Message, Review
 from outsourcing.models import Membership, Role, User, Workspace
 from providers.models import Absence, Provider
 from tests.conftest import Team
@@ -40,6 +40,7 @@ class World:
     exchange: Exchange
     flag: Flag
     absence: Absence
+    review: Review
 
 
 def make_world(workspace: Workspace, owner: User) -> World:
@@ -79,7 +80,10 @@ def make_world(workspace: Workspace, owner: User) -> World:
         starts_on=timezone.localdate() + timedelta(days=30),
         ends_on=timezone.localdate() + timedelta(days=32),
     )
-    return World(workspace, provider, engagement, completed, message, exchange, flag, absence)
+    review = services.review_save(
+        engagement=completed, by=owner, quality=4, communication=5, on_time=True, would_hire_again=True
+    )
+    return World(workspace, provider, engagement, completed, message, exchange, flag, absence, review)
 
 
 @dataclass
