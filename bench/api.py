@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 
 from bench.__main__ import REPEAT, _median_ms, _prepare_database
 from bench.reliability import DEFAULT_URL, SCALE
@@ -78,7 +79,7 @@ def main() -> int:
         f"{Message.objects.filter(workspace=workspace).count():,} messages; median of {REPEAT} requests each\n"
     )
 
-    def getter(client: Client, path: str) -> object:
+    def getter(client: Client, path: str) -> Callable[[], object]:
         def get() -> object:
             response = client.get(path)
             if response.status_code != 200:

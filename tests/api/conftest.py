@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from api.models import ApiToken
 from api.services import token_create
-from engagements import services
+from engagements import deadlines, services
 from engagements.models import Engagement, Exchange, Flag, Message, Review
 from outsourcing.models import Membership, Role, User, Workspace
 from providers.models import Absence, Provider
@@ -58,12 +58,14 @@ def make_world(workspace: Workspace, owner: User) -> World:
         author=owner,
     )
     exchange = Exchange.objects.get(request_message=message)
+    # As the flagging pass leaves it: the exchange one step up the ladder, its flag open.
+    Exchange.objects.filter(pk=exchange.pk).update(escalation=deadlines.OVERDUE)
     flag = Flag.objects.create(
         workspace=workspace,
         engagement=engagement,
         exchange=exchange,
         kind=Flag.Kind.REPLY_OVERDUE,
-        due_at=timezone.now() - timedelta(days=1),
+        due_at=exchange.reply_due_at,
     )
     completed = services.engagement_create(
         workspace=workspace,
