@@ -34,7 +34,8 @@ class WorkspaceViewSet(GenericViewSet):  # type: ignore[type-arg]
 
     read_role = Role.VIEWER
     write_role = Role.MEMBER
-    lookup_value_converter = "int"
+    # Any id reaches the view, which answers 404 in JSON (a URL pattern would answer an HTML page).
+    lookup_value_regex = "[^/]+"
 
     def get_queryset(self) -> QuerySet[Any]:
         if getattr(self, "swagger_fake_view", False):  # drf-spectacular reading the view

@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 
 from engagements.models import Engagement, Exchange, Flag, Message, Review
 from providers.models import Absence, Category, Provider, ProviderEmail, ProviderSkill
+
+
+class UtcDateTimeFilter(filters.IsoDateTimeFilter):
+    """An ISO 8601 moment, compared in UTC (PostgreSQL refuses offsets beyond ±16 h, Python does not)."""
+
+    def filter(self, qs: QuerySet[Any], value: datetime | None) -> QuerySet[Any]:
+        if value is not None:
+            try:
+                value = value.astimezone(UTC)
+            except OverflowError:
+                raise ValidationError({self.field_name: _("This moment is out of range.")}) from None
+        return super().filter(qs, value)
 
 
 class ProviderFilter(filters.FilterSet):
@@ -54,8 +71,8 @@ class EngagementFilter(filters.FilterSet):
 
 
 class MessageFilter(filters.FilterSet):
-    occurred_after = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    occurred_after = UtcDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = UtcDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
     engagement = filters.NumberFilter()
 
     class Meta:
@@ -65,8 +82,8 @@ class MessageFilter(filters.FilterSet):
 
 class ExchangeFilter(filters.FilterSet):
     open = filters.BooleanFilter(field_name="replied_at", lookup_expr="isnull", help_text="Still unanswered.")
-    requested_after = filters.IsoDateTimeFilter(field_name="requested_at", lookup_expr="gte")
-    requested_before = filters.IsoDateTimeFilter(field_name="requested_at", lookup_expr="lt")
+    requested_after = UtcDateTimeFilter(field_name="requested_at", lookup_expr="gte")
+    requested_before = UtcDateTimeFilter(field_name="requested_at", lookup_expr="lt")
     provider = filters.NumberFilter(field_name="engagement__provider")
     engagement = filters.NumberFilter()
 

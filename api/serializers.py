@@ -204,6 +204,10 @@ class ExchangeSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
 
 
 class FlagSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    resolution = serializers.ChoiceField(
+        choices=Flag.Resolution.choices, allow_blank=True, read_only=True, help_text="Empty while open."
+    )
+
     class Meta:
         model = Flag
         fields = [

@@ -308,3 +308,15 @@ def test_a_list_page_costs_the_same_queries_for_many_rows_as_for_few(
     with django_assert_max_num_queries(few):
         client.get(f"/api/v1/{endpoint}/")
     assert few <= 6
+
+
+def test_a_moment_with_an_offset_postgresql_refuses_is_still_filtered(api: ApiTeam) -> None:
+    """Found by schemathesis: -22:17 is a valid ISO offset, but PostgreSQL takes none beyond ±16 h."""
+    response = api.client("viewer").get("/api/v1/exchanges/?requested_before=2026-03-03T11:54:06-22:17")
+    assert response.status_code == 200
+
+
+def test_an_id_that_is_not_a_number_is_a_json_404(api: ApiTeam) -> None:
+    response = api.client("viewer").get("/api/v1/providers/abc/")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
