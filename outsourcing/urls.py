@@ -41,4 +41,5 @@ urlpatterns = [
     path("w/<slug:ws>/mail/", include("engagements.mail_urls")),
     path("mail/in/", include("engagements.mail.webhook_urls")),
     path("api/", include("api.urls")),
+    path("w/<slug:ws>/api-tokens/", include("api.token_urls")),
 ]
