@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from crispy_forms.helper import FormHelper
 from django import forms
@@ -24,7 +24,9 @@ class TokenForm(forms.Form):
         super().__init__(*args, **kwargs)
         if not membership.can_edit:
             # A viewer reads through the API as on the pages.
-            self.fields["access"].choices = [(ApiToken.Access.READ, ApiToken.Access.READ.label)]
+            cast(forms.ChoiceField, self.fields["access"]).choices = [
+                (ApiToken.Access.READ, ApiToken.Access.READ.label)
+            ]
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True
