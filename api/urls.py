@@ -1,5 +1,10 @@
+from typing import Any
+
+from django.conf import settings
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from django.utils.csp import CSP
+from django.views.decorators.csp import csp_override
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from api import views
@@ -14,10 +19,27 @@ router.register("flags", views.FlagViewSet, basename="flag")
 router.register("reviews", views.ReviewViewSet, basename="review")
 router.register("absences", views.AbsenceViewSet, basename="absence")
 
+REDOC_CSP: dict[str, Any] = {
+    **settings.SECURE_CSP,
+    "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
+    "worker-src": [CSP.SELF, "blob:"],
+}
+
 app_name = "api"
 urlpatterns = [
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    path(
+        "docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="api:schema", template_name="api/swagger_ui.html"),
+        name="docs",
+    ),
+    path(
+        "redoc/",
+        # Redoc styles itself with <style> elements and runs its search in a blob: worker.
+        csp_override(REDOC_CSP)(
+            SpectacularRedocView.as_view(url_name="api:schema", template_name="api/redoc.html")
+        ),
+        name="redoc",
+    ),
 ]
