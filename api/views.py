@@ -187,7 +187,12 @@ class EngagementViewSet(
 
 
 class MessageViewSet(
-    _Created, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, WorkspaceViewSet
+    _Created,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    WorkspaceViewSet,
 ):
     """The log; deleted entries are left out. Logging one runs the same service as the log form."""
 
@@ -209,6 +214,21 @@ class MessageViewSet(
             **serializer.validated_data, author=request.user, source=Message.Source.API
         )
         return self.created(message)
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Correct an entry: the previous content is kept as a version, the exchanges follow."""
+        message = self.get_object()
+        serializer = self.get_serializer(message, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        if "engagement" in data and data.pop("engagement") != message.engagement:
+            raise ValidationError({"engagement": [_("A message cannot move to another engagement.")]})
+        engagement_services.message_edit(message=message, by=request.user, **data)
+        return Response(self.get_serializer(self.workspace_queryset().get(pk=message.pk)).data)
+
+    def perform_destroy(self, instance: Message) -> None:
+        # Soft: the entry stays in the history, marked, and stops counting.
+        engagement_services.message_delete(message=instance, by=self.request.user)
 
 
 class ExchangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceViewSet):

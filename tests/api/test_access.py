@@ -77,6 +77,13 @@ WRITES: dict[str, tuple[str, Url, Body, int]] = {
         },
         201,
     ),
+    "correct a message": (
+        "patch",
+        lambda w: f"/api/v1/messages/{w.message.pk}/",
+        lambda w: {"body": "Could you send the first draft?"},
+        200,
+    ),
+    "delete a message": ("delete", lambda w: f"/api/v1/messages/{w.message.pk}/", lambda w: {}, 204),
     "snooze a flag": (
         "post",
         lambda w: f"/api/v1/flags/{w.flag.pk}/snooze/",

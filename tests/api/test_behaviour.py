@@ -47,6 +47,21 @@ def test_a_reply_logged_through_the_api_answers_the_request_and_resolves_its_fla
     assert figures["response_rate"]["n"] == 1
 
 
+def test_correcting_or_deleting_a_request_keeps_history_and_the_exchanges_follow(api: ApiTeam) -> None:
+    client = api.client("member")
+    url = f"/api/v1/messages/{api.world.message.pk}/"
+    corrected = client.patch(url, {"body": "Could you send the first draft?"}, format="json")
+    assert corrected.json()["version"] == 2
+    assert api.world.message.versions.get().body == "Could you send the draft?"
+    assert client.patch(url, {"engagement": api.world.completed.pk}, format="json").status_code == 400
+    assert client.delete(url).status_code == 204
+    assert client.get(url).status_code == 404
+    assert Message.objects.get(pk=api.world.message.pk).deleted_by == api.team.bob
+    # The request is gone from the log: so is its exchange, and its flag is withdrawn.
+    assert not Exchange.objects.filter(pk=api.world.exchange.pk).exists()
+    assert Flag.objects.get(pk=api.world.flag.pk).resolution == Flag.Resolution.WITHDRAWN
+
+
 def test_the_first_request_of_a_draft_sends_it_on_its_way(api: ApiTeam) -> None:
     created = api.client("owner").post(
         "/api/v1/engagements/", {"provider": api.world.provider.pk, "title": "Webinar"}, format="json"
