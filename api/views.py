@@ -27,6 +27,7 @@ from engagements import services as engagement_services
 from engagements.models import Engagement, Exchange, Flag, Message, Review
 from engagements.reliability import metrics
 from engagements.reliability import pages as reliability
+from outsourcing.models import Role
 from providers import services as provider_services
 from providers.models import Absence, Provider, ProviderEmail
 
@@ -279,6 +280,17 @@ class FlagViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceVie
         """Put a snoozed flag back on the attention list now."""
         flag = self.get_object()
         flag_services.flag_unsnooze(flag=flag, by=request.user)
+        return self._done(flag)
+
+    @extend_schema(request=serializers.FlagDismissSerializer, responses=serializers.FlagSerializer)
+    @action(detail=True, methods=["post"], filterset_class=None, write_role=Role.MANAGER)
+    @idempotent
+    def withdraw(self, request: Request, pk: str) -> Response:
+        """Take back a flag that was wrong: unlike a dismissal it stops counting in the figures (managers)."""
+        flag = self.get_object()
+        form = serializers.FlagDismissSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        flag_services.flag_withdraw(flag=flag, reason=form.validated_data["reason"], by=request.user)
         return self._done(flag)
 
     @extend_schema(request=serializers.FlagDismissSerializer, responses=serializers.FlagSerializer)

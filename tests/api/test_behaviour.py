@@ -267,6 +267,19 @@ def test_flag_actions_refuse_what_the_pages_refuse(api: ApiTeam) -> None:
     assert "already resolved" in str(again.json())
 
 
+def test_a_withdrawn_flag_leaves_the_figures_and_names_who_and_why(api: ApiTeam) -> None:
+    flag = api.world.flag.pk
+    response = api.client("manager").post(
+        f"/api/v1/flags/{flag}/withdraw/", {"reason": "Sent to the wrong provider."}, format="json"
+    )
+    assert response.status_code == 200
+    assert response.json()["resolution"] == Flag.Resolution.WITHDRAWN
+    assert response.json()["resolved_by"] == api.manager.pk
+    assert response.json()["reason"] == "Sent to the wrong provider."
+    again = api.client("manager").post(f"/api/v1/flags/{flag}/withdraw/", {"reason": "Again"}, format="json")
+    assert again.status_code == 400
+
+
 def test_a_body_that_is_not_json_is_a_400(api: ApiTeam) -> None:
     response = api.client("member").post("/api/v1/messages/", "{oops", content_type="application/json")
     assert response.status_code == 400
