@@ -14,6 +14,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_concurrent_retries_with_one_idempotency_key_log_one_message(api: ApiTeam) -> None:
+    if connection.vendor != "postgresql":
+        # CI runs the suite on PostgreSQL too, where this runs.
+        pytest.skip("SQLite's in-memory test database locks whole tables: one writer at a time, no race")
     api.client("member")
     key = api.keys["member:write"]
     body = {"engagement": api.world.engagement.pk, "direction": "in", "kind": "reply", "body": "Here it is."}
