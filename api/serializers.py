@@ -8,8 +8,10 @@ from django_countries.serializers import CountryFieldMixin
 from rest_framework import serializers
 
 from engagements.models import Engagement, Exchange, Flag, Message, Review
+from engagements.services import ENGAGEMENT_FIELDS, MESSAGE_CONTENT_FIELDS
 from outsourcing.models import User, Workspace
 from providers.models import Absence, Provider, ResponsePolicy
+from providers.services import PROVIDER_FIELDS
 
 
 class WorkspaceScoped(serializers.ModelSerializer):  # type: ignore[type-arg]
@@ -67,28 +69,8 @@ class ProviderSerializer(CountryFieldMixin, WorkspaceScoped):
 
     class Meta:
         model = Provider
-        fields = [
-            "id",
-            "kind",
-            "name",
-            "company",
-            "emails",
-            "skills",
-            "phone",
-            "website",
-            "profile_links",
-            "country",
-            "time_zone",
-            "languages",
-            "rate_amount",
-            "rate_currency",
-            "rate_unit",
-            "status",
-            "notes",
-            "response_policy",
-            "created_at",
-            "updated_at",
-        ]
+        # What provider_create and provider_update take, and no more.
+        fields = ["id", *PROVIDER_FIELDS, "emails", "skills", "created_at", "updated_at"]
         read_only_fields = ["created_at", "updated_at"]
 
 
@@ -100,20 +82,13 @@ class EngagementSerializer(WorkspaceScoped):
 
     class Meta:
         model = Engagement
+        # What engagement_create and engagement_update take, the status, and what the log derives.
         fields = [
             "id",
             "provider",
             "owner",
-            "title",
-            "brief",
-            "category",
-            "priority",
-            "fee_amount",
-            "fee_currency",
-            "due_on",
+            *ENGAGEMENT_FIELDS,
             "status",
-            "client_name",
-            "response_policy",
             "awaiting_reply",
             "waiting_since",
             "last_message_at",
@@ -149,15 +124,11 @@ class MessageSerializer(WorkspaceScoped):
 
     class Meta:
         model = Message
+        # The content message_log takes and message_edit may change.
         fields = [
             "id",
             "engagement",
-            "direction",
-            "kind",
-            "channel",
-            "occurred_at",
-            "subject",
-            "body",
+            *MESSAGE_CONTENT_FIELDS,
             "sender",
             "author",
             "source",

@@ -35,10 +35,20 @@ from providers.models import Absence, Provider, ProviderEmail
 METHODS = ["get", "post", "patch", "delete", "head", "options"]
 
 
-class _Created:
-    """POST → the service; 201 with the new object and its Location."""
+class ReadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceViewSet):
+    """List (filtered, ordered, by cursor) and read one."""
 
-    def created(self: Any, instance: Any) -> Response:
+
+class ReadCreateViewSet(mixins.CreateModelMixin, ReadViewSet):
+    """… and POST, which calls the service and answers 201 with the new object and its Location."""
+
+    def validated(self, request: Request, instance: Any = None) -> dict[str, Any]:
+        """The request's fields, checked for shape (PATCH: only those sent)."""
+        serializer = self.get_serializer(instance, data=request.data, partial=instance is not None)
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    def created(self, instance: Any) -> Response:
         data = self.get_serializer(instance).data
         location = self.request.build_absolute_uri(f"{self.request.path.rstrip('/')}/{instance.pk}/")
         return Response(data, status=status.HTTP_201_CREATED, headers={"Location": location})
@@ -47,9 +57,7 @@ class _Created:
 # --- Providers ---------------------------------------------------------------------------
 
 
-class ProviderViewSet(
-    _Created, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, WorkspaceViewSet
-):
+class ProviderViewSet(ReadCreateViewSet):
     queryset = Provider.objects.none()
     serializer_class = serializers.ProviderSerializer
     filterset_class = filters.ProviderFilter
@@ -64,25 +72,12 @@ class ProviderViewSet(
 
     @idempotent
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
-        status_ = data.pop("status", None)
-        provider = provider_services.provider_create(workspace=self.workspace, **data)
-        if status_ and status_ != provider.status:
-            provider_services.provider_set_status(provider=provider, status=status_)
+        provider = provider_services.provider_create(workspace=self.workspace, **self.validated(request))
         return self.created(self.workspace_queryset().get(pk=provider.pk))
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         provider = self.get_object()
-        serializer = self.get_serializer(provider, data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
-        status_ = data.pop("status", None)
-        if data:
-            provider_services.provider_update(provider=provider, **data)
-        if status_ and status_ != provider.status:
-            provider_services.provider_set_status(provider=provider, status=status_)
+        provider_services.provider_update(provider=provider, **self.validated(request, provider))
         return Response(self.get_serializer(self.workspace_queryset().get(pk=provider.pk)).data)
 
     @extend_schema(
@@ -139,9 +134,7 @@ class ProviderViewSet(
 # --- Engagements -----------------------------------------------------------------------------
 
 
-class EngagementViewSet(
-    _Created, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, WorkspaceViewSet
-):
+class EngagementViewSet(ReadCreateViewSet):
     queryset = Engagement.objects.none()
     serializer_class = serializers.EngagementSerializer
     filterset_class = filters.EngagementFilter
@@ -154,9 +147,7 @@ class EngagementViewSet(
 
     @idempotent
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
+        data = self.validated(request)
         engagement = engagement_services.engagement_create(
             workspace=self.workspace,
             provider=data.pop("provider"),
@@ -169,9 +160,7 @@ class EngagementViewSet(
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         engagement = self.get_object()
-        serializer = self.get_serializer(engagement, data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
+        data = self.validated(request, engagement)
         status_ = data.pop("status", None)
         provider = data.pop("provider", engagement.provider)
         owner = data.pop("owner", engagement.owner)
@@ -187,14 +176,7 @@ class EngagementViewSet(
 # --- The message log -----------------------------------------------------------------------------
 
 
-class MessageViewSet(
-    _Created,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.DestroyModelMixin,
-    WorkspaceViewSet,
-):
+class MessageViewSet(mixins.DestroyModelMixin, ReadCreateViewSet):
     """The log; deleted entries are left out. Logging one runs the same service as the log form."""
 
     queryset = Message.objects.none()
@@ -209,19 +191,14 @@ class MessageViewSet(
 
     @idempotent
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        message = engagement_services.message_log(
-            **serializer.validated_data, author=request.user, source=Message.Source.API
-        )
+        data = self.validated(request)
+        message = engagement_services.message_log(**data, author=request.user, source=Message.Source.API)
         return self.created(message)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Correct an entry: the previous content is kept as a version, the exchanges follow."""
         message = self.get_object()
-        serializer = self.get_serializer(message, data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
+        data = self.validated(request, message)
         if "engagement" in data and data.pop("engagement") != message.engagement:
             raise ValidationError({"engagement": [_("A message cannot move to another engagement.")]})
         engagement_services.message_edit(message=message, by=request.user, **data)
@@ -232,7 +209,7 @@ class MessageViewSet(
         engagement_services.message_delete(message=instance, by=self.request.user)
 
 
-class ExchangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceViewSet):
+class ExchangeViewSet(ReadViewSet):
     """Requests and the replies that answered them, as the log derives them (read only)."""
 
     queryset = Exchange.objects.none()
@@ -248,7 +225,7 @@ class ExchangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspac
 # --- Flags ---------------------------------------------------------------------------------------------
 
 
-class FlagViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceViewSet):
+class FlagViewSet(ReadViewSet):
     queryset = Flag.objects.none()
     serializer_class = serializers.FlagSerializer
     filterset_class = filters.FlagFilter
@@ -308,9 +285,7 @@ class FlagViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceVie
 # --- Reviews and absences -----------------------------------------------------------------------
 
 
-class ReviewViewSet(
-    _Created, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, WorkspaceViewSet
-):
+class ReviewViewSet(ReadCreateViewSet):
     """Reviews of completed engagements; POST records one, or corrects the engagement's review."""
 
     queryset = Review.objects.none()
@@ -324,20 +299,12 @@ class ReviewViewSet(
 
     @idempotent
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        review = engagement_services.review_save(**serializer.validated_data, by=request.user)
+        data = self.validated(request)
+        review = engagement_services.review_save(**data, by=request.user)
         return self.created(review)
 
 
-class AbsenceViewSet(
-    _Created,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.DestroyModelMixin,
-    WorkspaceViewSet,
-):
+class AbsenceViewSet(mixins.DestroyModelMixin, ReadCreateViewSet):
     """Providers' announced absences: they pause the response clock."""
 
     queryset = Absence.objects.none()
@@ -351,9 +318,8 @@ class AbsenceViewSet(
 
     @idempotent
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        absence = provider_services.absence_add(**serializer.validated_data)
+        data = self.validated(request)
+        absence = provider_services.absence_add(**data)
         return self.created(absence)
 
     def perform_destroy(self, instance: Absence) -> None:
