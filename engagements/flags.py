@@ -207,17 +207,23 @@ def flag_unsnooze(*, flag: Flag, by: User | None) -> Flag:
     return flag
 
 
-@transaction.atomic
-def flag_dismiss(*, flag: Flag, reason: str, by: User | None) -> Flag:
-    """Resolve an open flag by hand; the reason is kept with it in the history."""
+def _checked_reason(reason: str, missing: str) -> str:
+    """A person's reason for resolving a flag: required, and short enough to keep whole."""
     reason = reason.strip()
     if not reason:
-        raise ValidationError({"reason": _("Say why the flag is dismissed.")})
+        raise ValidationError({"reason": missing})
     max_length = Flag._meta.get_field("reason").max_length or 300
     if len(reason) > max_length:
         raise ValidationError(
             {"reason": _("The reason can be at most %(n)d characters long.") % {"n": max_length}}
         )
+    return reason
+
+
+@transaction.atomic
+def flag_dismiss(*, flag: Flag, reason: str, by: User | None) -> Flag:
+    """Resolve an open flag by hand; the reason is kept with it in the history."""
+    reason = _checked_reason(reason, _("Say why the flag is dismissed."))
     _claim_open_flag(
         flag,
         resolved_at=timezone.now(),
@@ -225,4 +231,20 @@ def flag_dismiss(*, flag: Flag, reason: str, by: User | None) -> Flag:
         resolved_by=by,
         reason=reason,
     )
+    return flag
+
+
+@transaction.atomic
+def flag_withdraw(*, flag: Flag, reason: str, by: User | None) -> Flag:
+    """Take back a flag a person knows to be wrong (say, the request went to the wrong provider).
+
+    Unlike a dismissal it stops counting in the reliability figures, and whoever
+    got its alert is told it was withdrawn — as when the log itself proves a flag
+    wrong (``withdraw``). The reason is kept with it.
+    """
+    reason = _checked_reason(reason, _("Say why the flag is withdrawn."))
+    if not withdraw(Flag.objects.filter(pk=flag.pk), reason=reason):
+        raise ValidationError(_("This flag is already resolved."))
+    Flag.objects.filter(pk=flag.pk).update(resolved_by=by)
+    flag.refresh_from_db()
     return flag

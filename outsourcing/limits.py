@@ -57,6 +57,9 @@ DEFAULT_RATES: dict[str, str] = {
     # Pages anyone may open: an invitation link, the health check.
     "invitation_ip": "60/h",
     "healthz_ip": "120/m",
+    # The REST API, per personal token: every call, and the writes among them (api/throttling.py).
+    "api_token": "600/m",
+    "api_token_write": "120/m",
 }
 
 

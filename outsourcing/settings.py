@@ -596,3 +596,61 @@ SILENCED_SYSTEM_CHECKS = [
 # Two-factor login (allauth.mfa): an authenticator app (TOTP) and recovery codes.
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Outsourcing Tracker"
+
+# --- The REST API (api/) ----------------------------------------------------
+# (One block of its own, like the one above.)
+
+INSTALLED_APPS += [
+    "rest_framework",
+    # Its abstract key model stores our API tokens hashed (api.models.ApiToken).
+    "rest_framework_api_key",
+    "django_filters",
+    "drf_spectacular",
+    # Swagger UI and Redoc, served by us (no CDN).
+    "drf_spectacular_sidecar",
+    "api",
+]
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.WorkspaceRole"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.PerToken"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.Cursor",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "api.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Outsourcing Tracker API",
+    "DESCRIPTION": "Providers, engagements, the message log, flags, reviews and reliability figures "
+    "of one workspace. Authenticate with `Authorization: Bearer <token>` (a personal API token).",
+    "VERSION": "1",
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.add_error_responses",
+    ],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "ProviderStatusEnum": "providers.models.Provider.Status",
+        "EngagementStatusEnum": "engagements.models.Engagement.Status",
+        "MessageKindEnum": "engagements.models.Message.Kind",
+        "FlagKindEnum": "engagements.models.Flag.Kind",
+        "ProviderKindEnum": "providers.models.Provider.Kind",
+        "RatingEnum": "engagements.models.Review.RATING_CHOICES",
+    },
+}
