@@ -7,6 +7,7 @@ rather than read whole (the command's files and the browser's uploads alike).
 from __future__ import annotations
 
 import mailbox
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -15,6 +16,22 @@ from django.conf import settings
 
 # Lines are read in pieces of at most this size, so one enormous line cannot fill the memory.
 LINE_PIECE = 64 * 1024
+
+
+# An mbox postmark: "From " and the envelope sender, then somewhere a time and a year
+# ("From alice@example.com Mon Dec 14 10:00:00 2026", "From - Mon Dec 14 …", Gmail's
+# "From 1234@xxx Mon Dec 14 10:00:00 +0000 2026"). A sentence beginning "From " has neither.
+_TIME, _YEAR = rb"(?<!\d)\d{1,2}:\d{2}(?!\d)", rb"(?<!\d)\d{4}(?!\d)"
+POSTMARK = re.compile(
+    rb"From \S*[ \t]+(?:.*" + _TIME + rb".*" + _YEAR + rb"|.*" + _YEAR + rb".*" + _TIME + rb")"
+)
+# A quoted "From " line in an mbox body: one ">" was added when the message was stored.
+QUOTED_FROM = re.compile(rb">+From ")
+
+
+def is_postmark(line: bytes) -> bool:
+    """Whether an mbox line (after an empty line) is the postmark that starts a message."""
+    return line.startswith(b"From ") and POSTMARK.match(line) is not None
 
 
 class UnknownSource(ValueError):
@@ -58,11 +75,14 @@ def messages(path: Path) -> Iterator[bytes]:
 class MailFileReader:
     """The messages of a stored mail file, one at a time; ``position`` is the offset just past the last.
 
-    An mbox is read a line at a time, never whole: a line beginning "From "
-    starts a message (as Python's ``mailbox`` reads it), the line itself is
-    dropped and ">From " quoting is left as written. A message larger than the
-    importer takes is cut just past that size: the importer then rejects it,
-    saying why, and the memory stays bounded.
+    An mbox is read a line at a time, never whole, the way mail clients read
+    it: a "From " line starts a message only at the start of the file or after
+    an empty line, and only when it looks like a postmark (a sender, then a
+    time and a year); any other "From " line is text of the message it is in.
+    The postmark line itself is dropped, and one ">" is taken off ">From ",
+    ">>From " … lines (mboxrd's quoting, which also undoes mboxo's). A message
+    larger than the importer takes is cut just past that size: the importer
+    then rejects it, saying why, and the memory stays bounded.
     """
 
     def __init__(self, file: IO[bytes], *, mbox: bool, start: int = 0) -> None:
@@ -88,8 +108,9 @@ class MailFileReader:
         size = 0
         in_message = False
         at_line_start = True
+        after_empty_line = True  # the start of the file (or of a resumed run) counts as one
         while piece := self.file.readline(LINE_PIECE):
-            if at_line_start and piece.startswith(b"From "):
+            if at_line_start and after_empty_line and is_postmark(piece):
                 if in_message:
                     self.position = offset
                     yield b"".join(pieces)
@@ -97,10 +118,12 @@ class MailFileReader:
             elif in_message or piece.strip():
                 # Text before the first "From " line is read as a message too.
                 in_message = True
+                kept = piece[1:] if at_line_start and QUOTED_FROM.match(piece) else piece
                 if size < self.cap:
-                    pieces.append(piece)
-                    size += len(piece)
+                    pieces.append(kept)
+                    size += len(kept)
             offset += len(piece)
+            after_empty_line = at_line_start and piece in (b"\n", b"\r\n")
             at_line_start = piece.endswith(b"\n")
         if in_message:
             self.position = offset
