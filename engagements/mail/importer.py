@@ -20,6 +20,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import cast
 
 from django.conf import settings
@@ -33,7 +34,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from engagements import flags, services
-from engagements.mail import fingerprints
+from engagements.mail import fingerprints, sources
 from engagements.mail.parse import MailRejected, ParsedMail, parse_message
 from engagements.models import Engagement, InboundMail, Message
 from outsourcing.models import Membership, User, Workspace
@@ -567,6 +568,34 @@ def mail_import_many(
         if on_batch is not None:
             on_batch(counts)
     return counts
+
+
+@dataclass(frozen=True)
+class PathResult:
+    """What importing one file or Maildir did: its counts, or why nothing was read ("empty", skipped …)."""
+
+    path: Path
+    counts: ImportCounts | None = None
+    note: str = ""
+
+
+def mail_import_paths(*, workspace: Workspace, paths: Iterable[Path], source: str) -> Iterator[PathResult]:
+    """Import files, mbox files, Maildirs and folders of them; one result for everything found.
+
+    A file that holds no message is "empty"; one that is no mail, or cannot
+    be read, is skipped with the reason; nothing is passed over silently.
+    """
+    for path in paths:
+        for found in sources.mail_sources(path):
+            if found.skipped:
+                yield PathResult(found.path, note=found.skipped)
+                continue
+            try:
+                counts = mail_import_many(workspace=workspace, raws=sources.read(found), source=source)
+            except OSError as error:
+                yield PathResult(found.path, note=f"could not be read ({error.strerror or error})")
+                continue
+            yield PathResult(found.path, counts, "empty" if not counts.total else "")
 
 
 @transaction.atomic

@@ -2,6 +2,8 @@
 
 Each yields one message's bytes at a time, so a large mailbox is streamed
 rather than read whole (the command's files and the browser's uploads alike).
+A folder is searched through, and every file in it is either read as mail or
+reported as skipped, with the reason: nothing given is passed over in silence.
 """
 
 from __future__ import annotations
@@ -9,7 +11,8 @@ from __future__ import annotations
 import mailbox
 import re
 from collections.abc import Iterator
-from pathlib import Path
+from dataclasses import dataclass
+from pathlib import Path, PurePath
 from typing import IO
 
 from django.conf import settings
@@ -34,42 +37,95 @@ def is_postmark(line: bytes) -> bool:
     return line.startswith(b"From ") and POSTMARK.match(line) is not None
 
 
-class UnknownSource(ValueError):
-    """A path that is neither an .eml file, an mbox file nor a Maildir folder."""
+MBOX, EML, MAILDIR = ".mbox", ".eml", "maildir"
+# A first line that is a header field: printable characters but the colon, then a colon.
+HEADER_LINE = re.compile(rb"[\x21-\x39\x3b-\x7e]+:")
+SNIFF_BYTES = 4096
+
+
+def mail_kind(name: str, head: bytes) -> str | None:
+    """How a file of mail is read (``MBOX`` or ``EML``), from its name and first bytes; None if it is none.
+
+    By name (.eml, .mbox) or, for any other name, by content: an mbox starts
+    with a "From " line (Thunderbird's folders have no extension), a single
+    message with a header line (an MH folder's numbered files, a saved mail).
+    """
+    if b"\x00" in head:
+        return None
+    start = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    suffix = PurePath(name).suffix.lower()
+    if suffix == MBOX or start.startswith(b"From "):
+        return MBOX
+    if suffix == EML or HEADER_LINE.match(start):
+        return EML
+    return None
+
+
+@dataclass(frozen=True)
+class Found:
+    """One place mail was looked for: how it is read, or why it is not (``skipped``)."""
+
+    path: Path
+    kind: str = ""  # MBOX, EML or MAILDIR
+    skipped: str = ""
 
 
 def _is_maildir(path: Path) -> bool:
     return all((path / sub).is_dir() for sub in ("cur", "new", "tmp"))
 
 
-def _is_mbox(path: Path) -> bool:
-    if path.suffix.lower() == ".mbox":
-        return True
+def _file(path: Path) -> Found:
     with path.open("rb") as f:
-        return f.read(5) == b"From "
+        head = f.read(SNIFF_BYTES)
+    if not head.strip():
+        return Found(path, skipped="empty")
+    kind = mail_kind(path.name, head)
+    return (
+        Found(path, kind)
+        if kind
+        else Found(path, skipped="skipped: not mail (no .eml or .mbox name, no mail headers)")
+    )
+
+
+def mail_sources(path: Path) -> Iterator[Found]:
+    """Every file or Maildir at ``path`` (a folder is searched through), each said how it is read or why not.
+
+    Hidden files and folders (".DS_Store", Maildir's own) are passed over; a
+    folder with nothing to read says so.
+    """
+    if path.is_file():
+        yield _file(path)
+    elif not path.is_dir():
+        yield Found(path, skipped="not found")
+    elif _is_maildir(path):
+        yield Found(path, MAILDIR)
+    else:
+        children = sorted(c for c in path.iterdir() if not c.name.startswith("."))
+        if not children:
+            yield Found(path, skipped="empty")
+        for child in children:
+            yield from mail_sources(child)
+
+
+def read(found: Found) -> Iterator[bytes]:
+    """The raw bytes of every message of a found file or Maildir."""
+    if found.kind == MAILDIR:
+        box = mailbox.Maildir(found.path, factory=None, create=False)
+        try:
+            for key in box.iterkeys():
+                yield box.get_bytes(key)
+        finally:
+            box.close()
+        return
+    with found.path.open("rb") as f:
+        yield from MailFileReader(f, mbox=found.kind == MBOX)
 
 
 def messages(path: Path) -> Iterator[bytes]:
-    """The raw bytes of every message at ``path``."""
-    if path.is_dir():
-        if _is_maildir(path):
-            box: mailbox.Mailbox = mailbox.Maildir(path, factory=None, create=False)
-        else:
-            for child in sorted(path.iterdir()):
-                if child.is_file() and child.suffix.lower() == ".eml":
-                    yield child.read_bytes()
-            return
-    elif path.is_file():
-        with path.open("rb") as f:
-            yield from MailFileReader(f, mbox=_is_mbox(path))
-        return
-    else:
-        raise UnknownSource(f"{path}: no such file or folder")
-    try:
-        for key in box.iterkeys():
-            yield box.get_bytes(key)
-    finally:
-        box.close()
+    """The raw bytes of every message at ``path`` (what is no mail is passed over)."""
+    for found in mail_sources(path):
+        if found.kind:
+            yield from read(found)
 
 
 class MailFileReader:
