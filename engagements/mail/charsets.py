@@ -107,6 +107,8 @@ LABELS = {WINDOWS_1252: "windows-1252", "latin-1": "latin-1", "utf-8": "utf-8"}
 _NEVER_GUESSED = ("utf_16", "utf_32", "utf_7")
 
 _LATIN1_FALLBACK = "mail-latin1-fallback"
+_HIGH_BYTES = bytes(range(0x80, 0x100))
+_ASCII_LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
 def _latin1_fallback(error: UnicodeError) -> tuple[str, int]:
@@ -188,8 +190,8 @@ def _mostly_latin(data: bytes) -> bool:
     French a few are. On so few bytes a detector cannot tell Windows-1252 from
     its neighbours, and 1252 is what West-European mailers send.
     """
-    high = sum(1 for b in data if b > 0x7F)
-    letters = sum(1 for b in data if 0x41 <= b <= 0x5A or 0x61 <= b <= 0x7A)
+    high = len(data) - len(data.translate(None, _HIGH_BYTES))
+    letters = len(data) - len(data.translate(None, _ASCII_LETTERS))
     return high < letters
 
 
