@@ -1,10 +1,12 @@
 """One importer for every way mail comes in: the mailbox, the webhook, an upload, the command.
 
 ``mail_import`` reads the bytes (``engagements.mail.parse``), drops a message
-it has seen before (same Message-ID in the workspace), finds the engagement
-it belongs to and logs it there through ``services.message_log``. What it
-cannot place waits in the Unsorted inbox; what it cannot read is kept,
-raw, with the reason. Nothing is dropped and nothing raises for bad input.
+it has seen before (same Message-ID in the workspace or, without a readable
+one, the same fingerprint: ``fingerprints``), finds the engagement it belongs
+to and logs it there through ``services.message_log``. What it cannot place
+waits in the Unsorted inbox; what it cannot read is kept, raw, with the
+reason, once (the same bytes rejected again are a duplicate). Nothing is
+dropped and nothing raises for bad input.
 
 Threading, in this order:
 1. In-Reply-To / References naming a Message-ID logged in the workspace;

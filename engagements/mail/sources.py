@@ -50,13 +50,15 @@ def mail_kind(name: str, head: bytes) -> str | None:
     with a "From " line (Thunderbird's folders have no extension), a single
     message with a header line (an MH folder's numbered files, a saved mail).
     """
+    suffix = PurePath(name).suffix.lower()
+    if suffix in (MBOX, EML):
+        return suffix  # a stray NUL byte inside is the parser's to report, per message
     if b"\x00" in head:
         return None
     start = head.removeprefix(b"\xef\xbb\xbf").lstrip()
-    suffix = PurePath(name).suffix.lower()
-    if suffix == MBOX or start.startswith(b"From "):
+    if start.startswith(b"From "):
         return MBOX
-    if suffix == EML or HEADER_LINE.match(start):
+    if HEADER_LINE.match(start):
         return EML
     return None
 

@@ -13,8 +13,9 @@ lease to run out, and with the on-disk broker its task message is gone for
 good; so the beat's sweep (``mail_uploads_requeue_stalled``) queues every
 import whose lease ran out again, and a person can press Retry on it. The new
 run goes on after the last batch recorded; a batch committed but not yet
-recorded is found again as duplicates (by Message-ID), so nothing is logged
-twice. A run that finds its lease taken over stops at its next batch.
+recorded is found again as duplicates (by Message-ID, or by fingerprint
+without one), so nothing is logged twice. A run that finds its lease taken
+over stops at its next batch.
 """
 
 from __future__ import annotations
