@@ -38,7 +38,7 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Q
 
-from engagements.clock import BusinessCalendar, add_business_time, business_seconds
+from engagements.clock import BusinessCalendar, add_business_time, business_seconds, calendar_seconds
 from engagements.exchanges import DerivedExchange
 from engagements.models import Engagement, Exchange, Flag
 from providers.models import ResponsePolicy
@@ -103,9 +103,14 @@ def exchange_values(
         "ghosted_due_at": ghosted_due(derived, policy=policy, calendar=calendar),
     }
     if derived.replied_at is not None:
-        values["reply_business_seconds"] = business_seconds(
-            derived.requested_at, derived.replied_at, calendar
-        )
+        try:
+            values["reply_business_seconds"] = business_seconds(
+                derived.requested_at, derived.replied_at, calendar
+            )
+        except ValueError:
+            # Beyond the clock's horizon (an archive's request answered a decade later):
+            # the calendar time, which is larger, as the figures count a wait that long.
+            values["reply_business_seconds"] = calendar_seconds(derived.requested_at, derived.replied_at)
         # Without a due time the allowance never ran out.
         values["within_policy"] = due is None or not is_past(due, derived.replied_at)
     return values

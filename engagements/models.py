@@ -384,6 +384,10 @@ class InboundMail(models.Model):
     # Kept while the mail is unsorted or rejected: assigning it later reads it again.
     raw = models.FileField(upload_to=inbound_raw_upload_to, max_length=300, blank=True)
     reason = models.CharField(_("reason"), max_length=300, blank=True)
+    # What finds this mail again on the next run when no Message-ID can (engagements/mail/fingerprints.py):
+    # "m:" and a hash of sender, date, subject and body for mail without one; "r:" and a hash of
+    # the bytes for a rejected mail, so a reject is stored once.
+    fingerprint = models.CharField(max_length=66, blank=True, default="")
     logged_message = models.OneToOneField(
         Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="inbound_mail"
     )
@@ -402,6 +406,11 @@ class InboundMail(models.Model):
                 fields=["workspace", "message_id"],
                 name="inbound_ws_msgid",
                 condition=~Q(message_id=""),
+            ),
+            models.Index(
+                fields=["workspace", "fingerprint"],
+                name="inbound_ws_fingerprint",
+                condition=~Q(fingerprint=""),
             ),
         ]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -47,6 +47,10 @@ ENGAGEMENT_FIELDS = (
     "response_policy",
 )
 MAX_BACKDATE_DAYS = 3650
+# Mail carries the date it was sent: an archive of any age is logged as it happened.
+MAIL_SOURCES = frozenset({Message.Source.IMAP, Message.Source.WEBHOOK, Message.Source.IMPORT})
+# Before this, a mail's date is a mailer's zero (1970-01-01) or garbage, never when it was sent.
+EARLIEST_MAIL = datetime(1970, 1, 2, tzinfo=UTC)
 MESSAGE_CONTENT_FIELDS = ("direction", "kind", "channel", "occurred_at", "subject", "body")
 
 
@@ -266,15 +270,18 @@ def _refresh_delivery_check(engagement: Engagement) -> None:
         Engagement.objects.filter(pk=engagement.pk).update(delivery_check_at=deadline)
 
 
-def _check_occurred_at(occurred_at: datetime, now: datetime | None = None) -> None:
+def _check_occurred_at(occurred_at: datetime, now: datetime | None = None, *, source: str = "") -> None:
     if timezone.is_naive(occurred_at):
         raise ValidationError({"occurred_at": _("The time needs a time zone.")})
     now = now or timezone.now()
     # A minute's grace for clocks that disagree slightly with ours.
     if occurred_at > now + timedelta(minutes=1):
         raise ValidationError({"occurred_at": _("A message cannot be logged in the future.")})
-    # The business clock counts at most ~10 years; nothing older is a real log entry.
-    if occurred_at < now - timedelta(days=MAX_BACKDATE_DAYS):
+    if source in MAIL_SOURCES:
+        if occurred_at < EARLIEST_MAIL:
+            raise ValidationError({"occurred_at": _("A mail cannot be dated before 1970.")})
+    # A date typed more than ten years back is a typo (2016 for 2026), not a log entry.
+    elif occurred_at < now - timedelta(days=MAX_BACKDATE_DAYS):
         raise ValidationError({"occurred_at": _("A message cannot be dated more than ten years back.")})
 
 
@@ -300,7 +307,7 @@ class LogItem:
 
 def message_check(message: Message, now: datetime | None = None) -> None:
     """Raise ValidationError if the log cannot hold this message (a bad date, an over-long field)."""
-    _check_occurred_at(message.occurred_at, now)
+    _check_occurred_at(message.occurred_at, now, source=message.source)
     message.full_clean(exclude=["engagement", "workspace", "author"])
 
 
@@ -392,8 +399,8 @@ def message_edit(*, message: Message, by: User | None, **fields: Any) -> Message
         raise TypeError(f"not editable: {sorted(unknown)}")
     if message.is_deleted:
         raise ValidationError(_("A deleted message cannot be edited."))
-    if "occurred_at" in fields:
-        _check_occurred_at(fields["occurred_at"])
+    if "occurred_at" in fields and fields["occurred_at"] != message.occurred_at:
+        _check_occurred_at(fields["occurred_at"], source=message.source)
     changed = {k: v for k, v in fields.items() if getattr(message, k) != v}
     if not changed:
         return message

@@ -1,10 +1,12 @@
 """One importer for every way mail comes in: the mailbox, the webhook, an upload, the command.
 
 ``mail_import`` reads the bytes (``engagements.mail.parse``), drops a message
-it has seen before (same Message-ID in the workspace), finds the engagement
-it belongs to and logs it there through ``services.message_log``. What it
-cannot place waits in the Unsorted inbox; what it cannot read is kept,
-raw, with the reason. Nothing is dropped and nothing raises for bad input.
+it has seen before (same Message-ID in the workspace or, without a readable
+one, the same fingerprint: ``fingerprints``), finds the engagement it belongs
+to and logs it there through ``services.message_log``. What it cannot place
+waits in the Unsorted inbox; what it cannot read is kept, raw, with the
+reason, once (the same bytes rejected again are a duplicate). Nothing is
+dropped and nothing raises for bad input.
 
 Threading, in this order:
 1. In-Reply-To / References naming a Message-ID logged in the workspace;
@@ -20,6 +22,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import cast
 
 from django.conf import settings
@@ -33,6 +36,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from engagements import flags, services
+from engagements.mail import fingerprints, sources
 from engagements.mail.parse import MailRejected, ParsedMail, parse_message
 from engagements.models import Engagement, InboundMail, Message
 from outsourcing.models import Membership, User, Workspace
@@ -206,8 +210,9 @@ def mail_log_item(
         direction=direction,
         kind=kind,
         channel=Message.Channel.EMAIL,
-        # A sender's clock may be wrong; the log never holds the future.
-        occurred_at=min(mail.date or now, now),
+        # A sender's clock may be wrong; the log never holds the future, and a date before
+        # 1970 is a mailer's zero: either is read as "now", like a mail without a date.
+        occurred_at=min(mail.date, now) if mail.date and mail.date >= services.EARLIEST_MAIL else now,
         subject=mail.subject,
         body=body,
         sender=mail.from_address,
@@ -256,15 +261,96 @@ def _inbound(workspace: Workspace, raw: bytes | None, **fields: object) -> Inbou
     return inbound
 
 
-def _summary(mail: ParsedMail, source: str) -> dict[str, object]:
+def _summary(mail: ParsedMail, source: str, fingerprint: str) -> dict[str, object]:
+    """The fields of a parsed mail's row; ``fingerprint`` is what finds it again (see ``_key``)."""
     return {
         "source": source,
+        "fingerprint": "" if fingerprint == mail.message_id else fingerprint,
         "message_id": mail.message_id[:998],
         "from_address": mail.from_address[:300],
         "subject": mail.subject[:300],
         "sent_at": mail.date,
         "snippet": " ".join(mail.new_text.split())[:SNIPPET],
     }
+
+
+def _key(mail: ParsedMail | MailRejected) -> str:
+    """What says a parsed mail was imported before: its Message-ID, else its fingerprint ("" for a reject)."""
+    if isinstance(mail, MailRejected):
+        return ""
+    return mail.message_id or fingerprints.mail_fingerprint(mail)
+
+
+class _Known:
+    """What a batch's mail was before, read in three queries: imported (or logged), or rejected.
+
+    A mail imported before (same Message-ID, or same fingerprint without one)
+    is a duplicate. A mail rejected before (same bytes) and rejected again is a
+    duplicate too: the reject is stored once. A mail rejected before that
+    imports now (a parser or a rule was fixed) replaces its old reject.
+    """
+
+    def __init__(self, workspace: Workspace, keys: list[str], rejects: list[str]) -> None:
+        self.workspace = workspace
+        ids = {k for k in keys if k and not k.startswith(fingerprints.MAIL)}
+        prints = {k for k in keys if k.startswith(fingerprints.MAIL)}
+        self.imported: set[str] = set()
+        if ids:
+            self.imported |= set(
+                Message.objects.filter(workspace=workspace, message_id__in=ids).values_list(
+                    "message_id", flat=True
+                )
+            )
+        rows = InboundMail.objects.filter(workspace=workspace).order_by()
+        self.imported |= set(
+            # Each with its partial index's condition spelled out: the planner cannot prove
+            # it from a long IN list alone.
+            rows.filter(message_id__in=ids)
+            .exclude(message_id="")
+            .exclude(status=InboundMail.Status.REJECTED)
+            .values_list("message_id", flat=True)
+            if ids
+            else ()
+        )
+        self.rejects: dict[str, list[int]] = {}
+        for pk, status, fingerprint in (
+            rows.filter(fingerprint__in=prints | set(rejects))
+            .exclude(fingerprint="")
+            .values_list("pk", "status", "fingerprint")
+        ):
+            if status != InboundMail.Status.REJECTED:
+                self.imported.add(fingerprint)
+            elif fingerprint.startswith(fingerprints.REJECT):
+                self.rejects.setdefault(fingerprint, []).append(pk)
+        self.stale: list[int] = []
+
+    def rejected(self, reject: str) -> bool:
+        """Whether these bytes were rejected before (in an earlier run or this batch); remember them if not."""
+        if reject in self.rejects:
+            return True
+        self.rejects[reject] = []
+        return False
+
+    def replaced(self, reject: str) -> None:
+        """The mail of these bytes imported: its earlier reject goes."""
+        self.stale += self.rejects.pop(reject, [])
+
+    def forget_replaced(self) -> None:
+        """Delete the rejects that imported this time, and their stored bytes once this commits."""
+        if not self.stale:
+            return
+        rows = InboundMail.objects.filter(
+            pk__in=self.stale, workspace=self.workspace, status=InboundMail.Status.REJECTED
+        )
+        stored = [name for name in rows.values_list("raw", flat=True) if name]
+        rows.delete()
+        storage = InboundMail._meta.get_field("raw").storage  # type: ignore[attr-defined]
+
+        def delete_stored() -> None:
+            for name in stored:
+                storage.delete(name)
+
+        transaction.on_commit(delete_stored)
 
 
 def _import_batch(
@@ -282,21 +368,9 @@ def _import_batch(
         except MailRejected as rejected:
             parsed.append(rejected)
     mails = [m for m in parsed if isinstance(m, ParsedMail)]
-    ids = {m.message_id for m in mails if m.message_id}
-    seen = (
-        set(
-            Message.objects.filter(workspace=workspace, message_id__in=ids).values_list(
-                "message_id", flat=True
-            )
-        )
-        | set(
-            InboundMail.objects.filter(workspace=workspace, message_id__in=ids).values_list(
-                "message_id", flat=True
-            )
-        )
-        if ids
-        else set()
-    )
+    keys = [_key(mail) for mail in parsed]
+    rejects = [fingerprints.reject_fingerprint(raw) for raw in raws]
+    known = _Known(workspace, keys, rejects)
     threading = _Threading(workspace, mails)
     wanted = set(threading.by_message_id.values()) | set(threading.by_token.values())
     wanted |= {pk for open_ in threading.open_of.values() for pk, _title in open_}
@@ -308,27 +382,32 @@ def _import_batch(
     inbound: list[tuple[int, InboundMail]] = []
     now = timezone.now()
     for position, (raw, mail) in enumerate(zip(raws, parsed, strict=True)):
+        key, reject = keys[position], rejects[position]
         if isinstance(mail, MailRejected):
+            if known.rejected(reject):
+                results.append(ImportResult(DUPLICATE))
+                continue
             row = _inbound(
                 workspace,
                 raw,
                 status=InboundMail.Status.REJECTED,
                 source=source,
                 reason=str(mail.reason)[:300],
+                fingerprint=reject,
             )
             inbound.append((position, row))
             results.append(ImportResult(REJECTED, inbound=row))
             continue
-        if mail.message_id and mail.message_id in seen:
+        if key in known.imported:
             results.append(ImportResult(DUPLICATE))
             continue
-        if mail.message_id:
-            seen.add(mail.message_id)
+        known.imported.add(key)
         engagement_id, how = threading.find(mail)
         if engagement_id is None:
-            row = _inbound(workspace, raw, status=InboundMail.Status.UNSORTED, **_summary(mail, source))
+            row = _inbound(workspace, raw, status=InboundMail.Status.UNSORTED, **_summary(mail, source, key))
             inbound.append((position, row))
             results.append(ImportResult(UNSORTED, inbound=row))
+            known.replaced(reject)
             continue
         outbound = mail.from_address in members
         item = mail_log_item(
@@ -341,13 +420,17 @@ def _import_batch(
         try:
             services.message_check(item.message, now)
         except ValidationError as error:
-            # The log refused it (say, a date it cannot hold): keep it for a person to look at.
+            # The log refused it (say, an over-long field): keep it for a person to look at.
+            known.imported.discard(key)
+            if known.rejected(reject):
+                results.append(ImportResult(DUPLICATE))
+                continue
             row = _inbound(
                 workspace,
                 raw,
                 status=InboundMail.Status.REJECTED,
                 reason="; ".join(error.messages)[:300],
-                **_summary(mail, source),
+                **_summary(mail, source, reject),
             )
             inbound.append((position, row))
             results.append(ImportResult(REJECTED, inbound=row))
@@ -369,21 +452,26 @@ def _import_batch(
                 workspace=workspace,
                 status=InboundMail.Status.THREADED,
                 logged_message=message,
-                **_summary(mail, source),  # type: ignore[arg-type]
+                **_summary(mail, source, keys[position]),  # type: ignore[arg-type]
             )
             inbound.append((position, row))
             results[position] = ImportResult(THREADED, inbound=row, message=message, how=how)
+            known.replaced(rejects[position])
         for (position, _item, mail, _how), reason in failed:
+            if known.rejected(rejects[position]):
+                results[position] = ImportResult(DUPLICATE)
+                continue
             row = _inbound(
                 workspace,
                 raws[position],
                 status=InboundMail.Status.REJECTED,
                 reason=reason[:300],
-                **_summary(mail, source),
+                **_summary(mail, source, rejects[position]),
             )
             inbound.append((position, row))
             results[position] = ImportResult(REJECTED, inbound=row)
         InboundMail.objects.bulk_create([row for _p, row in sorted(inbound, key=lambda pair: pair[0])])
+        known.forget_replaced()
     return cast(list[ImportResult], results)
 
 
@@ -496,6 +584,34 @@ def mail_import_many(
         if on_batch is not None:
             on_batch(counts)
     return counts
+
+
+@dataclass(frozen=True)
+class PathResult:
+    """What importing one file or Maildir did: its counts, or why nothing was read ("empty", skipped …)."""
+
+    path: Path
+    counts: ImportCounts | None = None
+    note: str = ""
+
+
+def mail_import_paths(*, workspace: Workspace, paths: Iterable[Path], source: str) -> Iterator[PathResult]:
+    """Import files, mbox files, Maildirs and folders of them; one result for everything found.
+
+    A file that holds no message is "empty"; one that is no mail, or cannot
+    be read, is skipped with the reason; nothing is passed over silently.
+    """
+    for path in paths:
+        for found in sources.mail_sources(path):
+            if found.skipped:
+                yield PathResult(found.path, note=found.skipped)
+                continue
+            try:
+                counts = mail_import_many(workspace=workspace, raws=sources.read(found), source=source)
+            except OSError as error:
+                yield PathResult(found.path, note=f"could not be read ({error.strerror or error})")
+                continue
+            yield PathResult(found.path, counts, "empty" if not counts.total else "")
 
 
 @transaction.atomic

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import codecs
 import datetime as dt
 import email.utils
 import io
@@ -23,11 +22,11 @@ from email import policy
 from email.generator import BytesGenerator
 from email.message import Message
 from email.parser import BytesParser
-from functools import lru_cache
 from typing import Any
 
 from django.utils.translation import gettext as _
 
+from engagements.mail import charsets
 from engagements.mail.classify import (
     MAX_BOUNCE_TEXT,
     is_auto_reply,
@@ -381,14 +380,14 @@ class _Reader:
             return value.encode("utf-8", "replace").decode("utf-8")
         if data.isascii():
             return data.decode("ascii")
-        try:
-            return data.decode("utf-8")  # RFC 6532 allows UTF-8 headers
-        except UnicodeDecodeError:
+        # RFC 6532 allows UTF-8 headers; anything else is guessed (charsets.guess).
+        text, used = charsets.guess(data)
+        if used != charsets.UTF8:
             self.defects.append(
                 _("8-bit characters in header %(name)s were read as %(charset)s")
-                % {"name": name, "charset": "windows-1252"}
+                % {"name": name, "charset": charsets.label(used)}
             )
-            return data.decode("cp1252", "replace")
+        return text
 
     def _decode_words(self, value: str, name: str) -> str:
         """Decode RFC 2047 encoded words in any charset, joining words split inside one character."""
@@ -401,7 +400,7 @@ class _Reader:
             if between and not (pieces and isinstance(pieces[-1], tuple) and between.isspace()):
                 pieces.append(between)
             position = match.end()
-            charset = _charset_key(match.group(1)) or ""
+            charset = charsets.charset_key(match.group(1)) or ""
             decoded = _decode_word_payload(match.group(2).lower(), match.group(3))
             if decoded is None:
                 self.defects.append(_("unreadable encoded word in header %(name)s") % {"name": name})
@@ -582,49 +581,10 @@ class _Reader:
         return f"{subject[: MAX_FILENAME - 4]}.eml" if subject else None
 
     def _decode_bytes(self, data: bytes, declared: str | None) -> str:
-        """Bytes as text: the declared charset if it fits, else UTF-8, Windows-1252, Latin-1."""
-        charset = _charset_key(declared) if declared else None
-        codec = None
-        if charset:
-            try:
-                codec = codecs.lookup(charset).name
-            except (LookupError, ValueError, TypeError):
-                self.defects.append(_("unknown charset %(charset)s") % {"charset": charset[:40]})
-        if data.isascii() and codec in (None, "utf-8", "ascii", "iso8859-1", "cp1252"):
-            return data.decode("ascii")  # the common case, and the same in every charset named here
-        if codec:
-            # An 8-bit charset label on bytes that are valid UTF-8 is a mislabelled UTF-8 text: real
-            # Latin-1 prose almost never forms valid UTF-8 sequences by accident.
-            if codec != "utf-8" and not data.isascii() and _single_byte(codec) and _is_utf8(data):
-                self.defects.append(
-                    _("text declared as %(declared)s was read as %(used)s")
-                    % {"declared": charset, "used": "utf-8"}
-                )
-                return data.decode("utf-8")
-            # Mailers write iso-8859-1 and mean windows-1252 (what browsers do too, per WHATWG).
-            attempt = "cp1252" if codec == "iso8859-1" else codec
-            try:
-                return data.decode(attempt)
-            except (UnicodeError, LookupError, ValueError, TypeError):
-                if attempt == "cp1252" and codec == "iso8859-1":
-                    return data.decode("latin-1")
-        for fallback, label in (("utf-8", "utf-8"), ("cp1252", "windows-1252")):
-            try:
-                text = data.decode(fallback)
-            except UnicodeDecodeError:
-                continue
-            if codec:
-                self.defects.append(
-                    _("text declared as %(declared)s was read as %(used)s")
-                    % {"declared": charset, "used": label}
-                )
-            return text
-        if codec:
-            self.defects.append(
-                _("text declared as %(declared)s was read as %(used)s")
-                % {"declared": charset, "used": "latin-1"}
-            )
-        return data.decode("latin-1", "replace")
+        """Bytes as text, read past wrong and narrow charset labels (``charsets.decode``)."""
+        text, notes = charsets.decode(data, declared)
+        self.defects.extend(notes)
+        return text
 
 
 # --- helpers -------------------------------------------------------------------------------------------
@@ -724,29 +684,6 @@ def _decode_word_payload(encoding: str, payload: str) -> bytes | None:
         return base64.b64decode(cleaned + b"=" * (-len(cleaned) % 4))
     except (binascii.Error, ValueError):
         return None
-
-
-def _charset_key(charset: str | None) -> str | None:
-    if not charset:
-        return None
-    # RFC 2231 lets a charset carry a language ("utf-8*de"); quotes and case are noise.
-    return charset.split("*", 1)[0].strip().strip("\"'").lower() or None
-
-
-@lru_cache(maxsize=64)
-def _single_byte(codec: str) -> bool:
-    try:
-        return len(bytes(range(256)).decode(codec, "replace")) == 256
-    except (LookupError, ValueError, TypeError, UnicodeError):
-        return False
-
-
-def _is_utf8(data: bytes) -> bool:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def _ids(value: str) -> tuple[str, ...]:

@@ -13,18 +13,17 @@ lease to run out, and with the on-disk broker its task message is gone for
 good; so the beat's sweep (``mail_uploads_requeue_stalled``) queues every
 import whose lease ran out again, and a person can press Retry on it. The new
 run goes on after the last batch recorded; a batch committed but not yet
-recorded is found again as duplicates (by Message-ID), so nothing is logged
-twice. A run that finds its lease taken over stops at its next batch.
+recorded is found again as duplicates (by Message-ID, or by fingerprint
+without one), so nothing is logged twice. A run that finds its lease taken
+over stops at its next batch.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import secrets
 from datetime import datetime, timedelta
 from functools import partial
-from pathlib import PurePath
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -36,17 +35,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from engagements import jobs
-from engagements.mail import importer
+from engagements.mail import importer, sources
 from engagements.mail.sources import MailFileReader
 from engagements.models import InboundMail, MailUpload
 from outsourcing.models import User, Workspace
 
 logger = logging.getLogger(__name__)
 
-MBOX, EML = ".mbox", ".eml"
-# A first line that is a header field: printable characters but the colon, then a colon.
-HEADER_LINE = re.compile(rb"[\x21-\x39\x3b-\x7e]+:")
-SNIFF_BYTES = 4096
+MBOX, EML = sources.MBOX, sources.EML
 # Messages per batch (one transaction each): the progress moves on after every one.
 UPLOAD_BATCH = 200
 # Stalled imports the sweep queues again per pass (a few at most, in practice).
@@ -79,16 +75,12 @@ def mail_file_check(file: UploadedFile) -> str:
     if size == 0:
         raise ValidationError(_("%(name)s is empty.") % {"name": name})
     file.seek(0)
-    head = file.read(SNIFF_BYTES)
+    head = file.read(sources.SNIFF_BYTES)
     file.seek(0)
-    suffix = PurePath(name).suffix.lower()
-    if b"\x00" not in head:
-        start = head.lstrip()
-        if suffix == MBOX or start.startswith(b"From "):
-            return MBOX
-        if suffix == EML or HEADER_LINE.match(start):
-            return EML
-    raise ValidationError(_("%(name)s is not a mail file: upload .eml or .mbox files.") % {"name": name})
+    kind = sources.mail_kind(name, head)
+    if kind is None:
+        raise ValidationError(_("%(name)s is not a mail file: upload .eml or .mbox files.") % {"name": name})
+    return kind
 
 
 def _enqueue(upload_id: int) -> None:

@@ -209,11 +209,13 @@ def test_the_command_imports_eml_mbox_and_maildir_and_prints_the_counts(team, en
     maildir = mailbox.Maildir(tmp_path / "Maildir")
     maildir.add(mail(sender="stranger@example.net", message_id="d@x"))
     maildir.close()
-    (tmp_path / "garbage.eml").write_bytes(b"")
+    (tmp_path / "garbage.eml").write_bytes(b"no mail\n")
     out = StringIO()
     paths = [str(tmp_path / name) for name in ("reply.eml", "archive.mbox", "Maildir", "garbage.eml")]
     call_command("import_mail", *paths, workspace=team.workspace.slug, stdout=out)
-    assert out.getvalue().strip() == "imported 4: threaded 2, unsorted 2; rejected 1; already there 0"
+    assert out.getvalue().strip().splitlines()[-1] == (
+        "imported 4: threaded 2, unsorted 2; rejected 1; already there 0"
+    )
     again = StringIO()
     call_command("import_mail", *paths[:3], workspace=team.workspace.slug, stdout=again)
     assert "already there 4" in again.getvalue()
