@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import random
 import time
 import unicodedata
@@ -37,6 +36,7 @@ from engagements.exchanges import DerivedExchange, LogEntry, derive_exchanges, e
 from engagements.models import Engagement, Exchange, InboundMail, Message, Review, StatusChange
 from engagements.policies import calendar_for, default_policy, hold_periods, our_calendar, our_zone
 from engagements.reliability.snapshots import snapshots_refresh
+from engagements.sql import copy_text
 from outsourcing.models import Membership, Role, User, Workspace
 from outsourcing.services import workspace_create, workspace_delete
 from providers.models import Absence, Category, Provider, ProviderEmail, ProviderSkill
@@ -1248,24 +1248,6 @@ class _Story:
 # --- bulk writing --------------------------------------------------------------------
 
 
-def _copy_text(value: object) -> str:
-    """One value in PostgreSQL's COPY text format."""
-    if value is None:
-        return "\\N"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, list | dict):
-        value = json.dumps(value)
-    text = str(value)
-    if "\\" in text or "\n" in text or "\t" in text or "\r" in text:
-        text = text.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
-    return text
-
-
 class _Writer:
     """Inserts rows (dicts of attnames, ids included) fast: COPY on PostgreSQL, bulk_create elsewhere.
 
@@ -1315,7 +1297,7 @@ class _Writer:
         buffer = io.StringIO()
         for row in rows:
             merged = {**defaults, **row}
-            buffer.write("\t".join([_copy_text(merged[name]) for name in names]))
+            buffer.write("\t".join([copy_text(merged[name]) for name in names]))
             buffer.write("\n")
         buffer.seek(0)
         with connection.cursor() as cursor:

@@ -24,10 +24,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import DatabaseError, models, transaction
+from django.db import DatabaseError, connection, models, transaction
 from django.utils.translation import gettext as _
 
-from engagements import backlog
+from engagements import backlog, sql
 from engagements.archive.tables import (
     FORMAT,
     MANIFEST,
@@ -353,10 +353,17 @@ def _load(
 
 
 def _insert(table: Table, batch: list[tuple[int, models.Model]], ids: dict[int, int]) -> None:
+    """Write a batch of rows and note their new ids: COPY on PostgreSQL (ids reserved first), else bulk_create."""
     if not batch:
         return
-    created = table.model._base_manager.bulk_create([row for _old, row in batch])  # type: ignore[attr-defined]
-    for (old, _row), new in zip(batch, created, strict=True):
+    rows = [row for _old, row in batch]
+    if connection.vendor == "postgresql":
+        for row, pk in zip(rows, sql.reserve_ids(table.model, len(rows)), strict=True):
+            row.pk = pk
+        sql.copy_objects(table.model, rows)
+    else:
+        rows = table.model._base_manager.bulk_create(rows)  # type: ignore[attr-defined]
+    for (old, _row), new in zip(batch, rows, strict=True):
         ids[old] = new.pk
     batch.clear()
 
