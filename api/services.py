@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import cast
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from api.models import ApiToken
+from api.models import ApiToken, IdempotentRequest
 from outsourcing.models import Membership
 
 # last_used_at is written at most this often per token: one UPDATE a minute, not one per call.
@@ -48,3 +49,22 @@ def token_touch(token: ApiToken) -> None:
         return
     ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     token.last_used_at = now
+
+
+PURGE_BATCH = 5000
+
+
+def idempotent_requests_purge() -> int:
+    """Delete the stored answers older than API_IDEMPOTENCY_HOURS, in batches; the number deleted.
+
+    A retry after that long is a new request: clients retry within minutes.
+    """
+    cutoff = timezone.now() - timedelta(hours=settings.API_IDEMPOTENCY_HOURS)
+    deleted = 0
+    while True:
+        ids = list(
+            IdempotentRequest.objects.filter(created_at__lt=cutoff).values_list("pk", flat=True)[:PURGE_BATCH]
+        )
+        if not ids:
+            return deleted
+        deleted += IdempotentRequest.objects.filter(pk__in=ids).delete()[0]

@@ -654,3 +654,9 @@ SPECTACULAR_SETTINGS = {
         "RatingEnum": "engagements.models.Review.RATING_CHOICES",
     },
 }
+# How long a POST's answer is kept for retries with the same Idempotency-Key (api.tasks purges older ones).
+API_IDEMPOTENCY_HOURS = env_int("API_IDEMPOTENCY_HOURS", 24)
+CELERY_BEAT_SCHEDULE["purge-idempotent-requests"] = {
+    "task": "api.tasks.purge_idempotent_requests",
+    "schedule": 3600.0,
+}

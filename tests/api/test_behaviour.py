@@ -10,6 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from api.models import IdempotentRequest
+from api.tasks import purge_idempotent_requests
 from engagements.models import Engagement, Exchange, Flag, Message
 from tests.api.conftest import ApiTeam
 from tests.factories import EngagementFactory, ProviderEmailFactory, ProviderFactory
@@ -138,6 +140,21 @@ def test_a_failed_post_keeps_its_idempotency_key_free_for_the_retry(api: ApiTeam
     )
     fixed = client.post("/api/v1/messages/", _reply(api), format="json", headers={"Idempotency-Key": "k"})
     assert fixed.status_code == 201
+
+
+def test_answers_older_than_the_retry_window_are_purged_and_newer_ones_kept(api: ApiTeam, settings) -> None:
+    settings.API_IDEMPOTENCY_HOURS = 24
+    client = api.client("member")
+    for key in ("old", "new"):
+        client.post("/api/v1/messages/", _reply(api), format="json", headers={"Idempotency-Key": key})
+    IdempotentRequest.objects.filter(key="old").update(created_at=timezone.now() - timedelta(hours=25))
+
+    assert purge_idempotent_requests() == 1
+
+    assert list(IdempotentRequest.objects.values_list("key", flat=True)) == ["new"]
+    # A retry after the window is a new request: the client logs it again, knowingly.
+    again = client.post("/api/v1/messages/", _reply(api), format="json", headers={"Idempotency-Key": "new"})
+    assert again["Idempotent-Replayed"] == "true"
 
 
 def test_idempotency_keys_are_each_tokens_own(api: ApiTeam) -> None:
