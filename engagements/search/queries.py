@@ -74,48 +74,69 @@ def _scope(kind: Kind) -> str:
     return "t.workspace_id = %s"
 
 
-def _matches_sql(kind: Kind, terms: Sequence[str]) -> tuple[str, list[Any], str, list[Any]]:
-    """FROM/WHERE and ORDER BY for the engine in use, with their parameters."""
+@dataclass(frozen=True)
+class _Sql:
+    """The engine's pieces: FROM/WHERE of the matches, what each match carries, how to rank it."""
+
+    where: str
+    where_params: list[Any]
+    doc: str  # a column of the candidates: PostgreSQL's stored vector, FTS5's bm25 score
+    order: str  # ORDER BY over the candidates, best first
+    order_params: list[Any]
+
+
+def _sql(kind: Kind, terms: Sequence[str], workspace_id: int) -> _Sql:
     if connection.vendor == "postgresql":
         text = " ".join(terms)
         # The same words parsed by each configuration: any of them matching is a hit.
         tsquery = "(plainto_tsquery('simple', %s) || plainto_tsquery('english', %s) || plainto_tsquery('german', %s))"
-        where = f"FROM {kind.table} t WHERE {_scope(kind)} AND t.search_vector @@ {tsquery}"
-        order = f"ORDER BY ts_rank_cd(t.search_vector, {tsquery}) DESC, t.id DESC"
-        return where, [text, text, text], order, [text, text, text]
+        return _Sql(
+            where=f"FROM {kind.table} t WHERE {_scope(kind)} AND t.search_vector @@ {tsquery}",
+            where_params=[workspace_id, text, text, text],
+            doc="t.search_vector",
+            order=f"ORDER BY ts_rank(doc, {tsquery}) DESC, id DESC",
+            order_params=[text, text, text],
+        )
     fts = f"{kind.table}_fts"
-    where = f"FROM {fts} JOIN {kind.table} t ON t.id = {fts}.rowid WHERE {fts} MATCH %s AND {_scope(kind)}"
     weights = ", ".join(str(w) for w in kind.weights)
-    # bm25() is lower for better matches.
-    return where, [_fts5_query(terms)], f"ORDER BY bm25({fts}, {weights}), t.id DESC", []
-
-
-def _params(kind: Kind, terms: Sequence[str], workspace_id: int) -> tuple[str, list[Any], str, list[Any]]:
-    where, match_params, order, order_params = _matches_sql(kind, terms)
-    if connection.vendor == "postgresql":
-        # The workspace placeholder comes before the tsquery's in the WHERE clause.
-        return where, [workspace_id, *match_params], order, order_params
-    return where, [*match_params, workspace_id], order, order_params
+    return _Sql(
+        where=f"FROM {fts} JOIN {kind.table} t ON t.id = {fts}.rowid WHERE {fts} MATCH %s AND {_scope(kind)}",
+        where_params=[_fts5_query(terms), workspace_id],
+        doc=f"bm25({fts}, {weights})",
+        order="ORDER BY doc, id DESC",  # bm25() is lower for better matches
+        order_params=[],
+    )
 
 
 def match_count(kind: Kind, terms: Sequence[str], workspace_id: int) -> int:
     """How many rows of the workspace match, up to COUNT_CAP + 1."""
     if not terms:
         return 0
-    where, params, _, _ = _params(kind, terms, workspace_id)
+    sql = _sql(kind, terms, workspace_id)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM (SELECT 1 {where} LIMIT %s) AS hits", [*params, COUNT_CAP + 1])
+        cursor.execute(
+            f"SELECT count(*) FROM (SELECT 1 {sql.where} LIMIT %s) AS hits",
+            [*sql.where_params, COUNT_CAP + 1],
+        )
         return int(cursor.fetchone()[0])
 
 
 def ranked_ids(kind: Kind, terms: Sequence[str], workspace_id: int, *, offset: int, limit: int) -> list[int]:
-    """The ids of one page of matches, best first."""
+    """The ids of one page of matches, best first.
+
+    Ranked among the COUNT_CAP newest matches: a word in most of a million
+    messages would otherwise have every one of them scored for each page, and
+    in a log the newest matches are the likeliest wanted (docs/search.md).
+    """
     if not terms:
         return []
-    where, params, order, order_params = _params(kind, terms, workspace_id)
-    sql = f"SELECT t.id {where} {order} LIMIT %s OFFSET %s"
+    sql = _sql(kind, terms, workspace_id)
+    query = (
+        f"SELECT id FROM (SELECT t.id AS id, {sql.doc} AS doc {sql.where} ORDER BY t.id DESC LIMIT %s) AS hits "
+        f"{sql.order} LIMIT %s OFFSET %s"
+    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *order_params, limit, offset])
+        cursor.execute(query, [*sql.where_params, COUNT_CAP, *sql.order_params, limit, offset])
         return [row[0] for row in cursor.fetchall()]
 
 
