@@ -240,3 +240,19 @@ def test_the_index_exists_only_for_the_engine_in_use(db):
     else:
         assert "engagements_message_fts" not in tables
         assert "search_vector" in columns
+
+
+def test_after_migrate_puts_back_an_index_a_table_rebuild_took_away(team, log):
+    from engagements.search import index
+
+    provider = log[0]
+    if connection.vendor == "sqlite":
+        # What Django's SQLite table rebuild does to an altered table: its triggers go.
+        with connection.cursor() as cursor:
+            for trigger in index.TRIGGERS:
+                cursor.execute(f"DROP TRIGGER providers_provider_fts_{trigger}")
+    provider.notes = "Now writes podcasts"
+    provider.save(update_fields=["notes"])
+    index.after_migrate(sender=None, using="default")
+    found = team.client_for(team.alice).get(_url(team, q="podcasts", kind="providers")).context["page_obj"]
+    assert [h.obj for h in found] == [provider]
