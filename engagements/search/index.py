@@ -85,6 +85,10 @@ def postgres_index_create(schema_editor: Any) -> None:
             f"ALTER TABLE {table} ADD COLUMN search_vector tsvector GENERATED ALWAYS AS ({_pg_vector(columns)}) STORED"
         )
         schema_editor.execute(f"CREATE INDEX {table}_search ON {table} USING gin (search_vector)")
+        # Statistics on ten times the usual number of words: with the default, a rare word is
+        # guessed to match thousands of rows, and the planner walks the primary key newest-first
+        # through a million messages (seconds) instead of asking the GIN index (milliseconds).
+        schema_editor.execute(f"ALTER TABLE {table} ALTER COLUMN search_vector SET STATISTICS 1000")
 
 
 def postgres_index_drop(schema_editor: Any) -> None:

@@ -22,6 +22,9 @@ from providers.models import Provider
 MAX_QUERY_LENGTH = 200
 # Counting stops here: "more than 1,000" is as useful as the exact number, and cheaper.
 COUNT_CAP = 1000
+# Above this many matches, walking the newest rows until COUNT_CAP of them match is cheaper
+# than fetching every match to pick the newest (about sqrt(COUNT_CAP x rows) at a million rows).
+PLENTY = 20_000
 SNIPPET_CHARS = 160
 
 # Words as both engines' tokenizers see them (letters and digits of any script).
@@ -108,31 +111,39 @@ def _sql(kind: Kind, terms: Sequence[str], workspace_id: int) -> _Sql:
     )
 
 
-def match_count(kind: Kind, terms: Sequence[str], workspace_id: int) -> int:
-    """How many rows of the workspace match, up to COUNT_CAP + 1."""
+def match_count(kind: Kind, terms: Sequence[str], workspace_id: int, *, up_to: int = COUNT_CAP) -> int:
+    """How many rows of the workspace match, up to ``up_to`` + 1."""
     if not terms:
         return 0
     sql = _sql(kind, terms, workspace_id)
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT count(*) FROM (SELECT 1 {sql.where} LIMIT %s) AS hits",
-            [*sql.where_params, COUNT_CAP + 1],
+            [*sql.where_params, up_to + 1],
         )
         return int(cursor.fetchone()[0])
 
 
-def ranked_ids(kind: Kind, terms: Sequence[str], workspace_id: int, *, offset: int, limit: int) -> list[int]:
+def ranked_ids(
+    kind: Kind, terms: Sequence[str], workspace_id: int, *, offset: int, limit: int, plenty: bool = False
+) -> list[int]:
     """The ids of one page of matches, best first.
 
     Ranked among the COUNT_CAP newest matches: a word in most of a million
     messages would otherwise have every one of them scored for each page, and
     in a log the newest matches are the likeliest wanted (docs/search.md).
+
+    How PostgreSQL finds those is chosen here, not left to the planner, whose
+    guess of a word's frequency can be wrong by thousands of rows: with
+    ``plenty`` of matches, walk the primary key newest-first until enough match;
+    otherwise (``id + 0`` hides that index) fetch every match from the GIN index.
     """
     if not terms:
         return []
     sql = _sql(kind, terms, workspace_id)
+    newest = "t.id" if plenty or connection.vendor != "postgresql" else "t.id + 0"
     query = (
-        f"SELECT id FROM (SELECT t.id AS id, {sql.doc} AS doc {sql.where} ORDER BY t.id DESC LIMIT %s) AS hits "
+        f"SELECT id FROM (SELECT t.id AS id, {sql.doc} AS doc {sql.where} ORDER BY {newest} DESC LIMIT %s) AS hits "
         f"{sql.order} LIMIT %s OFFSET %s"
     )
     with connection.cursor() as cursor:
@@ -209,10 +220,21 @@ class Results:
     def __len__(self) -> int:
         return self.count()
 
+    def plenty(self) -> bool:
+        """More than PLENTY matches (asked of PostgreSQL only, and only past COUNT_CAP)."""
+        if connection.vendor != "postgresql" or self.count() < COUNT_CAP:
+            return False
+        return match_count(self.kind, self.terms, self.workspace_id, up_to=PLENTY) > PLENTY
+
     def __getitem__(self, page: slice) -> list[Hit]:
         start = page.start or 0
         ids = ranked_ids(
-            self.kind, self.terms, self.workspace_id, offset=start, limit=(page.stop or start) - start
+            self.kind,
+            self.terms,
+            self.workspace_id,
+            offset=start,
+            limit=(page.stop or start) - start,
+            plenty=self.plenty(),
         )
         rows = {row.pk: row for row in _rows(self.kind, ids)}
         return [self._hit(rows[pk]) for pk in ids if pk in rows]

@@ -256,3 +256,15 @@ def test_after_migrate_puts_back_an_index_a_table_rebuild_took_away(team, log):
     index.after_migrate(sender=None, using="default")
     found = team.client_for(team.alice).get(_url(team, q="podcasts", kind="providers")).context["page_obj"]
     assert [h.obj for h in found] == [provider]
+
+
+def test_both_ways_of_finding_the_newest_matches_rank_alike(team, log):
+    for n in range(5):
+        MessageFactory(engagement=log[1], subject="Invoice" if n % 2 else "Status", body=f"invoice {n}")
+    kind = queries.KINDS["messages"]
+    ranked = [
+        queries.ranked_ids(kind, ["invoice"], team.workspace.pk, offset=0, limit=20, plenty=plenty)
+        for plenty in (False, True)
+    ]
+    assert len(ranked[0]) == 5
+    assert ranked[0] == ranked[1]
