@@ -206,11 +206,14 @@ class Hit:
 class Results:
     """One kind's matches as the Paginator wants them: a (capped) count and slices of hits."""
 
-    def __init__(self, kind: Kind, terms: Sequence[str], workspace_id: int) -> None:
+    def __init__(
+        self, kind: Kind, terms: Sequence[str], workspace_id: int, *, count: int | None = None
+    ) -> None:
         self.kind = kind
         self.terms = list(terms)
         self.workspace_id = workspace_id
-        self._count: int | None = None
+        # The count search_counts() already made, if any: saves asking again.
+        self._count = None if count is None else min(count, COUNT_CAP)
 
     def count(self) -> int:
         if self._count is None:

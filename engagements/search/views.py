@@ -30,7 +30,7 @@ def search(request: HttpRequest) -> HttpResponse:
         kind = next((k for k in queries.KINDS if counts.get(k)), "messages")
     page: Page[Any] | None = None
     if terms:
-        results = queries.Results(queries.KINDS[kind], terms, req.workspace.pk)
+        results = queries.Results(queries.KINDS[kind], terms, req.workspace.pk, count=counts[kind])
         page = Paginator(cast(Any, results), PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
