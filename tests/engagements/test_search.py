@@ -268,3 +268,11 @@ def test_both_ways_of_finding_the_newest_matches_rank_alike(team, log):
     ]
     assert len(ranked[0]) == 5
     assert ranked[0] == ranked[1]
+
+
+def test_the_page_speaks_german(team, log, settings):
+    client = team.client_for(team.alice)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "de"
+    content = client.get(_url(team, q="mailbox " * 30)).content.decode()
+    assert "Diese Suche ist zu lang" in content
+    assert "Hier passt nichts zu „zebra“." in client.get(_url(team, q="zebra")).content.decode()
