@@ -81,6 +81,7 @@ bench: setup-dev
 	$(PY) -m bench.import_table
 	$(PY) -m bench.archive
 	$(PY) -m bench.api
+	$(PY) -m bench.search
 
 messages: setup-dev
 	$(MANAGE) makemessages -l de --ignore=.venv --ignore=node_modules --ignore=staticfiles --ignore=var --no-obsolete

@@ -42,6 +42,7 @@ urlpatterns = [
     path("w/<slug:ws>/import/", include("engagements.tables.urls")),
     path("w/<slug:ws>/data/", include("engagements.archive.urls")),
     path("w/<slug:ws>/calendar/", include("engagements.ical.urls")),
+    path("w/<slug:ws>/search/", include("engagements.search.urls")),
     path("mail/in/", include("engagements.mail.webhook_urls")),
     # The calendar feed: its secret token is the only credential (calendar programs log in to nothing).
     path("calendar/", include("engagements.ical.public_urls")),

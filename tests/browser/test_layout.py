@@ -34,6 +34,7 @@ def test_the_navigation_fits_the_window_in_english_and_german(page, live_server,
         for testid in (
             "nav-attention",
             "nav-reliability",
+            "nav-search-input",
             "nav-notifications",
             "workspace-switcher",
             "account-menu",

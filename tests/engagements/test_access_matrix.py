@@ -73,6 +73,7 @@ MATRIX: dict[str, tuple[str, str]] = {
     "mail:upload_status": READ,
     "mail:upload_retry": ACTION,
     "mail:webhook_settings": ("200 200 403 403", "302 302 403 403"),
+    "search:results": READ,
 }
 
 # URLs of the engagements app outside any workspace, with what guards them instead.
