@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -94,8 +95,13 @@ def require_role(request: WorkspaceRequest, role: str) -> None:
 
 
 def safe_target(request: HttpRequest, target: str, fallback: str) -> str:
-    """``target`` when it stays on this site (a form's "next", a stored link), else ``fallback``."""
+    """``target`` when it stays on this site (a form's "next", a stored link), else ``fallback``.
+
+    Only a path ("/w/…") or a full URL of this host: ``redirect()`` takes any other word
+    for the name of a view, and a posted "next=Ada" would fail to reverse (a 500).
+    """
     allowed = url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     )
-    return target if target and allowed else fallback
+    is_url = target.startswith("/") or urlsplit(target).scheme in ("http", "https")
+    return target if target and allowed and is_url else fallback

@@ -241,6 +241,18 @@ def test_an_action_returns_to_the_page_it_came_from_on_this_site_only(team, flag
     assert response["Location"] == url("attention")
 
 
+@pytest.mark.parametrize(
+    "target", ["Ada", "home", "engagements:list", "javascript:alert(1)", "mailto:x@example.com"]
+)
+def test_a_next_that_is_not_a_path_goes_back_to_attention_not_to_a_500(team, flag, target):
+    # redirect() reads a bare word as the name of a view: "Ada" failed to reverse.
+    response = team.client_for(team.bob).post(
+        url("flag_snooze", pk=flag.pk), {"preset": "tomorrow", "next": target}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == url("attention")
+
+
 # --- The engagement page ----------------------------------------------------------------------
 
 
