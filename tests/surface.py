@@ -15,13 +15,24 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import models
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from engagements import services as engagement_services
-from engagements.models import Engagement, Flag, InboundMail, Mailbox, MailUpload, Message, Notification
+from engagements.models import (
+    DataArchive,
+    Engagement,
+    Flag,
+    InboundMail,
+    Mailbox,
+    MailUpload,
+    Message,
+    Notification,
+    TableImport,
+)
 from outsourcing.models import Invitation, Membership, Role, User, Workspace
 from providers import services as provider_services
 from tests.factories import MembershipFactory, ProviderEmailFactory
@@ -68,7 +79,14 @@ PK_OF: dict[str, str] = {
     "mail:mailbox_poll": "mailbox",
     "mail:upload_status": "upload",
     "mail:upload_retry": "upload",
+    "engagements:message_log_export": "engagement",
+    "tables:mapping": "table_import",
+    "archive:status": "archive",
+    "archive:download": "archive",
+    "archive:delete": "archive",
 }
+# What a route needs after its path to do its work rather than say "not found".
+QUERY_OF: dict[str, str] = {"engagements:message_log_export": "?format=csv"}
 # The other parameters, by name.
 PARAM_OF = {
     "provider_pk": "provider",
@@ -225,6 +243,24 @@ def _side(workspace: Workspace, owner: User, people: list[User]) -> Side:
         invited_by=owner,
         expires_at=Invitation.default_expiry(),
     )
+    table_import = TableImport.objects.create(
+        workspace=workspace,
+        kind=TableImport.Kind.PROVIDERS,
+        filename="providers.csv",
+        data=b"Name,E-Mail\nGrace Hopper,grace@example.net\n",
+        created_by=owner,
+    )
+    # A finished export with its zip: the page, the download and the delete have something to act on.
+    archive = DataArchive.objects.create(
+        workspace=workspace,
+        kind=DataArchive.Kind.EXPORT,
+        requested_by=owner,
+        status=DataArchive.Status.DONE,
+        percent=100,
+        finished_at=now,
+        expires_at=now + timedelta(days=7),
+    )
+    archive.file.save("export.zip", ContentFile(b"PK\x05\x06" + bytes(18)), save=True)
     objects: dict[str, models.Model] = {
         "provider": provider,
         "engagement": engagement,
@@ -240,6 +276,8 @@ def _side(workspace: Workspace, owner: User, people: list[User]) -> Side:
         "document": document,
         "policy": policy,
         "invitation": invitation,
+        "table_import": table_import,
+        "archive": archive,
         # The membership a member-page URL names: the last person's (never the owner's own).
         "membership": Membership.objects.get(workspace=workspace, user=people[-1]),
     }
@@ -290,7 +328,7 @@ def url_for(route: Route, world: World, user: User | None, *, foreign: bool = Fa
                 kwargs["pk"] = side.objects[kind].pk
         else:
             kwargs[param] = side.objects[PARAM_OF[param]].pk
-    return reverse(route.name, kwargs=kwargs)
+    return reverse(route.name, kwargs=kwargs) + QUERY_OF.get(route.name, "")
 
 
 def counts() -> dict[str, int]:

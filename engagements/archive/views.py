@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from engagements.archive import services
 from engagements.archive.forms import ArchiveImportForm
@@ -32,6 +32,7 @@ def _archive(request: WorkspaceRequest, pk: int) -> DataArchive:
 
 
 @owner_view
+@require_safe
 def index(request: HttpRequest) -> HttpResponse:
     req = _ws(request)
     return _index(req, ArchiveImportForm())
@@ -73,6 +74,7 @@ def import_archive(request: HttpRequest) -> HttpResponse:
 
 
 @owner_view
+@require_safe
 def status(request: HttpRequest, pk: int) -> HttpResponse:
     """One export's or import's progress; htmx asks for the partial every second while it runs."""
     req = _ws(request)
@@ -83,6 +85,7 @@ def status(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @owner_view
+@require_safe
 def download(request: HttpRequest, pk: int) -> HttpResponseBase:
     archive = _archive(_ws(request), pk)
     if not archive.is_downloadable:

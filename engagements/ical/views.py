@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_safe
 
 from engagements.ical import feed as feeds
 from engagements.models import CalendarFeed
@@ -28,6 +28,7 @@ def _page(req: WorkspaceRequest, token: str = "") -> HttpResponse:
 
 
 @member_view
+@require_safe
 def feed_page(request: HttpRequest) -> HttpResponse:
     return _page(cast(WorkspaceRequest, request))
 

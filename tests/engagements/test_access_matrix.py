@@ -27,6 +27,8 @@ MANAGE_PAGE = ("200 200 403 403", "200 200 403 403")  # a form for managers and 
 MANAGE_ACTION = ("405 405 405 405", "302 302 403 403")  # a button for managers and owners, POST only
 MANAGE_ONLY_ACTION = ("405 405 403 403", "302 302 403 403")  # …on a URL only managers may even read
 PERSONAL_ACTION = ("405 405 405 405", "302 302 302 302")  # one's own notifications: a viewer reads too
+OWNER_PAGE = ("200 403 403 403", "405 403 403 403")  # the complete export's pages: owners only
+OWNER_ACTION = ("405 403 403 403", "302 403 403 403")
 
 MATRIX: dict[str, tuple[str, str]] = {
     "engagements:list": READ,
@@ -74,6 +76,20 @@ MATRIX: dict[str, tuple[str, str]] = {
     "mail:upload_retry": ACTION,
     "mail:webhook_settings": ("200 200 403 403", "302 302 403 403"),
     "search:results": READ,
+    "engagements:message_log_export": READ,
+    "tables:upload": EDIT,
+    "tables:mapping": EDIT,
+    "archive:index": OWNER_PAGE,
+    "archive:status": OWNER_PAGE,
+    "archive:download": OWNER_PAGE,
+    "archive:export": OWNER_ACTION,
+    "archive:delete": OWNER_ACTION,
+    # An archive that is not a zip is refused with the form and a 400, as the upload of a bad file is.
+    "archive:import": ("405 403 403 403", "400 403 403 403"),
+    # One's own calendar feed: a viewer keeps one too; making one shows its address once (200).
+    "calendar:feed": ("200 200 200 200", "405 405 405 405"),
+    "calendar:create": ("405 405 405 405", "200 200 200 200"),
+    "calendar:revoke": PERSONAL_ACTION,
 }
 
 # URLs of the engagements app outside any workspace, with what guards them instead.
@@ -83,6 +99,8 @@ OPEN_ENDPOINTS = {
     "mail_webhook_postmark",
     "mail_webhook_mailgun",
     "mail_webhook_mailgun_mime",
+    # The calendar feed: its secret token is the only credential (tests/engagements/test_calendar_feed.py).
+    "calendar_ics",
 }
 
 
