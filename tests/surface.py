@@ -21,6 +21,7 @@ from django.db import models
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from api import services as api_services
 from engagements import services as engagement_services
 from engagements.models import (
     DataArchive,
@@ -127,8 +128,11 @@ def _walk(patterns: list[Any], prefix: str, namespace: str | None) -> list[Route
 
 
 def routes() -> list[Route]:
-    """Every named URL of the project's own apps (allauth's, the admin's and Django's are theirs)."""
-    own = ("outsourcing.", "providers.", "engagements.")
+    """Every named URL of the project's own apps (allauth's, the admin's and Django's are theirs).
+
+    The REST API's own URLs take a token, not a session: schemathesis walks them (tests/api).
+    """
+    own = ("outsourcing.", "providers.", "engagements.", "api.token_views")
     return [r for r in _walk(get_resolver().url_patterns, "", None) if r.module.startswith(own)]
 
 
@@ -261,6 +265,10 @@ def _side(workspace: Workspace, owner: User, people: list[User]) -> Side:
         expires_at=now + timedelta(days=7),
     )
     archive.file.save("export.zip", ContentFile(b"PK\x05\x06" + bytes(18)), save=True)
+    # The owner's personal API token: its prefix names it in the revoke URL.
+    api_token, _key = api_services.token_create(
+        membership=Membership.objects.get(workspace=workspace, user=owner), name="Zapier", access="write"
+    )
     objects: dict[str, models.Model] = {
         "provider": provider,
         "engagement": engagement,
@@ -278,6 +286,7 @@ def _side(workspace: Workspace, owner: User, people: list[User]) -> Side:
         "invitation": invitation,
         "table_import": table_import,
         "archive": archive,
+        "api_token": api_token,
         # The membership a member-page URL names: the last person's (never the owner's own).
         "membership": Membership.objects.get(workspace=workspace, user=people[-1]),
     }
@@ -316,6 +325,8 @@ def url_for(route: Route, world: World, user: User | None, *, foreign: bool = Fa
     for param in route.params:
         if param == "ws":
             kwargs["ws"] = world.mine.workspace.slug
+        elif param == "prefix":
+            kwargs["prefix"] = side.objects["api_token"].prefix  # type: ignore[attr-defined]
         elif param == "token":
             kwargs["token"] = "no-such-token"
         elif param == "pk":
@@ -342,7 +353,7 @@ def counts() -> dict[str, int]:
     tables = sorted(
         {
             model._meta.db_table
-            for app in ("outsourcing", "providers", "engagements")
+            for app in ("outsourcing", "providers", "engagements", "api")
             for model in apps.get_app_config(app).get_models(include_auto_created=True)
         }
     )

@@ -194,9 +194,10 @@ def _crawl(world: surface.World) -> None:
 
 def _ids(world: surface.World) -> list[str]:
     """Every id in the world, both workspaces': the foreign ones are what a form must refuse."""
-    ids = {obj.pk for side in (world.mine, world.theirs) for obj in side.objects.values()}
-    ids |= {user.pk for user in world.users.values() if user is not None}
-    return [str(pk) for pk in sorted(ids)]
+    # An API token's pk is text (its prefix and hash), every other pk a number.
+    ids = {str(obj.pk) for side in (world.mine, world.theirs) for obj in side.objects.values()}
+    ids |= {str(user.pk) for user in world.users.values() if user is not None}
+    return sorted(ids)
 
 
 def _file(draw: Any) -> SimpleUploadedFile:
