@@ -219,3 +219,23 @@ def test_another_workspace_text_is_never_used(team, engagement, message):
 @pytest.mark.parametrize("kind", sorted(followup_templates.KIND_NAMES))
 def test_every_starter_text_uses_only_known_placeholders(kind, language):
     followup_templates.check_body(followup_templates.starter(kind, language))
+
+
+def test_a_language_chosen_on_the_compose_page_picks_the_workspace_text_in_it(team, engagement, message):
+    speaking(engagement, "fr")
+    FollowupTemplate.objects.create(
+        workspace=team.workspace, kind="reply_overdue", language="de", body="Hallo {provider}"
+    )
+    response = team.client_for(team.alice).get(compose_url(engagement, kind="follow_up", lang="de"))
+    assert response.context["form"].initial["body"] == "Hallo Vanessa VA"
+    assert response.context["chosen"]["language"] == "de"
+
+
+def test_the_one_click_follow_up_in_the_log_form_uses_the_workspace_text_too(team, engagement, message):
+    speaking(engagement, "de")
+    FollowupTemplate.objects.create(
+        workspace=team.workspace, kind="reply_overdue", language="de", body="Hallo {provider}, {engagement}"
+    )
+    page = reverse("engagements:message_create", kwargs={"ws": "acme", "pk": engagement.pk})
+    response = team.client_for(team.alice).get(page, {"followup": "1"})
+    assert response.context["log_form"].initial["body"] == "Hallo Vanessa VA, Landing page copy"
