@@ -157,6 +157,21 @@ def starter(kind: str, language: str) -> str:
         )
 
 
+def language_name(code: str) -> str:
+    """The language's name in the reader's language, or its code when Django does not know it."""
+    try:
+        return str(translation.get_language_info(code)["name_translated"])
+    except KeyError:
+        return code
+
+
+def added_languages(workspace_id: int) -> list[str]:
+    """The languages the app does not ship that the workspace has texts in (one query)."""
+    shipped = shipped_languages()
+    found = FollowupTemplate.objects.filter(workspace_id=workspace_id).values_list("language", flat=True)
+    return sorted(set(found) - set(shipped))
+
+
 def custom_bodies(workspace_id: int, kind: str) -> dict[str, str]:
     """The workspace's own texts for ``kind``, by language (one query)."""
     return dict(

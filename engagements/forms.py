@@ -418,6 +418,8 @@ def followup_initial(
     today = timezone.localdate(now, ZoneInfo(zone))  # days count by the provider's calendar
     text = followup_text(facts, delivery_late=deadlines.delivery_overdue(engagement, now))
     customs = followup_templates.custom_bodies(engagement.workspace_id, text)
+    if language not in customs and language not in followup_templates.shipped_languages():
+        language = None  # no text in it: the provider's language decides
     language = language or followup_language(provider.languages or [], translation.get_language(), customs)
     request = facts.request
     requested_at = request.occurred_at if request is not None else None

@@ -321,8 +321,10 @@ def compose_initial(
     provider = engagement.provider
     if kind == Message.Kind.FOLLOW_UP:
         facts = queries.followup_facts(engagement, flag, bounced=bounced)
-        # Unless one was chosen, the provider's language, counting those the workspace has its own texts in.
-        initial = followup_initial(engagement, facts, sender=sender_name, language=shipped_language(language))
+        # The one chosen when there is a text in it (the workspace may have added languages), else
+        # the provider's, counting those the workspace has its own texts in.
+        chosen = (language or "").strip().lower() or None
+        initial = followup_initial(engagement, facts, sender=sender_name, language=chosen)
         return {
             "kind": kind,
             "subject": initial["subject"],

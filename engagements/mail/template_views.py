@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import get_language_info, gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from engagements import followup_templates as templates
@@ -36,14 +36,6 @@ class TemplateForm(forms.Form):
         return body
 
 
-def language_name(code: str) -> str:
-    """The language's name in the reader's language, or its code when Django does not know it."""
-    try:
-        return str(get_language_info(code)["name_translated"])
-    except KeyError:
-        return code
-
-
 def _chosen(request: HttpRequest) -> tuple[str, str]:
     """The kind and language a request names (the first of each by default); 404 for unknown ones."""
     data = request.POST if request.method == "POST" else request.GET
@@ -66,7 +58,7 @@ def template_list(request: WorkspaceRequest) -> HttpResponse:
     rows = [
         {
             "code": code,
-            "name": language_name(code),
+            "name": templates.language_name(code),
             "cells": [
                 {"kind": kind, "label": label, "own": by_cell.get((code, kind))}
                 for kind, label in templates.KINDS
@@ -115,7 +107,7 @@ def template_edit(request: WorkspaceRequest) -> HttpResponse:
             "kind": kind,
             "kind_label": dict(templates.KINDS)[kind],
             "language": language,
-            "language_name": language_name(language),
+            "language_name": templates.language_name(language),
             "own": own,
             "placeholders": templates.PLACEHOLDERS,
             "preview": preview,

@@ -239,3 +239,23 @@ def test_the_one_click_follow_up_in_the_log_form_uses_the_workspace_text_too(tea
     page = reverse("engagements:message_create", kwargs={"ws": "acme", "pk": engagement.pk})
     response = team.client_for(team.alice).get(page, {"followup": "1"})
     assert response.context["log_form"].initial["body"] == "Hallo Vanessa VA, Landing page copy"
+
+
+def test_an_added_language_can_be_chosen_on_the_compose_page(team, engagement, message):
+    speaking(engagement, "en")
+    FollowupTemplate.objects.create(
+        workspace=team.workspace, kind="reply_overdue", language="fr", body="Salut {provider}"
+    )
+    client = team.client_for(team.alice)
+    page = client.get(compose_url(engagement, kind="follow_up"))
+    assert ("fr", "French") in page.context["languages"]
+    assert page.context["form"].initial["body"].startswith("Hello Vanessa VA,")
+    chosen = client.get(compose_url(engagement, kind="follow_up", lang="fr"))
+    assert chosen.context["form"].initial["body"] == "Salut Vanessa VA"
+
+
+def test_a_chosen_language_without_any_text_falls_back_to_the_provider_language(team, engagement, message):
+    speaking(engagement, "de")
+    response = team.client_for(team.alice).get(compose_url(engagement, kind="follow_up", lang="fr"))
+    assert response.context["chosen"]["language"] == "de"
+    assert response.context["form"].initial["body"].startswith("Guten Tag Vanessa VA,")
