@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,7 +20,7 @@ from django.template.loader import select_template
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from engagements import deadlines, queries
+from engagements import deadlines, followup_templates, queries
 from engagements.models import Engagement, Flag, Message, Review
 from outsourcing.dates import BoundedDateField, BoundedDateInput
 from outsourcing.models import User, Workspace
@@ -354,15 +354,16 @@ class FlagDismissForm(forms.Form):
 # --- Follow-ups -------------------------------------------------------------
 
 
-def followup_language(languages: Sequence[str], current: str | None) -> str:
+def followup_language(languages: Sequence[str], current: str | None, extra: Iterable[str] = ()) -> str:
     """The language a follow-up to a provider is written in.
 
     The user's own language when the provider speaks it; else the first of the
-    provider's languages that the app ships; else the user's language. (The
-    provider's list is no order of preference: the provider form stores it in
-    the order of its choices.) Regional codes count as their language: "de-ch" is "de".
+    provider's languages that the app ships (or that ``extra``, the workspace's
+    own texts, are written in); else the user's language. (The provider's list
+    is no order of preference: the provider form stores it in the order of its
+    choices.) Regional codes count as their language: "de-ch" is "de".
     """
-    shipped = [code for code, _name in settings.LANGUAGES]
+    shipped = [code for code, _name in settings.LANGUAGES] + [str(code) for code in extra]
     spoken = [str(code).split("-")[0].lower() for code in languages]
     mine = (current or settings.LANGUAGE_CODE).split("-")[0].lower()
     if mine in spoken and mine in shipped:
@@ -396,24 +397,35 @@ def followup_text(facts: queries.FollowupFacts, *, delivery_late: bool) -> str:
 
 
 def followup_initial(
-    engagement: Engagement, facts: queries.FollowupFacts, *, sender: str, now: datetime | None = None
+    engagement: Engagement,
+    facts: queries.FollowupFacts,
+    *,
+    sender: str,
+    now: datetime | None = None,
+    language: str | None = None,
 ) -> dict[str, Any]:
     """The log form's values for a follow-up that fits its flag, in the provider's language.
 
-    Dates are written as the provider reads them: in their language and time
-    zone, days counted by their calendar. ``facts`` come from
-    ``queries.followup_facts``. Nothing is saved here.
+    The workspace's own text for the flag kind and language when it has one
+    (``followup_templates``), else the shipped one. ``language`` pins the
+    language; without it the provider's decides. Dates are written as the
+    provider reads them: in their language and time zone, days counted by
+    their calendar. ``facts`` come from ``queries.followup_facts``. Nothing is saved here.
     """
     now = now or timezone.now()
     provider = engagement.provider
     zone = provider.time_zone or "UTC"
     today = timezone.localdate(now, ZoneInfo(zone))  # days count by the provider's calendar
-    language = followup_language(provider.languages or [], translation.get_language())
     text = followup_text(facts, delivery_late=deadlines.delivery_overdue(engagement, now))
+    customs = followup_templates.custom_bodies(engagement.workspace_id, text)
+    if language not in customs and language not in followup_templates.shipped_languages():
+        language = None  # no text in it: the provider's language decides
+    language = language or followup_language(provider.languages or [], translation.get_language(), customs)
     request = facts.request
     requested_at = request.occurred_at if request is not None else None
     requested_on = timezone.localdate(requested_at, ZoneInfo(zone)) if requested_at else today
     due_on = engagement.due_on
+    days_waiting = (today - requested_on).days
     resent = ""
     if text == Flag.Kind.BOUNCED and request is not None:
         resent = request.body.strip() or engagement.brief.strip()
@@ -422,7 +434,7 @@ def followup_initial(
         "title": engagement.title,
         "sender": sender,
         "requested_at": requested_at,
-        "days_waiting": (today - requested_on).days,
+        "days_waiting": days_waiting,
         "followups": facts.waiting.followups if facts.waiting is not None else 0,
         "due_on": due_on,
         "days_late": max((today - due_on).days, 0) if due_on else 0,
@@ -431,11 +443,27 @@ def followup_initial(
         "resent_subject": request.subject if resent and request is not None else "",
         "resent_body": resent,
     }
-    template = select_template(
-        [f"engagements/followup/{language}/{text}.txt", f"engagements/followup/en/{text}.txt"]
-    )
-    with translation.override(language), timezone.override(zone):
-        body = template.render(context)
+    body = ""
+    if language in customs:
+        values = followup_templates.values_for(
+            provider=provider.name,
+            engagement=engagement.title,
+            requested_on=requested_on if requested_at else None,
+            days_waiting=days_waiting,
+            due_on=due_on,
+            sender=sender,
+            language=language,
+        )
+        try:
+            body = followup_templates.render(customs[language], values)
+        except ValueError:  # saved before a check refused it: the shipped text instead
+            body = ""
+    if not body:
+        template = select_template(
+            [f"engagements/followup/{language}/{text}.txt", f"engagements/followup/en/{text}.txt"]
+        )
+        with translation.override(language), timezone.override(zone):
+            body = template.render(context)
     base = (request.subject if request is not None else "") or engagement.title
     # A resent mail keeps its subject; a follow-up answers it.
     subject = base if text == Flag.Kind.BOUNCED or base.lower().startswith("re:") else f"Re: {base}"
@@ -448,6 +476,7 @@ def followup_initial(
         "subject": subject[: Message._meta.get_field("subject").max_length or 300],
         # The templates' optional paragraphs leave blank lines behind when they are empty.
         "body": re.sub(r"\n{3,}", "\n\n", body).strip(),
+        "language": language,
     }
 
 

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from engagements import mail_views as views
-from engagements.mail import compose_urls, mailbox_urls, upload_urls
+from engagements.mail import compose_urls, mailbox_urls, template_urls, upload_urls
 
 app_name = "mail"
 
@@ -11,4 +11,5 @@ urlpatterns: list = [
     *compose_urls.urlpatterns,
     *mailbox_urls.urlpatterns,
     *upload_urls.urlpatterns,
+    *template_urls.urlpatterns,
 ]

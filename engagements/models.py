@@ -1156,3 +1156,31 @@ class CalendarEvent(models.Model):
 
     def __str__(self) -> str:
         return self.uid
+
+
+class FollowupTemplate(models.Model):
+    """A workspace's own text for follow-ups of one kind in one language.
+
+    Without a row the shipped text is used (``engagements/followup/<lang>/<kind>.txt``).
+    The body is plain text with ``{placeholder}`` fields (``engagements.followup_templates``),
+    never a Django template: what a user typed is substituted, not run.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # A flag kind, or "general" (no flag and nothing in the log says more).
+    kind = models.CharField(_("kind"), max_length=20)
+    # A language code ("en", "de", "fr", ...): the workspace may add any language.
+    language = models.CharField(_("language"), max_length=10)
+    body = models.TextField(_("text"))
+    updated_at = models.DateTimeField(_("changed"), default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "kind", "language"], name="followup_template_one"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.language}"

@@ -50,8 +50,8 @@ def test_each_domain_term_has_one_german_name(english, german):
     strays = [
         (msgid, msgstr)
         for _context, msgid, msgstr in _pairs()
-        # Placeholders such as %(provider)s are names, not the term.
-        if re.search(english, re.sub(r"%\(\w+\)[sd]", "", msgid), re.I)
+        # Placeholders such as %(provider)s or {provider} are names, not the term.
+        if re.search(english, re.sub(r"%\(\w+\)[sd]|\{\w+\}", "", msgid), re.I)
         and not re.search(german, msgstr, re.I)
     ]
     assert strays == []

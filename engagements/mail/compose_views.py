@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from engagements import queries
+from engagements import followup_templates, queries
 from engagements.forms import add_service_errors
 from engagements.mail import outbound
 from engagements.mail.compose_forms import ComposeForm
@@ -38,7 +38,10 @@ def compose(request: HttpRequest, pk: int) -> HttpResponse:
     req = cast(WorkspaceRequest, request)
     engagement = queries.engagement_for(req.workspace, pk)
     addresses = outbound.provider_addresses(engagement.provider)
-    context = {"engagement": engagement, "addresses": addresses, "languages": settings.LANGUAGES}
+    # The shipped languages, and those the workspace has follow-up texts in.
+    added = followup_templates.added_languages(req.workspace.pk)
+    languages = [*settings.LANGUAGES, *((code, followup_templates.language_name(code)) for code in added)]
+    context = {"engagement": engagement, "addresses": addresses, "languages": languages}
     if not addresses:
         return render(request, "engagements/mail/compose.html", {**context, "form": None})
     flag = queries.followup_flag(engagement, request.GET.get("flag"))

@@ -8,7 +8,6 @@ In-Reply-To, or by the token when a mail client dropped the thread headers.
 
 from __future__ import annotations
 
-import copy
 import logging
 import re
 import secrets
@@ -295,19 +294,6 @@ def mail_language(engagement: Engagement, chosen: str | None = None) -> str:
     )
 
 
-def _speaking(engagement: Engagement, language: str) -> Engagement:
-    """A copy of the engagement whose provider speaks only ``language``.
-
-    ``followup_initial`` writes in a language the provider speaks; this pins it
-    to the one the person chose. Copies only: nothing is saved.
-    """
-    provider = copy.copy(engagement.provider)
-    provider.languages = [language]
-    pinned = copy.copy(engagement)
-    pinned.provider = provider
-    return pinned
-
-
 def recipients(addresses: Sequence[str], bounced: Collection[str]) -> list[str]:
     """Whom a mail goes to unless the person chooses otherwise: the first address no bounce reported.
 
@@ -333,11 +319,19 @@ def compose_initial(
     read already). Nothing is saved here.
     """
     provider = engagement.provider
-    language = mail_language(engagement, language)
     if kind == Message.Kind.FOLLOW_UP:
         facts = queries.followup_facts(engagement, flag, bounced=bounced)
-        initial = followup_initial(_speaking(engagement, language), facts, sender=sender_name)
-        return {"kind": kind, "subject": initial["subject"], "body": initial["body"], "language": language}
+        # The one chosen when there is a text in it (the workspace may have added languages), else
+        # the provider's, counting those the workspace has its own texts in.
+        chosen = (language or "").strip().lower() or None
+        initial = followup_initial(engagement, facts, sender=sender_name, language=chosen)
+        return {
+            "kind": kind,
+            "subject": initial["subject"],
+            "body": initial["body"],
+            "language": initial["language"],
+        }
+    language = mail_language(engagement, language)
     template = select_template([f"engagements/request/{language}.txt", "engagements/request/en.txt"])
     # Dates and sums as the provider reads them: in their language and time zone.
     with translation.override(language), timezone.override(provider.time_zone or "UTC"):
