@@ -101,7 +101,7 @@ def _build(workspace_id: int) -> None:
                           || CASE WHEN i = 424242 %% %(total)s THEN ' Zebrafinkenfutter' ELSE '' END,
                         '', '', '', '', 'manual', '', '', '', false, false, 1, now(), now()
                     FROM generate_series(%(start)s, %(stop)s - 1) AS i
-                    """,
+                    """,  # nosec B608  # generated bench data, no outside input
                     {
                         "ws": workspace_id,
                         "first": first_engagement,

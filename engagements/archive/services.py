@@ -72,7 +72,7 @@ class _SideProgress:
         try:
             with self.connection.cursor() as cursor:
                 cursor.execute(
-                    f"UPDATE {table} SET step = %s, percent = %s WHERE id = %s",
+                    f"UPDATE {table} SET step = %s, percent = %s WHERE id = %s",  # nosec B608  # table and column names from our models, values as parameters
                     [step[:40], min(99, 100 * done // max(total, 1)), self.archive_id],
                 )
         except DatabaseError:

@@ -39,8 +39,8 @@ def _sqlite_triggers(table: str, columns: tuple[tuple[str, str], ...]) -> list[s
     names = ", ".join(column for column, _ in columns)
     new = ", ".join(f"new.{column}" for column, _ in columns)
     fts = f"{table}_fts"
-    insert = f"INSERT INTO {fts}(rowid, {names}) VALUES (new.id, {new});"
-    delete = f"DELETE FROM {fts} WHERE rowid = old.id;"
+    insert = f"INSERT INTO {fts}(rowid, {names}) VALUES (new.id, {new});"  # nosec B608  # table and column names from our models, values as parameters
+    delete = f"DELETE FROM {fts} WHERE rowid = old.id;"  # nosec B608  # table and column names from our models, values as parameters
     return [
         f"CREATE TRIGGER IF NOT EXISTS {fts}_insert AFTER INSERT ON {table} BEGIN {insert} END",
         f"CREATE TRIGGER IF NOT EXISTS {fts}_update AFTER UPDATE OF {names} ON {table} BEGIN {delete} {insert} END",
@@ -65,8 +65,8 @@ def sqlite_index_ensure(connection: Any) -> None:
                 f"CREATE VIRTUAL TABLE IF NOT EXISTS {fts} USING fts5({names}, "
                 "tokenize='porter unicode61 remove_diacritics 2')"
             )
-            cursor.execute(f"DELETE FROM {fts}")
-            cursor.execute(f"INSERT INTO {fts}(rowid, {names}) SELECT id, {names} FROM {table}")
+            cursor.execute(f"DELETE FROM {fts}")  # nosec B608  # table and column names from our models, values as parameters
+            cursor.execute(f"INSERT INTO {fts}(rowid, {names}) SELECT id, {names} FROM {table}")  # nosec B608  # table and column names from our models, values as parameters
             for statement in _sqlite_triggers(table, columns):
                 cursor.execute(statement)
 
