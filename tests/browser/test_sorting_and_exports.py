@@ -272,7 +272,10 @@ def test_the_engagement_list_sorts_by_every_column_and_keeps_its_filters(page, c
 
     # Each filter narrows the rows; a sort keeps every filter, and a filter keeps the sort.
     filters: list[tuple[Callable[[], None], Callable[[Engagement], bool]]] = [
-        (lambda: page.get_by_label("Search", exact=True).fill("o"), lambda e: "o" in e.title.lower()),
+        (
+            lambda: page.locator("main").get_by_label("Search", exact=True).fill("o"),
+            lambda e: "o" in e.title.lower(),
+        ),
         (
             lambda: page.get_by_label("Status", exact=True).select_option(
                 ["requested", "in_progress", "on_hold"]
@@ -348,7 +351,7 @@ def test_the_provider_list_sorts_by_every_column_and_keeps_its_filters(page, con
 
     filters: list[tuple[Callable[[], None], Callable[[Provider], bool]]] = [
         (
-            lambda: page.get_by_label("Search", exact=True).fill("d"),
+            lambda: page.locator("main").get_by_label("Search", exact=True).fill("d"),
             lambda p: "d" in p.name.lower() and listed(p),
         ),
         (
