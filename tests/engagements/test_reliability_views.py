@@ -14,10 +14,11 @@ import pytest
 import time_machine
 from django.http import QueryDict
 from django.urls import reverse
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from engagements import services
-from engagements.models import Engagement, Message, MetricSnapshot
+from engagements.models import Engagement, Flag, Message, MetricSnapshot
 from engagements.reliability import snapshots
 from providers.models import Provider
 from tests.factories import EngagementFactory, ProviderFactory
@@ -245,6 +246,39 @@ def test_a_new_workspace_gets_an_empty_dashboard_that_says_so(team):
     response = team.client_for(team.alice).get(url("dashboard"))
     assert response.status_code == 200
     assert 'data-testid="empty-state"' in response.content.decode()
+
+
+def _attention_classes(html: str) -> dict[str, str]:
+    """Each count of the dashboard's "Needs attention now" row: its button's colour."""
+    return {
+        testid: classes
+        for classes, testid in re.findall(r'class="btn ([^"]+)"[^>]*data-testid="([a-z-]+-count)"', html)
+    }
+
+
+@pytest.mark.django_db
+def test_an_empty_workspace_shows_its_zero_counts_in_neutral_grey_not_alarm_red(team):
+    html = team.client_for(team.alice).get(url("dashboard")).content.decode()
+    colours = _attention_classes(html)
+    assert set(colours) >= {"reply-overdue-count", "ghosted-count", "delivery-overdue-count"}
+    assert all(classes == "btn-outline-secondary" for classes in colours.values()), colours
+
+
+@pytest.mark.django_db
+def test_only_a_count_above_zero_is_drawn_in_its_alarm_colour(team):
+    engagement = EngagementFactory(workspace=team.workspace, owner=team.alice)
+    now = timezone.now()
+    Flag.objects.create(
+        workspace=team.workspace,
+        engagement=engagement,
+        kind=Flag.Kind.DELIVERY_OVERDUE,
+        due_at=now - timedelta(hours=2),
+        raised_at=now - timedelta(hours=1),
+    )
+    html = team.client_for(team.alice).get(url("dashboard")).content.decode()
+    colours = _attention_classes(html)
+    assert colours["delivery-overdue-count"] == "btn-outline-warning"
+    assert colours["reply-overdue-count"] == colours["ghosted-count"] == "btn-outline-secondary"
 
 
 @pytest.mark.django_db
