@@ -465,6 +465,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [
     BASE_DIR / "static",
     ("vendor/bootstrap", BASE_DIR / "node_modules" / "bootstrap" / "dist"),
+    ("vendor/tom-select", BASE_DIR / "node_modules" / "tom-select" / "dist"),
 ]
 STORAGES = {
     "default": {
