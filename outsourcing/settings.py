@@ -224,9 +224,13 @@ INSTALLED_APPS = [
     "outsourcing",
     "providers",
     "engagements",
+    "django_prometheus",
+    "ops",
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "ops.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -240,6 +244,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "outsourcing.urls"
@@ -522,7 +527,7 @@ if PRODUCTION:
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
 # A load balancer's health check speaks plain HTTP to the app itself.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 # Error pages and mails hide connection strings and passwords, also with DEBUG on.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "outsourcing.error_reports.CredentialsFilter"
 
@@ -537,12 +542,35 @@ WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", Fa
 # half-finished delivery is picked up again. Longer than any SMTP/HTTP timeout.
 NOTIFICATION_LEASE_SECONDS = env_int("NOTIFICATION_LEASE_SECONDS", 300)
 
+# One JSON object per line in production (LOG_FORMAT=json, the default without DEBUG): ops.requests
+# writes one per request and ops.tasks one per task, with the workspace's id and never a body.
+LOG_FORMAT = env_str("LOG_FORMAT", "text" if DEBUG else "json")
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured("LOG_FORMAT must be json or text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # Request lines only where someone reads them as data; a developer's console has runserver's own.
+    "loggers": {"ops.requests": {"level": "INFO" if LOG_FORMAT == "json" else "WARNING"}},
 }
+
+# --- Operations: readiness and metrics (ops/) --------------------------------
+
+# /metrics answers only a request bearing this token (Authorization: Bearer ...); unset: 404.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# /readyz fails while more tasks than this wait in the broker's default queue.
+READY_MAX_QUEUE_DEPTH = env_int("READY_MAX_QUEUE_DEPTH", 10_000)
+PROMETHEUS_EXPORT_MIGRATIONS = False
 
 # --- Rate limits and two-factor login -------------------------------------
 # (One block of its own: the security settings above are maintained separately.)

@@ -10,15 +10,13 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import connection
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from outsourcing import limits, queries, services, two_factor
 from outsourcing.access import SESSION_KEY, WorkspaceRequest, get_membership, require_role, workspace_view
-from outsourcing.celery import app as celery_app
 from outsourcing.forms import (
     InvitationForm,
     MemberRoleForm,
@@ -48,26 +46,6 @@ def home(request: HttpRequest) -> HttpResponse:
     if chosen is None:
         return render(request, "outsourcing/no_workspace.html", {"form": WorkspaceForm()})
     return redirect("workspace_home", ws=chosen.workspace.slug)
-
-
-@limits.limited(limits.HEALTHZ)
-def healthz(request: HttpRequest) -> HttpResponse:
-    """Database and broker health, for load balancers and uptime checks."""
-    checks: dict[str, str] = {}
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        checks["database"] = "ok"
-    except Exception as exc:  # noqa: BLE001 - any failure is "down", reported by type
-        checks["database"] = f"error: {type(exc).__name__}"
-    try:
-        with celery_app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
-        checks["broker"] = "ok"
-    except Exception as exc:  # noqa: BLE001
-        checks["broker"] = f"error: {type(exc).__name__}"
-    healthy = all(v == "ok" for v in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)
 
 
 @workspace_view()

@@ -1,0 +1,1 @@
+"""Running the service: liveness and readiness, Prometheus metrics, structured logs."""
