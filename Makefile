@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run setup setup-dev test lint format bench messages compilemessages screenshot static clean help
+.PHONY: run setup setup-dev test lint format bench messages compilemessages screenshot static clean help backup restore
 .DEFAULT_GOAL := help
 
 # DEBUG is off unless asked for (outsourcing/settings.py), so a server started without
@@ -89,6 +89,16 @@ messages: setup-dev
 # Re-take docs/screenshot.png (the README's) from the browser walkthrough test.
 screenshot: setup-dev
 	UPDATE_SCREENSHOT=1 $(PY) -m pytest tests/browser -q
+
+# A folder under BACKUP_DIR (var/backups) with the database and the uploaded files.
+backup: setup
+	$(MANAGE) backup
+
+# make restore BACKUP=var/backups/outsourcing-20261205-120000 (into an empty database, then migrate).
+restore: setup
+	@test -n "$(BACKUP)" || { echo "make restore BACKUP=path/to/backup-folder"; exit 2; }
+	$(MANAGE) restore "$(BACKUP)"
+	$(MANAGE) migrate --no-input
 
 static: setup
 	$(MANAGE) collectstatic --no-input -v 0

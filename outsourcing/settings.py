@@ -571,6 +571,8 @@ METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 # /readyz fails while more tasks than this wait in the broker's default queue.
 READY_MAX_QUEUE_DEPTH = env_int("READY_MAX_QUEUE_DEPTH", 10_000)
 PROMETHEUS_EXPORT_MIGRATIONS = False
+# Where `make backup` (manage.py backup) makes its folders.
+BACKUP_DIR = env_str("BACKUP_DIR", str(VAR_DIR / "backups"))
 
 # --- Rate limits and two-factor login -------------------------------------
 # (One block of its own: the security settings above are maintained separately.)
