@@ -1,5 +1,5 @@
-"""Our own Prometheus gauges, read from the database at each scrape (django-prometheus adds the
-request, database and cache metrics). Each is one indexed query; a scrape never writes."""
+"""Our Prometheus metrics: the request counters and latencies (ops.middleware) and gauges read
+from the database at each scrape, each one indexed query; a scrape never writes."""
 
 from __future__ import annotations
 
@@ -91,8 +91,8 @@ class OutsourcingCollector(Collector):
 
 
 def exposition() -> tuple[bytes, str]:
-    """The text Prometheus reads: django-prometheus's request metrics (summed over gunicorn's
-    workers when PROMETHEUS_MULTIPROC_DIR is set) and our gauges, read once per scrape."""
+    """The text Prometheus reads: the request metrics (summed over gunicorn's workers when
+    PROMETHEUS_MULTIPROC_DIR is set) and our gauges, read once per scrape."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
@@ -106,7 +106,7 @@ def exposition() -> tuple[bytes, str]:
 
 
 class _ProcessCollector(Collector):
-    """Everything in the default registry (django-prometheus's metrics), as one collector."""
+    """Everything in the default registry (the request metrics, the process's own), as one collector."""
 
     def collect(self) -> Iterator:
         yield from REGISTRY.collect()

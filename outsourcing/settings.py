@@ -224,12 +224,10 @@ INSTALLED_APPS = [
     "outsourcing",
     "providers",
     "engagements",
-    "django_prometheus",
     "ops",
 ]
 
 MIDDLEWARE = [
-    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "ops.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -244,7 +242,6 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "outsourcing.urls"
@@ -570,7 +567,6 @@ LOGGING = {
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 # /readyz fails while more tasks than this wait in the broker's default queue.
 READY_MAX_QUEUE_DEPTH = env_int("READY_MAX_QUEUE_DEPTH", 10_000)
-PROMETHEUS_EXPORT_MIGRATIONS = False
 # Where `make backup` (manage.py backup) makes its folders.
 BACKUP_DIR = env_str("BACKUP_DIR", str(VAR_DIR / "backups"))
 

@@ -1,4 +1,4 @@
-"""/metrics: django-prometheus's request metrics and our own gauges, each equal to what the
+"""/metrics: the request counts and latencies, and our own gauges, each equal to what the
 database says, behind a bearer token."""
 
 from __future__ import annotations
@@ -84,12 +84,26 @@ def test_a_pass_that_keeps_up_shows_no_lag(client, db, metrics_on):
     assert scrape(client)[("outsourcing_flag_pass_lag_seconds", ())] == 0
 
 
-def test_requests_are_counted_by_django_prometheus(client, db, metrics_on):
-    client.get("/healthz")
-    values = scrape(client)
-    assert any(
-        name.startswith("django_http_requests_total") and value >= 1 for (name, _l), value in values.items()
+def test_requests_are_counted_by_view_and_status_and_timed(client, db, metrics_on):
+    before = scrape(client)
+    key = ("outsourcing_http_requests_total", (("method", "GET"), ("status", "200"), ("view", "healthz")))
+    for _ in range(3):
+        client.get("/healthz")
+    client.get("/no-such-page/")
+    after = scrape(client)
+    assert after[key] - before.get(key, 0) == 3
+    missing = (
+        "outsourcing_http_requests_total",
+        (("method", "GET"), ("status", "404"), ("view", "<unresolved>")),
     )
+    assert after[missing] - before.get(missing, 0) == 1
+    timed = ("outsourcing_http_request_duration_seconds_count", (("view", "healthz"),))
+    assert after[timed] - before.get(timed, 0) == 3
+
+
+def test_an_invented_method_does_not_make_a_label_of_its_own(client, db, metrics_on):
+    client.generic("BREW", "/healthz")
+    assert not any("BREW" in str(labels) for (_name, labels) in scrape(client))
 
 
 def test_a_scrape_costs_the_same_few_queries_however_much_data(
