@@ -149,3 +149,12 @@ def test_a_saved_view_opens_its_page_with_the_stored_query(team):
 def test_only_the_two_pages_can_be_saved(team):
     with pytest.raises(ValidationError):
         save(team, team.alice, page="providers")
+
+
+def test_someone_who_leaves_takes_their_private_views_and_leaves_the_shared_ones(team):
+    save(team, team.bob, "Bob private")
+    shared = save(team, team.bob, "Bob shared", shared=True)
+    save(team, team.alice, "Alice private")
+    team.membership(team.bob).delete()
+    assert set(SavedView.objects.values_list("name", flat=True)) == {"Bob shared", "Alice private"}
+    assert list(saved_views.visible(workspace=team.workspace, user=team.vera)) == [shared]
