@@ -1214,7 +1214,7 @@ class SavedView(models.Model):
     )
     name = models.CharField(_("name"), max_length=NAME_MAX)
     page = models.CharField(_("page"), max_length=10, choices=Page.choices)
-    query = models.CharField(_("filters"), max_length=2000, blank=True)
+    query = models.TextField(_("filters"), blank=True)
     shared = models.BooleanField(_("shared with the workspace"), default=False)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(_("changed"), default=timezone.now)
