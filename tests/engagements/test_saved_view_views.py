@@ -244,7 +244,6 @@ def _request(team, user, path):
     request.resolver_match = resolve(request.path)
     request.workspace = team.workspace
     request.membership = team.membership(user)
-    request.session = {}
     return request
 
 
