@@ -7,20 +7,25 @@ here; the service refuses what the role does not allow.
 
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from engagements import saved_views
+from engagements import queries, saved_views
 from engagements.forms import add_service_errors
 from engagements.models import SavedView
 from engagements.saved_view_forms import SavedViewForm, SaveViewForm
+from engagements.views import SORT_COLUMNS
 from outsourcing.access import WorkspaceRequest, workspace_view
-from outsourcing.models import Role
+from outsourcing.models import Role, Workspace
+from providers.models import Provider
 
 any_member_view = workspace_view(write_role=Role.VIEWER)
 
@@ -37,11 +42,61 @@ def _changeable(request: WorkspaceRequest, pk: int) -> SavedView:
     return view
 
 
+def _describe(workspace: Workspace, views: list[SavedView]) -> None:
+    """Set each view's ``summary``: its filters and sort in words (two queries at most, for all)."""
+    params = {view.pk: QueryDict(view.query) for view in views}
+    wanted = {p for q in params.values() for p in q.getlist("provider") if p.isdigit()}
+    providers = (
+        {
+            str(pk): name
+            for pk, name in Provider.objects.filter(workspace=workspace, pk__in=wanted).values_list(
+                "pk", "name"
+            )
+        }
+        if wanted
+        else {}
+    )
+    owners = {q.get("owner", "") for q in params.values()} - {"", "me"}
+    members = {str(u.pk): u.display_name for u in queries.workspace_members(workspace)} if owners else {}
+    sorts = dict(SORT_COLUMNS)
+    for view in views:
+        form = saved_views.FILTER_FORMS[view.page]
+        summary: list[str] = []
+        for key in saved_views.filter_keys(view.page):
+            values = params[view.pk].getlist(key)
+            if not values:
+                continue
+            field: Any = form.base_fields[key]
+            if key == "sort":
+                column = values[-1].removeprefix("-")
+                arrow = "▼" if values[-1].startswith("-") else "▲"
+                summary.append(
+                    _("Sorted by %(column)s %(arrow)s")
+                    % {"column": sorts.get(column, column), "arrow": arrow}
+                )
+                continue
+            if key == "provider":
+                shown = [providers.get(v, _("(deleted)")) for v in values]
+            elif key == "owner":
+                shown = [str(_("Me")) if v == "me" else members.get(v, _("(no longer a member)")) for v in values]
+            elif isinstance(field, forms.ChoiceField):
+                choices = {str(k): str(label) for k, label in getattr(field, "choices", [])}
+                shown = [choices.get(v, v) for v in values]
+            else:
+                shown = [f"“{v}”" for v in values]
+            if view.page == SavedView.Page.ATTENTION:
+                summary += shown
+            else:
+                summary.append(f"{field.label}: {', '.join(shown)}")
+        view.summary = summary  # type: ignore[attr-defined]
+
+
 @any_member_view
 @require_safe
 def saved_view_list(request: WorkspaceRequest) -> HttpResponse:
     """The views one sees: shared ones and one's own, per page, with what one may do to each."""
     rows = saved_views.manage_list(workspace=request.workspace, membership=request.membership)
+    _describe(request.workspace, [view for _label, views in rows for view in views])
     return render(
         request,
         "engagements/saved_views/list.html",

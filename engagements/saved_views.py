@@ -46,9 +46,9 @@ FILTER_FORMS: dict[str, Any] = {
 }
 
 
-def _keys(page: str) -> list[str]:
-    """The page's filter and sort keys, in the order a normalised query string lists them."""
-    return sorted(FILTER_FORMS[page].base_fields)
+def filter_keys(page: str) -> list[str]:
+    """The page's filter and sort keys, in the order its form lists them (and a stored query string)."""
+    return list(FILTER_FORMS[page].base_fields)
 
 
 def _sort(value: str) -> str:
@@ -77,7 +77,7 @@ def normalise(*, workspace: Workspace, page: str, query: str) -> str:
     form.is_valid()  # invalid values are dropped, as the pages drop them
     cleaned = getattr(form, "cleaned_data", {})
     pairs: list[tuple[str, str]] = []
-    for key in _keys(page):
+    for key in filter_keys(page):
         value = cleaned.get(key)
         values = value if isinstance(value, list | tuple | QuerySet) else [value]
         texts = sorted({_as_text(v) for v in values if v not in (None, "")})
@@ -91,7 +91,7 @@ def current_query(*, page: str, params: QueryDict) -> str:
     """The request's query string normalised like a stored one, without a query (for the bar)."""
     fields = FILTER_FORMS[page].base_fields
     pairs: list[tuple[str, str]] = []
-    for key in _keys(page):
+    for key in filter_keys(page):
         if isinstance(fields[key], forms.MultipleChoiceField):
             given = params.getlist(key)
         else:

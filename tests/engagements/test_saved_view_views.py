@@ -273,3 +273,36 @@ def test_the_list_page_does_not_grow_a_query_per_saved_view(team, provider):
     with CaptureQueriesContext(connection) as many:
         client.get(url("list"))
     assert len(many) == len(few)
+
+
+def test_the_manage_page_says_what_each_view_shows(team, provider):
+    save(
+        team,
+        team.bob,
+        "Mine",
+        query=f"owner=me&provider={provider.pk}&status=draft&status=requested&sort=-due&q=logo",
+    )
+    save(team, team.bob, "Bobs", query=f"owner={team.bob.pk}")
+    save(team, team.bob, "Everything", query="")
+    save(team, team.bob, "My answers", page=ATTENTION, query="mine=1")
+    response = team.client_for(team.bob).get(url("saved_views"))
+    summaries = dict(
+        zip(
+            [v.name for _label, views in response.context["groups"] for v in views],
+            [v.summary for _label, views in response.context["groups"] for v in views],
+            strict=True,
+        )
+    )
+    assert summaries == {
+        "Bobs": [f"Owner: {team.bob.display_name}"],
+        "Everything": [],
+        "Mine": [
+            "Search: “logo”",
+            "Status: Draft, Requested",
+            "Provider: Vanessa VA",
+            "Owner: Me",
+            "Sorted by Due ▼",
+        ],
+        "My answers": ["Only mine"],
+    }
+    assert "No filters" in response.content.decode()
