@@ -26,6 +26,7 @@ from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import Q, QuerySet
+from django.db.models.functions import Lower
 from django.http import Http404, QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -117,7 +118,7 @@ def for_bar(*, workspace: Workspace, user: User, page: str) -> list[SavedView]:
         visible(workspace=workspace, user=user)
         .filter(page=page)
         .select_related("creator")
-        .order_by(models.functions.Lower("name"), "pk")
+        .order_by(Lower("name"), "pk")
     )
     for row in rows:
         row.workspace = workspace  # their URLs need the slug: no query for it
@@ -129,7 +130,7 @@ def manage_list(*, workspace: Workspace, membership: Membership) -> list[tuple[s
     rows = list(
         visible(workspace=workspace, user=membership.user)
         .select_related("creator")
-        .order_by(models.functions.Lower("name"), "pk")
+        .order_by(Lower("name"), "pk")
     )
     groups: list[tuple[str, list[SavedView]]] = []
     for page in Page:
