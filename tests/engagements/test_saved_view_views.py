@@ -306,3 +306,19 @@ def test_the_manage_page_says_what_each_view_shows(team, provider):
         "My answers": ["Only mine"],
     }
     assert "No filters" in response.content.decode()
+
+
+def test_a_viewer_edits_their_own_view_but_its_share_box_is_off_and_ignored(team):
+    view = save(team, team.vera, "Mine")
+    client = team.client_for(team.vera)
+    page = client.get(url("saved_view_edit", pk=view.pk)).content.decode()
+    assert "Viewers keep their views private." in page
+    assert (
+        client.post(url("saved_view_edit", pk=view.pk), {"name": "Still mine", "shared": "on"}).status_code
+        == 302
+    )
+    view.refresh_from_db()
+    assert (view.name, view.shared) == ("Still mine", False)
+    response = client.post(url("saved_view_share", pk=view.pk))
+    assert "Viewers cannot share views" in client.get(response["Location"]).content.decode()
+    assert SavedView.objects.get().shared is False
