@@ -78,7 +78,9 @@ def _describe(workspace: Workspace, views: list[SavedView]) -> None:
             if key == "provider":
                 shown = [providers.get(v, _("(deleted)")) for v in values]
             elif key == "owner":
-                shown = [str(_("Me")) if v == "me" else members.get(v, _("(no longer a member)")) for v in values]
+                shown = [
+                    str(_("Me")) if v == "me" else members.get(v, _("(no longer a member)")) for v in values
+                ]
             elif isinstance(field, forms.ChoiceField):
                 choices = {str(k): str(label) for k, label in getattr(field, "choices", [])}
                 shown = [choices.get(v, v) for v in values]
