@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -1184,3 +1185,62 @@ class FollowupTemplate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}/{self.language}"
+
+
+class SavedView(models.Model):
+    """A named filter of the engagement list or Needs attention: its page and query string.
+
+    Private to its creator, or shared with the workspace. The query string is
+    stored normalised (``engagements.saved_views.normalise``): only the page's
+    known filter and sort keys, in one order, so the view a person is looking
+    at can be recognised by comparing strings.
+    """
+
+    class Page(models.TextChoices):
+        LIST = "list", _("Engagements")
+        ATTENTION = "attention", _("Needs attention")
+
+    NAME_MAX = 80
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="saved_views", verbose_name=_("workspace")
+    )
+    creator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="saved_views",
+        verbose_name=_("created by"),
+        db_index=False,  # the unique constraint below starts with the workspace; this reads by creator
+    )
+    name = models.CharField(_("name"), max_length=NAME_MAX)
+    page = models.CharField(_("page"), max_length=10, choices=Page.choices)
+    query = models.TextField(_("filters"), blank=True)
+    shared = models.BooleanField(_("shared with the workspace"), default=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("changed"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("saved view")
+        verbose_name_plural = _("saved views")
+        constraints = [
+            # One name once per person and page, whatever its case ("Overdue SEO" = "overdue seo").
+            models.UniqueConstraint(
+                "workspace", "creator", "page", Lower("name"), name="saved_view_name_unique"
+            ),
+        ]
+        indexes = [
+            # The bar's lookup: a page's shared views of the workspace …
+            models.Index(
+                fields=["workspace", "page", "name"], condition=Q(shared=True), name="saved_view_shared"
+            ),
+            # … and one person's own (private or shared) on that page.
+            models.Index(fields=["creator", "workspace", "page"], name="saved_view_creator"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        """The page with the stored filters: opening a saved view is following this link."""
+        base = reverse(f"engagements:{self.page}", kwargs={"ws": self.workspace.slug})
+        return f"{base}?{self.query}" if self.query else base

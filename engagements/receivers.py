@@ -1,4 +1,5 @@
-"""Listeners for other apps' signals: due times follow calendar, policy and time zone changes.
+"""Listeners for other apps' signals: due times follow calendar, policy and time zone changes;
+a member who leaves takes their private saved views along.
 
 The recomputes run in Celery tasks, queued once the change is committed (so
 the task reads it); a policy used by hundreds of engagements must not hold up
@@ -9,12 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from engagements import jobs
+from engagements.models import SavedView
 from engagements.services import policy_engagement_ids, policy_our_turn_ids
-from outsourcing.models import User
+from outsourcing.models import Membership, User
 from providers.signals import calendar_changed, policy_changed
 
 # Engagement ids per task when a deleted policy's users are queued.
@@ -49,3 +51,11 @@ def refresh_owner_answers_later(
     if created or (update_fields is not None and "time_zone" not in update_fields):
         return
     jobs.later("engagements.tasks.refresh_owner_answers", instance.pk)
+
+
+@receiver(post_delete, sender=Membership)
+def forget_private_views(sender: Any, instance: Membership, **kwargs: Any) -> None:
+    """Someone who leaves a workspace takes their private views with them; shared ones stay."""
+    SavedView.objects.filter(
+        workspace_id=instance.workspace_id, creator_id=instance.user_id, shared=False
+    ).delete()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from engagements import views
+from engagements import saved_view_views, views
 
 app_name = "engagements"
 
@@ -8,6 +8,11 @@ urlpatterns: list = [
     path("", views.engagement_list, name="list"),
     path("new/", views.engagement_create, name="create"),
     path("attention/", views.attention, name="attention"),
+    path("views/", saved_view_views.saved_view_list, name="saved_views"),
+    path("views/save/", saved_view_views.saved_view_save, name="saved_view_save"),
+    path("views/<int:pk>/edit/", saved_view_views.saved_view_edit, name="saved_view_edit"),
+    path("views/<int:pk>/share/", saved_view_views.saved_view_share, name="saved_view_share"),
+    path("views/<int:pk>/delete/", saved_view_views.saved_view_delete, name="saved_view_delete"),
     path("flags/<int:pk>/snooze/", views.flag_snooze, name="flag_snooze"),
     path("flags/<int:pk>/unsnooze/", views.flag_unsnooze, name="flag_unsnooze"),
     path("flags/<int:pk>/dismiss/", views.flag_dismiss, name="flag_dismiss"),

@@ -18,6 +18,7 @@ from engagements.models import (
     MetricSnapshot,
     Notification,
     Review,
+    SavedView,
 )
 from outsourcing.models import Membership, Role, Workspace
 from providers.models import Absence, Document, Provider, ProviderEmail
@@ -64,6 +65,9 @@ RULES: dict[str, QuerySet] = {
     "a snapshot's provider is of its workspace": MetricSnapshot.objects.filter(
         provider__isnull=False
     ).exclude(provider__workspace=F("workspace")),
+    "a private saved view's creator is a member of its workspace": SavedView.objects.filter(shared=False)
+    .exclude(creator__memberships__workspace=F("workspace"))
+    .distinct(),
     "an attachment has its file": Attachment.objects.filter(Q(file="") | Q(file__isnull=True)),
     "a document has its file": Document.objects.filter(Q(file="") | Q(file__isnull=True)),
     "an absence does not end before it starts": Absence.objects.filter(ends_on__lt=F("starts_on")),

@@ -32,6 +32,7 @@ from engagements.models import (
     MailUpload,
     Message,
     Notification,
+    SavedView,
     TableImport,
 )
 from outsourcing.models import Invitation, Membership, Role, User, Workspace
@@ -81,6 +82,9 @@ PK_OF: dict[str, str] = {
     "mail:upload_status": "upload",
     "mail:upload_retry": "upload",
     "engagements:message_log_export": "engagement",
+    "engagements:saved_view_edit": "saved_view",
+    "engagements:saved_view_share": "saved_view",
+    "engagements:saved_view_delete": "saved_view",
     "tables:mapping": "table_import",
     "archive:status": "archive",
     "archive:download": "archive",
@@ -269,6 +273,15 @@ def _side(workspace: Workspace, owner: User, people: list[User]) -> Side:
     api_token, _key = api_services.token_create(
         membership=Membership.objects.get(workspace=workspace, user=owner), name="Zapier", access="write"
     )
+    # A view the owner shared: members see it, only owners and managers (and its creator) change it.
+    saved_view = SavedView.objects.create(
+        workspace=workspace,
+        creator=owner,
+        page=SavedView.Page.LIST,
+        name="Drafts",
+        query="status=draft",
+        shared=True,
+    )
     objects: dict[str, models.Model] = {
         "provider": provider,
         "engagement": engagement,
@@ -287,6 +300,7 @@ def _side(workspace: Workspace, owner: User, people: list[User]) -> Side:
         "table_import": table_import,
         "archive": archive,
         "api_token": api_token,
+        "saved_view": saved_view,
         # The membership a member-page URL names: the last person's (never the owner's own).
         "membership": Membership.objects.get(workspace=workspace, user=people[-1]),
     }

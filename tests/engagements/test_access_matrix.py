@@ -51,6 +51,13 @@ MATRIX: dict[str, tuple[str, str]] = {
     "engagements:message_not_an_answer": ACTION,
     "engagements:attachment": READ,
     "engagements:provider_timeline": READ,
+    # Saved views: everyone, a viewer too, keeps views of their own; the one in the world is the
+    # owner's, shared, so only owners and managers may change it. An empty save shows its errors.
+    "engagements:saved_views": ("200 200 200 200", "405 405 405 405"),
+    "engagements:saved_view_save": ("405 405 405 405", "200 200 200 200"),
+    "engagements:saved_view_edit": MANAGE_PAGE,
+    "engagements:saved_view_share": MANAGE_ACTION,
+    "engagements:saved_view_delete": ("200 200 403 403", "302 302 403 403"),
     "notifications:list": ("200 200 200 200", "405 405 405 405"),
     "notifications:read_all": PERSONAL_ACTION,
     "notifications:read": PERSONAL_ACTION,
