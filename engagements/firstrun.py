@@ -103,7 +103,7 @@ def first_run_checklist(membership: Membership) -> Checklist | None:
             ),
             ChecklistItem(
                 "engagement",
-                _("Delegate a task to them"),
+                _("Delegate a task"),
                 reverse("engagements:create", kwargs={"ws": slug}),
                 facts["engagement"],
             ),
