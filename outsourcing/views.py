@@ -43,7 +43,7 @@ def home(request: HttpRequest) -> HttpResponse:
     first one; without any, an offer to create one or to explore a sample."""
     if not request.user.is_authenticated:
         return render(request, "outsourcing/landing.html")
-    memberships = Membership.objects.filter(user=cast(User, request.user)).select_related("workspace")
+    memberships = Membership.objects.filter(user=request.user).select_related("workspace")
     last = request.session.get(SESSION_KEY)
     chosen = memberships.filter(workspace__slug=last).first() if last else None
     chosen = chosen or memberships.order_by("joined_at").first()
