@@ -40,6 +40,8 @@ def sample_workspace_open(*, user: User) -> SampleResult:
         workspace = workspace_create(name=str(SAMPLE_NAME), owner=user)
         workspace.is_sample = True
         workspace.save(update_fields=["is_sample"])
+        # Everything on the checklist is there already: no first run in a sample.
+        Membership.objects.filter(workspace=workspace).update(first_run_done=True)
         fill_workspace(workspace, team=[user], now=now)
     snapshots_refresh(workspace_id=workspace.pk, now=now)
     return SampleResult(workspace, created=True, seconds=time.monotonic() - started)

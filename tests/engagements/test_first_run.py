@@ -234,6 +234,10 @@ def test_explore_a_sample_makes_a_separate_workspace_with_sample_data_owned_by_t
     assert Engagement.objects.filter(workspace=sample).count() >= 30
     assert Message.objects.filter(workspace=sample).count() >= 100
     assert not Provider.objects.filter(workspace=workspace).exists()
+    # Its dashboard shows sample figures, no first-run checklist.
+    html = client.get(response["Location"]).content.decode()
+    assert 'data-testid="kpis"' in html
+    assert 'data-testid="first-run-checklist"' not in html
     # Every engagement is Jana's: she is the whole team of her sample.
     assert set(Engagement.objects.filter(workspace=sample).values_list("owner", flat=True)) == {jana.pk}
     print(f"sample workspace made in {seconds:.2f} s")  # noqa: T201 - measured, for the report
@@ -338,3 +342,13 @@ def test_a_workspace_that_is_no_sample_cannot_be_deleted_this_way(solo, client):
     assert client.get(path).status_code == 404
     assert client.post(path).status_code == 404
     assert Workspace.objects.filter(pk=workspace.pk).exists()
+
+
+def test_mail_sent_by_someone_who_gave_their_name_is_from_that_name(solo, settings):
+    from engagements.mail.outbound import _from_header
+
+    settings.DEFAULT_FROM_EMAIL = "Outsourcing Tracker <tracker@example.com>"
+    _workspace, jana = solo
+    assert _from_header(jana, "en")[0] == "Jana Müller via Outsourcing Tracker <tracker@example.com>"
+    nameless = UserFactory(email="old.timer@example.com", first_name="", last_name="")
+    assert _from_header(nameless, "en")[0].startswith('"old.timer@example.com via Outsourcing Tracker"')
