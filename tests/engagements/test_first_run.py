@@ -352,3 +352,29 @@ def test_mail_sent_by_someone_who_gave_their_name_is_from_that_name(solo, settin
     assert _from_header(jana, "en")[0] == "Jana Müller via Outsourcing Tracker <tracker@example.com>"
     nameless = UserFactory(email="old.timer@example.com", first_name="", last_name="")
     assert _from_header(nameless, "en")[0].startswith('"old.timer@example.com via Outsourcing Tracker"')
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_clicks_at_the_same_moment_make_one_sample():
+    import threading
+
+    from engagements.sample import sample_workspace_open
+
+    jana = UserFactory(email="jana@example.com", first_name="Jana")
+    barrier = threading.Barrier(2)
+    created: list[bool] = []
+
+    def click() -> None:
+        try:
+            barrier.wait(timeout=10)
+            created.append(sample_workspace_open(user=jana).created)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(created) == [False, True]
+    assert Workspace.objects.filter(is_sample=True).count() == 1
