@@ -9,6 +9,7 @@ import pytest
 from django.core import mail
 
 from outsourcing.models import Membership, Role, User, Workspace
+from tests.browser.conftest import SCREENSHOT_DIR
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,6 +26,8 @@ def test_a_visitor_signs_up_from_the_landing_page_and_explores_a_sample(page, co
 
     page.goto("/")
     assert page.get_by_role("heading", name="Know who owes you a reply").is_visible()
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT_DIR / "landing.png"), full_page=True)
     page.get_by_test_id("landing").get_by_role("link", name="Sign up").click()
     page.wait_for_url("**/accounts/signup/")
 
@@ -48,6 +51,7 @@ def test_a_visitor_signs_up_from_the_landing_page_and_explores_a_sample(page, co
     assert checklist.get_by_role("link", name="Add a provider").is_visible()
     assert checklist.get_by_role("link", name="Invite a colleague").is_visible()
     assert page.get_by_test_id("account-menu").inner_text().strip() == "Jana Müller"
+    page.screenshot(path=str(SCREENSHOT_DIR / "first_run_checklist.png"), full_page=True)
     user = User.objects.get(email="jana.mueller@example.com")
     assert user.display_name == "Jana Müller"
     assert Membership.objects.get(user=user).role == Role.OWNER
