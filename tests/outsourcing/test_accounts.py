@@ -172,6 +172,15 @@ def test_the_account_menu_shows_the_persons_name(client, db):
     html = client.get(reverse("home"), follow=True).content.decode()
     assert '<span class="ms-1 nav-icon-label">Jana Müller</span>' in html
     assert "Müller Marketing" in html
+    # The name can be changed later, from the account menu.
+    workspace = Membership.objects.get(user__email="new@example.com").workspace
+    settings_url = reverse("workspace_settings", kwargs={"ws": workspace.slug})
+    assert f'href="{settings_url}#profile-heading" data-testid="nav-profile"' in html
+    client.post(
+        settings_url,
+        {"action": "profile", "profile-first_name": "Jana-Marie", "profile-last_name": "Müller"},
+    )
+    assert User.objects.get(email="new@example.com").display_name == "Jana-Marie Müller"
 
 
 @pytest.fixture
