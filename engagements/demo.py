@@ -1498,7 +1498,7 @@ class _Generator:
             low, high = ARCHETYPES[archetype][1]
             start = self.now - timedelta(days=rng.uniform(low, high))
             start = min(_working_time(start, OUR_ZONE, rng), self.limit - timedelta(minutes=30))
-        owner = rng.choices(self.owners, weights=(50, 25, 25))[0]
+        owner = rng.choices(self.owners, weights=(50, 25, 25)[: len(self.owners)])[0]
         due = start.astimezone(OUR_ZONE).date() + timedelta(days=rng.randrange(7, 36))
         story = _Story(rng, p, owner, title, start, self.limit, due, seq)
         with contextlib.suppress(_Stop):
@@ -1845,10 +1845,7 @@ def seed_demo(
             Membership(workspace=workspace, user=user, role=role)
             for user, (_e, _f, _l, role) in zip(team[1:], TEAM[1:], strict=True)
         )
-        generator = _Generator(workspace=workspace, team=team, now=now, log=log)
-        generator.create_providers(scale)
-        generator.create_engagements(scale, started)
-        _unsorted_mail(workspace, now)
+        report = fill_workspace(workspace, team=team, now=now, scale=scale, log=log, started=started)
     if connection.vendor == "postgresql":
         # Fresh statistics after a bulk load, or the planner guesses one row per
         # table and picks nested loops over a million messages.
@@ -1856,6 +1853,26 @@ def seed_demo(
             cursor.execute("ANALYZE")
     log("Computing the reliability figures …")
     snapshots_refresh(workspace_id=workspace.pk, now=now)
-    report = generator.report
     report.seconds = time.monotonic() - started
     return report
+
+
+def fill_workspace(
+    workspace: Workspace,
+    *,
+    team: list[User],
+    now: datetime,
+    scale: int = 1,
+    log: Callable[[str], None] = lambda line: None,
+    started: float | None = None,
+) -> SeedReport:
+    """Fill an empty workspace with the demo's providers, engagements, their logs and some unsorted mail.
+
+    ``team`` delegates the work (its first three people; the first is "me" in the mails).
+    The demo and every sample workspace are made by this one function; call it inside a transaction.
+    """
+    generator = _Generator(workspace=workspace, team=team, now=now, log=log)
+    generator.create_providers(scale)
+    generator.create_engagements(scale, time.monotonic() if started is None else started)
+    _unsorted_mail(workspace, now)
+    return generator.report

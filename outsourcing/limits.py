@@ -47,6 +47,9 @@ DEFAULT_RATES: dict[str, str] = {
     # service's customers post from its few addresses, so that one is generous).
     "mail_webhook_workspace": "600/h",
     "mail_webhook_ip": "3000/h",
+    # "Explore a sample workspace": a second click opens the one made before; this only
+    # bounds making, deleting and making again (each fills a workspace with sample data).
+    "sample_workspace_user": "10/h",
     # Accounts: sign-ups, logins (also the admin's), password resets.
     "signup_ip": "10/h",
     "login_ip": "100/h",
@@ -149,6 +152,7 @@ WEBHOOK_TEST = (Limit("webhook_test_workspace", by_workspace),)
 MAILBOX_TEST = (Limit("mailbox_test_user", by_user), Limit("mailbox_test_workspace", by_workspace))
 MAILBOX_POLL = (Limit("mailbox_poll_workspace", by_workspace),)
 MAIL_WEBHOOK = (Limit("mail_webhook_workspace", by_url_token), Limit("mail_webhook_ip", by_ip))
+SAMPLE_WORKSPACE = (Limit("sample_workspace_user", by_user),)
 SIGNUP = (Limit("signup_ip", by_ip),)
 LOGIN = (Limit("login_ip", by_ip), Limit("login_ip_account", by_ip_and_login))
 PASSWORD_RESET = (Limit("password_reset_ip", by_ip), Limit("password_reset_address", by_posted_email))

@@ -104,6 +104,8 @@ class Workspace(models.Model):
             "nor a member's."
         ),
     )
+    # Made by "Explore a sample workspace": filled with sample data, shown with a banner.
+    is_sample = models.BooleanField(_("sample workspace"), default=False, db_default=False)
 
     class Meta:
         verbose_name = _("workspace")
@@ -145,6 +147,9 @@ class Membership(models.Model):
     notify_email = models.BooleanField(_("e-mail me about flags"), default=True)
     email_digest = models.BooleanField(_("one daily digest instead of an e-mail per flag"), default=False)
     notify_in_app = models.BooleanField(_("show flags in the app"), default=True)
+    # The first-run checklist is behind the person in this workspace: they hid it, or
+    # everything on it was done. Until then the workspace opens on its dashboard, with the list.
+    first_run_done = models.BooleanField(_("first-run checklist done"), default=False, db_default=False)
 
     class Meta:
         verbose_name = _("membership")

@@ -46,10 +46,15 @@ def workspace_create(*, name: str, owner: User, slug: str | None = None) -> Work
     return workspace
 
 
-def workspace_for_new_user(*, user: User) -> Workspace:
-    """The workspace every sign-up gets, named after the person."""
-    local = user.email.split("@", 1)[0]
-    return workspace_create(name=_("%(name)s's workspace") % {"name": local}, owner=user)
+def workspace_for_new_user(*, user: User) -> Workspace | None:
+    """The workspace every sign-up gets, unless the sign-up form made it under its chosen name already.
+
+    Without a chosen name it is named after the person (their first name, else their address's local part).
+    """
+    if Membership.objects.filter(user=user).exists():
+        return None
+    name = user.first_name.strip() or user.email.split("@", 1)[0]
+    return workspace_create(name=_("%(name)s's workspace") % {"name": name}, owner=user)
 
 
 def workspace_rename(*, workspace: Workspace, name: str) -> Workspace:

@@ -43,6 +43,8 @@ urlpatterns = [
     path("w/<slug:ws>/data/", include("engagements.archive.urls")),
     path("w/<slug:ws>/calendar/", include("engagements.ical.urls")),
     path("w/<slug:ws>/search/", include("engagements.search.urls")),
+    path("w/<slug:ws>/start/", include("engagements.firstrun_urls")),
+    path("sample-workspace/", include("engagements.firstrun_public_urls")),
     path("mail/in/", include("engagements.mail.webhook_urls")),
     # The calendar feed: its secret token is the only credential (calendar programs log in to nothing).
     path("calendar/", include("engagements.ical.public_urls")),

@@ -36,10 +36,12 @@ def _error_text(error: ValidationError) -> str:
     return " ".join(error.messages)
 
 
-@login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Go to the last workspace used, or the first one; without any, offer to create one."""
-    memberships = Membership.objects.filter(user=cast(User, request.user)).select_related("workspace")
+    """What the product does, for visitors; for people logged in, the last workspace used, or the
+    first one; without any, an offer to create one or to explore a sample."""
+    if not request.user.is_authenticated:
+        return render(request, "outsourcing/landing.html")
+    memberships = Membership.objects.filter(user=request.user).select_related("workspace")
     last = request.session.get(SESSION_KEY)
     chosen = memberships.filter(workspace__slug=last).first() if last else None
     chosen = chosen or memberships.order_by("joined_at").first()
@@ -49,8 +51,11 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @workspace_view()
-def workspace_home(request: HttpRequest) -> HttpResponse:
-    return redirect("engagements:list", ws=request.workspace.slug)  # type: ignore[attr-defined]
+def workspace_home(request: WorkspaceRequest) -> HttpResponse:
+    """The engagement list; the dashboard with its first-run checklist until the person is past it."""
+    if not request.membership.first_run_done:
+        return redirect("reliability:dashboard", ws=request.workspace.slug)
+    return redirect("engagements:list", ws=request.workspace.slug)
 
 
 @login_required

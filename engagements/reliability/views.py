@@ -22,7 +22,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
-from engagements import deadlines, queries
+from engagements import deadlines, firstrun, queries
 from engagements.reliability import charts, metrics
 from engagements.reliability import pages as reliability
 from engagements.reliability.forms import CompareForm, ReliabilityFilterForm
@@ -159,6 +159,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "data": data,
             "m": data.m,
             "attention": queries.attention_summary(req.workspace, now=now),
+            "checklist": firstrun.first_run_checklist(req.membership),
             "charts": [
                 ("distribution", distribution_chart(data.distribution)),
                 ("within-policy", within_policy_chart([(_("Within the policy"), data.within_by_month)])),

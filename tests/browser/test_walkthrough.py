@@ -30,9 +30,11 @@ def test_sign_up_add_a_provider_delegate_and_log_a_request_and_its_reply(page, c
     settings.ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 
     page.goto("/accounts/signup/")
+    page.locator("#id_first_name").fill("Mara")
     page.locator("#id_email").fill("marketer@example.com")
     page.locator("#id_password1").fill("a-long-pass-phrase-42")
     page.locator("#id_password2").fill("a-long-pass-phrase-42")
+    page.locator("#id_workspace_name").fill("Mara Marketing")
     page.locator("main form button[type=submit]").click()
     page.wait_for_url("**/confirm-email/**")
 

@@ -101,6 +101,11 @@ MATRIX: dict[str, tuple[str, str]] = {
     "calendar:feed": ("200 200 200 200", "405 405 405 405"),
     "calendar:create": ("405 405 405 405", "200 200 200 200"),
     "calendar:revoke": PERSONAL_ACTION,
+    # Hiding the first-run checklist is each person's own choice: a viewer hides it too.
+    "firstrun:checklist_dismiss": PERSONAL_ACTION,
+    # Alice's workspace is no sample, so nothing here deletes it: 404 before any role is asked,
+    # except where the role is too low even to post (tests/engagements/test_first_run.py tries a sample).
+    "firstrun:sample_delete": ("404 404 404 404", "404 403 403 403"),
 }
 
 # URLs of the engagements app outside any workspace, with what guards them instead.
@@ -112,6 +117,9 @@ OPEN_ENDPOINTS = {
     "mail_webhook_mailgun_mime",
     # The calendar feed: its secret token is the only credential (tests/engagements/test_calendar_feed.py).
     "calendar_ics",
+    # "Explore a sample workspace": makes the person's own sample, so it needs a log-in and
+    # no workspace (tests/engagements/test_first_run.py).
+    "sample_workspace",
 }
 
 

@@ -9,14 +9,21 @@ from allauth.account.models import EmailAddress
 from django.core import mail
 from django.urls import reverse
 
-from outsourcing.models import Membership, Role, User
+from outsourcing.models import Membership, Role, User, Workspace
 from tests.outsourcing.conftest import link_in_last_mail
 
 PASSWORD = "a-Long-enough-passw0rd"
 
 
 def sign_up(client, email: str = "new@example.com", **extra: str):
-    data = {"email": email, "password1": PASSWORD, "password2": PASSWORD}
+    data = {
+        "first_name": "Jana",
+        "last_name": "Müller",
+        "email": email,
+        "password1": PASSWORD,
+        "password2": PASSWORD,
+        "workspace_name": "Müller Marketing",
+    }
     return client.post(reverse("account_signup") + extra.get("query", ""), data)
 
 
@@ -66,6 +73,114 @@ def test_sign_up_errors_keep_the_address_typed(client, db):
     assert 'value="new@example.com"' in html
     assert "is-invalid" in html
     assert not User.objects.exists()
+
+
+def test_sign_up_keeps_the_name_on_the_person_and_names_the_workspace_as_asked(client, db):
+    response = client.post(
+        reverse("account_signup"),
+        {
+            "first_name": "  Jana ",
+            "last_name": " Müller",
+            "email": "jana.mueller@example.com",
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+            "workspace_name": "  Müller Marketing  ",
+        },
+    )
+    assert response.status_code == 302
+    user = User.objects.get(email="jana.mueller@example.com")
+    assert (user.first_name, user.last_name) == ("Jana", "Müller")
+    assert user.display_name == "Jana Müller"
+    [membership] = Membership.objects.filter(user=user).select_related("workspace")
+    assert membership.workspace.name == "Müller Marketing"
+    assert membership.role == Role.OWNER
+    assert not membership.first_run_done
+    assert "jana.mueller's workspace" not in Workspace.objects.values_list("name", flat=True)
+
+
+def test_sign_up_asks_for_name_and_workspace_name_first_and_last(client, db):
+    html = client.get(reverse("account_signup")).content.decode()
+    order = [html.index(f'name="{field}"') for field in ("first_name", "last_name", "email", "password1")]
+    assert order == sorted(order)
+    assert html.index('name="password2"') < html.index('name="workspace_name"')
+    assert 'autocomplete="given-name"' in html
+    assert 'maxlength="150"' in html
+    assert 'maxlength="100"' in html
+
+
+def test_the_sign_up_form_speaks_german(client, db):
+    html = client.get(reverse("account_signup"), headers={"accept-language": "de"}).content.decode()
+    assert "Vorname" in html
+    assert "Nachname" in html
+    assert "Name des Arbeitsbereichs" in html
+    assert "Ihre Firma, Ihr Team oder Projekt" in html
+
+
+@pytest.mark.parametrize(
+    ("missing", "blank"),
+    [("first_name", ""), ("first_name", "   "), ("workspace_name", ""), ("workspace_name", "  ")],
+)
+def test_sign_up_without_a_name_or_a_workspace_name_is_refused_keeping_what_was_typed(
+    client, db, missing, blank
+):
+    data = {
+        "first_name": "Jana",
+        "email": "jana@example.com",
+        "password1": PASSWORD,
+        "password2": PASSWORD,
+        "workspace_name": "Müller Marketing",
+    }
+    data[missing] = blank
+    response = client.post(reverse("account_signup"), data)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f'id="id_{missing}"' in html
+    assert "is-invalid" in html
+    assert "This field is required." in html
+    assert 'value="jana@example.com"' in html
+    kept = "Müller Marketing" if missing == "first_name" else "Jana"
+    assert f'value="{kept}"' in html
+    assert not User.objects.exists()
+    assert not Workspace.objects.exists()
+
+
+def test_a_name_or_workspace_name_too_long_is_refused(client, db):
+    data = {
+        "first_name": "J" * 151,
+        "email": "jana@example.com",
+        "password1": PASSWORD,
+        "password2": PASSWORD,
+        "workspace_name": "W" * 101,
+    }
+    response = client.post(reverse("account_signup"), data)
+    assert response.status_code == 200
+    assert response.content.decode().count("Ensure this value has at most") == 2
+    assert not User.objects.exists()
+
+
+def test_a_person_without_a_name_is_still_shown_by_address(db):
+    user = User.objects.create_user("old.timer@example.com", PASSWORD)
+    assert user.display_name == "old.timer@example.com"
+    from outsourcing.services import workspace_for_new_user
+
+    assert workspace_for_new_user(user=user).name == "old.timer's workspace"
+
+
+def test_the_account_menu_shows_the_persons_name(client, db):
+    sign_up(client)
+    confirm_from_mail(client)
+    html = client.get(reverse("home"), follow=True).content.decode()
+    assert '<span class="ms-1 nav-icon-label">Jana Müller</span>' in html
+    assert "Müller Marketing" in html
+    # The name can be changed later, from the account menu.
+    workspace = Membership.objects.get(user__email="new@example.com").workspace
+    settings_url = reverse("workspace_settings", kwargs={"ws": workspace.slug})
+    assert f'href="{settings_url}#profile-heading" data-testid="nav-profile"' in html
+    client.post(
+        settings_url,
+        {"action": "profile", "profile-first_name": "Jana-Marie", "profile-last_name": "Müller"},
+    )
+    assert User.objects.get(email="new@example.com").display_name == "Jana-Marie Müller"
 
 
 @pytest.fixture

@@ -171,7 +171,13 @@ def test_signing_up_from_an_invitation_comes_back_to_it(team, invite, client):
     password = "a-Long-enough-passw0rd"
     client.post(
         reverse("account_signup") + "?next=" + issued.path,
-        {"email": "fresh@example.com", "password1": password, "password2": password},
+        {
+            "first_name": "Fresh",
+            "email": "fresh@example.com",
+            "password1": password,
+            "password2": password,
+            "workspace_name": "Fresh Ideas",
+        },
     )
     confirm_path = link_in_last_mail()
     response = client.post(confirm_path)

@@ -27,7 +27,13 @@ PASSWORD = "a-Long-enough-passw0rd"
 
 
 def sign_up(client: Client, email: str, **extra):
-    data = {"email": email, "password1": PASSWORD, "password2": PASSWORD}
+    data = {
+        "first_name": "Jana",
+        "email": email,
+        "password1": PASSWORD,
+        "password2": PASSWORD,
+        "workspace_name": "Müller Marketing",
+    }
     return client.post(reverse("account_signup"), data, **extra)
 
 

@@ -18,10 +18,41 @@ from tests.outsourcing.conftest import url
 # --- home and new workspaces -------------------------------------------------------------
 
 
-def test_home_sends_visitors_to_log_in(client, db):
+def test_home_shows_visitors_what_the_product_does_with_sign_up_and_log_in(client, db):
     response = client.get("/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'data-testid="landing"' in html
+    assert "freelancers, virtual assistants and agencies" in html
+    assert "Unanswered requests are flagged" in html
+    assert "Honest reliability figures" in html
+    assert f'href="{reverse("account_signup")}" data-testid="landing-sign-up"' in html
+    assert f'href="{reverse("account_login")}" data-testid="landing-log-in"' in html
+    # Strict CSP: nothing inline, nothing from elsewhere.
+    assert "style=" not in html
+    assert "<script>" not in html
+    assert "https://" not in html
+
+
+def test_the_landing_page_speaks_german(client, db):
+    response = client.get("/", headers={"accept-language": "de"})
+    html = response.content.decode()
+    assert "Wissen, wer Ihnen eine Antwort schuldet" in html
+    assert "Unbeantwortete Anfragen werden markiert" in html
+    assert ">Registrieren<" in html
+
+
+def test_home_sends_people_logged_in_to_their_workspace_not_the_landing_page(team):
+    response = team.client_for(team.alice).get("/")
     assert response.status_code == 302
-    assert "/accounts/login/" in response["Location"]
+    assert response["Location"] == url("workspace_home")
+
+
+def test_the_workspace_opens_on_the_dashboard_until_the_first_run_is_done(team):
+    client = team.client_for(team.alice)
+    assert client.get(url("workspace_home"))["Location"] == url("reliability:dashboard")
+    Membership.objects.filter(user=team.alice).update(first_run_done=True)
+    assert client.get(url("workspace_home"))["Location"] == url("engagements:list")
 
 
 def test_home_opens_the_workspace_used_last(team):
@@ -39,6 +70,7 @@ def test_home_without_any_workspace_offers_to_create_one(client, db):
     html = response.content.decode()
     assert 'data-testid="empty-state"' in html
     assert f'action="{reverse("workspace_new")}"' in html
+    assert f'action="{reverse("sample_workspace")}"' in html
 
 
 def test_a_new_workspace_is_owned_by_its_creator(team):
