@@ -174,6 +174,11 @@ def test_a_reply_is_logged_from_needs_attention_on_a_phone_in_two_taps(phone, co
     assert form.locator("[name=kind]").input_value() == "reply"
     body = form.locator("[name=body]")
     assert body.evaluate("el => el === document.activeElement")
+    # Focused, the text field is scrolled into the phone's window, ready for the keyboard.
+    phone.wait_for_function(
+        "el => { const r = el.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; }",
+        arg=body.element_handle(),
+    )
     phone.keyboard.type("Die Fotos kommen am Freitag.")
     form.get_by_role("button", name="Log message").tap()  # tap 2
 
