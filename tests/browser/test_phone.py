@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -70,7 +70,7 @@ def _engagements(team) -> None:
             provider=provider,
             owner=team.alice,
             title=f"Quarterly newsletter copy for the spring campaign, part {i + 1}",
-            due_on=date.today() + timedelta(days=10 + i),
+            due_on=timezone.localdate() + timedelta(days=10 + i),
         )
         services.message_log(
             engagement=engagement,
@@ -94,9 +94,10 @@ def test_the_engagement_list_shows_status_whose_turn_and_due_date_as_cards_on_a_
         cell = first.get_by_test_id(testid)
         assert cell.is_visible() and _on_screen(phone, cell), testid
     # Each line of the card says what it is.
-    assert first.get_by_test_id("cell-status").evaluate(
-        "el => getComputedStyle(el, '::before').content"
-    ) == '"Status"'
+    assert (
+        first.get_by_test_id("cell-status").evaluate("el => getComputedStyle(el, '::before').content")
+        == '"Status"'
+    )
     assert "provider owes a reply" in first.get_by_test_id("cell-turn").inner_text()
     assert first.get_by_test_id("cell-due").inner_text().strip()
 
@@ -120,7 +121,9 @@ def test_the_engagement_list_shows_status_whose_turn_and_due_date_as_cards_on_a_
     assert console.errors == []
 
 
-def test_on_a_laptop_the_engagement_list_stays_a_table_with_its_filters_open(page, console, team, live_server):
+def test_on_a_laptop_the_engagement_list_stays_a_table_with_its_filters_open(
+    page, console, team, live_server
+):
     _engagements(team)
     _log_in(page, live_server, team.alice)
     page.goto(f"/w/{team.workspace.slug}/engagements/?awaiting=yes")
@@ -130,7 +133,10 @@ def test_on_a_laptop_the_engagement_list_stays_a_table_with_its_filters_open(pag
     assert page.get_by_role("columnheader", name="Whose turn").is_visible()
     row = page.get_by_test_id("engagement-row").first
     assert row.evaluate("el => getComputedStyle(el).display") == "table-row"
-    status, due = row.get_by_test_id("cell-status").bounding_box(), row.get_by_test_id("cell-due").bounding_box()
+    status, due = (
+        row.get_by_test_id("cell-status").bounding_box(),
+        row.get_by_test_id("cell-due").bounding_box(),
+    )
     assert status is not None and due is not None and status["y"] == due["y"]  # one line, side by side
     assert console.errors == []
 

@@ -51,7 +51,9 @@ def test_dropped_filter_values_count_for_nothing_and_leave_the_filters_open_to_s
 def test_the_engagement_list_labels_each_cell_for_its_card(team, engagement):
     page = team.client_for(team.alice).get(url("list")).content.decode()
     table = page[page.index('data-testid="engagement-list"') :]
-    row = table[table.index('data-testid="engagement-row"') : table.index("</tr>", table.index("engagement-row"))]
+    row = table[
+        table.index('data-testid="engagement-row"') : table.index("</tr>", table.index("engagement-row"))
+    ]
     labels = re.findall(r'<td[^>]*data-label="([^"]*)"', row)
     assert labels == ["Provider", "Owner", "Status", "Priority", "Due", "Whose turn", "Fee", "Created"]
     assert 'class="table table-hover align-middle table-cards" data-testid="engagement-list"' in page
@@ -78,7 +80,9 @@ def test_the_filters_button_adds_no_query(team, provider):
 
 def test_the_providers_and_the_leaderboard_fold_their_filters_too(team, provider):
     client = team.client_for(team.alice)
-    providers = client.get(reverse("providers:list", kwargs={"ws": "acme"}), {"kind": "freelancer"}).content.decode()
+    providers = client.get(
+        reverse("providers:list", kwargs={"ws": "acme"}), {"kind": "freelancer"}
+    ).content.decode()
     assert _toggle(providers)[0] == "Filters (1 active)"
     assert 'id="provider-filters"' in providers and "table-cards" in providers
     board = client.get(reverse("reliability:leaderboard", kwargs={"ws": "acme"})).content.decode()

@@ -24,7 +24,7 @@ def test_the_manifest_is_served_as_a_manifest_without_login(client, db):
 
 def test_every_icon_of_the_manifest_exists_at_its_size(client, db):
     manifest = client.get("/manifest.webmanifest").json()
-    sizes = {}
+    sizes: dict[str, list[int]] = {}
     for icon in manifest["icons"]:
         path = finders.find(icon["src"].removeprefix("/static/"))
         assert path, icon["src"]
