@@ -100,6 +100,8 @@ def test_the_engagement_list_shows_status_whose_turn_and_due_date_as_cards_on_a_
     )
     assert "provider owes a reply" in first.get_by_test_id("cell-turn").inner_text()
     assert first.get_by_test_id("cell-due").inner_text().strip()
+    # The column headers stay as the order's links.
+    assert phone.get_by_role("link", name="Due", exact=True).is_visible()
 
     # The filters wait behind one button; a tap opens them, and the count follows what is set.
     toggle = phone.get_by_test_id("filters-toggle")
