@@ -162,8 +162,11 @@ def test_the_leaderboard_and_the_providers_fit_a_phone_without_scrolling_sideway
     assert phone.evaluate(SIDEWAYS) == {"page": 0, "boxes": [0]}
     assert phone.get_by_test_id("filters-toggle").is_visible()
 
-    phone.goto(f"/w/{team.workspace.slug}/members/")
-    assert phone.evaluate(SIDEWAYS) == {"page": 0, "boxes": [0]}
+    for path in ("members/", "providers/policies/"):
+        phone.goto(f"/w/{team.workspace.slug}/{path}")
+        assert phone.locator("table.table-cards").count() >= 1, path
+        assert phone.evaluate(SIDEWAYS)["page"] == 0, path
+        assert all(box == 0 for box in phone.evaluate(SIDEWAYS)["boxes"]), path
     assert console.errors == []
 
 
