@@ -263,8 +263,22 @@ class MessageForm(forms.ModelForm):
         return value
 
     @classmethod
-    def initial_for(cls, engagement: Engagement) -> dict[str, Any]:
-        """Sensible defaults: a request first, then follow-ups while one is unanswered."""
+    def initial_for(cls, engagement: Engagement, *, direction: str = "", kind: str = "") -> dict[str, Any]:
+        """Sensible defaults: a request first, then follow-ups while one is unanswered.
+
+        ``direction`` and ``kind`` (from a link such as Needs attention's "Log reply") preset
+        the form; a value that is no choice is ignored.
+        """
+        if direction == Message.Direction.INBOUND:
+            kind = kind if kind in (Message.Kind.REPLY, Message.Kind.DELIVERY, Message.Kind.OTHER) else ""
+            return {
+                "direction": Message.Direction.INBOUND,
+                "kind": kind or Message.Kind.REPLY,
+                "channel": Message.Channel.EMAIL,
+                "occurred_at": timezone.now().replace(second=0, microsecond=0),
+            }
+        if direction == Message.Direction.OUTBOUND and kind in (Message.Kind.REQUEST, Message.Kind.FOLLOW_UP):
+            return {**cls.initial_for(engagement), "kind": kind}
         if engagement.last_message_at is None:
             kind = Message.Kind.REQUEST
         elif engagement.awaiting_reply:
@@ -284,9 +298,12 @@ class MessageLogForm(MessageForm):
 
     attachments = MultipleFileField(label=_("Attachments"), required=False)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, autofocus: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.helper.layout.append("attachments")
+        if autofocus:
+            # Opened to log one message (a phone from Needs attention): the text is typed next.
+            self.fields["body"].widget.attrs["autofocus"] = True
 
     def clean_attachments(self) -> list[UploadedFile]:
         files: list[UploadedFile] = self.cleaned_data.get("attachments") or []

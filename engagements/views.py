@@ -237,7 +237,9 @@ def message_create(request: HttpRequest, pk: int) -> HttpResponse:
 
     GET shows the engagement with its log form; ``?followup=1`` prefills a
     follow-up, and ``&flag=ID`` one that fits that flag of this engagement
-    (any other id is a 404). Nothing is saved before the person submits it.
+    (any other id is a 404); ``?direction=in`` (or ``out``, with an optional
+    ``&kind=``) presets the form and focuses its text, so a phone logs a reply
+    from Needs attention in two taps. Nothing is saved before the person submits it.
     """
     req = _ws(request)
     require_role(req, Role.MEMBER)
@@ -253,8 +255,11 @@ def message_create(request: HttpRequest, pk: int) -> HttpResponse:
                 )
             initial = followup_initial(engagement, facts, sender=req.user.display_name)
         else:
-            initial = MessageLogForm.initial_for(engagement)
-        context = _detail_context(req, engagement, MessageLogForm(initial=initial))
+            initial = MessageLogForm.initial_for(
+                engagement, direction=request.GET.get("direction", ""), kind=request.GET.get("kind", "")
+            )
+        form = MessageLogForm(initial=initial, autofocus=bool(request.GET.get("direction")))
+        context = _detail_context(req, engagement, form)
         return render(request, "engagements/detail.html", {**context, "followup_flag": flag})
     form = MessageLogForm(request.POST, request.FILES)
     if form.is_valid():

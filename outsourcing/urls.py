@@ -14,6 +14,7 @@ handler429 = limits.too_many_requests
 urlpatterns = [
     path("", views.home, name="home"),
     path("", include("ops.urls")),
+    path("manifest.webmanifest", views.web_manifest, name="web_manifest"),
     # allauth's own views behind our limits on what is posted to them; the same paths, listed
     # first, so these answer (the names stay allauth's, for reverse()).
     path("accounts/login/", limits.limited(limits.LOGIN, method="POST")(account_views.login)),

@@ -10,10 +10,14 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from outsourcing import limits, queries, services, two_factor
 from outsourcing.access import SESSION_KEY, WorkspaceRequest, get_membership, require_role, workspace_view
@@ -48,6 +52,43 @@ def home(request: HttpRequest) -> HttpResponse:
     if chosen is None:
         return render(request, "outsourcing/no_workspace.html", {"form": WorkspaceForm()})
     return redirect("workspace_home", ws=chosen.workspace.slug)
+
+
+# The colour of the app's bar on a phone: Bootstrap's primary blue, as in static/img/favicon.svg.
+THEME_COLOR = "#0d6efd"
+
+
+@require_safe
+def web_manifest(request: HttpRequest) -> HttpResponse:
+    """The web app manifest, so the app can be added to a phone's home screen.
+
+    Public (browsers fetch it without cookies); its names follow the request's language.
+    """
+    manifest = {
+        "name": _("Outsourcing Tracker"),
+        "short_name": _("Outsourcing"),
+        "description": _("Delegate work to freelancers and notice when a reply is overdue."),
+        "lang": get_language(),
+        "start_url": reverse("home"),
+        "scope": "/",
+        "display": "standalone",
+        "theme_color": THEME_COLOR,
+        "background_color": "#ffffff",
+        "icons": [
+            {"src": static("img/icon-192.png"), "sizes": "192x192", "type": "image/png", "purpose": "any"},
+            {"src": static("img/icon-512.png"), "sizes": "512x512", "type": "image/png", "purpose": "any"},
+            {
+                "src": static("img/icon-maskable-512.png"),
+                "sizes": "512x512",
+                "type": "image/png",
+                "purpose": "maskable",
+            },
+            {"src": static("img/favicon.svg"), "sizes": "any", "type": "image/svg+xml", "purpose": "any"},
+        ],
+    }
+    response = JsonResponse(manifest, content_type="application/manifest+json")
+    patch_vary_headers(response, ["Accept-Language", "Cookie"])
+    return response
 
 
 @workspace_view()

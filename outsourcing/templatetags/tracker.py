@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from django import template
+from django import forms, template
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, npgettext, pgettext
 
@@ -51,3 +51,18 @@ def duration(value: timedelta | int | float | None, case: str = "") -> str:
     amounts = (days, hours, 0 if days else minutes)
     parts = [text % {"n": n} for n, text in zip(amounts, texts, strict=True) if n]
     return " ".join(parts[:2])
+
+
+@register.filter
+def active_filters(form: forms.Form) -> int:
+    """How many of a filter form's visible fields are set to something else than their default.
+
+    Counts what the list applies: a value the form dropped as invalid does not count.
+    """
+    form.is_valid()
+    data = getattr(form, "cleaned_data", {})
+    return sum(
+        1
+        for name, field in form.fields.items()
+        if not field.widget.is_hidden and data.get(name) not in (None, "", [], (), field.initial)
+    )

@@ -558,7 +558,7 @@ def test_our_overdue_answer_is_on_the_page_for_its_owner_and_under_only_mine(tea
     page = mine.content.decode()
     found = row(page, "Colour question")
     assert "Your answer · waiting 10 days (overdue)" in found
-    assert url("message_create", pk=engagement.pk) + "#log-heading" in found
+    assert url("message_create", pk=engagement.pk) + "?direction=out" in found  # the log form, focused
     assert page.index("overdue-heading") < page.index("our-answers-heading") < page.index("due-soon-heading")
 
 
