@@ -390,7 +390,7 @@ class FlagBulkForm(forms.Form):
     ACTIONS = [
         ("snooze", _("Snooze")),
         ("dismiss", _("Dismiss")),
-        ("follow_up", _("Follow up by e-mail")),
+        ("follow_up", _("Follow up by e-mail (one per provider)")),
         ("status", _("Change status")),
     ]
 
