@@ -132,6 +132,7 @@ def main() -> int:
             for engagement in requested:
                 services.engagement_set_status(engagement=engagement, status=status, by=user)
 
+        connection.queries_log.clear()
         with CaptureQueriesContext(connection) as captured:
             _rolled_back_ms(bulk_move)
         ms_bulk, ms_single = _median_of(bulk_move), _median_of(single_moves, runs=1)
@@ -148,6 +149,7 @@ def main() -> int:
     page = reverse("engagements:attention", kwargs={"ws": ws})
     response = client.get(page)
     groups = response.context["overdue_groups"]
+    connection.queries_log.clear()
     with CaptureQueriesContext(connection) as captured:
         client.get(page)
     ms_page = _median_ms(_getter(client, page))

@@ -228,25 +228,30 @@ def engagements_set_status(
             StatusChange(engagement=e, from_status=e.status, to_status=status, changed_at=now, changed_by=by)
             for e in movable
         )
-        fields = ["status", "updated_at"]
+        # The same values for all of them: one UPDATE (a CASE per row would cost more at hundreds).
+        changes: dict[str, Any] = {"status": status, "updated_at": now}
         if status == Engagement.Status.DELIVERED:
-            fields += ["delivered_at", "delivered_on_time"]
+            changes["delivered_at"] = now
         elif status == Engagement.Status.COMPLETED:
-            fields.append("completed_at")
-        fields.append("closed_at")
-        for e in movable:
-            e.status = status
-            e.updated_at = now
-            if status == Engagement.Status.DELIVERED:
-                e.delivered_at = now
-                e.delivered_on_time = deadlines.delivered_on_time(e.due_on, e.provider.time_zone, now)
-            elif status == Engagement.Status.COMPLETED:
-                e.completed_at = now
-            if status in Engagement.CLOSED_STATUSES:
-                e.closed_at = now
-            elif previous[e.pk] in Engagement.CLOSED_STATUSES:
+            changes["completed_at"] = now
+        if status in Engagement.CLOSED_STATUSES:
+            changes["closed_at"] = now
+        Engagement.objects.filter(pk__in=[e.pk for e in movable]).update(**changes)
+        reopened = [e for e in movable if previous[e.pk] in Engagement.CLOSED_STATUSES]
+        if reopened and status not in Engagement.CLOSED_STATUSES:
+            Engagement.objects.filter(pk__in=[e.pk for e in reopened]).update(closed_at=None)
+            for e in reopened:
                 e.closed_at = None
-        Engagement.objects.bulk_update(movable, fields)
+        on_time: dict[bool | None, list[int]] = {}
+        for e in movable:
+            for name, value in changes.items():
+                setattr(e, name, value)
+            if status == Engagement.Status.DELIVERED:
+                e.delivered_on_time = deadlines.delivered_on_time(e.due_on, e.provider.time_zone, now)
+                on_time.setdefault(e.delivered_on_time, []).append(e.pk)
+        # Whether each delivery met its due date: at most three values, one UPDATE each.
+        for value, pks in on_time.items():
+            Engagement.objects.filter(pk__in=pks).update(delivered_on_time=value)
         backlog_add(workspace_id=workspace.pk, provider_ids={e.provider_id for e in movable})
         _after_status_changes(movable, previous, status, now)
     return StatusOutcome(len(movable), len(rows) - len(movable))

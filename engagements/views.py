@@ -703,13 +703,13 @@ def flag_bulk(request: HttpRequest) -> HttpResponse:
                     + _left_alone(len(ids), n),
                 )
         elif action == "follow_up":
-            outcome = bulk.flags_follow_up(
+            sent = bulk.flags_follow_up(
                 workspace=req.workspace,
                 flag_ids=ids,
                 by=by,
                 may_send=lambda: not limits.exceeded(request, limits.MAIL_SEND),
             )
-            _followup_done(request, outcome)
+            _followup_done(request, sent)
         else:
             engagement_ids = bulk.flag_engagement_ids(req.workspace, ids)
             if not engagement_ids:

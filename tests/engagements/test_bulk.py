@@ -225,7 +225,7 @@ class RefusingBackend(BaseEmailBackend):
 
 
 def test_a_refused_mail_logs_nothing_and_the_other_providers_still_get_theirs(team, two_providers, settings):
-    settings.EMAIL_BACKEND = "tests.engagements.test_bulk.RefusingBackend"
+    settings.MAILERS = {"default": {"BACKEND": "tests.engagements.test_bulk.RefusingBackend"}}
     vanessa, max_ = two_providers
     hers = late(team, vanessa, 2, prefix="Copy")
     his = late(team, max_, 2, prefix="Logo")
