@@ -556,3 +556,51 @@ def test_the_grouped_page_takes_the_same_number_of_queries_for_few_and_many_prov
     for i in range(10):
         late(team, ProviderFactory(workspace=team.workspace, name=f"P{i}"), 3, prefix=f"P{i}")
     assert count() == few
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("flag_bulk", {"action": "snooze", "preset": "tomorrow"}),
+        ("flag_bulk", {"action": "dismiss", "confirmed": "1", "reason": "In hand"}),
+        ("flag_bulk", {"action": "status", "status": "on_hold"}),
+    ],
+    ids=["snooze", "dismiss", "status"],
+)
+def test_a_bulk_post_takes_as_many_queries_for_30_flags_as_for_3(
+    team, provider, django_assert_num_queries, path, data
+):
+    client = team.client_for(team.bob)
+    client.get(url("attention"))  # the session learns the workspace
+    late(team, provider, 1, prefix="Warm")  # a first recompute fills the calendars' caches
+    client.post(url(path), {**data, "flags": pks(Flag.objects.all())})
+    three = pks(late(team, provider, 3, prefix="Few"))
+    with CaptureQueriesContext(connection) as few:
+        client.post(url(path), {**data, "flags": three})
+    many = pks(late(team, provider, 30, prefix="Many"))
+    with django_assert_num_queries(len(few)):
+        response = client.post(url(path), {**data, "flags": many})
+    assert response.status_code == 302
+
+
+def test_a_bulk_owner_change_from_the_list_takes_as_many_queries_for_30_as_for_3(
+    team, provider, django_assert_num_queries
+):
+    client = team.client_for(team.bob)
+    client.get(url("list"))
+
+    def chosen(n: int) -> list[int]:
+        return pks(
+            EngagementFactory(workspace=team.workspace, provider=provider, owner=team.alice) for _ in range(n)
+        )
+
+    three = chosen(3)
+    with CaptureQueriesContext(connection) as few:
+        client.post(url("engagement_bulk"), {"action": "owner", "owner": team.bob.pk, "engagements": three})
+    many = chosen(30)
+    with django_assert_num_queries(len(few)):
+        response = client.post(
+            url("engagement_bulk"), {"action": "owner", "owner": team.bob.pk, "engagements": many}
+        )
+    assert response.status_code == 302
+    assert Engagement.objects.filter(pk__in=many, owner=team.bob).count() == 30
