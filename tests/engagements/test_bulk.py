@@ -7,6 +7,7 @@ import zoneinfo
 from datetime import datetime, time, timedelta
 
 import pytest
+import time_machine
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.core.mail.backends.base import BaseEmailBackend
@@ -14,7 +15,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from engagements import bulk
+from engagements import bulk, services
 from engagements.models import Engagement, Flag, Message, StatusChange
 from tests.engagements.conftest import url
 from tests.engagements.test_attention import delivery_flagged, flagged
@@ -604,3 +605,47 @@ def test_a_bulk_owner_change_from_the_list_takes_as_many_queries_for_30_as_for_3
         )
     assert response.status_code == 302
     assert Engagement.objects.filter(pk__in=many, owner=team.bob).count() == 30
+
+
+@pytest.mark.parametrize(
+    ("start", "status"),
+    [
+        ("in_progress", "on_hold"),
+        ("on_hold", "in_progress"),
+        ("in_progress", "delivered"),
+        ("in_progress", "cancelled"),
+        ("cancelled", "draft"),
+    ],
+)
+@time_machine.travel(datetime(2026, 12, 9, 10, 30, tzinfo=zoneinfo.ZoneInfo("UTC")), tick=False)
+def test_a_bulk_move_leaves_an_engagement_as_the_single_move_does(team, provider, start, status):
+    def twin(title: str) -> Engagement:
+        flag = flagged(team.workspace, provider, title, overdue_by=timedelta(days=2), owner=team.alice)
+        Engagement.objects.filter(pk=flag.engagement_id).update(
+            status=start, due_on=timezone.localdate() + timedelta(days=5)
+        )
+        return Engagement.objects.select_related("provider").get(pk=flag.engagement_id)
+
+    single, many = twin("One at a time"), twin("In bulk")
+    services.engagement_set_status(engagement=single, status=status, by=team.bob)
+    bulk.engagements_set_status(
+        workspace=team.workspace, engagement_ids=[many.pk], status=status, by=team.bob
+    )
+
+    def state(engagement: Engagement) -> dict:
+        row = Engagement.objects.get(pk=engagement.pk)
+        exchange = row.exchanges.get()
+        flag = row.flags.get()
+        return {
+            "status": row.status,
+            "delivery_check_at": row.delivery_check_at,
+            "delivered_on_time": row.delivered_on_time,
+            "closed": row.closed_at is not None,
+            "completed": row.completed_at is not None,
+            "reply_due_at": exchange.reply_due_at,
+            "next_check_at": exchange.next_check_at,
+            "flag": (flag.resolution, flag.resolved_at is not None),
+            "changes": list(row.status_changes.values_list("from_status", "to_status", "changed_by")),
+        }
+
+    assert state(many) == state(single)
