@@ -12,6 +12,7 @@ from django.utils import timezone
 from engagements import deadlines
 from engagements.flagging import flag_pass
 from engagements.models import Flag, Message
+from tests.browser.conftest import SCREENSHOT_DIR
 from tests.browser.test_attention import _log_in, _overdue
 from tests.factories import ProviderEmailFactory, ProviderFactory
 
@@ -85,6 +86,8 @@ def test_follow_up_on_all_sends_one_mail_per_provider(page, console, team, live_
     # Then everything on the page at once, from the bulk bar: still one mail per provider.
     page.get_by_label("Select all on this page").check()
     assert page.get_by_test_id("bulk-count").inner_text() == "5 selected"
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT_DIR / "attention_bulk.png"), full_page=True)
     page.get_by_test_id("bulk-follow-up").click()
     page.get_by_text(re.compile(r"2 follow-up mails sent, one per provider")).wait_for()
     assert sorted(m.to[0] for m in mail.outbox[1:]) == ["lena@example.net", "max@example.net"]
