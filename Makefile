@@ -78,6 +78,7 @@ bench: setup-dev
 	$(PY) -m bench.reliability
 	$(PY) -m bench.freshness
 	$(PY) -m bench.mail_import
+	$(PY) -m bench.bulk
 	$(PY) -m bench.import_table
 	$(PY) -m bench.archive
 	$(PY) -m bench.api

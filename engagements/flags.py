@@ -189,6 +189,13 @@ def flag_snooze(*, flag: Flag, until: datetime, by: User | None) -> Flag:
 
     The exchange's ``next_check_at`` is left alone: the escalation ladder runs on.
     """
+    check_snooze_until(until)
+    _claim_open_flag(flag, snoozed_until=until)
+    return flag
+
+
+def check_snooze_until(until: datetime) -> None:
+    """Raise ValidationError unless ``until`` is an aware moment in the future, at most a year ahead."""
     if timezone.is_naive(until):
         raise ValidationError({"until": _("The time needs a time zone.")})
     now = timezone.now()
@@ -196,8 +203,6 @@ def flag_snooze(*, flag: Flag, until: datetime, by: User | None) -> Flag:
         raise ValidationError({"until": _("Choose a moment in the future.")})
     if until > now + timedelta(days=MAX_SNOOZE_DAYS):
         raise ValidationError({"until": _("A flag can be snoozed for at most a year.")})
-    _claim_open_flag(flag, snoozed_until=until)
-    return flag
 
 
 @transaction.atomic
@@ -207,7 +212,7 @@ def flag_unsnooze(*, flag: Flag, by: User | None) -> Flag:
     return flag
 
 
-def _checked_reason(reason: str, missing: str) -> str:
+def checked_reason(reason: str, missing: str) -> str:
     """A person's reason for resolving a flag: required, and short enough to keep whole."""
     reason = reason.strip()
     if not reason:
@@ -223,7 +228,7 @@ def _checked_reason(reason: str, missing: str) -> str:
 @transaction.atomic
 def flag_dismiss(*, flag: Flag, reason: str, by: User | None) -> Flag:
     """Resolve an open flag by hand; the reason is kept with it in the history."""
-    reason = _checked_reason(reason, _("Say why the flag is dismissed."))
+    reason = checked_reason(reason, _("Say why the flag is dismissed."))
     _claim_open_flag(
         flag,
         resolved_at=timezone.now(),
@@ -242,7 +247,7 @@ def flag_withdraw(*, flag: Flag, reason: str, by: User | None) -> Flag:
     got its alert is told it was withdrawn — as when the log itself proves a flag
     wrong (``withdraw``). The reason is kept with it.
     """
-    reason = _checked_reason(reason, _("Say why the flag is withdrawn."))
+    reason = checked_reason(reason, _("Say why the flag is withdrawn."))
     if not withdraw(Flag.objects.filter(pk=flag.pk), reason=reason):
         raise ValidationError(_("This flag is already resolved."))
     Flag.objects.filter(pk=flag.pk).update(resolved_by=by)

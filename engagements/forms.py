@@ -368,6 +368,104 @@ class FlagDismissForm(forms.Form):
     )
 
 
+# --- Bulk actions -------------------------------------------------------------
+
+
+def _selected_ids(values: Any) -> list[int]:
+    """The ticked rows' ids; anything that is not one is an error, not a 500."""
+    try:
+        ids = sorted({int(v) for v in values or []})
+    except (TypeError, ValueError):
+        raise ValidationError(_("The selection is not valid; reload the page and try again.")) from None
+    if not ids:
+        raise ValidationError(_("Select at least one row first."))
+    if len(ids) > BULK_MAX or any(not 0 < pk < 2**63 for pk in ids):
+        raise ValidationError(_("The selection is not valid; reload the page and try again."))
+    return ids
+
+
+# A page shows at most this many rows (the attention sections' cap, a list page):
+# more posted ids are not a person's selection.
+BULK_MAX = 1000
+
+
+class SelectedRowsField(forms.Field):
+    """The ids of the ticked rows: a list of the checkbox values posted under one name."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[int]:
+        return _selected_ids(value)
+
+    def validate(self, value: Any) -> None:
+        pass
+
+
+class FlagBulkForm(forms.Form):
+    """What to do with the ticked flags of Needs attention: snooze, dismiss, follow up, or a status move."""
+
+    ACTIONS = [
+        ("snooze", _("Snooze")),
+        ("dismiss", _("Dismiss")),
+        ("follow_up", _("Follow up by e-mail (one per provider)")),
+        ("status", _("Change status")),
+    ]
+
+    flags = SelectedRowsField()
+    action = forms.ChoiceField(
+        label=_("Action"), choices=ACTIONS, error_messages={"required": _("Choose an action.")}
+    )
+    preset = forms.ChoiceField(label=_("Snooze"), required=False, choices=[("", "—"), *SNOOZE_PRESETS])
+    until = BoundedDateField(label=_("Or until"), required=False)
+    reason = forms.CharField(label=_("Reason"), max_length=300, required=False)
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", "—"), *Engagement.Status.choices]
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        action = data.get("action")
+        if action == "snooze":
+            presets = {value: day for value, _label, day in snooze_presets(timezone.localdate())}
+            day = presets.get(data.get("preset") or "") or data.get("until")
+            if day is None:
+                if not self.errors:
+                    self.add_error("preset", _("Choose until when to snooze the flags."))
+            else:
+                data["until_at"] = start_of_day(day)
+        elif action == "status" and not data.get("status"):
+            self.add_error("status", _("Choose a status."))
+        return data
+
+
+class EngagementBulkForm(forms.Form):
+    """What to do with the ticked engagements of the list: a status move or another owner."""
+
+    ACTIONS = [("status", _("Change status")), ("owner", _("Change owner"))]
+
+    engagements = SelectedRowsField()
+    action = forms.ChoiceField(
+        label=_("Action"), choices=ACTIONS, error_messages={"required": _("Choose an action.")}
+    )
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", "—"), *Engagement.Status.choices]
+    )
+    owner = forms.ModelChoiceField(label=_("Owner"), required=False, queryset=User.objects.none())
+
+    def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = queries.workspace_members(workspace)  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        action = data.get("action")
+        if action == "status" and not data.get("status"):
+            self.add_error("status", _("Choose a status."))
+        elif action == "owner" and not data.get("owner") and "owner" not in self.errors:
+            self.add_error("owner", _("Choose the new owner."))
+        return data
+
+
 # --- Follow-ups -------------------------------------------------------------
 
 

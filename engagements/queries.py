@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -304,6 +305,35 @@ def attention_awaiting(
         .filter(later)
         .order_by(F("reply_due_at").asc(nulls_last=True), "id")
     )
+
+
+@dataclass(frozen=True)
+class ProviderFlags:
+    """One provider's overdue flags on Needs attention, the most overdue first."""
+
+    provider: Provider
+    flags: list[Flag]
+
+    @property
+    def oldest_due_at(self) -> datetime:
+        return min(flag.due_at for flag in self.flags)
+
+    @property
+    def followable(self) -> list[int]:
+        """The flags one follow-up mail can cover (a bounce is resent on its own)."""
+        return [flag.pk for flag in self.flags if flag.kind != Flag.Kind.BOUNCED]
+
+
+def by_provider(rows: Iterable[Flag]) -> list[ProviderFlags]:
+    """Flags (loaded with ``engagement__provider``) grouped by provider, in the order they came.
+
+    From ``attention_overdue``: the provider with the most overdue flag first, each
+    group's flags most overdue first. No query: the rows are grouped as they are.
+    """
+    groups: dict[int, list[Flag]] = {}
+    for flag in rows:
+        groups.setdefault(flag.engagement.provider_id, []).append(flag)
+    return [ProviderFlags(provider=group[0].engagement.provider, flags=group) for group in groups.values()]
 
 
 def flag_followed_up_at(flag: Flag) -> datetime | None:

@@ -15,14 +15,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import HttpResponseClientRedirect
 
-from engagements import deadlines, flags, queries, services
+from engagements import bulk, deadlines, flags, queries, services
 from engagements.forms import (
+    EngagementBulkForm,
     EngagementFilterForm,
     EngagementForm,
+    FlagBulkForm,
     FlagDismissForm,
     FlagSnoozeForm,
     MessageForm,
@@ -34,6 +36,7 @@ from engagements.forms import (
 )
 from engagements.models import Engagement, Flag, Review
 from engagements.tables import exports as tables
+from outsourcing import limits
 from outsourcing.access import WorkspaceRequest, require_role, safe_target, workspace_view
 from outsourcing.exports import FORMATS, table_response
 from outsourcing.files import private_file_response
@@ -95,6 +98,8 @@ def engagement_list(request: HttpRequest) -> HttpResponse:
             "page_obj": page,
             "columns": sort_columns(filters["sort"], SORT_COLUMNS, descending_first=DESCENDING_FIRST),
             "filtered": any(v for k, v in filters.items() if k != "sort"),
+            "bulk_form": EngagementBulkForm(workspace=req.workspace) if req.membership.can_edit else None,
+            "back": request.get_full_path(),
         },
     )
 
@@ -475,6 +480,7 @@ def attention(request: HttpRequest) -> HttpResponse:
         {
             "mine": mine,
             "overdue": overdue,
+            "overdue_groups": queries.by_provider(overdue),
             "more_overdue": more_overdue,
             "our_answers": our_answers,
             "more_our_answers": more_our_answers,
@@ -489,6 +495,9 @@ def attention(request: HttpRequest) -> HttpResponse:
             "nothing": nothing_now and not snoozed,
             "show_engagement": True,
             "can_edit": req.membership.can_edit,
+            # The flag rows' checkboxes belong to the bulk form (rows carry forms of their own).
+            "bulk_form": BULK_FLAGS_FORM if req.membership.can_edit else "",
+            "status_choices": Engagement.Status.choices,
             **_flag_row_context(request.get_full_path(), now),
         },
     )
@@ -512,6 +521,7 @@ def _flag_done(request: HttpRequest, flag: Flag) -> HttpResponse:
         "can_edit": req.membership.can_edit,
         # The attention page names the engagement in each row; its own page does not need to.
         "show_engagement": not back.startswith(_detail_url(flag.engagement)),
+        "bulk_form": "" if back.startswith(_detail_url(flag.engagement)) else BULK_FLAGS_FORM,
         **_flag_row_context(back, timezone.now()),
     }
     return render(request, "engagements/_flag_swap.html", context)
@@ -573,6 +583,222 @@ def flag_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
         return _("Flag dismissed.")
 
     return _act_on_flag(request, pk, dismiss, FlagDismissForm)
+
+
+# --- Bulk actions on ticked rows -----------------------------------------------
+
+# The id of Needs attention's bulk form: the rows' checkboxes point at it (form="…").
+BULK_FLAGS_FORM = "bulk-flags"
+
+
+def _form_errors(form: forms.Form) -> str:
+    return " ".join(str(m) for errors in form.errors.values() for m in errors)
+
+
+def _left_alone(selected: int, done: int) -> str:
+    """A sentence about ticked rows nothing happened to (resolved meanwhile, or not this workspace's)."""
+    if done >= selected:
+        return ""
+    left = selected - done
+    return " " + ngettext(
+        "%(n)d selected row was left alone: it is resolved already or no longer there.",
+        "%(n)d selected rows were left alone: they are resolved already or no longer there.",
+        left,
+    ) % {"n": left}
+
+
+def _status_done(outcome: bulk.StatusOutcome, status: str) -> tuple[str, str]:
+    """The message level and text after a status change of several engagements."""
+    label = Engagement.Status(status).label
+    if not outcome.moved:
+        return "error", _("No selected engagement can move to %(status)s.") % {"status": label}
+    text = ngettext(
+        "%(n)d engagement moved to %(status)s.", "%(n)d engagements moved to %(status)s.", outcome.moved
+    ) % {"n": outcome.moved, "status": label}
+    if outcome.refused:
+        text += " " + ngettext(
+            "%(n)d could not: its status does not allow that move.",
+            "%(n)d could not: their status does not allow that move.",
+            outcome.refused,
+        ) % {"n": outcome.refused}
+    return ("warning" if outcome.refused else "success"), text
+
+
+def _say(request: HttpRequest, level: str, text: str) -> None:
+    getattr(messages, level)(request, text)
+
+
+def _followup_done(request: HttpRequest, outcome: bulk.FollowupOutcome) -> None:
+    if outcome.sent:
+        each = ", ".join(
+            ngettext("%(provider)s (%(n)d item)", "%(provider)s (%(n)d items)", n)
+            % {"provider": name, "n": n}
+            for name, n in outcome.sent
+        )
+        messages.success(
+            request,
+            ngettext(
+                "One follow-up mail sent: %(each)s.",
+                "%(n)d follow-up mails sent, one per provider: %(each)s.",
+                outcome.mails,
+            )
+            % {"n": outcome.mails, "each": each},
+        )
+    for refusal in outcome.refused:
+        messages.error(request, refusal)
+    if outcome.left_out:
+        messages.info(
+            request,
+            ngettext(
+                "%(n)d selected flag was left out: a bounce is resent on its own, and a resolved flag "
+                "needs no follow-up.",
+                "%(n)d selected flags were left out: a bounce is resent on its own, and a resolved flag "
+                "needs no follow-up.",
+                outcome.left_out,
+            )
+            % {"n": outcome.left_out},
+        )
+    if not outcome.sent and not outcome.refused and not outcome.left_out:
+        messages.error(request, _("No mail was sent."))
+
+
+@workspace_view()
+@require_POST
+def flag_bulk(request: HttpRequest) -> HttpResponse:
+    """Snooze, dismiss, follow up on, or change the status of the flags ticked on Needs attention.
+
+    A plain form POST that goes back where it came from with a message saying
+    what happened. Dismissing asks first: a page lists the flags and takes the
+    reason, and only its confirmed POST dismisses them. Ids of another
+    workspace's flags are ignored.
+    """
+    req = _ws(request)
+    back = _back(request, req.workspace.slug)
+    form = FlagBulkForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return redirect(back)
+    data = form.cleaned_data
+    ids, action, by = data["flags"], data["action"], req.user
+    try:
+        if action == "snooze":
+            n = bulk.flags_snooze(workspace=req.workspace, flag_ids=ids, until=data["until_at"], by=by)
+            day = formats.date_format(timezone.localtime(data["until_at"]), "DATE_FORMAT")
+            if not n:
+                messages.error(request, _("None of the selected flags is open any more."))
+            else:
+                messages.success(
+                    request,
+                    ngettext("%(n)d flag snoozed until %(date)s.", "%(n)d flags snoozed until %(date)s.", n)
+                    % {"n": n, "date": day}
+                    + _left_alone(len(ids), n),
+                )
+        elif action == "dismiss":
+            if request.POST.get("confirmed") != "1" or not data["reason"].strip():
+                return _confirm_dismiss(
+                    request, ids, back, data["reason"], asked=request.POST.get("confirmed") == "1"
+                )
+            n = bulk.flags_dismiss(workspace=req.workspace, flag_ids=ids, reason=data["reason"], by=by)
+            if not n:
+                messages.error(request, _("None of the selected flags is open any more."))
+            else:
+                messages.success(
+                    request,
+                    ngettext("%(n)d flag dismissed.", "%(n)d flags dismissed.", n) % {"n": n}
+                    + _left_alone(len(ids), n),
+                )
+        elif action == "follow_up":
+            sent = bulk.flags_follow_up(
+                workspace=req.workspace,
+                flag_ids=ids,
+                by=by,
+                may_send=lambda: not limits.exceeded(request, limits.MAIL_SEND),
+            )
+            _followup_done(request, sent)
+        else:
+            engagement_ids = bulk.flag_engagement_ids(req.workspace, ids)
+            if not engagement_ids:
+                messages.error(request, _("None of the selected flags is open any more."))
+            else:
+                outcome = bulk.engagements_set_status(
+                    workspace=req.workspace, engagement_ids=engagement_ids, status=data["status"], by=by
+                )
+                _say(request, *_status_done(outcome, data["status"]))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect(back)
+
+
+def _confirm_dismiss(
+    request: HttpRequest, ids: list[int], back: str, reason: str, *, asked: bool
+) -> HttpResponse:
+    """The page that asks before several flags are dismissed, and for the reason they share."""
+    req = _ws(request)
+    chosen = list(
+        bulk.open_flags(req.workspace, ids)
+        .select_related("engagement__provider")
+        .defer(*queries.ATTENTION_UNUSED)
+        .order_by("due_at", "id")
+    )
+    if not chosen:
+        messages.error(request, _("None of the selected flags is open any more."))
+        return redirect(back)
+    return render(
+        request,
+        "engagements/bulk_dismiss.html",
+        {
+            "flags": chosen,
+            "back": back,
+            "reason": reason,
+            "reason_error": _("Say why the flags are dismissed.") if asked else "",
+        },
+    )
+
+
+@workspace_view()
+@require_POST
+def engagement_bulk(request: HttpRequest) -> HttpResponse:
+    """Change the status or the owner of the engagements ticked on the list, then go back to it."""
+    req = _ws(request)
+    back = safe_target(
+        request, request.POST.get("next", ""), reverse("engagements:list", kwargs={"ws": req.workspace.slug})
+    )
+    form = EngagementBulkForm(request.POST, workspace=req.workspace)
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return redirect(back)
+    data = form.cleaned_data
+    ids = data["engagements"]
+    try:
+        if data["action"] == "status":
+            outcome = bulk.engagements_set_status(
+                workspace=req.workspace, engagement_ids=ids, status=data["status"], by=req.user
+            )
+            _say(request, *_status_done(outcome, data["status"]))
+        else:
+            owner = data["owner"]
+            n = bulk.engagements_set_owner(
+                workspace=req.workspace, engagement_ids=ids, owner=owner, by=req.user
+            )
+            if n:
+                messages.success(
+                    request,
+                    ngettext(
+                        "%(n)d engagement now belongs to %(owner)s.",
+                        "%(n)d engagements now belong to %(owner)s.",
+                        n,
+                    )
+                    % {"n": n, "owner": owner.display_name},
+                )
+            else:
+                messages.info(
+                    request,
+                    _("The selected engagements belong to %(owner)s already.")
+                    % {"owner": owner.display_name},
+                )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect(back)
 
 
 # --- Reviews ------------------------------------------------------------------

@@ -14,9 +14,11 @@ import secrets
 import smtplib
 import string
 from collections.abc import Collection, Sequence
+from datetime import datetime
 from email.headerregistry import Address
 from email.utils import make_msgid, parseaddr
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -26,6 +28,7 @@ from django.db import transaction
 from django.template.loader import select_template
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from engagements import queries, services
 from engagements.forms import followup_initial, followup_language
@@ -353,3 +356,111 @@ def compose_initial(
         "body": body,
         "language": language,
     }
+
+
+# --- One follow-up about several of a provider's overdue items (a bulk follow-up) -----------
+
+
+def combined_followup(
+    chosen: Sequence[Flag], *, sender_name: str, now: datetime | None = None
+) -> dict[str, str]:
+    """Subject, body and language of one follow-up covering several overdue flags of one provider.
+
+    Load the flags with ``engagement__provider`` and ``exchange``: nothing more is read. Each
+    item says what the single follow-up for its flag would say (a request unanswered since,
+    or a delivery past its due date), dated as the provider reads dates: in their language,
+    time zone and calendar. Nothing is saved here.
+    """
+    now = now or timezone.now()
+    provider = chosen[0].engagement.provider
+    zone = provider.time_zone or "UTC"
+    today = timezone.localdate(now, ZoneInfo(zone))
+    language = mail_language(chosen[0].engagement)
+    items = []
+    for flag in chosen:
+        engagement = flag.engagement
+        requested_at = flag.exchange.requested_at if flag.exchange is not None else None
+        requested_on = timezone.localdate(requested_at, ZoneInfo(zone)) if requested_at else today
+        due_on = engagement.due_on
+        items.append(
+            {
+                "title": engagement.title,
+                "kind": "delivery_overdue" if flag.kind == Flag.Kind.DELIVERY_OVERDUE else "reply",
+                "requested_at": requested_at,
+                "days_waiting": (today - requested_on).days,
+                "due_on": due_on,
+                "days_late": max((today - due_on).days, 0) if due_on else 0,
+            }
+        )
+    template = select_template(
+        [f"engagements/followup/{language}/combined.txt", "engagements/followup/en/combined.txt"]
+    )
+    with translation.override(language), timezone.override(zone):
+        body = template.render({"name": provider.name, "items": items, "sender": sender_name})
+        titles = len({flag.engagement_id for flag in chosen})
+        subject = ngettext("Following up on %(n)d open item", "Following up on %(n)d open items", titles) % {
+            "n": titles
+        }
+    return {"subject": subject, "body": re.sub(r"\n{3,}", "\n\n", body).strip(), "language": language}
+
+
+def mail_send_combined(
+    *, engagements: Sequence[Engagement], by: User | None, to: Sequence[str], subject: str, body: str
+) -> list[Message]:
+    """Send one follow-up about several engagements of the same provider; log it on each of them.
+
+    ``mail_send`` for several engagements at once: checked the same way, logged
+    first (one INSERT, one recompute for them all), then sent, in one
+    transaction, so a refused mail logs nothing (``MailNotSent``). The mail
+    starts a thread of its own and keeps no engagement's routing token: its
+    Reply-To is the bare routing address, and the logged copies carry no
+    Message-ID, so a reply is never threaded into one engagement by mistake:
+    the importer files it by its sender or subject, or leaves it to be sorted.
+    """
+    if not engagements:
+        return []
+    first = engagements[0]
+    if any(e.provider_id != first.provider_id or e.workspace_id != first.workspace_id for e in engagements):
+        raise ValueError("one provider's engagements at a time")
+    to = list(dict.fromkeys(a.strip() for a in to if a.strip()))
+    subject = header_text(subject, SUBJECT_MAX)
+    body = body.replace("\r\n", "\n")
+    _check(first, Message.Kind.FOLLOW_UP, to, [], subject, body)
+    from_header, from_address = _from_header(by, mail_language(first))
+    mail = EmailMessage(
+        subject=subject,
+        body=body,
+        from_email=from_header,
+        to=to,
+        reply_to=[f"{settings.MAIL_ROUTING_LOCAL}@{routing_domain()}"],
+        headers={"Message-ID": make_msgid(domain=routing_domain())},
+    )
+    now = timezone.now()
+    items = [
+        services.LogItem(
+            Message(
+                workspace_id=engagement.workspace_id,
+                engagement=engagement,
+                direction=Message.Direction.OUTBOUND,
+                kind=Message.Kind.FOLLOW_UP,
+                channel=Message.Channel.EMAIL,
+                occurred_at=now,
+                subject=subject,
+                body=body,
+                author=by,
+                sender=from_address.lower(),
+                source=Message.Source.APP,
+            )
+        )
+        for engagement in engagements
+    ]
+    with transaction.atomic():
+        logged = services.messages_log(items)
+        try:
+            sent = mail.send()
+        except Exception as exc:  # any backend's failure: roll back and say so
+            logger.warning("combined mail for engagements %s not sent: %r", [e.pk for e in engagements], exc)
+            raise _failure(exc) from exc
+        if not sent:
+            raise _failure(RuntimeError("the backend sent nothing"))
+    return logged

@@ -37,6 +37,9 @@ MATRIX: dict[str, tuple[str, str]] = {
     "engagements:flag_snooze": ACTION,
     "engagements:flag_unsnooze": ACTION,
     "engagements:flag_dismiss": ACTION,
+    # Bulk actions on ticked rows: an empty form goes back with "Select at least one row first."
+    "engagements:flag_bulk": ACTION,
+    "engagements:engagement_bulk": ACTION,
     "engagements:detail": READ,
     "engagements:edit": EDIT,
     "engagements:status": ACTION,
