@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
+import sys
 
 import pytest
 from pythonjsonlogger.json import JsonFormatter
@@ -12,17 +15,34 @@ from pythonjsonlogger.json import JsonFormatter
 from engagements import services
 from engagements.ical import feed as feeds
 from tests.factories import EngagementFactory, ProviderFactory
+from tests.realparts import ROOT
 
 
 def as_json(record: logging.LogRecord) -> dict:
     return json.loads(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s").format(record))
 
 
-def test_production_logs_are_json_and_development_logs_are_text(settings):
-    from django.conf import settings as live
-
-    assert live.LOGGING["formatters"]["json"]["()"] == "pythonjsonlogger.json.JsonFormatter"
-    assert live.LOGGING["handlers"]["console"]["formatter"] == live.LOG_FORMAT
+@pytest.mark.parametrize(
+    ("debug", "log_format", "expected"),
+    [("true", None, "text"), ("false", None, "json"), ("true", "json", "json"), ("true", "xml", "error")],
+)
+def test_production_logs_are_json_and_development_logs_text_unless_asked(debug, log_format, expected):
+    environ = {k: v for k, v in os.environ.items() if k != "LOG_FORMAT"}
+    environ.update({"DEBUG": debug, "DJANGO_SETTINGS_MODULE": "outsourcing.settings", "TESTING": "true"})
+    if log_format:
+        environ["LOG_FORMAT"] = log_format
+    code = (
+        "import logging; from django.conf import settings; import django; django.setup(); "
+        "print(type(logging.getLogger().handlers[0].formatter).__name__)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=environ, capture_output=True, text=True
+    )
+    if expected == "error":
+        assert "LOG_FORMAT must be json or text" in result.stderr
+    else:
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == {"json": "JsonFormatter", "text": "Formatter"}[expected]
 
 
 def test_a_request_is_one_line_with_its_route_status_and_workspace(team, caplog):
