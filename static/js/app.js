@@ -125,6 +125,14 @@
   // htmx: a swap replaces what had focus. After a form's swap, focus goes to its first error or to its
   // result (an element marked data-swap-focus, else the swapped region), and the outcome is announced.
   var pending = null;
+  // A form sent: what the live regions said about the last one is over.
+  document.body.addEventListener("htmx:beforeRequest", function (event) {
+    if (!(event.detail.elt instanceof HTMLFormElement)) { return; }
+    ["live-status", "live-alert"].forEach(function (id) {
+      var region = document.getElementById(id);
+      if (region) { region.textContent = ""; }
+    });
+  });
   document.body.addEventListener("htmx:beforeSwap", function (event) {
     var box = document.getElementById("messages");
     pending = {

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
@@ -88,6 +89,8 @@ FOCUSED = """() => {
     text: (el.innerText || el.getAttribute("aria-label") || el.value || "").trim().slice(0, 80),
     testid: el.dataset.testid || "",
     onScreen: rect.width > 0 && rect.height > 0,
+    focus: el.matches(":focus"),
+    shadow: style.boxShadow,
     indicated: (style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0)
       || (style.boxShadow !== "none" && style.boxShadow !== ""),
   };
@@ -104,6 +107,9 @@ def _tab_to(page, matches, *, back: bool = False, limit: int = 80) -> dict[str, 
     for _ in range(limit):
         page.keyboard.press("Shift+Tab" if back else "Tab")
         focused = _focused(page)
+        if not focused["indicated"]:  # Bootstrap fades its focus shadow in: look again once it has
+            page.wait_for_timeout(300)
+            focused = _focused(page)
         seen.append(focused)
         assert focused["onScreen"] and focused["indicated"], f"focus not visible on {focused}"
         if matches(focused):
@@ -119,11 +125,18 @@ def _by_name(name: str):
     return lambda focused: focused["name"] == name
 
 
-def _live(page, which: str) -> str:
-    """The text of a live region once it has been filled (the script empties it first, then writes)."""
+def _live(page, which: str, expected: str) -> str:
+    """The text of a live region once it says ``expected`` (the script empties it first, then writes)."""
     region = page.get_by_test_id(f"live-{which}")
-    page.wait_for_function("(el) => el.textContent.trim() !== ''", arg=region.element_handle())
-    return region.inner_text().strip()
+    try:
+        page.wait_for_function(
+            "([el, want]) => el.textContent.includes(want)", arg=[region.element_handle(), expected], timeout=5000
+        )
+    except PlaywrightTimeout:
+        pass  # the assertion below says what it said instead
+    text = region.inner_text().strip()
+    assert expected in text, f"live-{which} says {text!r}"
+    return text
 
 
 def test_the_core_loop_works_with_the_keyboard_alone(page, live_server, team, console):
@@ -155,13 +168,14 @@ def test_the_core_loop_works_with_the_keyboard_alone(page, live_server, team, co
     page.wait_for_url(re.compile(r".*/engagements/\d+/$"))
     engagement = Engagement.objects.get(workspace=team.workspace)
     assert engagement.provider == provider
+    assert _live(page, "status", "Task delegated") == "Task delegated to Ada Lovelace."
 
     # Log the request: the log form comes first in the page's main column.
     _tab_to(page, _by_name("subject"))
     page.keyboard.type("First draft by Friday?")
     _tab_to(page, _by_text("Log message"))
     page.keyboard.press("Enter")
-    assert _live(page, "status") == "Message logged."
+    assert _live(page, "status", "Message logged.") == "Message logged."
     request = Message.objects.get(engagement=engagement)
     assert request.kind == Message.Kind.REQUEST
     assert _focused(page)["id"] == f"message-{request.pk}"
@@ -180,7 +194,7 @@ def test_the_core_loop_works_with_the_keyboard_alone(page, live_server, team, co
         assert page.locator("[name=kind]").input_value() == Message.Kind.FOLLOW_UP
         _tab_to(page, _by_text("Log message"))
         page.keyboard.press("Enter")
-        assert _live(page, "status") == "Message logged."
+        assert _live(page, "status", "Message logged.") == "Message logged."
         followup = Message.objects.get(engagement=engagement, kind=Message.Kind.FOLLOW_UP)
         assert _focused(page)["id"] == f"message-{followup.pk}"
 
@@ -196,7 +210,7 @@ def test_the_core_loop_works_with_the_keyboard_alone(page, live_server, team, co
         page.keyboard.type("Sorry, the draft comes on Thursday.")
         _tab_to(page, _by_text("Log message"))
         page.keyboard.press("Enter")
-        alert = _live(page, "alert")
+        alert = _live(page, "alert", "Not saved")
         assert alert.startswith("Not saved: please correct the marked fields.")
         assert "When: A message cannot be logged in the future." in alert
         focused = page.locator("*:focus")
@@ -212,7 +226,7 @@ def test_the_core_loop_works_with_the_keyboard_alone(page, live_server, team, co
         page.keyboard.press("ArrowDown")
         _tab_to(page, _by_text("Log message"))
         page.keyboard.press("Space")
-        assert _live(page, "status") == "Message logged."
+        assert _live(page, "status", "Message logged.") == "Message logged."
         reply = Message.objects.get(engagement=engagement, direction=Message.Direction.INBOUND)
         assert reply.body == "Sorry, the draft comes on Thursday."
         assert _focused(page)["id"] == f"message-{reply.pk}"
