@@ -3,17 +3,17 @@ focused, and the core loop done with the keyboard alone."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
-import time
 from datetime import timedelta
 
 import pytest
 import time_machine
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from engagements.models import Engagement, Exchange, Flag, Message
 from providers import services as provider_services
@@ -54,7 +54,6 @@ def test_every_page_an_owner_or_a_visitor_sees_has_no_serious_axe_violation_in_e
     world = surface.build_world(team)
     pages = _owner_pages(team, world)
     assert len(pages) >= 40, pages  # the walk found the workspace's pages, not just a few
-    started = time.monotonic()
     found: dict[str, list[dict[str, object]]] = {}
     for language in ("en", "de"):
         page.context.clear_cookies()
@@ -71,7 +70,6 @@ def test_every_page_an_owner_or_a_visitor_sees_has_no_serious_axe_violation_in_e
             assert response.status == 200, url
             if seen := axe.violations(page):
                 found[f"{language} {url}"] = seen
-    print(f"axe-core on {len(pages) + len(ANONYMOUS_PAGES)} pages x 2 languages: {time.monotonic() - started:.1f}s")
     if found:
         pytest.fail("serious or critical axe-core violations:\n" + axe.report(found), pytrace=False)
     assert console.errors == []
@@ -114,7 +112,9 @@ def _tab_to(page, matches, *, back: bool = False, limit: int = 80) -> dict[str, 
         assert focused["onScreen"] and focused["indicated"], f"focus not visible on {focused}"
         if matches(focused):
             return focused
-    raise AssertionError(f"never reached; focus went through {[(f['tag'], f['text'] or f['name']) for f in seen]}")
+    raise AssertionError(
+        f"never reached; focus went through {[(f['tag'], f['text'] or f['name']) for f in seen]}"
+    )
 
 
 def _by_text(text: str):
@@ -128,12 +128,12 @@ def _by_name(name: str):
 def _live(page, which: str, expected: str) -> str:
     """The text of a live region once it says ``expected`` (the script empties it first, then writes)."""
     region = page.get_by_test_id(f"live-{which}")
-    try:
+    with contextlib.suppress(PlaywrightTimeout):  # the assertion below says what it said instead
         page.wait_for_function(
-            "([el, want]) => el.textContent.includes(want)", arg=[region.element_handle(), expected], timeout=5000
+            "([el, want]) => el.textContent.includes(want)",
+            arg=[region.element_handle(), expected],
+            timeout=5000,
         )
-    except PlaywrightTimeout:
-        pass  # the assertion below says what it said instead
     text = region.inner_text().strip()
     assert expected in text, f"live-{which} says {text!r}"
     return text
@@ -144,7 +144,11 @@ def test_the_core_loop_works_with_the_keyboard_alone(page, live_server, team, co
     and typing only. After each htmx submit the new entry (or the first error) has focus and the
     outcome is in a live region."""
     provider = provider_services.provider_create(
-        workspace=team.workspace, name="Ada Lovelace", emails=["ada@example.net"], country="DE", time_zone="UTC"
+        workspace=team.workspace,
+        name="Ada Lovelace",
+        emails=["ada@example.net"],
+        country="DE",
+        time_zone="UTC",
     )
     _log_in(page, live_server, team.alice)
     page.goto("/w/acme/engagements/")
@@ -218,7 +222,10 @@ def test_the_core_loop_works_with_the_keyboard_alone(page, live_server, team, co
         assert focused.get_attribute("aria-invalid") == "true"
         error_id = focused.get_attribute("aria-describedby")
         assert "id_occurred_at_error" in (error_id or "").split()
-        assert page.locator("#id_occurred_at_error").inner_text().strip() == "A message cannot be logged in the future."
+        assert (
+            page.locator("#id_occurred_at_error").inner_text().strip()
+            == "A message cannot be logged in the future."
+        )
         assert Message.objects.filter(engagement=engagement).count() == 2
 
         page.keyboard.press("ArrowRight")
