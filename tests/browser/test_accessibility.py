@@ -239,3 +239,30 @@ def test_the_core_loop_works_with_the_keyboard_alone(page, live_server, team, co
         assert _focused(page)["id"] == f"message-{reply.pk}"
         assert Exchange.objects.get(engagement=engagement).replied_at is not None
     assert console.errors == []
+
+
+def test_a_server_error_after_an_htmx_submit_is_shown_and_announced_and_focus_stays(
+    page, live_server, team, console
+):
+    provider = provider_services.provider_create(workspace=team.workspace, name="Ada Lovelace", emails=[])
+    engagement = Engagement.objects.create(workspace=team.workspace, provider=provider, title="Landing page")
+    _log_in(page, live_server, team.alice)
+    page.goto(f"/w/acme/engagements/{engagement.pk}/")
+    page.route(
+        f"**/engagements/{engagement.pk}/messages/", lambda route: route.fulfill(status=500, body="boom")
+    )
+    form = page.locator("form[data-message-form]")
+    form.locator("[name=subject]").fill("Draft by Friday?")
+    button = form.get_by_role("button", name="Log message")
+    button.focus()
+    page.keyboard.press("Enter")
+
+    assert _live(page, "alert", "Something went wrong") == "Something went wrong. Please try again. (500)"
+    assert (
+        page.locator("#messages .alert-danger").inner_text()
+        == "Something went wrong. Please try again. (500)"
+    )
+    assert page.evaluate("() => document.activeElement.textContent.trim()") == "Log message"
+    assert Message.objects.count() == 0
+    # The browser reports the failed request itself; nothing else went wrong.
+    assert [e for e in console.errors if "500" not in e] == []
