@@ -79,8 +79,14 @@
   // A form sent back with errors: focus its first invalid field and say what is wrong with it.
   // Returns false when the region holds no error.
   function focusFirstError(region) {
-    var field = region.querySelector("[aria-invalid=true], .is-invalid");
-    var summary = region.querySelector("form .alert-danger");
+    var shown = function (element) { return element.getClientRects().length > 0; };
+    var field = Array.prototype.find.call(region.querySelectorAll("[aria-invalid=true], .is-invalid"), function (f) {
+      return shown(controlFor(f));
+    });
+    // A form's own errors (crispy's block, or Django's errorlist in an alert), not any red notice.
+    var summary = Array.prototype.find.call(
+      region.querySelectorAll("form .alert-block.alert-danger, form .alert-danger .errorlist.nonfield"), shown);
+    summary = summary && summary.closest(".alert");
     if (!field && !summary) { return false; }
     var words = [liveText("invalidText", "Not saved: please correct the marked fields.")];
     if (summary) { words.push(tidy(summary.textContent)); }

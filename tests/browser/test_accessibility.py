@@ -266,3 +266,22 @@ def test_a_server_error_after_an_htmx_submit_is_shown_and_announced_and_focus_st
     assert Message.objects.count() == 0
     # The browser reports the failed request itself; nothing else went wrong.
     assert [e for e in console.errors if "500" not in e] == []
+
+
+def test_a_page_sent_back_with_errors_focuses_its_first_invalid_field_and_says_why(
+    page, live_server, team, console
+):
+    provider_services.provider_create(workspace=team.workspace, name="Ada Lovelace", emails=[])
+    _log_in(page, live_server, team.alice)
+    page.goto("/w/acme/engagements/new/")
+    page.get_by_role("button", name="Delegate").click()  # no title, no provider
+    page.wait_for_load_state()
+
+    alert = _live(page, "alert", "Not saved")
+    assert alert == "Not saved: please correct the marked fields. Title: This field is required."
+    focused = page.locator("*:focus")
+    assert focused.get_attribute("id") == "id_title"
+    assert focused.get_attribute("aria-invalid") == "true"
+    assert page.locator("#id_provider").get_attribute("aria-invalid") == "true"
+    assert Engagement.objects.count() == 0
+    assert console.errors == []
