@@ -54,6 +54,7 @@ def test_every_page_an_owner_or_a_visitor_sees_has_no_serious_axe_violation_in_e
     world = surface.build_world(team)
     pages = _owner_pages(team, world)
     assert len(pages) >= 40, pages  # the walk found the workspace's pages, not just a few
+    axe.install(page.context)
     found: dict[str, list[dict[str, object]]] = {}
     for language in ("en", "de"):
         page.context.clear_cookies()
@@ -284,4 +285,32 @@ def test_a_page_sent_back_with_errors_focuses_its_first_invalid_field_and_says_w
     assert focused.get_attribute("aria-invalid") == "true"
     assert page.locator("#id_provider").get_attribute("aria-invalid") == "true"
     assert Engagement.objects.count() == 0
+    assert console.errors == []
+
+
+def test_a_flag_snoozed_from_needs_attention_keeps_focus_on_its_row_and_is_announced(
+    page, live_server, team, console
+):
+    provider = provider_services.provider_create(workspace=team.workspace, name="Ada Lovelace", emails=[])
+    engagement = Engagement.objects.create(
+        workspace=team.workspace, provider=provider, owner=team.alice, title="Landing page"
+    )
+    flag = Flag.objects.create(
+        workspace=team.workspace,
+        engagement=engagement,
+        kind=Flag.Kind.DELIVERY_OVERDUE,
+        due_at=timezone.now() - timedelta(hours=2),
+        raised_at=timezone.now() - timedelta(hours=1),
+    )
+    _log_in(page, live_server, team.alice)
+    page.goto("/w/acme/engagements/attention/")
+    row = page.locator(f"#flag-{flag.pk}")
+    row.get_by_role("button", name="Snooze").click()
+    row.get_by_role("button", name=re.compile("^Tomorrow")).click()
+
+    assert _live(page, "status", "Flag snoozed until").startswith("Flag snoozed until")
+    assert page.evaluate("() => document.activeElement.id") == f"flag-{flag.pk}"
+    assert page.get_by_test_id("snoozed-until").is_visible()
+    flag.refresh_from_db()
+    assert flag.snoozed_until is not None
     assert console.errors == []

@@ -87,6 +87,7 @@ def journey(browser, live_server, device) -> Iterator[Callable[[str, str], Journ
         console = ConsoleLog()
         context = browser.new_context(base_url=live_server.url, locale=LOCALES[language], **DEVICES[device])
         contexts.append(context)
+        axe.install(context)
         context.add_cookies([{"name": "django_language", "value": language, "url": live_server.url}])
         page = context.new_page()
         page.on("console", console.on_console)
