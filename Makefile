@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run setup setup-dev test lint format bench messages compilemessages screenshot static clean help
+.PHONY: run setup setup-dev test lint format bench messages compilemessages screenshot journeys static clean help
 .DEFAULT_GOAL := help
 
 # DEBUG is off unless asked for (outsourcing/settings.py), so a server started without
@@ -89,6 +89,10 @@ messages: setup-dev
 # Re-take docs/screenshot.png (the README's) from the browser walkthrough test.
 screenshot: setup-dev
 	UPDATE_SCREENSHOT=1 $(PY) -m pytest tests/browser -q
+
+# The two users' journeys (and axe-core on each page) in Chromium: var/screenshots/journey-*.png.
+journeys: setup-dev
+	$(PY) -m pytest tests/browser/test_journeys.py -q
 
 static: setup
 	$(MANAGE) collectstatic --no-input -v 0
