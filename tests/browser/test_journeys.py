@@ -125,6 +125,12 @@ def test_the_solo_marketer_sets_up_a_provider_delegates_and_follows_up_in_german
     j.step("providers")
 
     page.get_by_role("link", name="Dienstleister hinzufügen").first.click()
+    # Sent empty first: the form comes back with the name field focused and its error announced.
+    page.get_by_role("button", name="Dienstleister hinzufügen").click()
+    _said(page, "alert", "Nicht gespeichert: Bitte korrigieren Sie die markierten Felder.")
+    assert _focused_id(page) == "id_name"
+    assert page.locator("#id_name").get_attribute("aria-invalid") == "true"
+    j.step("provider-form-errors")
     page.locator("#id_name").fill("Anna Schmidt")
     page.locator("#id_company").fill("Schmidt Webdesign")
     page.locator("#id_emails").fill("anna@example.net")
