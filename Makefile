@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run setup setup-dev test lint format bench messages compilemessages screenshot static clean help backup restore
+.PHONY: run setup setup-dev test lint format bench messages compilemessages screenshot journeys static clean help backup restore
 .DEFAULT_GOAL := help
 
 # DEBUG is off unless asked for (outsourcing/settings.py), so a server started without
@@ -100,6 +100,10 @@ restore: setup
 	@test -n "$(BACKUP)" || { echo "make restore BACKUP=path/to/backup-folder"; exit 2; }
 	$(MANAGE) restore "$(BACKUP)"
 	$(MANAGE) migrate --no-input
+
+# The two users' journeys (and axe-core on each page) in Chromium: var/screenshots/journey-*.png.
+journeys: setup-dev
+	$(PY) -m pytest tests/browser/test_journeys.py -q
 
 static: setup
 	$(MANAGE) collectstatic --no-input -v 0
