@@ -27,6 +27,7 @@ from outsourcing.models import User, Workspace
 from outsourcing.money import currency_choices, format_money
 from outsourcing.zones import zone_label
 from outsourcing.uploads import check_upload
+from outsourcing.widgets import make_searchable
 from providers.models import Category, Provider, ResponsePolicy
 
 # More than this many files in one message is almost certainly a mistake.
@@ -75,6 +76,7 @@ class EngagementFilterForm(forms.Form):
         members = [(str(u.pk), u.display_name) for u in queries.workspace_members(workspace)]
         owner_field: Any = self.fields["owner"]
         owner_field.choices = [("", _("Anyone")), ("me", _("Me")), *members]
+        make_searchable(self, ["status"])
         self.helper = FormHelper()
         self.helper.form_method = "get"
         self.helper.disable_csrf = True
@@ -165,6 +167,7 @@ class EngagementForm(forms.ModelForm):
         )
         fee_currency: Any = self.fields["fee_currency"]
         fee_currency.choices = [("", "---------"), *currency_choices(keep=self.instance.fee_currency)]
+        make_searchable(self, ["fee_currency"])
         # The model's check constraint would only give a form-wide error.
         self.fields["fee_amount"].validators.append(MinValueValidator(0))
         self.fields["fee_amount"].widget.attrs["min"] = "0"

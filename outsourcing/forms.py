@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from outsourcing import zones
 from outsourcing.models import Role, User, Workspace
+from outsourcing.widgets import make_searchable
 
 
 def _helper() -> FormHelper:
@@ -80,6 +81,7 @@ class ProfileForm(forms.Form):
             *zones.time_zone_choices(keep=str(current)),
         ]
         self.fields["time_zone"].help_text = User._meta.get_field("time_zone").help_text
+        make_searchable(self, ["time_zone"])
         self.helper = _helper()
 
 

@@ -18,6 +18,7 @@ from django_countries import countries
 from outsourcing import zones
 from outsourcing.dates import DOCUMENT_YEARS_AHEAD, BoundedDateField
 from outsourcing.money import country_currency, currency_choices, currency_codes
+from outsourcing.widgets import make_searchable
 from providers.models import (
     Category,
     Document,
@@ -223,6 +224,7 @@ class ProviderForm(forms.ModelForm):
         ]
         self._offer_time_zones(provider)
         self._limit_policies(provider)
+        make_searchable(self, ["country", "time_zone", "languages", "rate_currency"])
         if provider.pk and not self.is_bound:
             self.initial["emails"] = "\n".join(e.email for e in provider.emails.all())
             self.initial["profile_links_text"] = "\n".join(provider.profile_links or [])
@@ -488,6 +490,7 @@ class PolicyForm(forms.ModelForm):
             *zones.time_zone_choices(likely=used_time_zones(policy.workspace_id), keep=policy.time_zone),
         ]
         _choice_field(self, "holiday_country").choices = holiday_country_choices()
+        make_searchable(self, ["time_zone", "holiday_country"])
         if not self.is_bound:
             self.initial["workdays"] = list(self.instance.workdays)
         self.helper = FormHelper()

@@ -3,16 +3,19 @@ width, and multi-selects that take several values without Ctrl-click, under the 
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from playwright.sync_api import expect
 from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
 from engagements import services
 from engagements.models import Message
+from providers.models import Provider
 from tests.factories import EngagementFactory, ProviderFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -77,3 +80,51 @@ def test_a_reply_logged_with_a_back_dated_time_shows_that_time_on_the_engagement
     assert shown.get_attribute("datetime").startswith(f"{day.isoformat()}T07:45:00")
     assert "7:45" in shown.inner_text()
     assert console.errors == []
+
+
+def test_two_languages_are_picked_by_typing_and_enter_and_both_are_saved(page, console, team, live_server):
+    _log_in(page, live_server, team.alice)
+    page.goto(f"/w/{team.workspace.slug}/providers/new/")
+    page.locator("#id_name").fill("Marie Dubois")
+
+    # The country is searchable too; choosing it swaps in its time zone, searchable again.
+    page.locator("#div_id_country .ts-control").click()
+    page.keyboard.type("Fran")
+    # As a person does: wait until the list shows the match, then press Enter.
+    expect(page.locator("#id_country-ts-dropdown .option.active")).to_have_text("France")
+    page.keyboard.press("Enter")
+    expect(page.locator("#id_time_zone")).to_have_value("Europe/Paris")
+    expect(page.locator("#provider-time-zone .ts-wrapper")).to_have_count(1)
+
+    languages = page.get_by_role("combobox", name="Languages")
+    languages.click()
+    page.keyboard.type("Fren")
+    expect(page.locator("#id_languages-ts-dropdown .option.active")).to_have_text("French")
+    page.keyboard.press("Enter")
+    page.keyboard.type("Germ")
+    expect(page.locator("#id_languages-ts-dropdown .option.active")).to_have_text("German")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    picked = page.locator("#div_id_languages .ts-control .item")
+    expect(picked).to_have_count(2)
+
+    page.get_by_role("button", name="Add provider").click()
+    page.wait_for_url(re.compile(r".*/providers/\d+/$"))
+    marie = Provider.objects.get(name="Marie Dubois")
+    assert sorted(marie.languages) == ["de", "fr"]
+    assert (marie.country, marie.time_zone, marie.rate_currency) == ("FR", "Europe/Paris", "EUR")
+    assert console.errors == []
+
+
+def test_without_javascript_the_native_multi_select_still_saves(browser, live_server, team):
+    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
+    page = context.new_page()
+    _log_in(page, live_server, team.alice)
+    page.goto(f"/w/{team.workspace.slug}/providers/new/")
+    page.locator("#id_name").fill("Jan Novak")
+    page.locator("#id_time_zone").select_option("Europe/Prague")
+    page.locator("#id_languages").select_option(["cs", "en"])
+    page.get_by_role("button", name="Add provider").click()
+    page.wait_for_url(re.compile(r".*/providers/\d+/$"))
+    assert sorted(Provider.objects.get(name="Jan Novak").languages) == ["cs", "en"]
+    context.close()
