@@ -25,9 +25,9 @@ from engagements.models import Engagement, Flag, Message, Review
 from outsourcing.dates import BoundedDateField, BoundedDateInput
 from outsourcing.models import User, Workspace
 from outsourcing.money import currency_choices, format_money
-from outsourcing.zones import zone_label
 from outsourcing.uploads import check_upload
 from outsourcing.widgets import make_searchable
+from outsourcing.zones import zone_label
 from providers.models import Category, Provider, ResponsePolicy
 
 # More than this many files in one message is almost certainly a mistake.

@@ -9,7 +9,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from outsourcing import zones
+from outsourcing import formats, zones
 from outsourcing.models import Role, User, Workspace
 from outsourcing.widgets import make_searchable
 
@@ -61,6 +61,12 @@ class ProfileForm(forms.Form):
     first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
     last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
     time_zone = forms.ChoiceField(label=_("Time zone"), required=False)
+    date_format = forms.ChoiceField(
+        label=_("Date format"),
+        choices=[("", _("From your browser's language")), *formats.CHOICES],
+        required=False,
+        help_text=User._meta.get_field("date_format").help_text,
+    )
     language = forms.ChoiceField(
         label=_("Language for e-mails"),
         choices=[("", _("The site's default")), *settings.LANGUAGES],

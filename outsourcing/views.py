@@ -15,8 +15,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonR
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django.views.i18n import JavaScriptCatalog
 
-from outsourcing import limits, queries, services, two_factor
+from outsourcing import formats, limits, queries, services, two_factor
 from outsourcing.access import SESSION_KEY, WorkspaceRequest, get_membership, require_role, workspace_view
 from outsourcing.celery import app as celery_app
 from outsourcing.forms import (
@@ -102,6 +103,7 @@ def workspace_settings(request: WorkspaceRequest) -> HttpResponse:
             "first_name": user.first_name,
             "last_name": user.last_name,
             "time_zone": user.time_zone,
+            "date_format": user.date_format,
             "language": user.language,
         },
     )
@@ -432,3 +434,12 @@ def two_factor_required(request: HttpRequest, ws: str) -> HttpResponse:
     if not two_factor.blocks(membership.workspace, membership.user):
         return redirect("workspace_home", ws=ws)
     return render(request, "outsourcing/two_factor_required.html", {"required_by": membership.workspace})
+
+
+class AdminJavaScriptCatalog(JavaScriptCatalog):
+    """The admin's catalog; the date formats follow the person's choice, so they are read out for JSON."""
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["formats"] = formats.plain(context["formats"])
+        return context

@@ -8,10 +8,10 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import expect
 from django.conf import settings
 from django.test import Client
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from engagements import services
 from engagements.models import Message
@@ -58,7 +58,10 @@ def test_a_reply_logged_with_a_back_dated_time_shows_that_time_on_the_engagement
     # The date, the time and the zone they are read in can all be seen, on a laptop and a phone.
     for width in (1280, 820, 390):
         page.set_viewport_size({"width": width, "height": 900})
-        when, at = form.get_by_role("group", name="When").get_by_label("Date"), form.get_by_role("group", name="When").get_by_label("Time")
+        when, at = (
+            form.get_by_role("group", name="When").get_by_label("Date"),
+            form.get_by_role("group", name="When").get_by_label("Time"),
+        )
         assert when.bounding_box()["width"] >= 140, width
         assert at.bounding_box()["width"] >= 100, width
         assert form.get_by_text("Berlin (UTC+1, summer UTC+2)").is_visible(), width

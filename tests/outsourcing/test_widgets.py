@@ -14,7 +14,9 @@ TOM_SELECT_JS = "vendor/tom-select/js/tom-select.complete.min.js"
 
 
 def _searchable(form) -> set[str]:
-    return {name for name, field in form.fields.items() if field.widget.attrs.get("data-widget") == "tom-select"}
+    return {
+        name for name, field in form.fields.items() if field.widget.attrs.get("data-widget") == "tom-select"
+    }
 
 
 @pytest.mark.django_db
@@ -26,7 +28,10 @@ def test_every_multi_select_and_long_select_is_searchable(team):
         "languages",
         "rate_currency",
     }
-    assert _searchable(PolicyForm(instance=ResponsePolicy(workspace=workspace))) == {"time_zone", "holiday_country"}
+    assert _searchable(PolicyForm(instance=ResponsePolicy(workspace=workspace))) == {
+        "time_zone",
+        "holiday_country",
+    }
     assert _searchable(EngagementForm(workspace=workspace)) == {"fee_currency"}
     assert _searchable(EngagementFilterForm(workspace=workspace)) == {"status"}
     assert _searchable(CompareForm(workspace=workspace)) == {"providers"}
@@ -38,14 +43,16 @@ def test_the_searchable_widget_keeps_the_choices_and_loads_tom_select(team):
     form = ProviderForm(instance=Provider(workspace=team.workspace))
     html = str(form["languages"])
     assert 'data-widget="tom-select"' in html
-    assert 'multiple' in html
+    assert "multiple" in html
     assert '<option value="de">German</option>' in html
     assert TOM_SELECT_JS in str(form.media)
     assert "js/widgets.js" in str(form.media)
 
 
 def test_pages_without_a_searchable_select_do_not_load_tom_select(team):
-    page = team.client_for(team.alice).get(f"/w/{team.workspace.slug}/engagements/attention/").content.decode()
+    page = (
+        team.client_for(team.alice).get(f"/w/{team.workspace.slug}/engagements/attention/").content.decode()
+    )
     assert "tom-select" not in page
     page = team.client_for(team.alice).get(f"/w/{team.workspace.slug}/providers/new/").content.decode()
     assert TOM_SELECT_JS in page
