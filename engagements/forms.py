@@ -24,11 +24,12 @@ from engagements import deadlines, followup_templates, queries
 from engagements.models import Engagement, Flag, Message, Review
 from outsourcing.dates import BoundedDateField, BoundedDateInput
 from outsourcing.models import User, Workspace
-from outsourcing.money import currency_choices, format_money
+from outsourcing.money import format_money, grouped_currency_choices
 from outsourcing.uploads import check_upload
 from outsourcing.widgets import make_searchable
 from outsourcing.zones import zone_label
 from providers.models import Category, Provider, ResponsePolicy
+from providers.queries import used_currencies
 
 # More than this many files in one message is almost certainly a mistake.
 MAX_ATTACHMENTS = 10
@@ -166,7 +167,10 @@ class EngagementForm(forms.ModelForm):
             "Only for an engagement that needs a different response time than its provider usually gets."
         )
         fee_currency: Any = self.fields["fee_currency"]
-        fee_currency.choices = [("", "---------"), *currency_choices(keep=self.instance.fee_currency)]
+        fee_currency.choices = [
+            ("", "---------"),
+            *grouped_currency_choices(likely=used_currencies(workspace), keep=self.instance.fee_currency),
+        ]
         make_searchable(self, ["fee_currency"])
         # The model's check constraint would only give a form-wide error.
         self.fields["fee_amount"].validators.append(MinValueValidator(0))

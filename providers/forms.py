@@ -17,7 +17,7 @@ from django_countries import countries
 
 from outsourcing import zones
 from outsourcing.dates import DOCUMENT_YEARS_AHEAD, BoundedDateField
-from outsourcing.money import country_currency, currency_choices, currency_codes
+from outsourcing.money import country_currency, currency_codes, grouped_currency_choices
 from outsourcing.widgets import make_searchable
 from providers.models import (
     Category,
@@ -27,7 +27,7 @@ from providers.models import (
     holiday_regions,
     language_choices,
 )
-from providers.queries import SORTS, ProviderFilters, used_time_zones
+from providers.queries import SORTS, ProviderFilters, used_currencies, used_time_zones
 from providers.services import POLICY_FIELDS
 
 if TYPE_CHECKING:
@@ -218,9 +218,11 @@ class ProviderForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         provider = self.instance
         self.defaults_country = self._country()
+        # The country's currency, then the ones the workspace's providers bill in, then all.
+        likely = [country_currency(self.defaults_country), *used_currencies(provider.workspace_id)]
         _choice_field(self, "rate_currency").choices = [
             ("", "---------"),
-            *currency_choices(keep=provider.rate_currency),
+            *grouped_currency_choices(likely=[c for c in likely if c], keep=provider.rate_currency),
         ]
         self._offer_time_zones(provider)
         self._limit_policies(provider)

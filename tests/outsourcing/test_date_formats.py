@@ -63,7 +63,12 @@ def test_without_a_choice_the_language_decides():
 
 @pytest.mark.parametrize(
     ("choice", "typed"),
-    [(formats.US, "12/04/2026"), (formats.UK, "04/12/2026"), (formats.DE, "04.12.2026"), (formats.DE, "2026-12-04")],
+    [
+        (formats.US, "12/04/2026"),
+        (formats.UK, "04/12/2026"),
+        (formats.DE, "04.12.2026"),
+        (formats.DE, "2026-12-04"),
+    ],
 )
 def test_typed_dates_are_read_in_the_chosen_format(choice, typed):
     token = formats.activate(choice)

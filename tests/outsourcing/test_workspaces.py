@@ -279,7 +279,10 @@ def test_without_a_choice_the_browsers_language_sets_the_date_format(team):
     )
     services.user_set_profile(user=team.alice, first_name="", last_name="", time_zone="Asia/Tokyo")
     client = team.client_for(team.alice)
-    assert "1 Jan 2099, 09:00" in client.get(url("members"), HTTP_ACCEPT_LANGUAGE="en-GB,en;q=0.8").content.decode()
+    assert (
+        "1 Jan 2099, 09:00"
+        in client.get(url("members"), HTTP_ACCEPT_LANGUAGE="en-GB,en;q=0.8").content.decode()
+    )
 
 
 def test_an_unknown_date_format_is_refused(team):
