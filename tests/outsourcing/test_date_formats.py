@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.template import Context, Template
-from django.utils import translation
+from django.utils import timezone, translation
 
 from outsourcing import formats
 from outsourcing.dates import BoundedDateField
@@ -17,7 +17,9 @@ DAY = date(2026, 12, 4)
 
 
 def _render(value, format_name="SHORT_DATE_FORMAT") -> str:
-    return Template('{{ value|date:"%s" }}' % format_name).render(Context({"value": value}))
+    return Template("{{ value|date:format_name }}").render(
+        Context({"value": value, "format_name": format_name})
+    )
 
 
 @pytest.mark.parametrize(
@@ -45,11 +47,8 @@ def test_times_follow_the_choice_too():
     for choice, shown in [(formats.US, "Dec 4, 2026, 3:30 p.m."), (formats.UK, "4 Dec 2026, 15:30")]:
         token = formats.activate(choice)
         try:
-            with translation.override("en"), translation.override("en"):
-                from django.utils import timezone
-
-                with timezone.override(ZoneInfo("UTC")):
-                    assert _render(moment, "SHORT_DATETIME_FORMAT") == shown
+            with translation.override("en"), timezone.override(ZoneInfo("UTC")):
+                assert _render(moment, "SHORT_DATETIME_FORMAT") == shown
         finally:
             formats.deactivate(token)
 
