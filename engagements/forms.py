@@ -240,9 +240,11 @@ class WhenWidget(forms.SplitDateTimeWidget):
     template_name = "engagements/widgets/when.html"
 
     def __init__(self) -> None:
+        date_attrs: dict[str, Any] = {"type": "date", "aria-label": _("Date")}
+        time_attrs: dict[str, Any] = {"type": "time", "aria-label": _("Time")}
         super().__init__(
-            date_attrs={"type": "date", "aria-label": _("Date")},
-            time_attrs={"type": "time", "aria-label": _("Time")},
+            date_attrs=date_attrs,
+            time_attrs=time_attrs,
             date_format="%Y-%m-%d",
             time_format="%H:%M",
         )

@@ -14,6 +14,8 @@ Dates are unambiguous everywhere: the month is a word ("Dec 4, 2026", "4 Dec 202
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -72,6 +74,16 @@ def activate(code: str | None) -> Any:
 
 def deactivate(token: Any) -> None:
     _active.reset(token)
+
+
+@contextmanager
+def override(code: str | None) -> Iterator[None]:
+    """Use ``code``'s formats inside the block (a text for someone else: a provider, a recipient)."""
+    token = activate(code)
+    try:
+        yield
+    finally:
+        deactivate(token)
 
 
 def for_language(language: str | None) -> str:

@@ -104,3 +104,22 @@ def test_the_browsers_languages_suggest_a_default(header, expected):
 def test_the_profile_offers_the_formats():
     field = ProfileForm().fields["date_format"]
     assert [value for value, _label in field.choices] == ["", formats.US, formats.UK, formats.DE]
+
+
+def test_a_follow_up_to_a_german_provider_writes_dates_the_german_way_whatever_the_sender_chose():
+    from engagements.followup_templates import values_for
+
+    token = formats.activate(formats.US)
+    try:
+        values = values_for(
+            provider="Lena",
+            engagement="Logo",
+            requested_on=DAY,
+            days_waiting=3,
+            due_on=None,
+            sender="Ann",
+            language="de",
+        )
+    finally:
+        formats.deactivate(token)
+    assert values["request_date"] == "4. Dezember 2026"
