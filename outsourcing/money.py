@@ -90,7 +90,9 @@ def grouped_currency_choices(*, likely: Iterable[str] = (), keep: str = "") -> l
     """
     choices = currency_choices(keep=keep)
     labels = dict(choices)
-    first = [code for code in dict.fromkeys(likely) if code in labels]
+    # A former currency kept for an old record is never "likely".
+    offered = offered_currencies()
+    first = [code for code in dict.fromkeys(likely) if code in labels and code in offered]
     if not first:
         return list(choices)
     return [

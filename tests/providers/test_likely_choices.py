@@ -27,6 +27,10 @@ def test_likely_currencies_come_first_in_their_order_then_all_the_others():
     assert "USD" in rest_codes
 
 
+def test_a_former_currency_is_never_likely():
+    assert _values(grouped_currency_choices(likely=["DEM", "EUR"], keep="DEM")[0]) == ["EUR"]
+
+
 def test_without_likely_currencies_the_list_stays_flat():
     assert all(isinstance(label, str) for _code, label in grouped_currency_choices())
 
