@@ -123,3 +123,9 @@ def test_a_follow_up_to_a_german_provider_writes_dates_the_german_way_whatever_t
     finally:
         formats.deactivate(token)
     assert values["request_date"] == "4. Dezember 2026"
+
+
+def test_the_admins_javascript_catalog_carries_the_chosen_formats(client):
+    response = client.get("/admin/jsi18n/", HTTP_ACCEPT_LANGUAGE="en-GB")
+    assert response.status_code == 200
+    assert '"SHORT_DATE_FORMAT": "j M Y"' in response.content.decode()
