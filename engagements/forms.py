@@ -79,6 +79,7 @@ class EngagementFilterForm(forms.Form):
         owner_field.choices = [("", _("Anyone")), ("me", _("Me")), *members]
         make_searchable(self, ["status"])
         self.helper = FormHelper()
+        self.helper.include_media = False  # the page's head and scripts blocks load it
         self.helper.form_method = "get"
         self.helper.disable_csrf = True
         self.helper.form_class = "mb-3"
@@ -176,6 +177,7 @@ class EngagementForm(forms.ModelForm):
         self.fields["fee_amount"].validators.append(MinValueValidator(0))
         self.fields["fee_amount"].widget.attrs["min"] = "0"
         self.helper = FormHelper()
+        self.helper.include_media = False  # the page's head and scripts blocks load it
         self.helper.form_tag = False
         self.helper.disable_csrf = True  # the template's <form> has its own token
         self.helper.layout = Layout(
@@ -288,6 +290,7 @@ class MessageForm(forms.ModelForm):
         kind: Any = self.fields["kind"]
         kind.choices = Message.Kind.choices
         self.helper = FormHelper()
+        self.helper.include_media = False  # the page's head and scripts blocks load it
         self.helper.form_tag = False
         self.helper.disable_csrf = True  # the template's <form> has its own token
         self.helper.layout = Layout(
@@ -593,6 +596,7 @@ class ReviewForm(forms.ModelForm):
         fee.validators.append(MinValueValidator(0))
         fee.widget.attrs.update({"min": "0", "step": "0.01"})
         self.helper = FormHelper()
+        self.helper.include_media = False  # the page's head and scripts blocks load it
         self.helper.form_tag = False
         self.helper.disable_csrf = True  # the template's <form> has its own token
         self.helper.layout = Layout(

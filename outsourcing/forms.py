@@ -19,6 +19,7 @@ def _helper() -> FormHelper:
     helper = FormHelper()
     helper.form_tag = False
     helper.disable_csrf = True
+    helper.include_media = False  # the page's head and scripts blocks load it (outsourcing.widgets)
     return helper
 
 

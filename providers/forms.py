@@ -99,6 +99,7 @@ class ProviderFilterForm(forms.Form):
             *[(code, countries.name(code) or code) for code in country_codes],
         ]
         self.helper = FormHelper()
+        self.helper.include_media = False  # the page's head and scripts blocks load it
         self.helper.form_tag = False
         self.helper.disable_csrf = True
         self.helper.layout = Layout(
@@ -234,6 +235,7 @@ class ProviderForm(forms.ModelForm):
             self.initial["categories"] = [s for s in skills if s in Category.values]
             self.initial["other_skills"] = ", ".join(s for s in skills if s not in Category.values)
         self.helper = FormHelper()
+        self.helper.include_media = False  # the page's head and scripts blocks load it
         self.helper.form_tag = False
         self.helper.disable_csrf = True
         self.helper.layout = Layout(
@@ -389,6 +391,7 @@ class AbsenceForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
+        self.helper.include_media = False  # the page's head and scripts blocks load it
         self.helper.form_tag = False
         self.helper.disable_csrf = True
         self.helper.layout = Layout(
@@ -418,6 +421,7 @@ class DocumentForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
+        self.helper.include_media = False  # the page's head and scripts blocks load it
         self.helper.form_tag = False
         self.helper.disable_csrf = True
         self.helper.layout = Layout(
@@ -496,6 +500,7 @@ class PolicyForm(forms.ModelForm):
         if not self.is_bound:
             self.initial["workdays"] = list(self.instance.workdays)
         self.helper = FormHelper()
+        self.helper.include_media = False  # the page's head and scripts blocks load it
         self.helper.form_tag = False
         self.helper.disable_csrf = True
         self.helper.layout = Layout(

@@ -57,3 +57,10 @@ def test_pages_without_a_searchable_select_do_not_load_tom_select(team):
     page = team.client_for(team.alice).get(f"/w/{team.workspace.slug}/providers/new/").content.decode()
     assert TOM_SELECT_JS in page
     assert "tom-select.bootstrap5.min.css" in page
+
+
+def test_tom_select_is_loaded_once_per_page(team):
+    for path in ("providers/new/", "engagements/", "settings/"):
+        page = team.client_for(team.alice).get(f"/w/{team.workspace.slug}/{path}").content.decode()
+        assert page.count(TOM_SELECT_JS) == 1, path
+        assert page.count("tom-select.bootstrap5.min.css") == 1, path
