@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from engagements.models import Flag, FollowupTemplate
+from outsourcing import formats as date_formats
 from outsourcing.models import User, Workspace
 
 if TYPE_CHECKING:
@@ -110,8 +111,8 @@ def values_for(
     sender: str,
     language: str,
 ) -> dict[str, str]:
-    """The placeholders' values, dates written in ``language``."""
-    with translation.override(language):
+    """The placeholders' values, dates written in ``language`` and its usual format (not the sender's)."""
+    with translation.override(language), date_formats.override(date_formats.for_language(language)):
         return {
             "provider": provider,
             "engagement": engagement,

@@ -24,9 +24,12 @@ from engagements import deadlines, followup_templates, queries
 from engagements.models import Engagement, Flag, Message, Review
 from outsourcing.dates import BoundedDateField, BoundedDateInput
 from outsourcing.models import User, Workspace
-from outsourcing.money import currency_choices, format_money
+from outsourcing.money import format_money, grouped_currency_choices
 from outsourcing.uploads import check_upload
+from outsourcing.widgets import make_searchable
+from outsourcing.zones import zone_label
 from providers.models import Category, Provider, ResponsePolicy
+from providers.queries import used_currencies
 
 # More than this many files in one message is almost certainly a mistake.
 MAX_ATTACHMENTS = 10
@@ -74,7 +77,9 @@ class EngagementFilterForm(forms.Form):
         members = [(str(u.pk), u.display_name) for u in queries.workspace_members(workspace)]
         owner_field: Any = self.fields["owner"]
         owner_field.choices = [("", _("Anyone")), ("me", _("Me")), *members]
+        make_searchable(self, ["status"])
         self.helper = FormHelper()
+        self.helper.include_media = False  # the page's head and scripts blocks load it
         self.helper.form_method = "get"
         self.helper.disable_csrf = True
         self.helper.form_class = "mb-3"
@@ -163,11 +168,16 @@ class EngagementForm(forms.ModelForm):
             "Only for an engagement that needs a different response time than its provider usually gets."
         )
         fee_currency: Any = self.fields["fee_currency"]
-        fee_currency.choices = [("", "---------"), *currency_choices(keep=self.instance.fee_currency)]
+        fee_currency.choices = [
+            ("", "---------"),
+            *grouped_currency_choices(likely=used_currencies(workspace), keep=self.instance.fee_currency),
+        ]
+        make_searchable(self, ["fee_currency"])
         # The model's check constraint would only give a form-wide error.
         self.fields["fee_amount"].validators.append(MinValueValidator(0))
         self.fields["fee_amount"].widget.attrs["min"] = "0"
         self.helper = FormHelper()
+        self.helper.include_media = False  # the page's head and scripts blocks load it
         self.helper.form_tag = False
         self.helper.disable_csrf = True  # the template's <form> has its own token
         self.helper.layout = Layout(
@@ -221,12 +231,50 @@ class MultipleFileField(forms.FileField):
         return [single_file_clean(data, initial)] if data else []
 
 
+class WhenWidget(forms.SplitDateTimeWidget):
+    """A date and a time input side by side, then the time zone they are read in.
+
+    Two inputs rather than one datetime-local: that one hides its time in a narrow
+    column, so a back-dated time could not be checked before saving. Crispy draws them
+    as a fieldset named "When"; each input has its own name ("Date", "Time").
+    """
+
+    template_name = "engagements/widgets/when.html"
+
+    def __init__(self) -> None:
+        date_attrs: dict[str, Any] = {"type": "date", "aria-label": _("Date")}
+        time_attrs: dict[str, Any] = {"type": "time", "aria-label": _("Time")}
+        super().__init__(
+            date_attrs=date_attrs,
+            time_attrs=time_attrs,
+            date_format="%Y-%m-%d",
+            time_format="%H:%M",
+        )
+
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
+        context = super().get_context(name, value, attrs)
+        zone_id = f"{context['widget']['attrs'].get('id') or name}_zone"
+        for subwidget in context["widget"]["subwidgets"]:
+            subwidget["attrs"]["aria-describedby"] = zone_id
+        context["widget"]["zone"] = zone_label(timezone.get_current_timezone_name())
+        context["widget"]["zone_id"] = zone_id
+        return context
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> Any:
+        # One "2026-12-04T09:30" value (the former datetime-local input, a script) still reads.
+        single = data.get(name)
+        if isinstance(single, str) and "T" in single and not any(f"{name}_{i}" in data for i in (0, 1)):
+            return single.split("T", 1)
+        return super().value_from_datadict(data, files, name)
+
+
 class MessageForm(forms.ModelForm):
     """Log (or edit) one entry of the message log."""
 
-    occurred_at = forms.DateTimeField(
+    occurred_at = forms.SplitDateTimeField(
         label=_("When"),
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        widget=WhenWidget(),
+        error_messages={"required": _("Enter the date and the time.")},
     )
 
     class Meta:
@@ -242,15 +290,17 @@ class MessageForm(forms.ModelForm):
         kind: Any = self.fields["kind"]
         kind.choices = Message.Kind.choices
         self.helper = FormHelper()
+        self.helper.include_media = False  # the page's head and scripts blocks load it
         self.helper.form_tag = False
         self.helper.disable_csrf = True  # the template's <form> has its own token
         self.helper.layout = Layout(
             Row(
-                Column("direction", css_class="col-md-3"),
-                Column("kind", css_class="col-md-3"),
-                Column("channel", css_class="col-md-3"),
-                Column("occurred_at", css_class="col-md-3"),
+                Column("direction", css_class="col-sm-4"),
+                Column("kind", css_class="col-sm-4"),
+                Column("channel", css_class="col-sm-4"),
             ),
+            # A row of its own: the date, the time and the zone stay readable at every width.
+            Row(Column("occurred_at", css_class="col-md-8 col-lg-7")),
             "subject",
             "body",
         )
@@ -661,6 +711,7 @@ class ReviewForm(forms.ModelForm):
         fee.validators.append(MinValueValidator(0))
         fee.widget.attrs.update({"min": "0", "step": "0.01"})
         self.helper = FormHelper()
+        self.helper.include_media = False  # the page's head and scripts blocks load it
         self.helper.form_tag = False
         self.helper.disable_csrf = True  # the template's <form> has its own token
         self.helper.layout = Layout(

@@ -17,7 +17,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
+
+from outsourcing import formats
 
 # Nothing the app tracks happened before this.
 EARLIEST = date(2000, 1, 1)
@@ -89,7 +92,13 @@ class BoundedDateInput(forms.DateInput):
 
 
 class BoundedDateField(forms.DateField):
-    """A date field that refuses dates outside the accepted range, with a clear message."""
+    """A date field that refuses dates outside the accepted range, with a clear message.
+
+    Typed dates are read in ISO and in the person's chosen format (outsourcing.formats):
+    04.12.2026 for "Deutsch", 04/12/2026 for "English (UK)", 12/04/2026 for "English (US)".
+    """
+
+    input_formats = lazy(formats.input_formats, list)()
 
     def __init__(self, *, years_ahead: int = YEARS_AHEAD, **kwargs: Any) -> None:
         kwargs.setdefault("widget", BoundedDateInput(years_ahead))

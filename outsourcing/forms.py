@@ -9,8 +9,9 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from outsourcing import zones
+from outsourcing import formats, zones
 from outsourcing.models import Role, User, Workspace
+from outsourcing.widgets import make_searchable
 
 
 def _helper() -> FormHelper:
@@ -18,6 +19,7 @@ def _helper() -> FormHelper:
     helper = FormHelper()
     helper.form_tag = False
     helper.disable_csrf = True
+    helper.include_media = False  # the page's head and scripts blocks load it (outsourcing.widgets)
     return helper
 
 
@@ -60,6 +62,12 @@ class ProfileForm(forms.Form):
     first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
     last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
     time_zone = forms.ChoiceField(label=_("Time zone"), required=False)
+    date_format = forms.ChoiceField(
+        label=_("Date format"),
+        choices=[("", _("From your browser's language")), *formats.CHOICES],
+        required=False,
+        help_text=User._meta.get_field("date_format").help_text,
+    )
     language = forms.ChoiceField(
         label=_("Language for e-mails"),
         choices=[("", _("The site's default")), *settings.LANGUAGES],
@@ -80,6 +88,7 @@ class ProfileForm(forms.Form):
             *zones.time_zone_choices(keep=str(current)),
         ]
         self.fields["time_zone"].help_text = User._meta.get_field("time_zone").help_text
+        make_searchable(self, ["time_zone"])
         self.helper = _helper()
 
 

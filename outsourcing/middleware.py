@@ -9,6 +9,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from outsourcing import formats
+
 
 class TimeZoneMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -24,3 +26,23 @@ class TimeZoneMiddleware:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+class FormatLocaleMiddleware:
+    """Dates in the person's chosen format (outsourcing.formats), the page in its own language.
+
+    Without a choice: the browser's preferred languages, else the page's language.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        chosen = getattr(request.user, "date_format", "") or formats.from_accept_language(
+            request.headers.get("Accept-Language", "")
+        )
+        token = formats.activate(chosen)
+        try:
+            return self.get_response(request)
+        finally:
+            formats.deactivate(token)

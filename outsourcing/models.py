@@ -13,6 +13,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from outsourcing import formats
+
 
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
@@ -53,6 +55,15 @@ class User(AbstractUser):
         blank=True,
         choices=settings.LANGUAGES,
         help_text=_("Notifications and digests are written in it. Set at sign-up from the site's language."),
+    )
+    date_format = models.CharField(
+        _("date format"),
+        max_length=8,
+        blank=True,
+        default="",
+        db_default="",
+        choices=formats.CHOICES,
+        help_text=_("How dates and times are written on your pages. Empty: from your browser's language."),
     )
 
     USERNAME_FIELD = "email"

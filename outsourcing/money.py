@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from functools import cache, lru_cache
@@ -78,6 +79,26 @@ def currency_choices(language: str | None = None, *, keep: str = "") -> list[tup
     if keep and keep not in offered:
         choices.append((keep, gettext("%(currency)s (no longer in use)") % {"currency": label(keep)}))
     return choices
+
+
+def grouped_currency_choices(*, likely: Iterable[str] = (), keep: str = "") -> list[tuple[str, Any]]:
+    """``currency_choices`` with the ``likely`` codes first, in their order, as optgroups.
+
+    ``likely`` is, say, the provider's country's currency and then the ones the workspace
+    already bills in: "Likely" holds those, "All currencies" the rest. Without any, the
+    plain list (common currencies first).
+    """
+    choices = currency_choices(keep=keep)
+    labels = dict(choices)
+    # A former currency kept for an old record is never "likely".
+    offered = offered_currencies()
+    first = [code for code in dict.fromkeys(likely) if code in labels and code in offered]
+    if not first:
+        return list(choices)
+    return [
+        (gettext("Likely"), [(code, labels[code]) for code in first]),
+        (gettext("All currencies"), [(code, label) for code, label in choices if code not in first]),
+    ]
 
 
 def validate_currency(value: str) -> None:

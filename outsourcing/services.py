@@ -22,6 +22,7 @@ from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from outsourcing import formats
 from outsourcing.mail_headers import header_text
 from outsourcing.models import Invitation, Membership, Role, User, Workspace, hash_token
 from outsourcing.two_factor import has_two_factor
@@ -174,9 +175,15 @@ def workspace_set_security(
 
 
 def user_set_profile(
-    *, user: User, first_name: str, last_name: str, time_zone: str, language: str | None = None
+    *,
+    user: User,
+    first_name: str,
+    last_name: str,
+    time_zone: str,
+    language: str | None = None,
+    date_format: str | None = None,
 ) -> User:
-    """Update the person's name, the time zone their pages show times in, and their e-mails' language."""
+    """Update the person's name, the time zone and date format of their pages, and their e-mails' language."""
     if time_zone and time_zone not in available_timezones():
         raise ValidationError({"time_zone": _("Unknown time zone.")})
     if language and language not in dict(settings.LANGUAGES):
@@ -188,6 +195,11 @@ def user_set_profile(
     if language is not None:
         user.language = language
         fields.append("language")
+    if date_format is not None:
+        if date_format and date_format not in formats.FORMATS:
+            raise ValidationError({"date_format": _("Choose one of the date formats offered.")})
+        user.date_format = date_format
+        fields.append("date_format")
     user.save(update_fields=fields)
     return user
 

@@ -238,6 +238,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "outsourcing.middleware.TimeZoneMiddleware",
+    "outsourcing.middleware.FormatLocaleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -456,6 +457,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("de", _("German"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Date formats follow each person's chosen format locale, not only the language (outsourcing.formats).
+FORMAT_MODULE_PATH = ["outsourcing.formats"]
 USE_I18N = True
 TIME_ZONE = "UTC"
 USE_TZ = True

@@ -18,8 +18,9 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
+from django.views.i18n import JavaScriptCatalog
 
-from outsourcing import limits, queries, services, two_factor
+from outsourcing import formats, limits, queries, services, two_factor
 from outsourcing.access import SESSION_KEY, WorkspaceRequest, get_membership, require_role, workspace_view
 from outsourcing.forms import (
     InvitationForm,
@@ -126,6 +127,7 @@ def workspace_settings(request: WorkspaceRequest) -> HttpResponse:
             "first_name": user.first_name,
             "last_name": user.last_name,
             "time_zone": user.time_zone,
+            "date_format": user.date_format,
             "language": user.language,
         },
     )
@@ -456,3 +458,12 @@ def two_factor_required(request: HttpRequest, ws: str) -> HttpResponse:
     if not two_factor.blocks(membership.workspace, membership.user):
         return redirect("workspace_home", ws=ws)
     return render(request, "outsourcing/two_factor_required.html", {"required_by": membership.workspace})
+
+
+class AdminJavaScriptCatalog(JavaScriptCatalog):
+    """The admin's catalog; the date formats follow the person's choice, so they are read out for JSON."""
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["formats"] = formats.plain(context["formats"])
+        return context

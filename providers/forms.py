@@ -17,7 +17,8 @@ from django_countries import countries
 
 from outsourcing import zones
 from outsourcing.dates import DOCUMENT_YEARS_AHEAD, BoundedDateField
-from outsourcing.money import country_currency, currency_choices, currency_codes
+from outsourcing.money import country_currency, currency_codes, grouped_currency_choices
+from outsourcing.widgets import make_searchable
 from providers.models import (
     Category,
     Document,
@@ -26,7 +27,7 @@ from providers.models import (
     holiday_regions,
     language_choices,
 )
-from providers.queries import SORTS, ProviderFilters, used_time_zones
+from providers.queries import SORTS, ProviderFilters, used_currencies, used_time_zones
 from providers.services import POLICY_FIELDS
 
 if TYPE_CHECKING:
@@ -98,6 +99,7 @@ class ProviderFilterForm(forms.Form):
             *[(code, countries.name(code) or code) for code in country_codes],
         ]
         self.helper = FormHelper()
+        self.helper.include_media = False  # the page's head and scripts blocks load it
         self.helper.form_tag = False
         self.helper.disable_csrf = True
         self.helper.layout = Layout(
@@ -217,12 +219,15 @@ class ProviderForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         provider = self.instance
         self.defaults_country = self._country()
+        # The country's currency, then the ones the workspace's providers bill in, then all.
+        likely = [country_currency(self.defaults_country), *used_currencies(provider.workspace_id)]
         _choice_field(self, "rate_currency").choices = [
             ("", "---------"),
-            *currency_choices(keep=provider.rate_currency),
+            *grouped_currency_choices(likely=[c for c in likely if c], keep=provider.rate_currency),
         ]
         self._offer_time_zones(provider)
         self._limit_policies(provider)
+        make_searchable(self, ["country", "time_zone", "languages", "rate_currency"])
         if provider.pk and not self.is_bound:
             self.initial["emails"] = "\n".join(e.email for e in provider.emails.all())
             self.initial["profile_links_text"] = "\n".join(provider.profile_links or [])
@@ -230,6 +235,7 @@ class ProviderForm(forms.ModelForm):
             self.initial["categories"] = [s for s in skills if s in Category.values]
             self.initial["other_skills"] = ", ".join(s for s in skills if s not in Category.values)
         self.helper = FormHelper()
+        self.helper.include_media = False  # the page's head and scripts blocks load it
         self.helper.form_tag = False
         self.helper.disable_csrf = True
         self.helper.layout = Layout(
@@ -385,6 +391,7 @@ class AbsenceForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
+        self.helper.include_media = False  # the page's head and scripts blocks load it
         self.helper.form_tag = False
         self.helper.disable_csrf = True
         self.helper.layout = Layout(
@@ -414,6 +421,7 @@ class DocumentForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
+        self.helper.include_media = False  # the page's head and scripts blocks load it
         self.helper.form_tag = False
         self.helper.disable_csrf = True
         self.helper.layout = Layout(
@@ -488,9 +496,11 @@ class PolicyForm(forms.ModelForm):
             *zones.time_zone_choices(likely=used_time_zones(policy.workspace_id), keep=policy.time_zone),
         ]
         _choice_field(self, "holiday_country").choices = holiday_country_choices()
+        make_searchable(self, ["time_zone", "holiday_country"])
         if not self.is_bound:
             self.initial["workdays"] = list(self.instance.workdays)
         self.helper = FormHelper()
+        self.helper.include_media = False  # the page's head and scripts blocks load it
         self.helper.form_tag = False
         self.helper.disable_csrf = True
         self.helper.layout = Layout(

@@ -113,6 +113,19 @@ def used_countries(workspace: Workspace) -> list[str]:
     return list(codes)
 
 
+def used_currencies(workspace: Workspace | int, limit: int = 4) -> list[str]:
+    """The currencies the workspace's providers bill in, the most used first (offered early in pickers)."""
+    rows = (
+        Provider.objects.filter(workspace=workspace)
+        .exclude(rate_currency="")
+        .values("rate_currency")
+        .annotate(n=Count("id"))
+        .order_by("-n", "rate_currency")
+        .values_list("rate_currency", flat=True)
+    )
+    return list(rows[:limit])
+
+
 def used_time_zones(workspace: Workspace | int, limit: int = 8) -> list[str]:
     """The time zones the workspace's providers are in, the most used first (offered early in pickers)."""
     rows = (

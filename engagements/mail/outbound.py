@@ -34,6 +34,7 @@ from engagements import queries, services
 from engagements.forms import followup_initial, followup_language
 from engagements.mail.tokens import token_once
 from engagements.models import Engagement, Flag, Message
+from outsourcing import formats as date_formats
 from outsourcing.mail_headers import header_text
 from outsourcing.models import Membership, User
 from outsourcing.money import format_money
@@ -337,7 +338,11 @@ def compose_initial(
     language = mail_language(engagement, language)
     template = select_template([f"engagements/request/{language}.txt", "engagements/request/en.txt"])
     # Dates and sums as the provider reads them: in their language and time zone.
-    with translation.override(language), timezone.override(provider.time_zone or "UTC"):
+    with (
+        translation.override(language),
+        date_formats.override(date_formats.for_language(language)),
+        timezone.override(provider.time_zone or "UTC"),
+    ):
         body = template.render(
             {
                 "name": provider.name,

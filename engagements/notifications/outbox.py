@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from engagements import jobs
 from engagements.models import Engagement, Flag, Notification
 from engagements.sql import id_in
+from outsourcing import formats as date_formats
 from outsourcing.mail_headers import header_text
 from outsourcing.models import Membership, Role, User, Workspace
 from outsourcing.network import PrivateAddressError, public_opener
@@ -258,7 +259,10 @@ def _send_email(notification: Notification) -> None:
     recipient: User | None = notification.recipient
     if recipient is None or not recipient.email:
         raise PermanentDeliveryError("no recipient address")
-    with translation.override(recipient.language or settings.LANGUAGE_CODE):
+    with (
+        translation.override(recipient.language or settings.LANGUAGE_CODE),
+        date_formats.override(recipient.date_format or None),
+    ):
         subject, body = notification.headline, f"{notification.message}\n\n{_absolute(notification.link)}\n"
     message = EmailMessage(
         # The headline holds the engagement's title and the provider's name, which may hold line breaks.

@@ -18,6 +18,7 @@ from engagements import queries
 from engagements.reliability import metrics
 from outsourcing.dates import BoundedDateField
 from outsourcing.models import Workspace
+from outsourcing.widgets import make_searchable
 from providers.models import Category, Provider
 
 # A custom period may reach back this far (the clock's own horizon is ten years).
@@ -137,12 +138,13 @@ class CompareForm(forms.Form):
         label=_("Providers"),
         queryset=Provider.objects.none(),
         widget=forms.SelectMultiple(attrs={"size": 8}),
-        help_text=_("Choose two to four (hold Ctrl or ⌘ to pick several)."),
+        help_text=_("Choose two to four: type a name and press Enter."),
     )
 
     def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["providers"].queryset = Provider.objects.filter(workspace=workspace).order_by("name")  # type: ignore[attr-defined]
+        make_searchable(self, ["providers"])
 
     def clean_providers(self) -> list[Provider]:
         chosen = list(self.cleaned_data["providers"])

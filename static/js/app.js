@@ -23,7 +23,7 @@
     var target = document.getElementById(select.dataset.fillsCurrency);
     var currency = suggestedCurrency(select);
     if (target && currency && (target.value === "" || target.value === select.dataset.currencyShown)) {
-      target.value = currency;
+      if (target.tomselect) { target.tomselect.setValue(currency, true); } else { target.value = currency; }
     }
     select.dataset.currencyShown = currency;
   });

@@ -79,3 +79,19 @@ def page(browser: object, live_server: object, console: ConsoleLog) -> Iterator[
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+def pick(page: object, select_id: str, labels: list[str]) -> None:
+    """Choose options of a searchable select (Tom Select) as a person does: click it, type, Enter."""
+    from playwright.sync_api import expect
+
+    page.locator(f".ts-wrapper:has(#{select_id}-ts-control) .ts-control").click()  # type: ignore[attr-defined]
+    chosen = page.locator(f".ts-wrapper:has(#{select_id}-ts-control) .ts-control .item")  # type: ignore[attr-defined]
+    for label in labels:
+        if label in [text.removesuffix("×").strip() for text in chosen.all_inner_texts()]:
+            continue  # already chosen (the page came with it)
+        page.keyboard.type(label)  # type: ignore[attr-defined]
+        # Tom Select filters after a short pause while typing: wait for the match like a person.
+        expect(page.locator(f"#{select_id}-ts-dropdown .option.active")).to_have_text(label)  # type: ignore[attr-defined]
+        page.keyboard.press("Enter")  # type: ignore[attr-defined]
+    page.keyboard.press("Escape")  # type: ignore[attr-defined]

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from engagements import services
 from engagements.reliability import snapshots
+from tests.browser.conftest import pick
 from tests.browser.test_attention import _log_in
 from tests.factories import EngagementFactory, ProviderFactory
 
@@ -66,7 +67,7 @@ def test_a_manager_reads_the_reliability_pages_from_dashboard_to_comparison(page
     assert page.locator("details[open] table").first.is_visible()
 
     page.get_by_role("link", name="Compare with others").click()
-    page.get_by_label("Providers").select_option(label=["Prompt Paula", "Silent Simon"])
+    pick(page, "id_providers", ["Prompt Paula", "Silent Simon"])
     page.get_by_role("button", name="Compare").click()
     comparison = page.get_by_test_id("comparison")
     comparison.wait_for()

@@ -24,6 +24,7 @@ from engagements import deadlines, services
 from engagements.models import Engagement, Exchange
 from engagements.reliability import snapshots
 from providers.models import Provider, ProviderSkill
+from tests.browser.conftest import pick
 from tests.browser.test_attention import _log_in
 from tests.factories import EngagementFactory, ProviderFactory
 
@@ -277,9 +278,7 @@ def test_the_engagement_list_sorts_by_every_column_and_keeps_its_filters(page, c
             lambda e: "o" in e.title.lower(),
         ),
         (
-            lambda: page.get_by_label("Status", exact=True).select_option(
-                ["requested", "in_progress", "on_hold"]
-            ),
+            lambda: pick(page, "id_status", ["Requested", "In progress", "On hold"]),
             lambda e: e.status in {"requested", "in_progress", "on_hold"},
         ),
         (
@@ -671,7 +670,7 @@ def test_compare_takes_its_period_to_each_scorecard(page, console, team, live_se
     people = _history(team)
     _log_in(page, live_server, team.alice)
     page.goto(f"/w/{team.workspace.slug}/reliability/compare/")
-    page.get_by_label("Providers").select_option(label=["Prompt Paula", "Old Olga"])
+    pick(page, "id_providers", ["Prompt Paula", "Old Olga"])
     _click_and_wait(page, page.get_by_role("button", name="Compare"))
     table = page.get_by_test_id("comparison")
     requests = table.locator("tr", has=page.get_by_role("rowheader", name="Requests", exact=True)).locator(

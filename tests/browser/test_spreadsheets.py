@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 
 from engagements.models import Engagement, ImportMapping
 from providers.models import Provider
+from tests.browser.conftest import pick
 from tests.browser.test_attention import _log_in
 from tests.factories import EngagementFactory, ProviderFactory
 
@@ -105,7 +106,7 @@ def test_the_filtered_and_sorted_engagement_list_downloads_with_the_rows_on_scre
     _log_in(page, live_server, team.vera)
     page.goto("/w/acme/engagements/")
     page.get_by_label("Provider").select_option(label="Lena Vogel")
-    page.get_by_label("Status").select_option(["requested", "in_progress", "draft"])
+    pick(page, "id_status", ["Requested", "In progress", "Draft"])
     page.get_by_role("button", name="Filter").click()
     page.locator('a[data-sort="title"]').click()
     page.wait_for_url(re.compile(r"sort=title"))

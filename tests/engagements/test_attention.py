@@ -573,7 +573,8 @@ def test_our_overdue_answer_leaves_the_page_once_we_log_a_message_to_the_provide
             "direction": "out",
             "kind": "reply",
             "channel": "email",
-            "occurred_at": timezone.localtime(timezone.now() - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"),
+            "occurred_at_0": timezone.localtime(timezone.now() - timedelta(hours=2)).strftime("%Y-%m-%d"),
+            "occurred_at_1": timezone.localtime(timezone.now() - timedelta(hours=2)).strftime("%H:%M"),
             "body": "Blue and white, please.",
         },
     )

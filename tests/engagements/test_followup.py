@@ -173,8 +173,9 @@ def test_submitting_the_prefilled_form_logs_a_follow_up_that_counts(team, engage
     initial = prefilled(team, engagement)
     data = {
         **initial,
-        # As the datetime-local input sends it: in the user's display zone.
-        "occurred_at": timezone.localtime(initial["occurred_at"], BERLIN).strftime("%Y-%m-%dT%H:%M"),
+        # As the date and time inputs send it: in the user's display zone.
+        "occurred_at_0": timezone.localtime(initial["occurred_at"], BERLIN).strftime("%Y-%m-%d"),
+        "occurred_at_1": timezone.localtime(initial["occurred_at"], BERLIN).strftime("%H:%M"),
     }
     with time_machine.travel(LATER, tick=False):
         response = team.client_for(team.alice).post(url("message_create", pk=engagement.pk), data)

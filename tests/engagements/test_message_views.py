@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -14,14 +15,16 @@ from tests.engagements.conftest import url
 from tests.factories import EngagementFactory
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
+BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def local_input(when) -> str:
-    """A datetime as a <input type=datetime-local> sends it, in the display time zone."""
+    """A datetime as "2026-12-04T09:30" in the display time zone (log_data splits it)."""
     return timezone.localtime(when).strftime("%Y-%m-%dT%H:%M")
 
 
 def log_data(**overrides):
+    """The form as a browser sends it: the "When" as a date input and a time input."""
     data = {
         "direction": "out",
         "kind": "request",
@@ -31,7 +34,8 @@ def log_data(**overrides):
         "body": "Hello\nthere",
     }
     data.update(overrides)
-    return data
+    day, hour = data.pop("occurred_at").split("T")
+    return {**data, "occurred_at_0": day, "occurred_at_1": hour}
 
 
 def test_the_log_form_defaults_to_an_outbound_request_then_a_follow_up(team, engagement):
@@ -65,6 +69,46 @@ def test_the_entered_time_is_read_in_the_users_time_zone(team, engagement):
     team.client_for(team.alice).post(url("message_create", pk=engagement.pk), data, **HTMX)
     message = Message.objects.get(engagement=engagement)
     assert message.occurred_at.isoformat() == "2025-01-15T14:30:00+00:00"
+
+
+def test_a_back_dated_time_round_trips_through_the_date_and_time_inputs(team, engagement):
+    team.alice.time_zone = "Europe/Berlin"
+    team.alice.save(update_fields=["time_zone"])
+    client = team.client_for(team.alice)
+    three_days_ago = timezone.localdate(timezone.now(), BERLIN) - timedelta(days=3)
+    data = log_data(occurred_at=f"{three_days_ago.isoformat()}T07:45")
+    assert client.post(url("message_create", pk=engagement.pk), data).status_code == 302
+    message = Message.objects.get(engagement=engagement)
+    assert timezone.localtime(message.occurred_at, BERLIN).replace(tzinfo=None) == datetime.combine(
+        three_days_ago, time(7, 45)
+    )
+    page = client.get(url("message_edit", pk=message.pk)).content.decode()
+    assert f'type="date" name="occurred_at_0" value="{three_days_ago.isoformat()}"' in page
+    assert 'type="time" name="occurred_at_1" value="07:45"' in page
+
+
+def test_the_when_field_names_the_time_zone_it_is_read_in(team, engagement):
+    team.alice.time_zone = "Asia/Manila"
+    team.alice.save(update_fields=["time_zone"])
+    page = team.client_for(team.alice).get(url("detail", pk=engagement.pk)).content.decode()
+    assert 'id="id_occurred_at_zone"' in page
+    assert "Manila (UTC+8)</span>" in page
+    assert 'aria-describedby="id_occurred_at_zone"' in page
+
+
+def test_one_combined_when_value_is_still_read(team, engagement):
+    data = {k: v for k, v in log_data().items() if not k.startswith("occurred_at")}
+    data["occurred_at"] = "2025-01-15T09:30"
+    team.client_for(team.alice).post(url("message_create", pk=engagement.pk), data)
+    message = Message.objects.get(engagement=engagement)
+    assert timezone.localtime(message.occurred_at, BERLIN).strftime("%Y-%m-%d %H:%M") == "2025-01-15 09:30"
+
+
+def test_a_time_without_a_date_is_an_error(team, engagement):
+    data = {**log_data(), "occurred_at_0": ""}
+    response = team.client_for(team.alice).post(url("message_create", pk=engagement.pk), data, **HTMX)
+    assert response.context["log_form"].errors["occurred_at"] == ["Enter the date and the time."]
+    assert not Message.objects.exists()
 
 
 def test_htmx_errors_come_back_in_the_form_with_the_input_kept(team, engagement):

@@ -275,7 +275,53 @@ def test_times_are_shown_in_the_users_zone(team):
     )
     services.user_set_profile(user=team.alice, first_name="", last_name="", time_zone="Asia/Tokyo")
     html = team.client_for(team.alice).get(url("members")).content.decode()
-    assert "01/01/2099 9 a.m." in html
+    assert "Jan 1, 2099, 9 a.m." in html
+
+
+@pytest.mark.parametrize(
+    ("choice", "shown"),
+    [("en-us", "Jan 1, 2099, 9 a.m."), ("en-gb", "1 Jan 2099, 09:00"), ("de", "1. Jan. 2099, 09:00")],
+)
+def test_each_person_sees_dates_in_the_format_they_chose(team, choice, shown):
+    issued = services.invitation_create(
+        workspace=team.workspace, email="x@example.com", role=Role.MEMBER, invited_by=team.alice
+    )
+    Invitation.objects.filter(pk=issued.invitation.pk).update(
+        expires_at=datetime(2099, 1, 1, 0, 0, tzinfo=UTC)
+    )
+    response = team.client_for(team.alice).post(
+        url("workspace_settings"),
+        {"action": "profile", "profile-time_zone": "Asia/Tokyo", "profile-date_format": choice},
+    )
+    assert response.status_code == 302
+    team.alice.refresh_from_db()
+    assert team.alice.date_format == choice
+    page = team.client_for(team.alice).get(url("members"))
+    assert shown in page.content.decode()
+    # The page itself stays in English.
+    assert page["Content-Language"] == "en"
+
+
+def test_without_a_choice_the_browsers_language_sets_the_date_format(team):
+    issued = services.invitation_create(
+        workspace=team.workspace, email="x@example.com", role=Role.MEMBER, invited_by=team.alice
+    )
+    Invitation.objects.filter(pk=issued.invitation.pk).update(
+        expires_at=datetime(2099, 1, 1, 0, 0, tzinfo=UTC)
+    )
+    services.user_set_profile(user=team.alice, first_name="", last_name="", time_zone="Asia/Tokyo")
+    client = team.client_for(team.alice)
+    assert (
+        "1 Jan 2099, 09:00"
+        in client.get(url("members"), HTTP_ACCEPT_LANGUAGE="en-GB,en;q=0.8").content.decode()
+    )
+
+
+def test_an_unknown_date_format_is_refused(team):
+    with pytest.raises(services.ValidationError):
+        services.user_set_profile(
+            user=team.bob, first_name="", last_name="", time_zone="", date_format="klingon"
+        )
 
 
 # --- language -----------------------------------------------------------------------------------
