@@ -227,3 +227,17 @@ def flag_pass_lag(cursor: Any) -> float:
         " WHERE next_check_at <= now()"
     )
     return float(cursor.fetchone()[0])
+
+
+def wait_for_ns(namespace: str, url: str, seconds: float = 90) -> float:
+    """Like wait_for, asked from inside a network namespace (curl)."""
+    start = time.monotonic()
+    while time.monotonic() - start < seconds:
+        done = subprocess.run(
+            ["ip", "netns", "exec", f"oc-{namespace}", "curl", "-sf", "-o", "/dev/null", "-m", "2", url],
+            check=False,
+        )
+        if done.returncode == 0:
+            return time.monotonic() - start
+        time.sleep(0.5)
+    raise RuntimeError(f"{url} did not answer within {seconds:.0f} s")

@@ -72,6 +72,11 @@ class Person(HttpUser):
         if not PLAN:
             raise StopUser()
         self.ws = PLAN["ws"]
+        # Several web hosts (LOAD_HOSTS, comma-separated): each person keeps to one, in turn.
+        hosts = [h for h in os.environ.get("LOAD_HOSTS", "").split(",") if h]
+        if hosts:
+            _state["people"] = _state.get("people", 0) + 1
+            self.client.base_url = hosts[_state["people"] % len(hosts)]
         self.client.cookies.set("sessionid", random.choice(PLAN["sessions"]))
         # The list page sets the CSRF cookie the forms post back.
         self.client.get(f"/w/{self.ws}/engagements/", name="engagement list")

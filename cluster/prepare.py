@@ -22,14 +22,17 @@ from bench.__main__ import _prepare_database
 SCALE = int(os.environ.get("CLUSTER_SCALE", "10"))
 
 
-def seed(url: str, scale: int = SCALE, *, fresh: bool = False) -> None:
+def seed(url: str, scale: int = SCALE, *, fresh: bool = False, flag: bool = True) -> None:
     """Create, migrate and seed the database (once: an existing demo workspace is kept)."""
     _prepare_database(url, drop=fresh)
     env = {**os.environ, "DATABASE_URL": url, "DEBUG": "true"}
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], check=True, env=env)
     subprocess.run([*manage, "seed_demo", "--scale", str(scale)], check=True, env=env)
-    subprocess.run([*manage, "flag_overdue", "--no-deliver"], check=True, env=env, stdout=subprocess.DEVNULL)
+    if flag:
+        subprocess.run(
+            [*manage, "flag_overdue", "--no-deliver"], check=True, env=env, stdout=subprocess.DEVNULL
+        )
     subprocess.run(
         [*manage, "dbshell", "--", "-c", "ANALYZE"], check=True, env=env, stdout=subprocess.DEVNULL
     )
@@ -80,11 +83,17 @@ def plan(out: Path) -> dict:
 def main() -> int:
     out = Path(sys.argv[1])
     url = os.environ["DATABASE_URL"]
-    seed(url)
+    # The cluster test leaves the due flags to its beats (CLUSTER_PREFLAG=0): they raise them under faults.
+    seed(url, fresh=os.environ.get("LOAD_FRESH") == "1", flag=os.environ.get("CLUSTER_PREFLAG", "1") == "1")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "outsourcing.settings")
     import django
 
     django.setup()
+    from outsourcing.models import Workspace
+
+    webhook = os.environ.get("CLUSTER_WEBHOOK_URL")
+    if webhook:
+        Workspace.objects.filter(slug="demo").update(webhook_url=webhook)
     plan(out)
     return 0
 

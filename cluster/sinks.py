@@ -26,9 +26,8 @@ class MailHandler:
         message = message_from_bytes(envelope.original_content or envelope.content)
         key = str(message.get("Message-ID", "")).strip("<>").split("@", 1)[0]
         with LOCK:
-            # Once per recipient: the same key to two people is two deliveries.
-            for recipient in envelope.rcpt_tos:
-                COUNTS["email"][f"{key} {recipient}"] += 1
+            # One notification row per recipient, each its own key: a key seen twice is a double send.
+            COUNTS["email"][key] += len(envelope.rcpt_tos)
         return "250 OK"
 
 
