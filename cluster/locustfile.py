@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -37,8 +38,10 @@ def _keep_environment(environment: Any, **_kwargs: Any) -> None:
 
 
 @events.request.add_listener
-def _count(**_kwargs: Any) -> None:
-    """Stop the run once LOAD_MAX_REQUESTS requests were made (0: bounded by time only)."""
+def _count(name: str = "", exception: Any = None, **_kwargs: Any) -> None:
+    """Note each failure with its time; stop once LOAD_MAX_REQUESTS requests were made (0: by time only)."""
+    if exception is not None:
+        _record("error", f"{time.time():.2f} {name.replace(' ', '_')} {type(exception).__name__}")
     _state["requests"] += 1
     environment = _state["environment"]
     if MAX_REQUESTS and _state["requests"] == MAX_REQUESTS and environment and environment.runner:

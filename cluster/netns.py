@@ -139,7 +139,7 @@ class Cluster:
             "-m",
             "fast",
             "-l",
-            str(self.work / "pg.log"),
+            str(self.pgdata / "server.log"),
         ]
         if action == "start":
             command += ["-o", options]
@@ -420,6 +420,7 @@ def check(
     stats = common.read_stats(work / "mix")
     failures = common.read_failures(work / "mix")
     web = web_availability(work / "probe.txt", pg_down, pg_up)
+    load_errors = errors_outside(record, pg_down, pg_up)
 
     print(
         f"\nmake cluster-test: scale {SCALE} ({counts['messages']:,} messages), {USERS} users, {SECONDS} s, "
@@ -460,7 +461,10 @@ def check(
     for kind in ("logged", "uploaded"):
         seen, once, twice = counts["writes"][kind]
         line(f"messages {kind} (seen by people → in DB once)", once, seen, once == seen and not twice)
-    line("web errors outside the PostgreSQL restart", web["errors_outside"], 0, web["errors_outside"] == 0)
+    line("probe errors outside the PostgreSQL restart", web["errors_outside"], 0, web["errors_outside"] == 0)
+    line("people's errors outside the PostgreSQL restart", sum(load_errors.values()), 0, not load_errors)
+    for what, n in sorted(load_errors.items()):
+        print(f"    {n:>4} {what}")
     line("web recovered after PostgreSQL (s)", f"{web['recovery']:.1f}", "≤ 10", web["recovery"] <= 10)
     print(
         f"\nPostgreSQL down {pg_up - pg_down:.1f} s; Redis cut {redis_up - redis_down:.0f} s; "
@@ -470,6 +474,16 @@ def check(
     for problem in problems:
         print(f"FAILED: {problem}", file=sys.stderr)
     return 1 if problems else 0
+
+
+def errors_outside(record: Path, pg_down: float, pg_up: float) -> dict[str, int]:
+    """The requests that failed for the people (locust) outside the PostgreSQL window (+10 s), by page and kind."""
+    kinds: dict[str, int] = {}
+    for value in common.recorded(record).get("error", []):
+        stamp, page, kind = value.split(" ", 2)
+        if not (pg_down <= float(stamp) <= pg_up + 10):
+            kinds[f"{page} {kind}"] = kinds.get(f"{page} {kind}", 0) + 1
+    return kinds
 
 
 def web_availability(probe: Path, pg_down: float, pg_up: float) -> dict[str, Any]:
