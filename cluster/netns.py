@@ -152,7 +152,7 @@ class Cluster:
     def postgres(self) -> None:
         self.pgdata.mkdir()
         shutil.chown(self.pgdata, "postgres", "postgres")
-        os.chmod(self.work, 0o755)
+        os.chmod(self.work, 0o755)  # nosec B103 (the postgres user reaches its data folder inside)
         subprocess.run(
             [
                 "runuser",
