@@ -57,6 +57,12 @@ SECONDS = int(os.environ.get("CLUSTER_SECONDS", "150"))
 USERS = int(os.environ.get("CLUSTER_USERS", "4"))
 REDIS_CUT = int(os.environ.get("CLUSTER_REDIS_CUT", "30"))
 SETTLE = int(os.environ.get("CLUSTER_SETTLE", "150"))
+# What a killed worker host should be in the middle of (cluster.mid_batch).
+BATCHES = (
+    "engagements.tasks.flag_overdue",
+    "engagements.tasks.deliver_notifications",
+    "engagements.tasks.import_mail_upload",
+)
 LEASE = "20"  # seconds: a killed worker's notifications and uploads are picked up again soon
 
 
@@ -124,6 +130,21 @@ class Cluster:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+    def mid_batch(self, name: str, seconds: float) -> str:
+        """Wait (up to ``seconds``) until the host took a flag pass, a delivery or an import: what it took."""
+        log = self.work / f"{name}.log"
+        start = log.stat().st_size
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            with log.open() as source:
+                source.seek(start)
+                for line in source:
+                    for task in BATCHES:
+                        if f"{task}[" in line and "received" in line:
+                            return f"mid {task.rsplit('.', 1)[1]}"
+            time.sleep(0.05)
+        return "no batch seen"
 
     def event(self, what: str) -> None:
         self.events.append((time.time(), what))
@@ -358,8 +379,9 @@ def run(cluster: Cluster) -> int:
         time.sleep(max(0.0, t0 + second - time.time()))
 
     at(SECONDS * 0.12)
+    batch = cluster.mid_batch("worker1", seconds=SECONDS * 0.1)
     cluster.kill("worker1")
-    cluster.event("SIGKILL worker host 1")
+    cluster.event(f"SIGKILL worker host 1 ({batch})")
     at(SECONDS * 0.25)
     cluster.event("PostgreSQL stopping")
     cluster.pg("stop")
