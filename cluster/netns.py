@@ -379,7 +379,7 @@ def run(cluster: Cluster) -> int:
         time.sleep(max(0.0, t0 + second - time.time()))
 
     at(SECONDS * 0.12)
-    batch = cluster.mid_batch("worker1", seconds=SECONDS * 0.1)
+    batch = cluster.mid_batch("worker1", seconds=SECONDS * 0.12)
     cluster.kill("worker1")
     cluster.event(f"SIGKILL worker host 1 ({batch})")
     at(SECONDS * 0.25)
