@@ -177,7 +177,9 @@ def exceeded(request: HttpRequest, limits: tuple[Limit, ...]) -> bool:
     return over
 
 
-def limited(limits: tuple[Limit, ...], *, method: Any = ratelimit.ALL, fail_open: bool = False) -> Callable[[V], V]:
+def limited(
+    limits: tuple[Limit, ...], *, method: Any = ratelimit.ALL, fail_open: bool = False
+) -> Callable[[V], V]:
     """Decorate a view: requests (of ``method``) over any of ``limits`` get the 429 page.
 
     ``fail_open``: when the counting cache (Redis) cannot be reached, let the request through
