@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run setup setup-dev test lint format bench messages compilemessages screenshot journeys static clean help backup restore
+.PHONY: run setup setup-dev test lint format bench messages compilemessages screenshot journeys static clean help backup restore load cluster-test
 .DEFAULT_GOAL := help
 
 # DEBUG is off unless asked for (outsourcing/settings.py), so a server started without
@@ -20,6 +20,8 @@ help:
 	@echo "make test   the whole test suite"
 	@echo "make lint   ruff, mypy, the import contracts, bandit and pip-audit"
 	@echo "make bench  the benchmarks"
+	@echo "make load   locust against one host (gunicorn, worker, beat) at CLUSTER_SCALE"
+	@echo "make cluster-test  web, workers, beats on separate network namespaces, under load and faults (root)"
 
 $(VENV)/.created:
 	@python=$$(bin/find-python) || exit 1; \
@@ -83,6 +85,15 @@ bench: setup-dev
 	$(PY) -m bench.archive
 	$(PY) -m bench.api
 	$(PY) -m bench.search
+
+# Proof at scale (issue 16; README, Proof at scale). CLUSTER_SCALE is seed_demo's --scale
+# (2500: the benchmarks' million messages); LOAD_SECONDS, LOAD_USERS: the run (cluster/load.py).
+load: setup-dev
+	$(PY) -m cluster.load
+
+# Needs root (network namespaces); uses only its namespaces' addresses, never 127.0.0.1's services.
+cluster-test: setup-dev
+	$(PY) -m cluster.netns
 
 messages: setup-dev
 	$(MANAGE) makemessages -l de --ignore=.venv --ignore=node_modules --ignore=staticfiles --ignore=var --no-obsolete

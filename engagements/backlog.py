@@ -11,6 +11,7 @@ workspace is on its way at a time, and the minute's beat task is the safety net.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable
 from functools import partial
@@ -53,13 +54,25 @@ def _queued_key(workspace_id: int) -> str:
 
 
 def _refresh_soon(workspace_id: int) -> None:
-    if not cache.add(_queued_key(workspace_id), 1, timeout=REFRESH_QUEUED_SECONDS):
+    # Runs after the commit: the change is saved whatever happens here. With Redis (cache and
+    # broker) away, the person must not get an error page for it (and log the message twice):
+    # the backlog row stays, and the minute's beat task takes it (make cluster-test cuts Redis off).
+    try:
+        if not cache.add(_queued_key(workspace_id), 1, timeout=REFRESH_QUEUED_SECONDS):
+            return
+    except Exception:
+        logger.warning(
+            "Could not reach the cache to queue the reliability refresh of workspace %s",
+            workspace_id,
+            exc_info=True,
+        )
         return
     try:
         jobs.send_now("engagements.tasks.refresh_metrics_workspace", workspace_id)
     except Exception:  # the broker is away: the change is queued, the minute's beat task takes it
         logger.warning("Could not queue the reliability refresh of workspace %s", workspace_id, exc_info=True)
-        cache.delete(_queued_key(workspace_id))
+        with contextlib.suppress(Exception):
+            cache.delete(_queued_key(workspace_id))
 
 
 def refresh_started(workspace_id: int) -> None:

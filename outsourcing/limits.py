@@ -14,9 +14,11 @@ minutes; see django-ratelimit's rate syntax).
 from __future__ import annotations
 
 import ipaddress
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from functools import wraps
+from typing import Any, TypeVar, cast
 
 from allauth.account.adapter import get_adapter
 from django.conf import settings
@@ -26,8 +28,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django_ratelimit.core import is_ratelimited
 from django_ratelimit.decorators import ratelimit
+from django_ratelimit.exceptions import Ratelimited
+from redis.exceptions import RedisError
 
 V = TypeVar("V", bound=Callable[..., Any])
+logger = logging.getLogger(__name__)
 
 DEFAULT_RATES: dict[str, str] = {
     # Mail to providers, from the compose page.
@@ -176,15 +181,40 @@ def exceeded(request: HttpRequest, limits: tuple[Limit, ...]) -> bool:
     return over
 
 
-def limited(limits: tuple[Limit, ...], *, method: Any = ratelimit.ALL) -> Callable[[V], V]:
-    """Decorate a view: requests (of ``method``) over any of ``limits`` get the 429 page."""
+def limited(
+    limits: tuple[Limit, ...], *, method: Any = ratelimit.ALL, fail_open: bool = False
+) -> Callable[[V], V]:
+    """Decorate a view: requests (of ``method``) over any of ``limits`` get the 429 page.
+
+    ``fail_open``: when the counting cache (Redis) cannot be reached, let the request through
+    instead of failing it: for liveness and readiness, which must not turn a Redis outage into
+    restarted web hosts (make cluster-test cuts Redis off). Every request counts then, whatever
+    its method.
+    """
 
     def decorator(view: V) -> V:
+        if fail_open:
+            return _limited_or_open(view, limits)
         for limit in limits:
             view = ratelimit(group=limit.name, key=limit.key, rate=_rate, method=method)(view)
         return view
 
     return decorator
+
+
+def _limited_or_open[F: Callable[..., Any]](view: F, limits: tuple[Limit, ...]) -> F:
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            over = exceeded(request, limits)
+        except (RedisError, OSError):
+            logger.warning("The rate-limit cache is unreachable: %s answered without counting", request.path)
+            over = False
+        if over:
+            raise Ratelimited()
+        return view(request, *args, **kwargs)
+
+    return cast(F, wrapper)
 
 
 def too_many_requests(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -321,3 +321,17 @@ def test_an_unverified_address_cannot_dodge_the_login_limit_by_changing_case(db,
         client.post(reverse("account_login"), {"login": "Ann@Example.com", "password": "x"}).status_code
         == 429
     )
+
+
+def test_liveness_and_readiness_answer_while_the_rate_limit_cache_is_unreachable(db, settings):
+    # make cluster-test cuts Redis off: liveness must not fail with it (an orchestrator would restart web).
+    from unittest import mock
+
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    settings.RATE_LIMITS = {"healthz_ip": "1/m"}
+    with mock.patch("outsourcing.limits.is_ratelimited", side_effect=RedisTimeoutError("Timeout reading")):
+        answers = [Client().get(reverse("healthz")).status_code for _ in range(3)]
+        ready = Client().get(reverse("readyz")).status_code
+    assert answers == [200, 200, 200]
+    assert ready in (200, 503)  # its own checks decide, not the limit's cache

@@ -1,0 +1,243 @@
+"""What `make load` and `make cluster-test` share: the servers' settings, locust, the tables, the checks."""
+
+from __future__ import annotations
+
+import csv
+import os
+import secrets
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv" / "bin"
+
+# Pages people wait for; the floor and the form posts are reported apart.
+FLOOR = "floor /healthz"
+WRITES = ("log a message", "upload mail")
+
+
+def server_env(database_url: str, redis_url: str, hosts: Sequence[str], **extra: str) -> dict[str, str]:
+    """Production settings (DEBUG off) over plain HTTP on private addresses, mail to the sinks."""
+    env = {
+        **os.environ,
+        "DEBUG": "false",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": os.environ.get("LOAD_SECRET_KEY") or secrets.token_urlsafe(60),
+        "ALLOWED_HOSTS": ",".join(hosts),
+        "SECURE_SSL_REDIRECT": "false",
+        "SESSION_COOKIE_SECURE": "false",
+        "CSRF_COOKIE_SECURE": "false",
+        "SECURE_HSTS_SECONDS": "0",
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_TIMEOUT": "5",
+        "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": "true",
+        # The floor page and the uploads come from one address: no per-address limit in the way.
+        "RATE_LIMITS": "healthz_ip=1000000/m,mail_webhook_ip=1000000/m",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("TESTING", None)
+    env.update(extra)
+    return env
+
+
+def collectstatic(env: dict[str, str]) -> None:
+    """The production manifest (`make static`), built once: compressing it takes minutes on this machine."""
+    if (ROOT / "staticfiles" / "staticfiles.json").exists() and os.environ.get("LOAD_COLLECTSTATIC") != "1":
+        return
+    print("Collecting the static files (once; LOAD_COLLECTSTATIC=1 redoes it)", flush=True)
+    subprocess.run(
+        [str(VENV / "python"), "manage.py", "collectstatic", "--no-input", "-v", "0"],
+        env=env,
+        check=True,
+        cwd=ROOT,
+    )
+
+
+def wait_for(url: str, seconds: float = 60) -> float:
+    """Seconds until ``url`` answers 200; raises after ``seconds``."""
+    start = time.monotonic()
+    while time.monotonic() - start < seconds:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # nosec B310 (http on our own address)
+                if response.status == 200:
+                    return time.monotonic() - start
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {seconds:.0f} s")
+
+
+def locust(
+    host: str,
+    plan: Path,
+    record: Path,
+    csv_prefix: Path,
+    *,
+    users: int,
+    seconds: int,
+    tags: Sequence[str] = (),
+    prefix: Sequence[str] = (),
+    max_requests: int = 0,
+) -> int:
+    """Run the scenario headless, bounded in time (and in requests when max_requests is set)."""
+    env = {
+        **os.environ,
+        "LOAD_PLAN": str(plan),
+        "LOAD_RECORD": str(record),
+        "LOAD_MAX_REQUESTS": str(max_requests),
+    }
+    command = [
+        *prefix,
+        str(VENV / "locust"),
+        "-f",
+        str(ROOT / "cluster" / "locustfile.py"),
+        "--headless",
+        "--only-summary",
+        "--host",
+        host,
+        "-u",
+        str(users),
+        "-r",
+        str(users),
+        "-t",
+        f"{seconds}s",
+        "--stop-timeout",
+        "10",
+        "--csv",
+        str(csv_prefix),
+        "--exit-code-on-error",
+        "0",
+        "--loglevel",
+        "WARNING",
+    ]
+    if tags:
+        command += ["--tags", *tags]
+    with Path(f"{csv_prefix}.log").open("w") as log:
+        return subprocess.run(command, env=env, stdout=log, stderr=subprocess.STDOUT, check=False).returncode
+
+
+def read_stats(csv_prefix: Path) -> dict[str, dict[str, Any]]:
+    """locust's per-page figures: requests, failures, req/s, p50/p95/p99 (ms)."""
+    rows: dict[str, dict[str, Any]] = {}
+    with Path(f"{csv_prefix}_stats.csv").open() as source:
+        for row in csv.DictReader(source):
+            rows[row["Name"]] = {
+                "requests": int(row["Request Count"]),
+                "failures": int(row["Failure Count"]),
+                "rps": float(row["Requests/s"]),
+                "p50": float(row["50%"] or 0),
+                "p95": float(row["95%"] or 0),
+                "p99": float(row["99%"] or 0),
+            }
+    return rows
+
+
+def read_failures(csv_prefix: Path) -> dict[str, int]:
+    """Errors by kind (locust's message, e.g. ``ConnectionRefusedError`` or ``HTTPError('502 …')``)."""
+    kinds: dict[str, int] = {}
+    path = Path(f"{csv_prefix}_failures.csv")
+    if path.exists():
+        with path.open() as source:
+            for row in csv.DictReader(source):
+                kind = row["Error"][:70]
+                kinds[kind] = kinds.get(kind, 0) + int(row["Occurrences"])
+    return kinds
+
+
+def print_stats(stats: dict[str, dict[str, Any]], out: Any = sys.stdout) -> None:
+    print(
+        f"{'page':24} {'requests':>9} {'errors':>7} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}",
+        file=out,
+    )
+    for name, row in sorted(stats.items(), key=lambda item: (item[0] == "Aggregated", item[0])):
+        print(
+            f"{name:24} {row['requests']:>9} {row['failures']:>7} {row['rps']:>7.1f} "
+            f"{row['p50']:>7.0f} {row['p95']:>7.0f} {row['p99']:>7.0f}",
+            file=out,
+        )
+
+
+def page_figures(stats: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """The pages people read (not the floor, not the posts): their req/s and worst p95."""
+    pages = {name: row for name, row in stats.items() if name not in (FLOOR, "Aggregated", *WRITES)}
+    return {
+        "rps": sum(row["rps"] for row in pages.values()),
+        "p95": max((row["p95"] for row in pages.values()), default=0.0),
+        "errors": sum(row["failures"] for name, row in stats.items() if name != "Aggregated"),
+    }
+
+
+def recorded(record: Path) -> dict[str, list[str]]:
+    """What people saw succeed, by kind (``logged`` subjects, ``uploaded`` Message-IDs)."""
+    kinds: dict[str, list[str]] = {"logged": [], "uploaded": []}
+    if record.exists():
+        for line in record.read_text().splitlines():
+            kind, _sep, value = line.partition(" ")
+            kinds.setdefault(kind, []).append(value)
+    return kinds
+
+
+def missing_writes(cursor: Any, record: Path, *, wait: float = 90) -> dict[str, tuple[int, int, int]]:
+    """For each kind: (seen by people, found exactly once, found more than once), waiting for the imports."""
+    kinds = recorded(record)
+    deadline = time.monotonic() + wait
+    while True:
+        cursor.execute(
+            "SELECT subject, count(*) FROM engagements_message WHERE subject = ANY(%s) GROUP BY subject",
+            [kinds["logged"]],
+        )
+        logged = dict(cursor.fetchall())
+        cursor.execute(
+            "SELECT message_id, sum(n) FROM ("
+            " SELECT message_id, count(*) AS n FROM engagements_message WHERE message_id = ANY(%s) GROUP BY 1"
+            " UNION ALL"
+            " SELECT message_id, count(*) FROM engagements_inboundmail WHERE message_id = ANY(%s) GROUP BY 1"
+            ") AS found GROUP BY message_id",
+            [kinds["uploaded"], kinds["uploaded"]],
+        )
+        uploaded = dict(cursor.fetchall())
+        result = {
+            "logged": (
+                len(kinds["logged"]),
+                sum(n == 1 for n in logged.values()),
+                sum(n > 1 for n in logged.values()),
+            ),
+            "uploaded": (
+                len(kinds["uploaded"]),
+                sum(n == 1 for n in uploaded.values()),
+                sum(n > 1 for n in uploaded.values()),
+            ),
+        }
+        if all(seen == once for seen, once, _twice in result.values()) or time.monotonic() > deadline:
+            return result
+        time.sleep(2)
+
+
+def flag_pass_lag(cursor: Any) -> float:
+    """Now minus the oldest check the flagging pass still owes (the /metrics gauge): 0 is keeping up."""
+    cursor.execute(
+        "SELECT coalesce(extract(epoch FROM now() - min(next_check_at)), 0) FROM engagements_exchange"
+        " WHERE next_check_at <= now()"
+    )
+    return float(cursor.fetchone()[0])
+
+
+def wait_for_ns(namespace: str, url: str, seconds: float = 90) -> float:
+    """Like wait_for, asked from inside a network namespace (curl)."""
+    start = time.monotonic()
+    while time.monotonic() - start < seconds:
+        done = subprocess.run(
+            ["ip", "netns", "exec", f"oc-{namespace}", "curl", "-sf", "-o", "/dev/null", "-m", "2", url],
+            check=False,
+        )
+        if done.returncode == 0:
+            return time.monotonic() - start
+        time.sleep(0.5)
+    raise RuntimeError(f"{url} did not answer within {seconds:.0f} s")
