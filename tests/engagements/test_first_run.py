@@ -358,6 +358,9 @@ def test_mail_sent_by_someone_who_gave_their_name_is_from_that_name(solo, settin
 def test_two_clicks_at_the_same_moment_make_one_sample():
     import threading
 
+    if connection.vendor != "postgresql":
+        pytest.skip("two connections writing at once: runs on PostgreSQL (as in CI); SQLite has one writer")
+
     from engagements.sample import sample_workspace_open
 
     jana = UserFactory(email="jana@example.com", first_name="Jana")

@@ -69,12 +69,13 @@ def test_in_german_the_labels_and_the_button_are_german(team, engagement):
 
 def test_the_filters_button_adds_no_query(team, provider):
     client = team.client_for(team.alice)
-    EngagementFactory(workspace=team.workspace, provider=provider)
+    engagement = EngagementFactory(workspace=team.workspace, provider=provider)
     client.get(url("list"))  # the first visit stores the workspace in the session
     with CaptureQueriesContext(connection) as plain:
         client.get(url("list"))
     with CaptureQueriesContext(connection) as filtered:
-        client.get(url("list"), {"provider": provider.pk, "awaiting": "yes"})
+        shown = client.get(url("list"), {"status": engagement.status, "sort": "title"})
+    assert "Filters (1 active)" in shown.content.decode(), "the same row, now with an active filter"
     assert len(filtered) == len(plain)
 
 
