@@ -345,7 +345,13 @@ def compare(request: HttpRequest) -> HttpResponse:
     req = _ws(request)
     filters = ReliabilityFilterForm(request.GET or None)
     period = filters.get_period()
-    form = CompareForm(request.GET or None, workspace=req.workspace)
+    start = request.GET.get("start", "")
+    if start.isdigit() and "providers" not in request.GET:
+        # From a scorecard's "Compare with others": that provider chosen, waiting for the others
+        # (an error before the person has chosen anything would say they did something wrong).
+        form = CompareForm(workspace=req.workspace, initial={"providers": [int(start)]})
+    else:
+        form = CompareForm(request.GET or None, workspace=req.workspace)
     context: dict[str, object] = {"form": form, "filters": filters, "period": period, "columns": []}
     if form.is_valid():
         providers = form.cleaned_data["providers"]

@@ -684,3 +684,15 @@ def test_a_score_is_the_same_before_and_after_the_background_refresh(team):
     stored = MetricSnapshot.objects.get(provider=slow, period="90", category="")
     assert before is not None and after is not None
     assert before.value == after.value == stored.score
+
+
+def test_compare_with_others_from_a_scorecard_starts_with_that_provider_chosen_and_no_error(team, board):
+    client = team.client_for(team.alice)
+    scorecard = client.get(reverse("reliability:scorecard", kwargs={"ws": "acme", "pk": board["quick"].pk}))
+    link = f"{url('compare')}?start={board['quick'].pk}"
+    assert link in scorecard.content.decode()
+    page = client.get(link)
+    assert page.context["form"].initial == {"providers": [board["quick"].pk]}
+    assert not page.context["form"].is_bound and page.context["columns"] == []
+    assert "Choose between two and four providers." not in page.content.decode()
+    assert f'<option value="{board["quick"].pk}" selected>' in page.content.decode()
