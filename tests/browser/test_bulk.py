@@ -51,7 +51,7 @@ def test_a_person_ticks_two_rows_and_snoozes_them(page, console, team, live_serv
     page.get_by_label("Snooze until").select_option("tomorrow")
     page.get_by_test_id("bulk-snooze").click()
 
-    page.get_by_text(re.compile(r"2 flags snoozed until")).wait_for()
+    page.locator("#messages").get_by_text(re.compile(r"2 flags snoozed until")).wait_for()
     assert overdue.get_by_test_id("flag-row").all_inner_texts()[0].count("Product photos") == 1
     assert overdue.get_by_test_id("flag-row").count() == 1
     snoozed = page.get_by_test_id("snoozed")
@@ -78,7 +78,7 @@ def test_follow_up_on_all_sends_one_mail_per_provider(page, console, team, live_
     page.on("dialog", lambda dialog: dialog.accept())
     group = page.get_by_test_id("provider-group").filter(has_text="Lena Vogel")
     group.get_by_role("button", name="Follow up on all 3").click()
-    page.get_by_text("One follow-up mail sent: Lena Vogel (3 items).").wait_for()
+    page.locator("#messages").get_by_text("One follow-up mail sent: Lena Vogel (3 items).").wait_for()
     assert [m.to for m in mail.outbox] == [["lena@example.net"]]
     for title in ("Newsletter copy", "Product photos", "Old logo"):
         assert f"“{title}”" in mail.outbox[0].body
@@ -89,7 +89,7 @@ def test_follow_up_on_all_sends_one_mail_per_provider(page, console, team, live_
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOT_DIR / "attention_bulk.png"), full_page=True)
     page.get_by_test_id("bulk-follow-up").click()
-    page.get_by_text(re.compile(r"2 follow-up mails sent, one per provider")).wait_for()
+    page.locator("#messages").get_by_text(re.compile(r"2 follow-up mails sent, one per provider")).wait_for()
     assert sorted(m.to[0] for m in mail.outbox[1:]) == ["lena@example.net", "max@example.net"]
     assert Message.objects.filter(kind=Message.Kind.FOLLOW_UP, engagement__provider=lena).count() == 6
     assert console.errors == []

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _titles(page) -> list[str]:
-    return page.locator("[data-testid=engagement-row] td:first-child a").all_inner_texts()
+    return page.locator("[data-testid=engagement-row] [data-testid=cell-title] a").all_inner_texts()
 
 
 def _click_and_wait(page, locator) -> None:
@@ -48,7 +48,7 @@ def test_a_shared_view_shows_a_colleague_the_same_filtered_rows(page, console, b
     page.get_by_label("Save this view as").fill("Ada's work")
     page.get_by_label("Share with the workspace").check()
     _click_and_wait(page, page.get_by_test_id("save-view-submit"))
-    assert "was saved and shared with the workspace" in page.get_by_role("alert").first.inner_text()
+    assert "was saved and shared with the workspace" in page.locator("#messages .alert").first.inner_text()
     assert _titles(page) == filtered
     assert page.get_by_test_id("saved-views-toggle").inner_text() == "Views: Ada's work"
     view = SavedView.objects.get()

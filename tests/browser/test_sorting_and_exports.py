@@ -238,7 +238,7 @@ def test_the_engagement_list_sorts_by_every_column_and_keeps_its_filters(page, c
     _registry(team)
     _log_in(page, live_server, team.alice)
     page.goto(f"/w/{team.workspace.slug}/engagements/")
-    rows = page.locator("[data-testid=engagement-row] td:first-child a")
+    rows = page.locator("[data-testid=engagement-row] [data-testid=cell-title] a")
     engagements = list(Engagement.objects.filter(workspace=team.workspace).select_related("provider"))
     values: dict[str, Callable[[Engagement], Any]] = {
         "title": lambda e: e.title,
