@@ -253,9 +253,14 @@ class WhenWidget(forms.SplitDateTimeWidget):
 
     def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
         context = super().get_context(name, value, attrs)
-        zone_id = f"{context['widget']['attrs'].get('id') or name}_zone"
+        field_id = context["widget"]["attrs"].get("id") or name
+        zone_id = f"{field_id}_zone"
+        # Django ties a fieldset's error to the fieldset only: the date and the time, where focus
+        # goes, name it too (screen readers, static/js/app.js's "Not saved" announcement).
+        invalid = str(context["widget"]["attrs"].get("aria-invalid", "")).lower() == "true"
+        described = f"{field_id}_error {zone_id}" if invalid else zone_id
         for subwidget in context["widget"]["subwidgets"]:
-            subwidget["attrs"]["aria-describedby"] = zone_id
+            subwidget["attrs"]["aria-describedby"] = described
         context["widget"]["zone"] = zone_label(timezone.get_current_timezone_name())
         context["widget"]["zone_id"] = zone_id
         return context

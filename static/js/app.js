@@ -63,7 +63,8 @@
     return tom || field;
   }
   function labelFor(field) {
-    var label = field.labels && field.labels[0];
+    // Tom Select moves a select's <label> to its own input (controlFor).
+    var label = (field.labels && field.labels[0]) || (controlFor(field).labels || [])[0];
     if (!label) {
       var fieldset = field.closest("fieldset");
       label = fieldset && fieldset.querySelector("legend");

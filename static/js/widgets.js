@@ -27,6 +27,10 @@
       settings.onItemAdd = function () { this.setTextboxValue(""); this.refreshOptions(false); };
     }
     new window.TomSelect(select, settings);
+    // Tom Select moves the field's <label> to its own combobox and keeps the native select only
+    // (visually hidden, tabindex -1) to submit the value: out of the accessibility tree, it is not
+    // a second, unlabelled control (axe-core: select-name) nor a second match for the label.
+    select.setAttribute("aria-hidden", "true");
   }
   function enhanceAll(root) {
     if (!root || !root.querySelectorAll) { return; }

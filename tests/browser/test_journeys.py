@@ -20,7 +20,7 @@ from engagements.models import Engagement, Flag, Message
 from engagements.reliability import snapshots
 from outsourcing.models import Invitation, Role
 from tests.browser import axe
-from tests.browser.conftest import SCREENSHOT_DIR, ConsoleLog
+from tests.browser.conftest import SCREENSHOT_DIR, ConsoleLog, pick
 from tests.browser.test_mail_upload import _log_in
 from tests.browser.test_reliability import _history
 from tests.factories import MembershipFactory, WorkspaceFactory
@@ -134,7 +134,7 @@ def test_the_solo_marketer_sets_up_a_provider_delegates_and_follows_up_in_german
     page.locator("#id_name").fill("Anna Schmidt")
     page.locator("#id_company").fill("Schmidt Webdesign")
     page.locator("#id_emails").fill("anna@example.net")
-    page.locator("#id_country").select_option("DE")
+    pick(page, "id_country", ["Deutschland"])  # a searchable select: typed, then Enter
     j.step("provider-form")
     page.get_by_role("button", name="Dienstleister hinzufügen").click()
     page.wait_for_url(re.compile(r".*/providers/\d+/$"))
@@ -151,7 +151,9 @@ def test_the_solo_marketer_sets_up_a_provider_delegates_and_follows_up_in_german
     # The request went out a week ago by e-mail; she logs it now.
     week_ago = timezone.localtime(timezone.now() - timedelta(days=7), timezone.get_default_timezone())
     form = page.locator("form[data-message-form]")
-    form.locator("[name=occurred_at]").fill(week_ago.strftime("%Y-%m-%dT%H:%M"))
+    when = form.get_by_role("group", name="Zeitpunkt")
+    when.get_by_label("Datum").fill(week_ago.strftime("%Y-%m-%d"))
+    when.get_by_label("Uhrzeit").fill(week_ago.strftime("%H:%M"))
     form.locator("[name=subject]").fill("Landingpage: Entwurf bis Freitag?")
     form.locator("[name=body]").fill("Hallo Anna, schaffen Sie einen ersten Entwurf bis Freitag?")
     form.get_by_role("button", name="Nachricht erfassen").click()
@@ -224,7 +226,7 @@ def test_the_agency_invites_a_colleague_who_compares_providers_in_english(journe
     page.get_by_role("heading", name="Scorecard: Silent Simon").wait_for()
     j.step("scorecard")
     page.get_by_role("link", name="Compare with others").click()
-    page.get_by_label("Providers").select_option(label=["Prompt Paula", "Silent Simon"])
+    pick(page, "id_providers", ["Prompt Paula", "Silent Simon"])  # searchable: typed, then Enter
     page.get_by_role("button", name="Compare").click()
     comparison = page.get_by_test_id("comparison")
     comparison.wait_for()
