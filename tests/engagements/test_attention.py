@@ -622,3 +622,18 @@ def test_the_navigation_counts_our_overdue_answers_beside_the_flags_in_one_query
         assert queries.attention_count(team.workspace) == 2
     page = team.client_for(team.alice).get(url("list")).content.decode()
     assert re.search(r"Needs attention\s*<span[^>]*>\s*2\s*<", page)
+
+
+def test_only_a_section_with_something_in_it_counts_in_its_alarm_colour(team, provider):
+    flagged(team.workspace, provider, "Logo", overdue_by=timedelta(hours=5))
+    page = team.client_for(team.alice).get(url("attention")).content.decode()
+    colours = {
+        testid: classes
+        for classes, testid in re.findall(r'class="badge ([^"]+)" data-testid="([a-z-]+-count)"', page)
+    }
+    assert colours == {
+        "overdue-count": "text-bg-danger",
+        "provider-count": "text-bg-danger",  # the provider's group: one overdue item
+        "our-answers-count": "text-bg-secondary",
+        "due-soon-count": "text-bg-secondary",
+    }
