@@ -40,7 +40,9 @@ class RequestLogMiddleware:
         REQUESTS.labels(view=view, method=method, status=str(response.status_code)).inc()
         LATENCY.labels(view=view).observe(elapsed)
         workspace = getattr(request, "workspace", None)
-        user = getattr(request, "user", None)
+        # Only a user something already loaded: reading request.user would load the session and
+        # the user from the database, which /healthz must not ask for.
+        user = getattr(request, "_cached_user", None)
         request_log.info(
             "request",
             extra={
