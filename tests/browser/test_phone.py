@@ -197,3 +197,21 @@ def test_a_reply_is_logged_from_needs_attention_on_a_phone_in_two_taps(phone, co
     message = Message.objects.get(engagement=engagement, direction="in")
     assert (message.kind, message.body) == ("reply", "Die Fotos kommen am Freitag.")
     assert console.errors == []
+
+
+def test_on_a_phone_the_bulk_actions_wait_folded_until_a_row_is_ticked(phone, console, team, live_server):
+    provider = ProviderFactory(workspace=team.workspace, name="Lena Vogel")
+    _overdue(team, provider, "Produktfotos")
+    assert flag_pass(now=timezone.now() + deadlines.BACKDATE_GRACE).raised_overdue == 1
+    _log_in(phone, live_server, team.alice)
+    phone.goto(f"/w/{team.workspace.slug}/engagements/attention/")
+
+    bar = phone.get_by_test_id("bulk-bar")
+    snooze = bar.get_by_test_id("bulk-snooze")
+    assert bar.get_by_test_id("select-all").is_visible() and not snooze.is_visible()
+    row = phone.get_by_test_id("flag-row").filter(has_text="Produktfotos")
+    assert _on_screen(phone, row), "the first flag is on screen, not below a wall of controls"
+    row.locator("input[type=checkbox]").tap()
+    snooze.wait_for()
+    assert bar.get_by_test_id("bulk-count").inner_text() == "1 selected"
+    assert console.errors == []

@@ -11,6 +11,8 @@
   function update(form) {
     var boxes = rows(form);
     var ticked = boxes.filter(function (box) { return box.checked; }).length;
+    // On a phone the actions wait folded until a row is ticked (static/css/app.css).
+    form.classList.toggle("bulk-none", ticked === 0);
     var count = form.querySelector("[data-bulk-count]");
     if (count) {
       count.textContent = (ticked ? form.dataset.countText : form.dataset.noneText).replace("{n}", ticked);
