@@ -44,7 +44,11 @@ class RequestLogMiddleware:
         # the user from the database, which /healthz must not ask for.
         user = getattr(request, "_cached_user", None)
         request_log.info(
-            "request",
+            "request %s %s %s %.1f ms",
+            method,
+            view,
+            response.status_code,
+            elapsed * 1000,
             extra={
                 "method": method,
                 "route": match.route if match else None,

@@ -57,13 +57,18 @@ def _task_ends(
 ) -> None:
     started = _started.pop(task_id or "", None)
     workspace = (kwargs or {}).get("workspace_id")
+    duration_ms = round((time.monotonic() - started) * 1000, 1) if started is not None else None
+    # The message reads on its own in a developer's text log; JSON logs carry the fields too.
     task_log.info(
-        "task",
+        "task %s %s %s ms",
+        getattr(task, "name", ""),
+        state,
+        duration_ms,
         extra={
             "task": getattr(task, "name", ""),
             "task_id": task_id,
             "state": state,
-            "duration_ms": round((time.monotonic() - started) * 1000, 1) if started is not None else None,
+            "duration_ms": duration_ms,
             "workspace_id": workspace if isinstance(workspace, int) else None,
         },
     )
