@@ -262,18 +262,12 @@ def _after_status_changes(
 ) -> None:
     """``services._after_status_change`` for engagements that all moved to ``status``."""
     ids = [e.pk for e in movable]
-    open_ = Flag.objects.filter(engagement_id__in=ids, resolved_at=None)
-    if status in Engagement.CLOSED_STATUSES:
-        flags.resolve(open_, resolution=Flag.Resolution.CLOSED, now=now)
-        Exchange.objects.filter(engagement_id__in=ids).update(next_check_at=None)
-    elif status not in deadlines.DELIVERY_OWED_STATUSES:
-        flags.resolve(
-            open_.filter(kind=Flag.Kind.DELIVERY_OVERDUE),
-            resolution=Flag.Resolution.DELIVERED
-            if status == Engagement.Status.DELIVERED
-            else Flag.Resolution.CLOSED,
-            now=now,
-        )
+    services.resolve_flags_for_status(
+        Flag.objects.filter(engagement_id__in=ids, resolved_at=None),
+        Exchange.objects.filter(engagement_id__in=ids),
+        status,
+        now,
+    )
     # The delivery watch (services._refresh_delivery_check), for all of them at once.
     flagged = set(
         Flag.objects.filter(

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -237,14 +238,12 @@ def engagement_set_status(*, engagement: Engagement, status: str, by: User | Non
     return engagement
 
 
-def _after_status_change(engagement: Engagement, previous: str) -> None:
-    """Keep flags and deadlines true to the new status."""
-    now = timezone.now()
-    status = engagement.status
-    open_flags = flags.open_flags(engagement)
+def resolve_flags_for_status(open_flags: QuerySet, exchanges: QuerySet, status: str, now: datetime) -> None:
+    """What a new status settles: closing resolves every open flag and stops the checks;
+    a status that owes no delivery resolves the delivery flags (one engagement or many)."""
     if status in Engagement.CLOSED_STATUSES:
         flags.resolve(open_flags, resolution=Flag.Resolution.CLOSED, now=now)
-        Exchange.objects.filter(engagement=engagement).update(next_check_at=None)
+        exchanges.update(next_check_at=None)
     elif status not in deadlines.DELIVERY_OWED_STATUSES:
         flags.resolve(
             open_flags.filter(kind=Flag.Kind.DELIVERY_OVERDUE),
@@ -253,6 +252,15 @@ def _after_status_change(engagement: Engagement, previous: str) -> None:
             else Flag.Resolution.CLOSED,
             now=now,
         )
+
+
+def _after_status_change(engagement: Engagement, previous: str) -> None:
+    """Keep flags and deadlines true to the new status."""
+    now = timezone.now()
+    status = engagement.status
+    resolve_flags_for_status(
+        flags.open_flags(engagement), Exchange.objects.filter(engagement=engagement), status, now
+    )
     _refresh_delivery_check(engagement)
     # Holds pause the response clock; leaving a closed state restarts it.
     if Engagement.Status.ON_HOLD in (status, previous) or previous in Engagement.CLOSED_STATUSES:
