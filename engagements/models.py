@@ -220,6 +220,9 @@ class Message(models.Model):
         EMAIL = "email", _("E-mail")
         PHONE = "phone", _("Phone")
         CHAT = "chat", _("Chat")
+        WHATSAPP = "whatsapp", _("WhatsApp")
+        TELEGRAM = "telegram", _("Telegram")
+        SLACK = "slack", _("Slack")
         VIDEO = "video", _("Video call")
         PLATFORM = "platform", _("Platform message")
         FAX = "fax", _("Fax")
@@ -233,6 +236,10 @@ class Message(models.Model):
         WEBHOOK = "webhook", _("Webhook")
         IMPORT = "import", _("Import")
         API = "api", _("API")
+        # A chat export (WhatsApp, Telegram, Slack) brought into the log.
+        CHAT = "chat", _("Chat export")
+        # The provider's own answer through the signed link in our request.
+        LINK = "link", _("Provider's answer page")
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     engagement = models.ForeignKey(
