@@ -171,13 +171,22 @@ HEALTHZ = (Limit("healthz_ip", by_ip),)
 def exceeded(request: HttpRequest, limits: tuple[Limit, ...]) -> bool:
     """Count this request against each limit; True when any of them is used up.
 
-    For views that answer a refusal themselves (a form error keeps what was typed).
+    For views that answer a refusal themselves (a form error keeps what was typed): a
+    member's actions. While the counting cache (Redis) is away they go through uncounted,
+    rather than losing what was typed to an error page; the limits guard against misuse
+    over hours, and an outage lasts moments.
     """
     over = False
-    for limit in limits:
-        over |= is_ratelimited(
-            request, group=limit.name, key=limit.key, rate=_rate, method=ratelimit.ALL, increment=True
-        )
+    try:
+        for limit in limits:
+            over |= is_ratelimited(
+                request, group=limit.name, key=limit.key, rate=_rate, method=ratelimit.ALL, increment=True
+            )
+    except RedisError:
+        if not request.user.is_authenticated:
+            raise
+        logger.warning("The rate-limit cache is unreachable: %s answered without counting", request.path)
+        return False
     return over
 
 

@@ -1,4 +1,4 @@
-"""Show times in the user's zone; everything is stored in UTC."""
+"""Show times in the user's zone (everything is stored in UTC); a brief Redis outage is a 503 page."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
+from redis.exceptions import RedisError
 
 from outsourcing import formats
 
@@ -46,3 +49,27 @@ class FormatLocaleMiddleware:
             return self.get_response(request)
         finally:
             formats.deactivate(token)
+
+
+class BackendAwayMiddleware:
+    """Redis (cache, rate-limit counts, broker) away and nothing else could be done: a 503 page
+    that says to try again in a moment, with Retry-After for machines (a mail service's webhook
+    posts again), instead of a 500. Most of the app never gets here: the cache reads as empty and
+    tasks fall back (outsourcing/redis_guard.py); what does is an anonymous form whose rate limit
+    cannot be counted, such as logging in."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, RedisError | BrokerError):
+            return None
+        response = render(request, "503.html", status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+
+
+RETRY_AFTER_SECONDS = 30

@@ -55,6 +55,16 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}") from None
 
 
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}") from None
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     if raw is None:
@@ -294,13 +304,32 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Broker, cache --------------------------------------------------------
 
 REDIS_URL = env_str("REDIS_URL", "")
+# Redis away (a restart, a cut network) costs a request one short timeout, then nothing for
+# REDIS_RETRY_AFTER seconds: see outsourcing/redis_guard.py. Without these a dead connection
+# holds a request for as long as TCP retransmits (minutes).
+REDIS_SOCKET_TIMEOUT = env_float("REDIS_SOCKET_TIMEOUT", 3.0)
+REDIS_CONNECT_TIMEOUT = env_float("REDIS_CONNECT_TIMEOUT", 2.0)
+REDIS_RETRY_AFTER = env_float("REDIS_RETRY_AFTER", 5.0)
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(VAR_DIR)
 elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # A task unacknowledged this long is handed to another worker.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # Above kombu's one-second BRPOP wait, so an idle worker's poll is never cut short.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 3600,
+        "socket_timeout": REDIS_SOCKET_TIMEOUT,
+        "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+    }
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_CONNECT_TIMEOUT
+# One quick retry when publishing a task, then the caller's fallback (engagements/jobs.py).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 0.5,
+}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_TASK_ACKS_LATE = True
@@ -370,10 +399,14 @@ CELERY_BEAT_SCHEDULE: dict[str, Any] = {
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 if REDIS_URL:
-    CACHES = {
+    CACHES: dict[str, dict[str, Any]] = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "outsourcing.cache.ForgivingRedisCache",
             "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "socket_timeout": REDIS_SOCKET_TIMEOUT,
+                "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+            },
         }
     }
 else:
@@ -581,13 +614,17 @@ BACKUP_DIR = env_str("BACKUP_DIR", str(VAR_DIR / "backups"))
 
 INSTALLED_APPS += ["allauth.mfa", "django_ratelimit"]
 # Turns django-ratelimit's refusals into our 429 page (outsourcing.limits.too_many_requests).
-MIDDLEWARE += ["django_ratelimit.middleware.RatelimitMiddleware"]
+MIDDLEWARE += [
+    "django_ratelimit.middleware.RatelimitMiddleware",
+    "outsourcing.middleware.BackendAwayMiddleware",
+]
 
 # Rate-limit counters must be shared by every web process. With REDIS_URL they are in Redis;
 # without it, in files under var/ratelimit: the default cache is each process's own memory,
 # so gunicorn's workers (or a restart) would each count afresh.
 _ratelimit_cache: dict[str, Any] = (
-    {**CACHES["default"], "KEY_PREFIX": "rl"}
+    # Guarded, not forgiving: a count that cannot be read is not a count of 0 (outsourcing/limits.py).
+    {**CACHES["default"], "BACKEND": "outsourcing.cache.GuardedRedisCache", "KEY_PREFIX": "rl"}
     if REDIS_URL
     else {
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",

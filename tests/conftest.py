@@ -115,6 +115,16 @@ def _tasks_run_inline():
 
 
 @pytest.fixture(autouse=True)
+def _redis_breakers_closed():
+    """A test that made Redis look away must not leave the next one skipping it."""
+    from outsourcing.redis_guard import BROKER, CACHE
+
+    yield
+    CACHE.reset()
+    BROKER.reset()
+
+
+@pytest.fixture(autouse=True)
 def _english(settings):
     settings.LANGUAGE_CODE = "en"
 

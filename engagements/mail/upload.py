@@ -86,10 +86,13 @@ def mail_file_check(file: UploadedFile) -> str:
 def _enqueue(upload_id: int) -> None:
     try:
         jobs.send_now("engagements.tasks.import_mail_upload", upload_id)
-    except Exception as error:  # the broker is away: say so on the upload, not with a 500
-        logger.exception("Mail upload %s could not be queued", upload_id)
+    except jobs.BROKER_AWAY:
+        # The broker is away (the file is saved): no error page, and nobody has to press Retry.
+        # With its lease ended now, the beat's sweep for stalled imports queues it again
+        # within its minute, once the broker is back.
+        logger.warning("Mail upload %s could not be queued; the stalled-import sweep takes it", upload_id)
         MailUpload.objects.filter(pk=upload_id, status=MailUpload.Status.QUEUED).update(
-            status=MailUpload.Status.FAILED, error=_describe(error), finished_at=timezone.now()
+            lease_until=timezone.now()
         )
 
 

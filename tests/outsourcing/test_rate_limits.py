@@ -289,7 +289,7 @@ def test_with_redis_the_counts_are_in_redis(tmp_path):
         text=True,
         check=True,
     )
-    assert result.stdout.strip() == "django.core.cache.backends.redis.RedisCache"
+    assert result.stdout.strip() == "outsourcing.cache.GuardedRedisCache"
 
 
 def test_rates_are_set_from_the_environment_and_a_bad_one_stops_start_up():
