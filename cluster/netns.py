@@ -465,6 +465,21 @@ def check(
         counts["flag_dupes"] == 0,
     )
     line("checks still owed after settling", counts["flags_owed"], 0, counts["flags_owed"] == 0)
+    due, ghosted = counts["due"], counts["ghosted_due"]
+    line("requests past due, flagged", due - counts["due_unflagged"], due, not counts["due_unflagged"])
+    line(
+        "requests past ghosting, flagged",
+        ghosted - counts["ghosted_unflagged"],
+        ghosted,
+        not counts["ghosted_unflagged"],
+    )
+    line("flags raised before their deadline", counts["flagged_early"], 0, not counts["flagged_early"])
+    line(
+        "flags raised after the answer was in",
+        counts["flagged_after_answer"],
+        0,
+        not counts["flagged_after_answer"],
+    )
     line(
         "e-mail notifications sent once",
         counts["email_once"],

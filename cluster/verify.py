@@ -23,6 +23,40 @@ UNSENT = (
     "SELECT count(*) FROM engagements_notification WHERE channel IN ('email', 'webhook')"
     " AND status IN ('pending', 'sending', 'failed')"
 )
+# Independent of the pass's own bookkeeping (next_check_at, escalation): straight from the
+# deadlines, the log and the flags, at a moment the last pass has certainly seen (90 s back).
+# A request typed in after its reply was due is looked at 10 minutes after it was typed in
+# (engagements/deadlines.py, BACKDATE_GRACE); ghosting likewise after the last follow-up.
+CUTOFF = "now() - interval '90 seconds'"
+GRACE = "interval '10 minutes'"
+OPEN_UNANSWERED = (
+    "FROM engagements_exchange e JOIN engagements_engagement g ON g.id = e.engagement_id"
+    " JOIN engagements_message r ON r.id = e.request_message_id"
+    " WHERE e.replied_at IS NULL AND g.status NOT IN ('completed', 'cancelled')"
+)
+REPLY_DUE = f"GREATEST(e.reply_due_at, r.created_at + {GRACE}) < {CUTOFF}"
+GHOSTED_DUE_AT = (
+    "GREATEST(e.ghosted_due_at, (SELECT max(o.created_at) FROM engagements_message o"
+    " WHERE o.engagement_id = e.engagement_id AND o.direction = 'out' AND o.deleted_at IS NULL"
+    f" AND o.occurred_at >= e.requested_at) + {GRACE})"
+)
+DUE = f"SELECT count(*) {OPEN_UNANSWERED} AND {REPLY_DUE}"
+DUE_UNFLAGGED = (
+    f"{DUE} AND NOT EXISTS (SELECT 1 FROM engagements_flag f"
+    " WHERE f.exchange_id = e.id AND f.kind IN ('reply_overdue', 'ghosted'))"
+)
+GHOSTED_DUE = f"SELECT count(*) {OPEN_UNANSWERED} AND {GHOSTED_DUE_AT} < {CUTOFF}"
+GHOSTED_UNFLAGGED = (
+    f"{GHOSTED_DUE} AND NOT EXISTS (SELECT 1 FROM engagements_flag f"
+    " WHERE f.exchange_id = e.id AND f.kind = 'ghosted')"
+)
+# A flag raised before its deadline, or for a request whose answer was already in the log.
+FLAGGED_EARLY = "SELECT count(*) FROM engagements_flag f WHERE f.kind IN ('reply_overdue', 'ghosted') AND f.raised_at < f.due_at"
+FLAGGED_AFTER_ANSWER = (
+    "SELECT count(*) FROM engagements_flag f JOIN engagements_exchange e ON e.id = f.exchange_id"
+    " JOIN engagements_message m ON m.id = e.reply_message_id"
+    " WHERE f.kind = 'reply_overdue' AND e.replied_at <= f.due_at AND m.created_at < f.raised_at"
+)
 UPLOADS_OPEN = "SELECT count(*) FROM engagements_mailupload WHERE status NOT IN ('done', 'failed')"
 
 
@@ -53,6 +87,12 @@ def main() -> int:
             " GROUP BY exchange_id, kind, due_at HAVING count(*) > 1) AS twice",
         ),
         "flags_owed": scalar(cursor, OWED),
+        "due": scalar(cursor, DUE),
+        "due_unflagged": scalar(cursor, DUE_UNFLAGGED),
+        "ghosted_due": scalar(cursor, GHOSTED_DUE),
+        "ghosted_unflagged": scalar(cursor, GHOSTED_UNFLAGGED),
+        "flagged_early": scalar(cursor, FLAGGED_EARLY),
+        "flagged_after_answer": scalar(cursor, FLAGGED_AFTER_ANSWER),
         "unsent": scalar(cursor, UNSENT),
         "uploads_open": scalar(cursor, UPLOADS_OPEN),
         "writes": writes,

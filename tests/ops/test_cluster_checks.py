@@ -1,66 +1,105 @@
-"""The counting that `make cluster-test` and `make load` decide with (cluster/): each can fail."""
+"""The cluster test's own count of due flags (cluster/verify.py): read from the deadlines and the
+flags alone, so a pass that skipped or doubled work cannot vouch for itself."""
 
 from __future__ import annotations
 
-import asyncio
-from concurrent.futures import ThreadPoolExecutor
-from types import SimpleNamespace
+from datetime import timedelta
 
-from cluster import common, netns, sinks
+import pytest
+from django.db import connection
+from django.db.models import F
+from django.utils import timezone
+
+from cluster import verify
+from engagements import services
+from engagements.flagging import flag_pass
+from engagements.models import Exchange, Flag, Message
+from tests.factories import EngagementFactory, ProviderFactory
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="the cluster runs on PostgreSQL"),
+]
 
 
-def test_probe_failures_during_the_postgresql_restart_are_allowed_and_the_recovery_is_timed(tmp_path):
-    probe = tmp_path / "probe.txt"
-    probe.write_text(
-        "100.0 http://a/ 200\n"
-        "105.0 http://a/ 500\n"  # PostgreSQL down from 104 to 108
-        "109.0 http://a/ 200\n"
-        "150.0 http://a/ TimeoutError\n"  # outside the window: counted
+def count(sql: str) -> int:
+    with connection.cursor() as cursor:
+        return verify.scalar(cursor, sql)
+
+
+@pytest.fixture
+def overdue(team):
+    provider = ProviderFactory(
+        workspace=team.workspace, name="Quiet Ltd", time_zone="Europe/Berlin", country="DE"
     )
-    web = netns.web_availability(probe, pg_down=104.0, pg_up=108.0)
-    assert (web["answers"], web["errors"], web["errors_outside"]) == (4, 2, 1)
-    assert web["recovery"] == 1.0
-
-
-def test_a_web_host_that_never_answers_again_after_postgresql_never_recovers(tmp_path):
-    probe = tmp_path / "probe.txt"
-    probe.write_text("105.0 http://a/ 500\n130.0 http://a/ 500\n")
-    assert netns.web_availability(probe, pg_down=104.0, pg_up=108.0)["recovery"] == float("inf")
-
-
-def test_peoples_errors_outside_the_restart_are_counted_by_page_and_kind(tmp_path):
-    record = tmp_path / "record.txt"
-    record.write_text(
-        "logged load abc\n"
-        "error 105.00 engagement_list HTTPError\n"
-        "error 140.00 upload_mail CatchResponseError\n"
-        "error 141.00 upload_mail CatchResponseError\n"
+    engagement = EngagementFactory(workspace=team.workspace, provider=provider, owner=team.alice)
+    request = services.message_log(
+        engagement=engagement,
+        direction="out",
+        kind="request",
+        occurred_at=timezone.now() - timedelta(days=10),
+        author=team.alice,
     )
-    assert netns.errors_outside(record, pg_down=104.0, pg_up=108.0) == {"upload_mail CatchResponseError": 2}
-    assert common.recorded(record)["logged"] == ["load abc"]
+    # Typed in an hour ago: past the grace a back-dated request gets before it is looked at.
+    Message.objects.filter(pk=request.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    Exchange.objects.filter(engagement=engagement).update(next_check_at=F("reply_due_at"))
+    return engagement
 
 
-def test_page_figures_leave_out_the_floor_and_the_posts_but_count_their_errors():
-    row = {"requests": 10, "failures": 0, "rps": 2.0, "p50": 10.0, "p95": 20.0, "p99": 30.0}
-    stats = {
-        "engagement list": {**row, "p95": 300.0},
-        "search": row,
-        common.FLOOR: {**row, "rps": 100.0},
-        "log a message": {**row, "failures": 1, "p95": 900.0},
-        "Aggregated": {**row, "failures": 1},
-    }
-    assert common.page_figures(stats) == {"rps": 4.0, "p95": 300.0, "errors": 1}
-
-
-def test_the_smtp_sink_counts_each_idempotency_key_so_a_second_send_shows():
-    sinks.COUNTS["email"].clear()
-    envelope = SimpleNamespace(
-        original_content=b"Message-ID: <flag-7-user-3@outsourcing-tracker>\r\nSubject: x\r\n\r\nbody\r\n",
-        content=None,
-        rcpt_tos=["a@example.com"],
+def test_a_back_dated_request_just_typed_in_is_not_due_yet(team):
+    provider = ProviderFactory(workspace=team.workspace, name="Later Ltd")
+    engagement = EngagementFactory(workspace=team.workspace, provider=provider, owner=team.alice)
+    services.message_log(
+        engagement=engagement,
+        direction="out",
+        kind="request",
+        occurred_at=timezone.now() - timedelta(days=10),
     )
-    for _ in range(2):
-        # In a thread of its own: a browser test earlier in this process may have left its loop running here.
-        with ThreadPoolExecutor(1) as pool:
-            pool.submit(asyncio.run, sinks.MailHandler().handle_DATA(None, None, envelope)).result()
-    assert sinks.COUNTS["email"] == {"flag-7-user-3": 2}
+
+    assert count(verify.DUE) == 0
+
+
+def test_a_request_past_due_without_a_flag_is_counted_until_the_pass_raises_it(overdue):
+    assert (count(verify.DUE), count(verify.DUE_UNFLAGGED)) == (1, 1)
+
+    flag_pass()
+
+    assert (count(verify.DUE), count(verify.DUE_UNFLAGGED)) == (1, 0)
+    assert count(verify.FLAGGED_EARLY) == 0
+    assert count(verify.FLAGGED_AFTER_ANSWER) == 0
+
+
+def test_an_answered_request_is_no_longer_due(overdue, team):
+    flag_pass()
+    services.message_log(engagement=overdue, direction="in", kind="reply", occurred_at=timezone.now())
+
+    assert count(verify.DUE) == 0
+    assert count(verify.FLAGGED_AFTER_ANSWER) == 0
+
+
+def test_a_flag_raised_before_its_deadline_is_caught(overdue):
+    flag_pass()
+    flag = Flag.objects.get(kind=Flag.Kind.REPLY_OVERDUE)
+    Flag.objects.filter(pk=flag.pk).update(raised_at=flag.due_at - timedelta(hours=1))
+
+    assert count(verify.FLAGGED_EARLY) == 1
+
+
+def test_a_flag_raised_after_the_answer_was_logged_is_caught(overdue):
+    services.message_log(
+        engagement=overdue,
+        direction="in",
+        kind="reply",
+        occurred_at=timezone.now() - timedelta(days=9, hours=23),
+    )
+    exchange = overdue.exchanges.get()
+    Flag.objects.create(
+        workspace=overdue.workspace,
+        engagement=overdue,
+        exchange=exchange,
+        kind=Flag.Kind.REPLY_OVERDUE,
+        due_at=exchange.reply_due_at,
+        raised_at=timezone.now(),
+    )
+
+    assert count(verify.FLAGGED_AFTER_ANSWER) == 1
