@@ -34,7 +34,8 @@ OPEN_UNANSWERED = (
     " JOIN engagements_message r ON r.id = e.request_message_id"
     " WHERE e.replied_at IS NULL AND g.status NOT IN ('completed', 'cancelled')"
 )
-REPLY_DUE = f"GREATEST(e.reply_due_at, r.created_at + {GRACE}) < {CUTOFF}"
+# (GREATEST ignores NULLs: a request without such a deadline must not count as past it.)
+REPLY_DUE = f"e.reply_due_at IS NOT NULL AND GREATEST(e.reply_due_at, r.created_at + {GRACE}) < {CUTOFF}"
 GHOSTED_DUE_AT = (
     "GREATEST(e.ghosted_due_at, (SELECT max(o.created_at) FROM engagements_message o"
     " WHERE o.engagement_id = e.engagement_id AND o.direction = 'out' AND o.deleted_at IS NULL"
@@ -45,7 +46,9 @@ DUE_UNFLAGGED = (
     f"{DUE} AND NOT EXISTS (SELECT 1 FROM engagements_flag f"
     " WHERE f.exchange_id = e.id AND f.kind IN ('reply_overdue', 'ghosted'))"
 )
-GHOSTED_DUE = f"SELECT count(*) {OPEN_UNANSWERED} AND {GHOSTED_DUE_AT} < {CUTOFF}"
+GHOSTED_DUE = (
+    f"SELECT count(*) {OPEN_UNANSWERED} AND e.ghosted_due_at IS NOT NULL AND {GHOSTED_DUE_AT} < {CUTOFF}"
+)
 GHOSTED_UNFLAGGED = (
     f"{GHOSTED_DUE} AND NOT EXISTS (SELECT 1 FROM engagements_flag f"
     " WHERE f.exchange_id = e.id AND f.kind = 'ghosted')"

@@ -103,3 +103,10 @@ def test_a_flag_raised_after_the_answer_was_logged_is_caught(overdue):
     )
 
     assert count(verify.FLAGGED_AFTER_ANSWER) == 1
+
+
+def test_a_request_with_no_ghosting_deadline_is_never_counted_as_past_it(overdue):
+    flag_pass()
+
+    assert overdue.exchanges.get().ghosted_due_at is None
+    assert (count(verify.GHOSTED_DUE), count(verify.GHOSTED_UNFLAGGED)) == (0, 0)
