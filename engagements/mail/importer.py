@@ -292,7 +292,7 @@ def _platform_log_item(
         occurred_at=min(when, now) if when and when >= services.EARLIEST_MAIL else now,
         subject=mail.subject,
         body=notice.words,
-        sender=f"{notice.sender} ({notice.label})"[:300],
+        sender=notice.sender[:300],
         source=LOG_SOURCE[source],
         message_id=mail.message_id,
         quoted="\n\n".join(part for part in (notice.link, mail.text) if part),
