@@ -87,6 +87,14 @@ RECOGNISED = [
         "https://www.freelancer.com/messages/thread/123456789",
     ),
     (
+        "freelancer_en_html.eml",
+        "freelancer",
+        "Jomar Reyes",
+        "Quick question: should the blog use the same menu as the shop?",
+        "",
+        "https://www.freelancer.com/messages/thread/123456789",
+    ),
+    (
         "freelancer_de_multipart.eml",
         "freelancer",
         "Jomar Reyes",
