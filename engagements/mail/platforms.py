@@ -91,7 +91,7 @@ def _subject(pattern: str) -> re.Pattern[str]:
 
 # Pieces of the layouts. A name is one line; the words run to the line where the platform's text resumes.
 _NAME = r"(?P<name>[^\n]{1,120}?)"
-_WORDS = r"\n\n(?P<words>.+?)\n\n"
+_WORDS = r"\n\n(?P<words>.{1,20000}?)\n\n"
 
 UPWORK = PlatformRule(
     key="upwork",

@@ -7,11 +7,14 @@ multipart) and look-alikes that must stay ordinary mail.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
+from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -421,3 +424,49 @@ def test_the_platform_suggestions_read_in_german(team):
     assert "„lenagrafik“ als Dienstleister hinzufügen" in sort
     with translation.override("de"):
         assert str(InboundMail._meta.get_field("platform").verbose_name) == "Plattform"
+
+
+@pytest.mark.django_db
+def test_the_import_command_logs_the_fixture_folders_notifications_and_sorts_out_the_rest(team, priya):
+    open_engagement(team, priya, "Landing page copy")
+    jomar = ProviderFactory(workspace=team.workspace, name="Jomar Reyes")
+    open_engagement(team, jomar, "Build a WordPress site")
+    out = StringIO()
+    call_command("import_mail", str(FIXTURES), workspace=team.workspace.slug, stdout=out)
+    # Priya's by her profile link, Jomar's three (English plain and HTML, German) by his name;
+    # Oksana, ahmedraza and lenagrafik are no provider yet, and the three look-alikes are ordinary mail.
+    assert out.getvalue().splitlines()[-1] == (
+        "imported 10: threaded 4, unsorted 6; rejected 0; already there 0"
+    )
+    assert sorted(
+        Message.objects.filter(channel=Message.Channel.PLATFORM).values_list("sender", flat=True)
+    ) == [
+        "Jomar Reyes",
+        "Jomar Reyes",
+        "Jomar Reyes",
+        "Priya S.",
+    ]
+    assert sorted(InboundMail.objects.exclude(platform="").values_list("platform_sender", flat=True)) == [
+        *["Jomar Reyes"] * 3,
+        "Oksana K.",
+        "Priya S.",
+        "ahmedraza",
+        "lenagrafik",
+    ]
+    unsorted = InboundMail.objects.filter(status=InboundMail.Status.UNSORTED)
+    assert sorted(unsorted.values_list("platform_sender", flat=True)) == [
+        "",
+        "",
+        "",
+        "Oksana K.",
+        "ahmedraza",
+        "lenagrafik",
+    ]
+
+
+def test_a_notification_built_to_stall_the_rules_is_read_in_a_moment():
+    intro = b'Jomar Reyes (@jomarreyes) sent you a message regarding the project "x":\n\nwords\n'
+    hostile = raw("freelancer_en_plain.eml").split(b"\n\n", 1)[0] + b"\n\n" + intro * 1500
+    started = time.monotonic()
+    assert platforms.recognise(parse_message(hostile)) is None
+    assert time.monotonic() - started < 2
