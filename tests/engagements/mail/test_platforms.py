@@ -21,9 +21,10 @@ from django.urls import reverse
 from django.utils import translation
 
 from engagements import services
-from engagements.mail import importer, platforms
+from engagements.mail import importer, platforms, webhook
 from engagements.mail.parse import parse_message
 from engagements.models import Engagement, Exchange, InboundMail, Message
+from tests.engagements.mail.test_webhook import SECRET, SIGNING_KEY, post_postmark, postmark_payload
 from tests.factories import EngagementFactory, ProviderEmailFactory, ProviderFactory
 
 FIXTURES = Path(__file__).parent / "platforms"
@@ -470,3 +471,19 @@ def test_a_notification_built_to_stall_the_rules_is_read_in_a_moment():
     started = time.monotonic()
     assert platforms.recognise(parse_message(hostile)) is None
     assert time.monotonic() - started < 2
+
+
+@pytest.mark.django_db
+def test_a_notification_posted_to_the_webhook_is_logged_as_a_platform_message(team, priya, settings):
+    settings.ANYMAIL = {"WEBHOOK_SECRET": SECRET, "MAILGUN_WEBHOOK_SIGNING_KEY": SIGNING_KEY}
+    engagement = open_engagement(team, priya, "Landing page copy")
+    payload = postmark_payload(raw=raw("upwork_unread_multipart.eml").decode())
+    response = post_postmark(webhook.mail_token_ensure(team.workspace), payload)
+    assert response.status_code == 200
+    message = Message.objects.get(engagement=engagement, direction=Message.Direction.INBOUND)
+    assert (message.channel, message.sender, message.body, message.source) == (
+        Message.Channel.PLATFORM,
+        "Priya S.",
+        PRIYA_WORDS,
+        Message.Source.WEBHOOK,
+    )
