@@ -487,3 +487,18 @@ def test_a_notification_posted_to_the_webhook_is_logged_as_a_platform_message(te
         PRIYA_WORDS,
         Message.Source.WEBHOOK,
     )
+
+
+@pytest.mark.django_db
+def test_two_providers_of_the_shown_name_leave_the_choice_to_a_person(team):
+    first = ProviderFactory(workspace=team.workspace, name="Jomar Reyes")
+    second = ProviderFactory(workspace=team.workspace, name="Jomar Reyes")
+    open_engagement(team, first, "Logo")
+    open_engagement(team, second, "Banner")
+    assert run(team, raw("freelancer_en_html.eml")).outcome == importer.UNSORTED
+    inbound = InboundMail.objects.get()
+    page = team.client_for(team.alice).get(
+        reverse("mail:sort", kwargs={"ws": team.workspace.slug, "pk": inbound.pk})
+    )
+    assert "No provider, or more than one, has this platform profile" in page.content.decode()
+    assert page.context["provider"] is None
