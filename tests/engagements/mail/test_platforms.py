@@ -502,3 +502,19 @@ def test_two_providers_of_the_shown_name_leave_the_choice_to_a_person(team):
     )
     assert "No provider, or more than one, has this platform profile" in page.content.decode()
     assert page.context["provider"] is None
+
+
+@pytest.mark.django_db
+def test_the_unsorted_page_reads_as_many_queries_for_one_notification_as_for_many(team):
+    client = team.client_for(team.alice)
+    url = reverse("mail:unsorted", kwargs={"ws": team.workspace.slug})
+    run(team, raw("fiverr_de_html.eml"))
+    client.get(url)  # the first request of a session also saves the session
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(url).status_code == 200
+    for name in ("fiverr_en_multipart.eml", "upwork_new_message_html.eml", "freelancer_en_html.eml"):
+        run(team, raw(name))
+    with CaptureQueriesContext(connection) as four:
+        page = client.get(url)
+    assert page.content.decode().count('data-testid="suggested-provider"') == 4
+    assert len(four.captured_queries) == len(one.captured_queries)
