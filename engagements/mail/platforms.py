@@ -114,7 +114,7 @@ UPWORK = PlatformRule(
         ),
     ),
     profile_link=re.compile(
-        r"upwork\.com/(?:freelancers|fl|o/profiles/users)/(?:_)?(?P<handle>~?[0-9a-z][\w.-]{1,80})", re.I
+        r"upwork\.com/(?:freelancers|fl|o/profiles/users)/(?P<handle>~?[0-9a-z][\w.-]{1,80})", re.I
     ),
     conversation_link=re.compile(r"https://www\.upwork\.com/ab/messages/rooms/[\w-]{1,100}", re.I),
     time_formats=("%b %d, %Y, %I:%M %p UTC", "%b %d, %Y %I:%M %p UTC"),
