@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import cast
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -62,8 +63,15 @@ def inbound_sort(request: HttpRequest, pk: int) -> HttpResponse:
                 request, _("The mail was logged on “%(title)s”.") % {"title": message.engagement.title}
             )
             return redirect(list_url)
+    new_provider = importer.platform_new_provider(inbound) if provider is None else {}
     return render(
         request,
         "engagements/mail/sort.html",
-        {"inbound": inbound, "suggested": suggested, "provider": provider, "form": form},
+        {
+            "inbound": inbound,
+            "suggested": suggested,
+            "provider": provider,
+            "form": form,
+            "new_provider_query": urlencode(new_provider) if new_provider else "",
+        },
     )

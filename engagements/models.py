@@ -399,6 +399,13 @@ class InboundMail(models.Model):
     logged_message = models.OneToOneField(
         Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="inbound_mail"
     )
+    # For a platform's message notification (engagements/mail/platforms.py): the platform, who wrote
+    # (suggested as the provider while the mail is unsorted) and the user names it shows, space-separated.
+    platform = models.CharField(_("platform"), max_length=20, blank=True, default="", db_default="")
+    platform_sender = models.CharField(
+        _("written on the platform by"), max_length=200, blank=True, default="", db_default=""
+    )
+    platform_handles = models.CharField(max_length=300, blank=True, default="", db_default="")
 
     class Meta:
         verbose_name = _("incoming mail")

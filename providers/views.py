@@ -104,7 +104,16 @@ def provider_create(request: WorkspaceRequest) -> HttpResponse:
     require_role(request, Role.MEMBER)
     workspace = request.workspace
     # No zone yet: the country's is filled in, or the person chooses one (never a guess).
-    form = ProviderForm(request.POST or None, instance=Provider(workspace=workspace, time_zone=""))
+    # A name and profile links can come prefilled (the Unsorted inbox's "add this provider").
+    prefill = {
+        "name": request.GET.get("name", "")[:200],
+        "profile_links_text": request.GET.get("profile_links", ""),
+    }
+    form = ProviderForm(
+        request.POST or None,
+        instance=Provider(workspace=workspace, time_zone=""),
+        initial={k: v for k, v in prefill.items() if v},
+    )
     if request.method == "POST" and form.is_valid():
         try:
             provider = services.provider_create(workspace=workspace, **form.service_kwargs())

@@ -13,6 +13,8 @@ Threading, in this order:
 2. the routing token of a recipient address (``local+TOKEN@domain``);
 3. the sender is a provider's address, with exactly one open engagement,
    or several of which exactly one has its title in the subject;
+   for a platform's message notification (``platforms``), the provider is
+   the one whose profile link or name it shows, never the platform's address;
 4. otherwise Unsorted.
 """
 
@@ -36,8 +38,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from engagements import flags, services
-from engagements.mail import fingerprints, sources
+from engagements.mail import fingerprints, platforms, sources
 from engagements.mail.parse import MailRejected, ParsedMail, parse_message
+from engagements.mail.platforms import PlatformNotice, ProviderIdentity
 from engagements.models import Engagement, InboundMail, Message
 from outsourcing.models import Membership, User, Workspace
 from outsourcing.uploads import check_upload
@@ -86,10 +89,23 @@ def _thread_ids(mail: ParsedMail) -> list[str]:
 
 def _provider_addresses(mail: ParsedMail) -> tuple[str, ...]:
     """Whose provider the third rule looks for: the sender's, or for a bounce, the addresses that failed
-    (a bounce comes from a mail system, about mail sent to the provider)."""
+    (a bounce comes from a mail system, about mail sent to the provider). A platform's address names
+    no provider, even one a person entered as a contact: its mail is about many people."""
     if mail.is_bounce:
         return mail.failed_recipients
-    return (mail.from_address,) if mail.from_address else ()
+    if not mail.from_address or platforms.is_platform_sender(mail.from_address):
+        return ()
+    return (mail.from_address,)
+
+
+def platform_identities(workspace_id: int) -> list[ProviderIdentity]:
+    """The workspace's providers as a platform notification is matched against them, in one query."""
+    return [
+        ProviderIdentity(pk, name, company, tuple(str(link) for link in links or ()))
+        for pk, name, company, links in Provider.objects.filter(workspace_id=workspace_id)
+        .order_by("pk")
+        .values_list("pk", "name", "company", "profile_links")
+    ]
 
 
 class _Threading:
@@ -101,7 +117,9 @@ class _Threading:
     placed earlier in the same batch counts as logged for the ones after it.
     """
 
-    def __init__(self, workspace: Workspace, mails: list[ParsedMail]) -> None:
+    def __init__(
+        self, workspace: Workspace, mails: list[ParsedMail], notices: dict[int, PlatformNotice]
+    ) -> None:
         ids = {i for mail in mails for i in _thread_ids(mail)}
         self.by_message_id: dict[str, int] = dict(
             Message.objects.filter(workspace=workspace, message_id__in=ids, deleted_at=None).values_list(
@@ -129,8 +147,18 @@ class _Threading:
             ):
                 providers_of.setdefault(email, set()).add(provider_id)
         self.providers_of = providers_of
+        # A platform notification's providers, by the mail's id(): its profile link's or its name's.
+        self.platform_of: dict[int, list[int]] = {}
+        if notices:
+            identities = platform_identities(workspace.pk)
+            for mail in mails:
+                notice = notices.get(id(mail))
+                if notice is not None:
+                    handles = platforms.mail_handles(notice, mail)
+                    self.platform_of[id(mail)] = platforms.match_providers(notice, handles, identities)
         self.open_of: dict[int, list[tuple[int, str]]] = {}
         provider_ids = {p for ids_ in providers_of.values() for p in ids_}
+        provider_ids |= {p for ids_ in self.platform_of.values() for p in ids_}
         if provider_ids:
             for pk, provider_id, title in (
                 Engagement.objects.filter(
@@ -141,7 +169,7 @@ class _Threading:
             ):
                 self.open_of.setdefault(provider_id, []).append((pk, title.casefold()))
 
-    def find(self, mail: ParsedMail) -> tuple[int | None, str]:
+    def find(self, mail: ParsedMail, notice: PlatformNotice | None = None) -> tuple[int | None, str]:
         """The id of the engagement a mail belongs to, and the rule that found it."""
         for i in _thread_ids(mail):
             if i in self.by_message_id:
@@ -150,12 +178,15 @@ class _Threading:
             if token in self.by_token:
                 return self.by_token[token], "token"
         providers = {p for address in _provider_addresses(mail) for p in self.providers_of.get(address, ())}
+        how = "sender"
+        if notice is not None:
+            providers, how = set(self.platform_of.get(id(mail), ())), "platform"
         open_ = [e for p in sorted(providers) for e in self.open_of.get(p, [])]
         if len(open_) == 1:
-            return open_[0][0], "sender"
-        subject = mail.subject.casefold()
+            return open_[0][0], how
+        subject = f"{mail.subject}\n{notice.topic if notice else ''}".casefold()
         named = [pk for pk, title in open_ if title in subject]
-        return (named[0], "sender") if len(named) == 1 else (None, "")
+        return (named[0], how) if len(named) == 1 else (None, "")
 
 
 def _member_addresses(workspace: Workspace) -> set[str]:
@@ -184,9 +215,17 @@ def _attachments(mail: ParsedMail) -> tuple[list[SimpleUploadedFile], list[str]]
 
 
 def mail_log_item(
-    *, engagement: Engagement, mail: ParsedMail, source: str, outbound: bool, awaiting_reply: bool
+    *,
+    engagement: Engagement,
+    mail: ParsedMail,
+    source: str,
+    outbound: bool,
+    awaiting_reply: bool,
+    notice: PlatformNotice | None = None,
 ) -> services.LogItem:
     """The log entry for a mail: ours when a member sent it (a reply-all, the Sent folder), else theirs."""
+    if notice is not None:
+        return _platform_log_item(engagement=engagement, mail=mail, source=source, notice=notice)
     if outbound:
         direction = Message.Direction.OUTBOUND
         kind = Message.Kind.FOLLOW_UP if awaiting_reply else Message.Kind.REQUEST
@@ -232,6 +271,35 @@ def mail_log_item(
     return services.LogItem(message, attachments)
 
 
+def _platform_log_item(
+    *, engagement: Engagement, mail: ParsedMail, source: str, notice: PlatformNotice
+) -> services.LogItem:
+    """A platform's message notification, logged as what it carries: the freelancer's words, from them.
+
+    The notification is the platform's mail, not the freelancer's: its headers
+    saying a machine sent it (Auto-Submitted …) do not make their words an
+    automatic reply, and its no-reply address is never the sender. The whole
+    notification is kept folded away, as a mail's quoted history is.
+    """
+    now = timezone.now()
+    when = notice.sent_at or mail.date
+    message = Message(
+        workspace_id=engagement.workspace_id,
+        engagement=engagement,
+        direction=Message.Direction.INBOUND,
+        kind=Message.Kind.REPLY,
+        channel=Message.Channel.PLATFORM,
+        occurred_at=min(when, now) if when and when >= services.EARLIEST_MAIL else now,
+        subject=mail.subject,
+        body=notice.words,
+        sender=notice.sender[:300],
+        source=LOG_SOURCE[source],
+        message_id=mail.message_id,
+        quoted="\n\n".join(part for part in (notice.link, mail.text) if part),
+    )
+    return services.LogItem(message, [])
+
+
 def _logged(messages: list[Message], bounces: set[int]) -> None:
     """What follows logging: a bounced mail flags its engagement."""
     for message in messages:
@@ -247,6 +315,7 @@ def log_mail(*, engagement: Engagement, mail: ParsedMail, source: str) -> Messag
         source=source,
         outbound=mail.from_address in _member_addresses(engagement.workspace),
         awaiting_reply=engagement.awaiting_reply,
+        notice=platforms.recognise(mail),
     )
     message = services.messages_log([item])[0]
     _logged([message], {message.pk} if mail.is_bounce else set())
@@ -261,9 +330,15 @@ def _inbound(workspace: Workspace, raw: bytes | None, **fields: object) -> Inbou
     return inbound
 
 
-def _summary(mail: ParsedMail, source: str, fingerprint: str) -> dict[str, object]:
-    """The fields of a parsed mail's row; ``fingerprint`` is what finds it again (see ``_key``)."""
-    return {
+def _summary(
+    mail: ParsedMail, source: str, fingerprint: str, notice: PlatformNotice | None = None
+) -> dict[str, object]:
+    """The fields of a parsed mail's row; ``fingerprint`` is what finds it again (see ``_key``).
+
+    For a platform's notification: which platform, who wrote (the provider to
+    suggest when none matched) and the user names it shows, and their words.
+    """
+    fields: dict[str, object] = {
         "source": source,
         "fingerprint": "" if fingerprint == mail.message_id else fingerprint,
         "message_id": mail.message_id[:998],
@@ -272,6 +347,14 @@ def _summary(mail: ParsedMail, source: str, fingerprint: str) -> dict[str, objec
         "sent_at": mail.date,
         "snippet": " ".join(mail.new_text.split())[:SNIPPET],
     }
+    if notice is not None:
+        fields |= {
+            "platform": notice.platform,
+            "platform_sender": notice.sender[:200],
+            "platform_handles": " ".join(sorted(platforms.mail_handles(notice, mail)))[:300],
+            "snippet": " ".join(notice.words.split())[:SNIPPET],
+        }
+    return fields
 
 
 def _key(mail: ParsedMail | MailRejected) -> str:
@@ -368,10 +451,11 @@ def _import_batch(
         except MailRejected as rejected:
             parsed.append(rejected)
     mails = [m for m in parsed if isinstance(m, ParsedMail)]
+    notices = {id(m): n for m in mails if (n := platforms.recognise(m)) is not None}
     keys = [_key(mail) for mail in parsed]
     rejects = [fingerprints.reject_fingerprint(raw) for raw in raws]
     known = _Known(workspace, keys, rejects)
-    threading = _Threading(workspace, mails)
+    threading = _Threading(workspace, mails, notices)
     wanted = set(threading.by_message_id.values()) | set(threading.by_token.values())
     wanted |= {pk for open_ in threading.open_of.values() for pk, _title in open_}
     engagements = Engagement.objects.select_related("workspace", "provider").in_bulk(wanted)
@@ -402,20 +486,24 @@ def _import_batch(
             results.append(ImportResult(DUPLICATE))
             continue
         known.imported.add(key)
-        engagement_id, how = threading.find(mail)
+        notice = notices.get(id(mail))
+        engagement_id, how = threading.find(mail, notice)
         if engagement_id is None:
-            row = _inbound(workspace, raw, status=InboundMail.Status.UNSORTED, **_summary(mail, source, key))
+            row = _inbound(
+                workspace, raw, status=InboundMail.Status.UNSORTED, **_summary(mail, source, key, notice)
+            )
             inbound.append((position, row))
             results.append(ImportResult(UNSORTED, inbound=row))
             known.replaced(reject)
             continue
-        outbound = mail.from_address in members
+        outbound = notice is None and mail.from_address in members
         item = mail_log_item(
             engagement=engagements[engagement_id],
             mail=mail,
             source=source,
             outbound=outbound,
             awaiting_reply=awaiting[engagement_id],
+            notice=notice,
         )
         try:
             services.message_check(item.message, now)
@@ -430,7 +518,7 @@ def _import_batch(
                 raw,
                 status=InboundMail.Status.REJECTED,
                 reason="; ".join(error.messages)[:300],
-                **_summary(mail, source, reject),
+                **_summary(mail, source, reject, notice),
             )
             inbound.append((position, row))
             results.append(ImportResult(REJECTED, inbound=row))
@@ -452,7 +540,7 @@ def _import_batch(
                 workspace=workspace,
                 status=InboundMail.Status.THREADED,
                 logged_message=message,
-                **_summary(mail, source, keys[position]),  # type: ignore[arg-type]
+                **_summary(mail, source, keys[position], notices.get(id(mail))),  # type: ignore[arg-type]
             )
             inbound.append((position, row))
             results[position] = ImportResult(THREADED, inbound=row, message=message, how=how)
@@ -466,7 +554,7 @@ def _import_batch(
                 raws[position],
                 status=InboundMail.Status.REJECTED,
                 reason=reason[:300],
-                **_summary(mail, source, rejects[position]),
+                **_summary(mail, source, rejects[position], notices.get(id(mail))),
             )
             inbound.append((position, row))
             results[position] = ImportResult(REJECTED, inbound=row)
@@ -652,7 +740,10 @@ def inbound_assign_new(*, inbound: InboundMail, provider: Provider, by: User) ->
         workspace=provider.workspace,
         provider=provider,
         owner=by,
-        title=(inbound.subject or _("Mail from %(sender)s") % {"sender": inbound.from_address or "?"})[:200],
+        title=(
+            inbound.subject
+            or _("Mail from %(sender)s") % {"sender": inbound.platform_sender or inbound.from_address or "?"}
+        )[:200],
         created_by=by,
         status=Engagement.Status.REQUESTED,
     )
@@ -674,14 +765,20 @@ def suggestions(inbound: InboundMail) -> tuple[list[Engagement], Provider | None
     """Open engagements an unsorted mail likely belongs to, and the sender's provider if known.
 
     The sender's open engagements first, then any whose title is in the subject.
+    For a platform's notification the sender is the provider whose profile link
+    or name it shows, when exactly one is (never the platform's address).
     """
-    provider = (
-        Provider.objects.filter(workspace_id=inbound.workspace_id, emails__email__iexact=inbound.from_address)
-        .order_by("pk")
-        .first()
-        if inbound.from_address
-        else None
-    )
+    provider = None
+    if inbound.platform in platforms.RULE_BY_KEY:
+        provider = platform_provider(inbound)
+    elif inbound.from_address and not platforms.is_platform_sender(inbound.from_address):
+        provider = (
+            Provider.objects.filter(
+                workspace_id=inbound.workspace_id, emails__email__iexact=inbound.from_address
+            )
+            .order_by("pk")
+            .first()
+        )
     open_ = Engagement.objects.filter(
         workspace_id=inbound.workspace_id, status__in=Engagement.OPEN_STATUSES
     ).select_related("provider")
@@ -697,3 +794,31 @@ def suggestions(inbound: InboundMail) -> tuple[list[Engagement], Provider | None
         )
         found += list(named)
     return found, provider
+
+
+def platform_provider(inbound: InboundMail) -> Provider | None:
+    """The one provider an unsorted platform notification names, by profile link or name; else None."""
+    rule = platforms.RULE_BY_KEY[inbound.platform]
+    notice = platforms.PlatformNotice(
+        platform=rule.key,
+        label=rule.label,
+        name=inbound.platform_sender,
+        handle="",
+        words="",
+        topic="",
+        link="",
+        sent_at=None,
+    )
+    found = platforms.match_providers(
+        notice, set(inbound.platform_handles.split()), platform_identities(inbound.workspace_id)
+    )
+    return Provider.objects.filter(pk=found[0]).first() if len(found) == 1 else None
+
+
+def platform_new_provider(inbound: InboundMail) -> dict[str, str]:
+    """What the provider form is prefilled with for a platform sender no provider matches ({} for others):
+    the name the notification showed, and the profile links its user names make."""
+    if inbound.platform not in platforms.RULE_BY_KEY or not inbound.platform_sender:
+        return {}
+    links = platforms.profile_links(inbound.platform, inbound.platform_handles.split())
+    return {"name": inbound.platform_sender, "profile_links": "\n".join(links)}

@@ -48,6 +48,14 @@ def mail_html(html: str) -> SafeString:
 
 
 @register.filter
+def platform_label(platform: str) -> str:
+    """A platform's name for its stored key (Upwork, Fiverr …)."""
+    from engagements.mail.platforms import label
+
+    return label(platform)
+
+
+@register.filter
 def followed_up_at(flag: Flag) -> datetime | None:
     """When the provider was last chased about a flag (None: not yet)."""
     return queries.flag_followed_up_at(flag)
