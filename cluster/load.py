@@ -8,7 +8,8 @@ created and seeded once), ``LOAD_REDIS_URL``, ``LOAD_PORT``. Prints requests/s a
 p50/p95/p99 per page, errors by kind, the ratio of page throughput to the floor page's
 (/healthz, measured alone in the same run), whether the flag pass kept up and whether every
 message people saw logged or uploaded is in the database once. Exits nonzero when the issue's
-targets are missed: LOAD_MIN_RPS page req/s (default 40), LOAD_MAX_P95 ms (250), no errors.
+targets are missed: LOAD_MIN_RPS page req/s (default 40), LOAD_MAX_P95 ms (250), no errors;
+``LOAD_SPEED_TARGETS=0`` judges the counts alone (CI).
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ FLOOR_SECONDS = int(os.environ.get("LOAD_FLOOR_SECONDS", "10"))
 USERS = int(os.environ.get("LOAD_USERS", "8"))
 MIN_RPS = float(os.environ.get("LOAD_MIN_RPS", "40"))
 MAX_P95 = float(os.environ.get("LOAD_MAX_P95", "250"))
+# 0: report the speed but judge only the counts (CI: speed is a benchmark's to judge, on a quiet
+# machine at the issue's scale, never a test's on a shared one).
+SPEED_TARGETS = os.environ.get("LOAD_SPEED_TARGETS", "1") != "0"
 
 
 def main() -> int:
@@ -148,10 +152,14 @@ def main() -> int:
         print(f"{kind}: {seen} seen by people, {once} in the database once, {twice} more than once")
 
     problems = []
-    if figures["rps"] < MIN_RPS:
+    if SPEED_TARGETS and figures["rps"] < MIN_RPS:
         problems.append(f"page throughput {figures['rps']:.1f} req/s < {MIN_RPS:.0f}")
-    if figures["p95"] > MAX_P95:
+    if SPEED_TARGETS and figures["p95"] > MAX_P95:
         problems.append(f"p95 {figures['p95']:.0f} ms > {MAX_P95:.0f}")
+    if not SPEED_TARGETS:
+        print(
+            f"(speed not judged: LOAD_SPEED_TARGETS=0; the targets are {MIN_RPS:.0f} req/s, p95 ≤ {MAX_P95:.0f} ms)"
+        )
     if figures["errors"]:
         problems.append(f"{figures['errors']:.0f} errors")
     if max(flag_runs, default=0) > 60 or lag > 120:
