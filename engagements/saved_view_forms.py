@@ -10,7 +10,6 @@ from django.utils.translation import gettext_lazy as _
 from engagements.models import SavedView
 from outsourcing.models import Workspace
 
-
 # Needs attention's orders: the most overdue first (the default, no key), or
 # the least likely to be answered first (engagements.reliability.outlook).
 ATTENTION_ORDER_NEVER = "never"

@@ -174,9 +174,9 @@ def _log_context(request: WorkspaceRequest, engagement: Engagement, form: Messag
     waiting = next((x for x in reversed(exchanges) if x.replied_at is None), None)
     outlook = None
     if waiting is not None and engagement.status in Engagement.OPEN_STATUSES:
-        outlook = reply_outlooks(engagement.workspace_id, [(waiting.pk, engagement.provider_id)], now=now).get(
-            waiting.pk
-        )
+        outlook = reply_outlooks(
+            engagement.workspace_id, [(waiting.pk, engagement.provider_id)], now=now
+        ).get(waiting.pk)
     return {
         "engagement": engagement,
         "reply_outlook": outlook,

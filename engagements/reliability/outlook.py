@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
 
 import numpy as np
 
@@ -104,10 +103,7 @@ def reply_outlooks(
     return outlooks
 
 
-T = TypeVar("T")
-
-
-def least_likely_first(
+def least_likely_first[T](
     items: Sequence[T], outlooks: dict[int, ReplyOutlook], exchange_of: Callable[[T], int | None]
 ) -> list[T]:
     """``items`` by the chance of never hearing back, highest first; those without an outlook last.

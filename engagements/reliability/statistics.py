@@ -379,7 +379,9 @@ def conditional_reply(
     )
 
 
-def _log_log_interval(curve: SurvivalCurve, t: float, survival: float, confidence: float) -> tuple[float, float]:
+def _log_log_interval(
+    curve: SurvivalCurve, t: float, survival: float, confidence: float
+) -> tuple[float, float]:
     """Greenwood's interval for S(t) on the log(−log S) scale, as lifelines computes it."""
     if survival >= 1.0 or survival <= 0.0:
         return survival, survival

@@ -73,6 +73,7 @@ def test_the_interval_is_lifelines_for_the_restarted_curve(history):
     assert result.low == pytest.approx(1 - high, abs=1e-6)
     assert result.high == pytest.approx(1 - low, abs=1e-6)
     assert result.never == pytest.approx(plateau, abs=1e-9)
+    assert result.low is not None and result.high is not None and result.answered_within is not None
     assert result.low <= result.answered_within <= result.high
 
 
@@ -106,7 +107,13 @@ def test_a_worked_example_by_hand():
 
 def test_nobody_at_risk_gives_no_figures():
     result = conditional_reply([1, 2, 3], [True, True, False], silent=3, within=8)
-    assert (result.n, result.answered_within, result.low, result.high, result.never) == (0, None, None, None, None)
+    assert (result.n, result.answered_within, result.low, result.high, result.never) == (
+        0,
+        None,
+        None,
+        None,
+        None,
+    )
     assert not result.enough
 
 
@@ -161,5 +168,6 @@ def test_a_wider_confidence_gives_a_wider_interval():
     observed = [i % 3 != 0 for i in durations]
     narrow = conditional_reply(durations, observed, silent=5, within=8, confidence=0.8)
     wide = conditional_reply(durations, observed, silent=5, within=8, confidence=0.99)
-    assert wide.low < narrow.low < narrow.high < wide.high
+    assert None not in (wide.low, wide.high, narrow.low, narrow.high)
+    assert wide.low < narrow.low < narrow.high < wide.high  # type: ignore[operator]
     assert not math.isclose(wide.low, narrow.low)
