@@ -14,7 +14,7 @@ Kaplan–Meier estimate needs each one) are read as narrow tuples.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
@@ -364,25 +364,26 @@ class Sample:
         return months, np.searchsorted(starts, self.requested, side="right") - 1
 
 
-def exchange_rows(scope: Scope, period: Period) -> list[_ExchangeRow]:
-    """The requests made in the period, one narrow tuple each (one query)."""
-    rows = (
-        Exchange.objects.filter(scope.engagement_filter("engagement__"), period.range_filter("requested_at"))
-        .order_by()
-        .values_list(
-            "engagement__provider_id",
-            "engagement__category",
-            "engagement_id",
-            "requested_at",
-            "replied_at",
-            "reply_due_at",
-            "reply_seconds",
-            "reply_business_seconds",
-            "within_policy",
-            "followups",
-            "engagement__closed_at",
-            "pk",
-        )
+def exchange_rows(scope: Scope, period: Period, pks: Collection[int] | None = None) -> list[_ExchangeRow]:
+    """The requests made in the period (only these when ``pks`` is given), one narrow tuple each (one query)."""
+    exchanges = Exchange.objects.filter(
+        scope.engagement_filter("engagement__"), period.range_filter("requested_at")
+    )
+    if pks is not None:
+        exchanges = exchanges.filter(pk__in=pks)
+    rows = exchanges.order_by().values_list(
+        "engagement__provider_id",
+        "engagement__category",
+        "engagement_id",
+        "requested_at",
+        "replied_at",
+        "reply_due_at",
+        "reply_seconds",
+        "reply_business_seconds",
+        "within_policy",
+        "followups",
+        "engagement__closed_at",
+        "pk",
     )
     return [_ExchangeRow(*row) for row in rows]
 

@@ -21,6 +21,7 @@ from datetime import datetime
 
 import numpy as np
 
+from engagements.reliability import snapshots
 from engagements.reliability.metrics import Period, Sample, Scope, exchange_rows, unanswered_calendars
 from engagements.reliability.statistics import (
     MIN_DATA_POINTS,
@@ -68,33 +69,51 @@ def reply_outlooks(
 ) -> dict[int, ReplyOutlook]:
     """The outlook of each open request given as (exchange id, provider id), by exchange id.
 
-    Only requests whose provider has enough history get one (``ReplyOutlook.enough``);
-    a request not among the provider's unanswered ones (answered meanwhile,
-    logged this very instant) gets none either.
+    The providers' records come from the workspace's requests as the last
+    reliability refresh kept them (``snapshots.kept_sample``) when there are
+    any, else from the database; the requests asked about are always read
+    afresh, with how long they have waited as of ``now``. Only requests whose
+    provider has enough history get an outlook (``ReplyOutlook.enough``); a
+    request answered meanwhile, or logged this very instant, gets none either.
     """
     wanted = dict(requests)
     if not wanted:
         return {}
-    scope = Scope(workspace_id=workspace_id, provider_ids=tuple(sorted(set(wanted.values()))))
-    rows = exchange_rows(scope, Period.standard("all", now))
-    calendars = unanswered_calendars(rows)
-    sample = Sample.from_rows(rows, now, calendars)
+    provider_ids = tuple(sorted(set(wanted.values())))
+    scope = Scope(workspace_id=workspace_id, provider_ids=provider_ids)
+    period = Period.standard("all", now)
+    kept = snapshots.kept_sample(workspace_id, now)
+    if kept is None:
+        rows = exchange_rows(scope, period)
+        calendars = unanswered_calendars(rows)
+        records = Sample.from_rows(rows, now, calendars)
+        waited = records.business_t
+    else:
+        # Only the requests asked about are read; their silence as of now, not as of the refresh.
+        rows = exchange_rows(scope, period, pks=wanted)
+        calendars = unanswered_calendars(rows)
+        waited = Sample.from_rows(rows, now, calendars).business_t
+        records = kept.take(np.isin(kept.provider, np.asarray(provider_ids, dtype=np.int64)))
     by_provider = {
-        provider_id: np.flatnonzero(sample.provider == provider_id) for provider_id in set(wanted.values())
+        provider_id: np.flatnonzero(records.provider == provider_id) for provider_id in provider_ids
     }
     outlooks = {}
     for i, row in enumerate(rows):
         if row.exchange_id not in wanted or row.replied_at is not None:
             continue
         mine = by_provider[row.provider_id]
-        day = calendars[row.engagement_id].day_seconds
-        silent = float(sample.business_t[i])
+        silent = float(waited[i])
         outlook = ReplyOutlook(
             exchange_id=row.exchange_id,
             silent_seconds=silent,
-            day_seconds=day,
+            day_seconds=calendars[row.engagement_id].day_seconds,
+            # A request censored at or before its silence (the one asked about, kept
+            # at what it had waited at the refresh) is never at risk after it.
             figures=conditional_reply(
-                sample.business_t[mine], sample.answered[mine], silent=silent, within=day
+                records.business_t[mine],
+                records.answered[mine],
+                silent=silent,
+                within=calendars[row.engagement_id].day_seconds,
             ),
             history=int(mine.size),
         )

@@ -16,6 +16,7 @@ from django.utils import timezone
 from engagements import clock, services
 from engagements.models import Engagement, Exchange, Flag
 from engagements.policies import engagement_calendar
+from engagements.reliability import snapshots
 from engagements.reliability.outlook import reply_outlooks
 from engagements.saved_views import current_query, normalise
 from tests.engagements.conftest import url
@@ -246,3 +247,22 @@ def test_the_query_count_is_the_same_for_3_and_30_rows(team, maria):
     response = client.get(path)
     assert len(outlooks(response.content.decode())) == 30
     assert _queries(client, path) == few
+
+
+def test_the_records_come_from_the_sample_the_last_refresh_kept(team, maria, settings):
+    settings.METRICS_KEEP_SAMPLE = True
+    exchange = open_request(team.workspace, maria, "Banner")
+    asked = [(exchange.pk, maria.pk)]
+    from_database = reply_outlooks(team.workspace.pk, asked, now=timezone.now())[exchange.pk]
+    snapshots.snapshots_refresh(workspace_id=team.workspace.pk, now=timezone.now())
+    assert snapshots.kept_sample(team.workspace.pk, timezone.now()) is not None
+    kept = reply_outlooks(team.workspace.pk, asked, now=timezone.now())[exchange.pk]
+    assert kept == from_database
+    # Proof that the kept record is what was read: a change the refresh has not seen yet is not.
+    Exchange.objects.filter(engagement__provider=maria, reply_business_seconds=18 * HOUR).update(
+        reply_business_seconds=HOUR
+    )
+    assert reply_outlooks(team.workspace.pk, asked, now=timezone.now())[exchange.pk] == kept
+    settings.METRICS_KEEP_SAMPLE = False
+    # Read afresh, only 9 past requests outlasted the silence: below the threshold.
+    assert exchange.pk not in reply_outlooks(team.workspace.pk, asked, now=timezone.now())
