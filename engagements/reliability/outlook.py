@@ -8,9 +8,11 @@ restarted at ``t0`` gives the chance of a reply within the next business day
 and the share never answered. ``docs/metrics.md`` ("Is a reply still coming?")
 works an example through.
 
-A fixed number of queries for any number of requests and providers: one for
-every request of the providers involved, and the engagements' calendars
-(``engagement_calendars``), which also say how long each one's business day is.
+A fixed number of queries for any number of requests and providers: the
+providers' records from the sample the reliability refresh keeps (else one
+query for all their requests), one for the requests asked about, and their
+engagements' calendars (``engagement_calendars``), which also say how long
+each one's business day is.
 """
 
 from __future__ import annotations
