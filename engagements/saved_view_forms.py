@@ -10,11 +10,19 @@ from django.utils.translation import gettext_lazy as _
 from engagements.models import SavedView
 from outsourcing.models import Workspace
 
+# Needs attention's orders: the most overdue first (the default, no key), or
+# the least likely to be answered first (engagements.reliability.outlook).
+ATTENTION_ORDER_NEVER = "never"
+
 
 class AttentionFilterForm(forms.Form):
-    """What Needs attention can be narrowed to (GET): one's own engagements."""
+    """What Needs attention can be narrowed to (GET): one's own engagements; and its order."""
 
     mine = forms.ChoiceField(required=False, choices=[("", _("Everyone's")), ("1", _("Only mine"))])
+    order = forms.ChoiceField(
+        required=False,
+        choices=[("", _("Most overdue")), (ATTENTION_ORDER_NEVER, _("Least likely to answer"))],
+    )
 
     def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

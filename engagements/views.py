@@ -35,6 +35,8 @@ from engagements.forms import (
     snooze_presets,
 )
 from engagements.models import Engagement, Flag, Review
+from engagements.reliability.outlook import least_likely_first, reply_outlooks
+from engagements.saved_view_forms import ATTENTION_ORDER_NEVER
 from engagements.tables import exports as tables
 from outsourcing import limits
 from outsourcing.access import WorkspaceRequest, require_role, safe_target, workspace_view
@@ -170,8 +172,14 @@ def _log_context(request: WorkspaceRequest, engagement: Engagement, form: Messag
     exchanges = list(queries.exchanges(engagement))
     # The open request, if any (at most one; newest first, so the oldest open is the last).
     waiting = next((x for x in reversed(exchanges) if x.replied_at is None), None)
+    outlook = None
+    if waiting is not None and engagement.status in Engagement.OPEN_STATUSES:
+        outlook = reply_outlooks(
+            engagement.workspace_id, [(waiting.pk, engagement.provider_id)], now=now
+        ).get(waiting.pk)
     return {
         "engagement": engagement,
+        "reply_outlook": outlook,
         "turn": deadlines.whose_turn(
             engagement,
             now,
@@ -456,6 +464,7 @@ def attention(request: HttpRequest) -> HttpResponse:
     req = _ws(request)
     now = timezone.now()
     mine = request.GET.get("mine") == "1"
+    least_likely = request.GET.get("order") == ATTENTION_ORDER_NEVER
     owner = req.user if mine else None
     overdue, more_overdue = _capped(queries.attention_overdue(req.workspace, now=now, owner=owner))
     our_answers, more_our_answers = _capped(
@@ -474,11 +483,26 @@ def attention(request: HttpRequest) -> HttpResponse:
     for x in [*due_soon, *page.object_list]:
         # Not due yet, or past due with its flag dismissed or about to be raised: the rule the flags follow.
         x.state = deadlines.exchange_state_key(x, now)
+    # Is a reply still coming? Every provider's record read once for all the rows shown.
+    outlooks = reply_outlooks(
+        req.workspace.pk,
+        [(f.exchange_id, f.engagement.provider_id) for f in overdue if f.exchange_id is not None]
+        + [(x.pk, x.engagement.provider_id) for x in [*due_soon, *page.object_list]],
+        now=now,
+    )
+    for f in overdue:
+        f.reply_outlook = outlooks.get(f.exchange_id) if f.exchange_id is not None else None
+    for x in [*due_soon, *page.object_list]:
+        x.reply_outlook = outlooks.get(x.pk)
+    if least_likely:
+        overdue = least_likely_first(overdue, outlooks, lambda f: f.exchange_id)
+        due_soon = least_likely_first(due_soon, outlooks, lambda x: x.pk)
     return render(
         request,
         "engagements/attention.html",
         {
             "mine": mine,
+            "least_likely": least_likely,
             "overdue": overdue,
             "overdue_groups": queries.by_provider(overdue),
             "more_overdue": more_overdue,

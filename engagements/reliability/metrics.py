@@ -14,7 +14,7 @@ Kaplan–Meier estimate needs each one) are read as narrow tuples.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
@@ -28,6 +28,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from engagements import clock, deadlines
+from engagements.clock import BusinessCalendar
 from engagements.models import Engagement, Exchange, Flag, Review
 from engagements.policies import engagement_calendars
 from engagements.reliability.statistics import (
@@ -212,6 +213,7 @@ class _ExchangeRow:
     within_policy: bool | None
     followups: int
     closed_at: datetime | None
+    exchange_id: int = 0
 
     def waited_until(self, now: datetime) -> datetime:
         """Where an unanswered request is censored: now, or when its engagement closed."""
@@ -262,8 +264,11 @@ class Sample:
         return cls.from_rows(exchange_rows(scope, period), now)
 
     @classmethod
-    def from_rows(cls, rows: Sequence[_ExchangeRow], now: datetime) -> Sample:
-        waited = waited_business_seconds(rows, now)
+    def from_rows(
+        cls, rows: Sequence[_ExchangeRow], now: datetime, calendars: dict[int, BusinessCalendar] | None = None
+    ) -> Sample:
+        """The sample of these rows, in their order; ``calendars`` as for ``waited_business_seconds``."""
+        waited = waited_business_seconds(rows, now, calendars)
         calendar_t, business_t, decided, within = [], [], [], []
         for row, waited_business in zip(rows, waited, strict=True):
             if row.replied_at is not None:
@@ -359,35 +364,41 @@ class Sample:
         return months, np.searchsorted(starts, self.requested, side="right") - 1
 
 
-def exchange_rows(scope: Scope, period: Period) -> list[_ExchangeRow]:
-    """The requests made in the period, one narrow tuple each (one query)."""
-    rows = (
-        Exchange.objects.filter(scope.engagement_filter("engagement__"), period.range_filter("requested_at"))
-        .order_by()
-        .values_list(
-            "engagement__provider_id",
-            "engagement__category",
-            "engagement_id",
-            "requested_at",
-            "replied_at",
-            "reply_due_at",
-            "reply_seconds",
-            "reply_business_seconds",
-            "within_policy",
-            "followups",
-            "engagement__closed_at",
-        )
+def exchange_rows(scope: Scope, period: Period, pks: Collection[int] | None = None) -> list[_ExchangeRow]:
+    """The requests made in the period (only these when ``pks`` is given), one narrow tuple each (one query)."""
+    exchanges = Exchange.objects.filter(
+        scope.engagement_filter("engagement__"), period.range_filter("requested_at")
+    )
+    if pks is not None:
+        exchanges = exchanges.filter(pk__in=pks)
+    rows = exchanges.order_by().values_list(
+        "engagement__provider_id",
+        "engagement__category",
+        "engagement_id",
+        "requested_at",
+        "replied_at",
+        "reply_due_at",
+        "reply_seconds",
+        "reply_business_seconds",
+        "within_policy",
+        "followups",
+        "engagement__closed_at",
+        "pk",
     )
     return [_ExchangeRow(*row) for row in rows]
 
 
-def waited_business_seconds(rows: Sequence[_ExchangeRow], now: datetime) -> list[int | None]:
+def waited_business_seconds(
+    rows: Sequence[_ExchangeRow], now: datetime, calendars: dict[int, BusinessCalendar] | None = None
+) -> list[int | None]:
     """Business time each unanswered request has waited so far (None for answered ones).
 
-    Read from each engagement's calendar (four queries for any number):
-    the censoring times of the business-time estimate.
+    Read from each engagement's calendar (four queries for any number, or
+    none when the caller passes ``unanswered_calendars(rows)``): the
+    censoring times of the business-time estimate.
     """
-    calendars = engagement_calendars(row.engagement_id for row in rows if row.replied_at is None)
+    if calendars is None:
+        calendars = unanswered_calendars(rows)
     waited: list[int | None] = []
     for row in rows:
         if row.replied_at is not None:
@@ -400,6 +411,11 @@ def waited_business_seconds(rows: Sequence[_ExchangeRow], now: datetime) -> list
             # Beyond the clock's horizon (a decade): count the calendar time, which is larger.
             waited.append(clock.calendar_seconds(row.requested_at, end))
     return waited
+
+
+def unanswered_calendars(rows: Sequence[_ExchangeRow]) -> dict[int, BusinessCalendar]:
+    """The business calendars of the engagements with an unanswered request among ``rows``."""
+    return engagement_calendars(row.engagement_id for row in rows if row.replied_at is None)
 
 
 # --- Putting the figures together ---------------------------------------------------

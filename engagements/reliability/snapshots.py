@@ -139,6 +139,23 @@ def _workspace_sample(workspace_id: int, changed: Sequence[int], now: datetime) 
     return sample
 
 
+def kept_sample(workspace_id: int, now: datetime) -> Sample | None:
+    """The workspace's requests as the last refresh kept them, or None (none kept, or the cache is down).
+
+    What unanswered ones had waited is as of that refresh: at most
+    ``METRICS_FULL_REFRESH_MINUTES`` old, and a changed provider's are read
+    afresh within a minute.
+    """
+    if not settings.METRICS_KEEP_SAMPLE:
+        return None
+    try:
+        kept = cache.get(_sample_key(workspace_id))
+    except Exception:  # a cache outage costs a slower page, never the page
+        logger.exception("The kept reliability sample of workspace %s could not be read", workspace_id)
+        return None
+    return None if kept is None else Sample.from_columns(kept, now)
+
+
 # "all" first: its figures name the workspace's leading currency, which every period's spend is in.
 PERIODS_ALL_FIRST = ("all", *(key for key in PERIODS if key != "all"))
 

@@ -292,3 +292,106 @@ def reliability_score(
     n_total = sum(n for _value, n in data.values())
     enough = n_total >= minimum
     return Score(value=round(100 * total, 1) if enough else None, n=n_total, enough=enough, parts=parts)
+
+
+# --- Is a reply still coming? Conditional survival ------------------------------------------
+
+# A conditional figure is shown only when at least this many requests of the
+# provider were still unanswered past the current silence: with fewer, one
+# reply more or less moves the share by over ten points.
+MIN_AT_RISK = 10
+
+
+@dataclass(frozen=True)
+class ConditionalReply:
+    """What a provider's past says about a request unanswered for ``silent`` so far.
+
+    Among the requests still unanswered after ``silent`` (``n`` of them,
+    answered or censored later), the Kaplan–Meier estimate restarted at
+    ``silent``: ``answered_within`` is the share answered within a further
+    ``within`` (1 − S(silent + within) / S(silent)), ``low``/``high`` its
+    confidence interval, and ``never`` the restarted curve's plateau
+    S(longest wait) / S(silent), the share it leaves unanswered for good. All
+    None when nobody was at risk after ``silent``.
+    """
+
+    silent: float
+    within: float
+    n: int
+    answered_within: float | None
+    low: float | None
+    high: float | None
+    never: float | None
+
+    @property
+    def enough(self) -> bool:
+        """Whether there is enough history behind the figures to show them."""
+        return self.n >= MIN_AT_RISK
+
+
+def conditional_reply(
+    durations: Iterable[float] | np.ndarray,
+    observed: Iterable[bool] | np.ndarray,
+    *,
+    silent: float,
+    within: float,
+    confidence: float = 0.95,
+) -> ConditionalReply:
+    """The chance a request silent for ``silent`` is answered within a further ``within``, and never.
+
+    ``durations``/``observed`` are a provider's requests as for
+    ``kaplan_meier``. The risk set is every request with a time strictly
+    greater than ``silent``: a reply or a censoring at exactly ``silent`` is
+    already behind us (so the request being asked about, censored at its own
+    silence, never counts itself). The Kaplan–Meier estimate of that risk set
+    equals S(silent + u) / S(silent) of the whole curve. The interval is
+    Greenwood's on the log(−log) scale (lifelines' default, exponential
+    Greenwood) for the conditional survival, turned into one for the answered
+    share; a conditional survival of exactly 1 (no reply in the window) or 0
+    has the zero-width interval lifelines reports there.
+    """
+    if silent < 0 or within <= 0:
+        raise ValueError(f"need silent >= 0 and within > 0, got {silent} and {within}")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
+    times = np.asarray(durations if isinstance(durations, np.ndarray) else list(durations), dtype=np.float64)
+    answered = np.asarray(observed if isinstance(observed, np.ndarray) else list(observed), dtype=bool)
+    if times.shape != answered.shape:
+        raise ValueError(f"{times.size} durations but {answered.size} observed flags")
+    at_risk = times > silent
+    n = int(at_risk.sum())
+    if not n:
+        return ConditionalReply(silent, within, 0, None, None, None, None)
+    curve = kaplan_meier(times[at_risk], answered[at_risk])
+    horizon = silent + within
+    survival = curve.survival_at(horizon)
+    never = curve.survival[-1] if curve.survival else 1.0
+    low, high = _log_log_interval(curve, horizon, survival, confidence)
+    return ConditionalReply(
+        silent=silent,
+        within=within,
+        n=n,
+        answered_within=1.0 - survival,
+        # The survival's upper bound is the answered share's lower one.
+        low=1.0 - high,
+        high=1.0 - low,
+        never=never,
+    )
+
+
+def _log_log_interval(
+    curve: SurvivalCurve, t: float, survival: float, confidence: float
+) -> tuple[float, float]:
+    """Greenwood's interval for S(t) on the log(−log S) scale, as lifelines computes it."""
+    if survival >= 1.0 or survival <= 0.0:
+        return survival, survival
+    upto = bisect.bisect_right(curve.times, t)
+    greenwood = math.fsum(
+        d / (n * (n - d)) for n, d in zip(curve.at_risk[:upto], curve.events[:upto], strict=True)
+    )
+    z = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
+    log_s = math.log(survival)
+    spread = z * math.sqrt(greenwood) / log_s  # negative: log S < 0
+    low = math.exp(-math.exp(math.log(-log_s) - spread))
+    high = math.exp(-math.exp(math.log(-log_s) + spread))
+    return low, high

@@ -429,7 +429,7 @@ def test_every_formula_section_of_the_metrics_doc_has_a_worked_example():
     text = METRICS_DOC.read_text(encoding="utf-8")
     sections = re.split(r"^## ", text, flags=re.M)[1:]
     formulas = [s for s in sections if not s.startswith("Where the numbers come from")]
-    assert len(formulas) == 6
+    assert len(formulas) == 7
     for section in formulas:
         assert "```pycon\n>>> " in section, section.splitlines()[0]
 
