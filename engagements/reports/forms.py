@@ -8,12 +8,12 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 
 from engagements import queries
 from engagements.models import ReliabilityReport
 from outsourcing import zones
+from outsourcing.forms import typed_addresses
 from outsourcing.models import Workspace
 from outsourcing.widgets import make_searchable
 
@@ -66,14 +66,7 @@ class ReportForm(forms.ModelForm):
 
     def clean_extra_addresses(self) -> str:
         """One address per line (commas and semicolons too); every bad one named, nothing dropped."""
-        text = self.cleaned_data.get("extra_addresses", "")
-        addresses = [a.strip() for a in text.replace(",", "\n").replace(";", "\n").splitlines() if a.strip()]
-        bad = []
-        for address in addresses:
-            try:
-                validate_email(address)
-            except ValidationError:
-                bad.append(address)
+        addresses, bad = typed_addresses(self.cleaned_data.get("extra_addresses", ""))
         if bad:
             raise ValidationError(
                 _("Not an e-mail address: %(addresses)s. Write one address per line."),

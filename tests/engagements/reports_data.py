@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-import time_machine
-
-from engagements import services
-from engagements.models import Engagement, Message, ReliabilityReport
+from engagements.models import ReliabilityReport
 from providers.models import Provider
+from tests.engagements.test_reliability_views import exchange
 from tests.factories import EngagementFactory, ProviderFactory
 
 # Early December: the last whole month is November.
@@ -17,25 +15,6 @@ NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 BERLIN = ZoneInfo("Europe/Berlin")
 NOVEMBER = (date(2026, 11, 1), date(2026, 11, 30))
 CLIENT = "Globex"
-
-
-def exchange(engagement: Engagement, *, days_ago: float, answered_after_hours: float | None) -> None:
-    """A request, answered after so many hours, or not at all."""
-    asked = NOW - timedelta(days=days_ago)
-    with time_machine.travel(NOW, tick=False):
-        services.message_log(
-            engagement=engagement,
-            direction=Message.Direction.OUTBOUND,
-            kind=Message.Kind.REQUEST,
-            occurred_at=asked,
-        )
-        if answered_after_hours is not None:
-            services.message_log(
-                engagement=engagement,
-                direction=Message.Direction.INBOUND,
-                kind=Message.Kind.REPLY,
-                occurred_at=asked + timedelta(hours=answered_after_hours),
-            )
 
 
 def provider_with_history(
@@ -47,12 +26,12 @@ def provider_with_history(
         workspace=team.workspace, provider=provider, owner=team.alice, client_name=client
     )
     for i in range(answered):
-        exchange(engagement, days_ago=start_days_ago - i, answered_after_hours=2 + 3 * i)
+        exchange(engagement, days_ago=start_days_ago - i, answered_after_hours=2 + 3 * i, now=NOW)
     for i in range(unanswered):
         waiting = EngagementFactory(
             workspace=team.workspace, provider=provider, owner=team.alice, client_name=client
         )
-        exchange(waiting, days_ago=start_days_ago - 12 - i, answered_after_hours=None)
+        exchange(waiting, days_ago=start_days_ago - 12 - i, answered_after_hours=None, now=NOW)
     return provider
 
 

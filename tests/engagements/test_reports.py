@@ -311,11 +311,11 @@ def test_bad_addresses_are_named_and_nothing_typed_is_lost(team):
     client = team.client_for(team.alice)
     response = client.post(
         url("create"),
-        form_data(extra_addresses="ceo@globex.example\nnot-an-address\nalso bad@x", members=[team.bob.pk]),
+        form_data(extra_addresses="ceo@globex.example\nnot-an-address\nalso-bad@x", members=[team.bob.pk]),
     )
     assert response.status_code == 400
     page = response.content.decode()
-    assert "Not an e-mail address: not-an-address, also bad@x." in page
+    assert "Not an e-mail address: not-an-address, also-bad@x." in page
     assert "ceo@globex.example" in page and "For Globex" in page
     assert re.search(rf'value="{team.bob.pk}"[^>]*checked', page)
     assert not ReliabilityReport.objects.exists()
