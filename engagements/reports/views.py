@@ -25,6 +25,7 @@ from engagements.reports import periods, services
 from engagements.reports.content import report_zone
 from engagements.reports.forms import ReportForm
 from engagements.reports.render import report_filename
+from outsourcing import limits
 from outsourcing.access import WorkspaceRequest, require_role, workspace_view
 from outsourcing.models import Role, User
 
@@ -145,6 +146,9 @@ def report_send_now(request: HttpRequest, pk: int) -> HttpResponse:
     req = _ws(request)
     report = _report(req, pk)
     period = _period(request, report)
+    if limits.exceeded(request, limits.REPORT_SEND):
+        messages.error(request, _("Reports were sent often in a short time. Please try again later."))
+        return redirect("reports:list", ws=req.workspace.slug)
     sent = services.report_send(report=report, period=period)
     if sent:
         messages.success(

@@ -194,6 +194,17 @@ def _quick(team, history):
 
 
 @pytest.mark.django_db
+def test_send_now_is_refused_after_too_many_sends_in_an_hour(team, history, settings):
+    settings.RATE_LIMITS = {"report_send_workspace": "1/h"}
+    report = make_report(team, extra_addresses="client@globex.example")
+    client = team.client_for(team.alice)
+    client.post(url("send", pk=report.pk))
+    response = client.post(url("send", pk=report.pk), follow=True)
+    assert "Reports were sent often in a short time" in response.content.decode()
+    assert len(mail.outbox) == 1
+
+
+@pytest.mark.django_db
 def test_a_german_report_mails_in_german(team, history):
     report = make_report(team, language="de", extra_addresses="kunde@example.de")
     services.report_send(report=report, period=periods.parse("monthly", "2026-11", now=NOW, zone=BERLIN))
