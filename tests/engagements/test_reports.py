@@ -139,6 +139,26 @@ def test_a_period_that_is_malformed_unfinished_or_of_the_other_frequency_is_a_40
         assert client.get(url("download", pk=report.pk), {"period": bad}).status_code == 404, bad
 
 
+@pytest.mark.django_db
+def test_a_weekly_report_covers_monday_to_sunday_and_names_the_week(team, history):
+    report = make_report(team, frequency="weekly", language="de")
+    response = team.client_for(team.alice).get(url("download", pk=report.pk), {"period": "2026-W45"})
+    assert response["Content-Disposition"] == 'attachment; filename="reliability-acme-2026-W45.pdf"'
+    text = pdf_text(response.content)
+    assert "KW 45, 2026 (2. Nov. 2026 – 8. Nov. 2026)" in text
+    board = (
+        team.client_for(team.alice)
+        .get(
+            reverse("reliability:leaderboard", kwargs={"ws": "acme"}),
+            {"period": "custom", "start": "2026-11-02", "end": "2026-11-08"},
+        )
+        .context["board"]
+    )
+    assert board.rows, "the known month has requests that week"
+    for row in board.rows:
+        assert expected_line(row.provider.name, row.m, "de") in text
+
+
 # --- Periods -------------------------------------------------------------------------------------
 
 
