@@ -14,7 +14,7 @@ from engagements import queries
 from engagements.models import ReliabilityReport
 from outsourcing import zones
 from outsourcing.forms import typed_addresses
-from outsourcing.models import Workspace
+from outsourcing.models import User, Workspace
 from outsourcing.widgets import make_searchable
 
 # Addresses outside the workspace a report may go to (a list, not a mailing list).
@@ -24,9 +24,12 @@ MAX_EXTRA_ADDRESSES = 20
 class ReportForm(forms.ModelForm):
     members = forms.ModelMultipleChoiceField(
         label=_("Members who receive it"),
-        queryset=ReliabilityReport.objects.none(),
+        queryset=User.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
+    )
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"), help_text=ReliabilityReport._meta.get_field("time_zone").help_text
     )
 
     class Meta:
@@ -48,9 +51,7 @@ class ReportForm(forms.ModelForm):
         self.fields["members"].queryset = queries.workspace_members(workspace)  # type: ignore[attr-defined]
         self.fields["members"].label_from_instance = lambda user: user.display_name  # type: ignore[attr-defined]
         current = self.data.get("time_zone", "") if self.is_bound else self.initial.get("time_zone", "")
-        zone = cast(forms.ChoiceField, self.fields["time_zone"])
-        zone.widget = forms.Select()
-        zone.choices = zones.time_zone_choices(keep=str(current))
+        cast(forms.ChoiceField, self.fields["time_zone"]).choices = zones.time_zone_choices(keep=str(current))
         # The workspace's client names as suggestions: the filter matches them exactly.
         self.fields["client_name"].widget.attrs["list"] = "report-client-names"
         self.client_names = queries.client_names(workspace)
