@@ -12,9 +12,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     VAR_DIR=/var/lib/outsourcing
-# gettext compiles the German catalog; postgresql-client is for `manage.py backup` / `restore`.
+# gettext compiles the German catalog; postgresql-client is for `manage.py backup` / `restore`;
+# Pango, Cairo and DejaVu draw the reliability report's PDF and chart images (docs/reports.md).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends gettext postgresql-client \
+    libpango-1.0-0 libpangoft2-1.0-0 libcairo2 fonts-dejavu-core \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY requirements.txt ./

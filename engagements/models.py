@@ -1258,3 +1258,77 @@ class SavedView(models.Model):
         """The page with the stored filters: opening a saved view is following this link."""
         base = reverse(f"engagements:{self.page}", kwargs={"ws": self.workspace.slug})
         return f"{base}?{self.query}" if self.query else base
+
+
+class ReliabilityReport(models.Model):
+    """A provider reliability report the workspace sends by e-mail, monthly or weekly, with a PDF.
+
+    The settings only: what a report says is computed when it is sent or
+    downloaded (``engagements.reports``). ``last_sent_period`` is the claim
+    that makes sending idempotent: a run sends a period only after changing it
+    from the previous value in one conditional update, so two beats at the same
+    time never both send it.
+    """
+
+    class Frequency(models.TextChoices):
+        MONTHLY = "monthly", _("Monthly")
+        WEEKLY = "weekly", _("Weekly")
+
+    class Language(models.TextChoices):
+        ENGLISH = "en", _("English")
+        GERMAN = "de", _("German")
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="reliability_reports", verbose_name=_("workspace")
+    )
+    name = models.CharField(_("name"), max_length=100)
+    frequency = models.CharField(
+        _("frequency"), max_length=8, choices=Frequency.choices, default=Frequency.MONTHLY
+    )
+    client_name = models.CharField(
+        _("client"),
+        max_length=200,
+        blank=True,
+        help_text=_("Only the engagements for this client. Empty: every engagement of the workspace."),
+    )
+    language = models.CharField(
+        _("language"), max_length=2, choices=Language.choices, default=Language.ENGLISH
+    )
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        help_text=_("Where a month or week starts and ends, and how times in the report are written."),
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="+", verbose_name=_("members who receive it")
+    )
+    extra_addresses = models.TextField(
+        _("other addresses"),
+        blank=True,
+        help_text=_("One e-mail address per line, for people outside the workspace (your client, say)."),
+    )
+    enabled = models.BooleanField(_("send on schedule"), default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    # The last period sent on schedule ("2026-11" or "2026-W48"), and when.
+    last_sent_period = models.CharField(max_length=10, blank=True, default="")
+    last_sent_at = models.DateTimeField(_("last sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("reliability report")
+        verbose_name_plural = _("reliability reports")
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["enabled", "frequency"], name="report_due")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def extra_address_list(self) -> list[str]:
+        return [line.strip() for line in self.extra_addresses.splitlines() if line.strip()]

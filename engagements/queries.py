@@ -72,6 +72,18 @@ def workspace_members(workspace: Workspace) -> QuerySet[User]:
     return User.objects.filter(memberships__workspace=workspace).order_by("first_name", "last_name", "email")
 
 
+def client_names(workspace: Workspace) -> list[str]:
+    """Every client name the workspace's engagements carry, A→Z (whatever the case)."""
+    names = (
+        Engagement.objects.filter(workspace=workspace)
+        .exclude(client_name="")
+        .values_list("client_name", flat=True)
+        .distinct()
+        .order_by()
+    )
+    return sorted(names, key=str.casefold)
+
+
 def assignable_providers(workspace: Workspace, current: Provider | None = None) -> QuerySet[Provider]:
     """Providers a task may be delegated to: active or paused (plus the current one when editing)."""
     wanted = Q(status__in=[Provider.Status.ACTIVE, Provider.Status.PAUSED])

@@ -15,6 +15,7 @@ from engagements.flagging import flag_pass
 from engagements.notifications import outbox as notifications
 from engagements.notifications.digest import send_daily_digests as _send_daily_digests
 from engagements.reliability import snapshots
+from engagements.reports.services import send_due_reports as _send_due_reports
 
 
 @shared_task(name="engagements.tasks.flag_overdue")
@@ -88,3 +89,9 @@ def refresh_metrics_all() -> int:
 # The mail tasks live beside the mail code; importing them here registers them with the worker.
 from engagements.archive import tasks as archive_tasks  # noqa: E402, F401
 from engagements.mail import imap_tasks, upload_tasks  # noqa: E402, F401
+
+
+@shared_task(name="engagements.tasks.send_due_reports")
+def send_due_reports() -> int:
+    """Every enabled reliability report whose last whole month or week has not gone out yet."""
+    return _send_due_reports()

@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, cast
 
 from crispy_forms.helper import FormHelper
 from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 
 from outsourcing import formats, zones
 from outsourcing.models import Role, User, Workspace
 from outsourcing.widgets import make_searchable
+
+# Between the addresses typed into one field: commas, semicolons, spaces or line breaks.
+ADDRESS_SEPARATORS = re.compile(r"[,;\s]+")
+
+
+def typed_addresses(text: str) -> tuple[list[str], list[str]]:
+    """The addresses typed into ``text``, each once in the order typed, and those that are not addresses."""
+    addresses = list(dict.fromkeys(a for a in ADDRESS_SEPARATORS.split(text) if a))
+    bad = []
+    for address in addresses:
+        try:
+            validate_email(address)
+        except ValidationError:
+            bad.append(address)
+    return addresses, bad
 
 
 def _helper() -> FormHelper:

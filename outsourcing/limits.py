@@ -43,6 +43,8 @@ DEFAULT_RATES: dict[str, str] = {
     "invite_workspace": "50/d",
     # "Send a test" to the workspace's flag webhook.
     "webhook_test_workspace": "10/h",
+    # A reliability report's "Send now" (each click mails every recipient a PDF).
+    "report_send_workspace": "10/h",
     # A mailbox's "Test connection" (a login to a server anyone may name, from the web process)
     # and "Poll now" (the same from a worker).
     "mailbox_test_user": "10/10m",
@@ -154,6 +156,7 @@ class Limit:
 MAIL_SEND = (Limit("mail_send_user", by_user), Limit("mail_send_workspace", by_workspace))
 INVITE = (Limit("invite_user", by_user), Limit("invite_workspace", by_workspace))
 WEBHOOK_TEST = (Limit("webhook_test_workspace", by_workspace),)
+REPORT_SEND = (Limit("report_send_workspace", by_workspace),)
 MAILBOX_TEST = (Limit("mailbox_test_user", by_user), Limit("mailbox_test_workspace", by_workspace))
 MAILBOX_POLL = (Limit("mailbox_poll_workspace", by_workspace),)
 MAIL_WEBHOOK = (Limit("mail_webhook_workspace", by_url_token), Limit("mail_webhook_ip", by_ip))

@@ -391,6 +391,8 @@ CELERY_BEAT_SCHEDULE: dict[str, Any] = {
     },
     # Exports past their time lose their zip; exports and imports whose worker died are marked failed.
     "sweep-archives": {"task": "engagements.tasks.sweep_archives", "schedule": 3600.0},
+    # Reliability reports (engagements/reports): each sent once per month or week, whichever pass claims it.
+    "send-due-reports": {"task": "engagements.tasks.send_due_reports", "schedule": crontab(minute=5)},
     "daily-digest": {
         "task": "engagements.tasks.send_daily_digests",
         "schedule": crontab(hour=env_int("DIGEST_HOUR_UTC", 6), minute=0),
@@ -597,7 +599,12 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # Request lines only where someone reads them as data; a developer's console has runserver's own.
-    "loggers": {"ops.requests": {"level": "INFO" if LOG_FORMAT == "json" else "WARNING"}},
+    "loggers": {
+        "ops.requests": {"level": "INFO" if LOG_FORMAT == "json" else "WARNING"},
+        # The report PDF (engagements/reports): WeasyPrint and its font subsetting tell every step at INFO.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }
 
 # --- Operations: readiness and metrics (ops/) --------------------------------

@@ -41,6 +41,7 @@ urlpatterns = [
     path("w/<slug:ws>/engagements/", include("engagements.urls")),
     path("w/<slug:ws>/notifications/", include("engagements.notifications.urls")),
     path("w/<slug:ws>/reliability/", include("engagements.reliability.urls")),
+    path("w/<slug:ws>/reports/", include("engagements.reports.urls")),
     path("w/<slug:ws>/mail/", include("engagements.mail_urls")),
     path("w/<slug:ws>/import/", include("engagements.tables.urls")),
     path("w/<slug:ws>/data/", include("engagements.archive.urls")),

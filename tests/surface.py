@@ -32,6 +32,7 @@ from engagements.models import (
     MailUpload,
     Message,
     Notification,
+    ReliabilityReport,
     SavedView,
     TableImport,
 )
@@ -89,6 +90,10 @@ PK_OF: dict[str, str] = {
     "archive:status": "archive",
     "archive:download": "archive",
     "archive:delete": "archive",
+    "reports:edit": "report",
+    "reports:delete": "report",
+    "reports:download": "report",
+    "reports:send": "report",
 }
 # What a route needs after its path to do its work rather than say "not found".
 QUERY_OF: dict[str, str] = {"engagements:message_log_export": "?format=csv"}
@@ -282,7 +287,12 @@ def _side(workspace: Workspace, owner: User, people: list[User]) -> Side:
         query="status=draft",
         shared=True,
     )
+    # A monthly report to the owner (sending it now, in the matrix, goes to the test outbox).
+    report = ReliabilityReport.objects.create(
+        workspace=workspace, name="Monthly", time_zone="Europe/Berlin", extra_addresses="client@example.org"
+    )
     objects: dict[str, models.Model] = {
+        "report": report,
         "provider": provider,
         "engagement": engagement,
         "message": request,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Sequence
 from typing import Any
 
@@ -11,16 +10,14 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Layout
 from django import forms
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 
 from engagements.mail.outbound import KINDS, MAX_CC, SUBJECT_MAX
 from engagements.models import Message
+from outsourcing.forms import typed_addresses
+
 
 # Addresses in the Cc field may be separated by commas, semicolons or spaces.
-CC_SEPARATORS = re.compile(r"[,;\s]+")
-
-
 class ComposeForm(forms.Form):
     kind = forms.ChoiceField(
         label=_("Kind"),
@@ -72,13 +69,7 @@ class ComposeForm(forms.Form):
         self.helper.layout = Layout(InlineRadios("kind"), InlineCheckboxes("to"), "cc", "subject", "body")
 
     def clean_cc(self) -> list[str]:
-        addresses = list(dict.fromkeys(a for a in CC_SEPARATORS.split(self.cleaned_data["cc"]) if a))
-        bad = []
-        for address in addresses:
-            try:
-                validate_email(address)
-            except ValidationError:
-                bad.append(address)
+        addresses, bad = typed_addresses(self.cleaned_data["cc"])
         if bad:
             raise ValidationError(
                 _("Not an e-mail address: %(addresses)s"), params={"addresses": ", ".join(bad)}

@@ -56,6 +56,9 @@ class ReliabilityFilterForm(forms.Form):
     kind = forms.ChoiceField(
         label=_("Kind"), choices=[("", _("All kinds")), *Provider.Kind.choices], required=False
     )
+    client = forms.CharField(
+        label=_("Client"), required=False, max_length=200, help_text=_("Exactly as on the engagements.")
+    )
     owner = forms.TypedChoiceField(label=_("Owner"), choices=[("", _("Anyone"))], coerce=int, required=False)
     sort = forms.ChoiceField(
         label=_("Sort by"),

@@ -101,12 +101,13 @@ class Period:
 
 @dataclass(frozen=True)
 class Scope:
-    """Whose numbers: a workspace, optionally some providers, one category, one owner."""
+    """Whose numbers: a workspace, optionally some providers, one category, one owner, one client."""
 
     workspace_id: int
     provider_ids: tuple[int, ...] | None = None
     category: str = ""
     owner_id: int | None = None
+    client_name: str = ""
 
     def engagement_filter(self, prefix: str = "") -> Q:
         q = Q(**{f"{prefix}workspace_id": self.workspace_id})
@@ -116,6 +117,8 @@ class Scope:
             q &= Q(**{f"{prefix}category": self.category})
         if self.owner_id is not None:
             q &= Q(**{f"{prefix}owner_id": self.owner_id})
+        if self.client_name:
+            q &= Q(**{f"{prefix}client_name": self.client_name})
         return q
 
 

@@ -65,14 +65,17 @@ def overview(
     zone: tzinfo,
     category: str = ALL,
     owner_id: int | None = None,
+    client_name: str = "",
 ) -> Overview:
-    """The workspace's figures and chart data for the dashboard, or one category's or owner's.
+    """The workspace's figures and chart data for the dashboard, or one category's, owner's or client's.
 
     The whole workspace over a standard period reads its snapshot; anything
     narrower or custom dates are computed live.
     """
-    if period.key not in metrics.PERIODS or category or owner_id is not None:
-        scope = Scope(workspace_id=workspace.pk, category=category, owner_id=owner_id)
+    if period.key not in metrics.PERIODS or category or owner_id is not None or client_name:
+        scope = Scope(
+            workspace_id=workspace.pk, category=category, owner_id=owner_id, client_name=client_name
+        )
         sample = Sample.load(scope, period, now)
         return Overview(
             m=metrics.compute(scope, period, now=now, group_by_provider=False, sample=sample)[WORKSPACE],
@@ -198,11 +201,16 @@ def leaderboard(
     category: str = ALL,
     kind: str = "",
     sort: str = DEFAULT_SORT,
+    client_name: str = "",
     now: datetime,
 ) -> Leaderboard:
-    """Every provider with figures in the period, in the chosen order."""
+    """Every provider with figures in the period, in the chosen order.
+
+    One client's engagements (``client_name``) are computed live, their scores
+    shrunk toward the whole workspace's shares as custom dates' are.
+    """
     computed_at, pending = None, False
-    if period.key in metrics.PERIODS:
+    if period.key in metrics.PERIODS and not client_name:
         board = snapshots.snapshots_read(workspace_id=workspace.pk, period=period.key, category=category)
         figures = {pk: payload.figures_from_payload(s.payload) for pk, s in board.providers.items()}
         # The workspace's own row is there for all categories together only.
@@ -213,7 +221,7 @@ def leaderboard(
         computed_at, pending = board.computed_at, board.pending
     else:
         groups = metrics.compute(
-            Scope(workspace_id=workspace.pk, category=category),
+            Scope(workspace_id=workspace.pk, category=category, client_name=client_name),
             period,
             now=now,
             priors=_priors(workspace, period),

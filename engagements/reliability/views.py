@@ -247,7 +247,7 @@ def _period_name(period: metrics.Period) -> str:
 def leaderboard(request: HttpRequest) -> HttpResponse:
     req = _ws(request)
     form = ReliabilityFilterForm(
-        request.GET or None, fields=("period", "start", "end", "category", "kind", "sort")
+        request.GET or None, fields=("period", "start", "end", "category", "kind", "client", "sort")
     )
     period = form.get_period()
     sort = form.value("sort") or reliability.DEFAULT_SORT
@@ -257,6 +257,7 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
         category=form.value("category"),
         kind=form.value("kind"),
         sort=sort,
+        client_name=form.value("client"),
         now=timezone.now(),
     )
     export = request.GET.get("format", "")

@@ -72,6 +72,14 @@ MATRIX: dict[str, tuple[str, str]] = {
     "reliability:leaderboard": READ,
     "reliability:scorecard": READ,
     "reliability:compare": READ,
+    # Reports: everyone reads the list and downloads a PDF; owners and managers manage and send.
+    # An empty new-report form or edit comes back with its errors (400).
+    "reports:list": READ,
+    "reports:create": ("200 200 403 403", "400 400 403 403"),
+    "reports:edit": ("200 200 403 403", "400 400 403 403"),
+    "reports:delete": ("200 200 403 403", "302 302 403 403"),
+    "reports:download": ("200 200 200 200", "405 405 405 403"),
+    "reports:send": MANAGE_ACTION,
     "mail:unsorted": READ,
     "mail:sort": ("200 200 200 200", "200 200 200 403"),
     "mail:compose": EDIT,

@@ -30,10 +30,12 @@ def url(name: str, ws: str = "acme", **kwargs) -> str:
     return reverse(f"reliability:{name}", kwargs={"ws": ws, **kwargs})
 
 
-def exchange(engagement: Engagement, *, days_ago: float, answered_after_hours: float | None) -> None:
-    """A request, answered after so many hours, or not at all."""
-    asked = NOW - timedelta(days=days_ago)
-    with time_machine.travel(NOW, tick=False):
+def exchange(
+    engagement: Engagement, *, days_ago: float, answered_after_hours: float | None, now: datetime = NOW
+) -> None:
+    """A request ``days_ago`` before ``now``, answered after so many hours, or not at all."""
+    asked = now - timedelta(days=days_ago)
+    with time_machine.travel(now, tick=False):
         services.message_log(
             engagement=engagement,
             direction=Message.Direction.OUTBOUND,

@@ -1,0 +1,141 @@
+"""Writes of the reliability reports: their settings, and sending them (on demand and on schedule).
+
+Sending on schedule is claimed like Healthchecks claims a check: the beat's
+pass changes ``last_sent_period`` from what it read to the period it is
+about to send, in one conditional update, and sends only if that update
+changed the row. Two passes at once, or the same pass run twice, send a
+period once. A report whose content could not be built gives its claim back
+(the next pass tries again); a recipient whose server refused is logged and
+not retried, so the others never get the report twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone, translation
+
+from engagements.models import ReliabilityReport
+from engagements.reports import periods
+from engagements.reports.content import ReportContent, report_content, report_zone
+from engagements.reports.render import report_email, report_pdf
+from outsourcing.models import User, Workspace
+
+logger = logging.getLogger(__name__)
+
+FIELDS = ("name", "frequency", "client_name", "language", "time_zone", "extra_addresses", "enabled")
+
+
+def report_create(
+    *, workspace: Workspace, by: User, members: Iterable[User], now: datetime | None = None, **values: object
+) -> ReliabilityReport:
+    """A new report; its first scheduled mail is for the period running now, once it has ended."""
+    report = ReliabilityReport(workspace=workspace, created_by=by, **{k: values[k] for k in FIELDS})
+    report.last_sent_period = periods.last_complete(
+        report.frequency, now or timezone.now(), report_zone(report)
+    ).key
+    with transaction.atomic():
+        report.save()
+        report.members.set(list(members))
+    return report
+
+
+def report_update(
+    *, report: ReliabilityReport, members: Iterable[User], now: datetime | None = None, **values: object
+) -> ReliabilityReport:
+    """Changed settings; a changed frequency starts its schedule with the period running now."""
+    frequency_changed = values["frequency"] != report.frequency
+    for name in FIELDS:
+        setattr(report, name, values[name])
+    update_fields = list(FIELDS)
+    if frequency_changed:
+        report.last_sent_period = periods.last_complete(
+            report.frequency, now or timezone.now(), report_zone(report)
+        ).key
+        update_fields.append("last_sent_period")
+    with transaction.atomic():
+        report.save(update_fields=update_fields)
+        report.members.set(list(members))
+    return report
+
+
+def report_delete(*, report: ReliabilityReport) -> None:
+    report.delete()
+
+
+def recipients(report: ReliabilityReport) -> list[str]:
+    """Each address once (whatever its case): the chosen members still in the workspace, then the others."""
+    members = report.members.filter(memberships__workspace=report.workspace).order_by("email")
+    seen: set[str] = set()
+    found = []
+    for address in [*(u.email for u in members), *report.extra_address_list()]:
+        if address.casefold() not in seen:
+            seen.add(address.casefold())
+            found.append(address)
+    return found
+
+
+def report_render(
+    *, report: ReliabilityReport, period: periods.ReportPeriod, now: datetime | None = None
+) -> tuple[ReportContent, bytes]:
+    """The report's figures and its PDF for ``period``, in the report's language."""
+    with (
+        translation.override(report.language or settings.LANGUAGE_CODE),
+        timezone.override(report_zone(report)),
+    ):
+        content = report_content(report, period, now=now or timezone.now())
+        return content, report_pdf(content)
+
+
+def report_send(
+    *, report: ReliabilityReport, period: periods.ReportPeriod, now: datetime | None = None
+) -> list[str]:
+    """E-mail the report for ``period`` to each recipient once; returns the addresses it went to."""
+    content, pdf = report_render(report=report, period=period, now=now)
+    sent = []
+    with translation.override(report.language or settings.LANGUAGE_CODE), timezone.override(content.zone):
+        for address in recipients(report):
+            try:
+                report_email(content, [address], pdf).send()
+            except Exception:  # one refused address must not keep the report from the others
+                logger.warning(
+                    "report %s for %s not sent to one recipient", report.pk, period.key, exc_info=True
+                )
+                continue
+            sent.append(address)
+    return sent
+
+
+def _claim(report: ReliabilityReport, key: str, now: datetime) -> bool:
+    """Take the period for this pass: True only for the one pass whose update changed the row."""
+    return bool(
+        ReliabilityReport.objects.filter(pk=report.pk, last_sent_period=report.last_sent_period).update(
+            last_sent_period=key, last_sent_at=now
+        )
+    )
+
+
+def send_due_reports(*, now: datetime | None = None) -> int:
+    """Send every enabled report whose last whole period has not gone out yet; returns reports sent."""
+    now = now or timezone.now()
+    sent = 0
+    due = ReliabilityReport.objects.filter(enabled=True).select_related("workspace")
+    for report in due:
+        period = periods.last_complete(report.frequency, now, report_zone(report))
+        if report.last_sent_period == period.key or not _claim(report, period.key, now):
+            continue
+        try:
+            report_send(report=report, period=period, now=now)
+        except Exception:
+            # Nothing went out (the figures or the PDF failed): give the period back for the next pass.
+            logger.exception("report %s for %s could not be built", report.pk, period.key)
+            ReliabilityReport.objects.filter(pk=report.pk, last_sent_period=period.key).update(
+                last_sent_period=report.last_sent_period, last_sent_at=report.last_sent_at
+            )
+            continue
+        sent += 1
+    return sent
