@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('engagements', '0026_chat_channels_and_sources'),
+        ('engagements', '0028_platform_inbound_mail'),
         ('outsourcing', '0007_user_date_format'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
