@@ -23,6 +23,7 @@ from engagements import services
 from engagements.answers.links import Opened
 from engagements.models import AnswerLink, DueDateProposal, Engagement, Message, Notification
 from outsourcing.models import User
+from outsourcing.uploads import check_upload
 
 # A proposal further out than this is a typo (2036 for 2026), not a plan.
 LATEST_PROPOSAL_DAYS = 3 * 365
@@ -47,7 +48,8 @@ def _claim(link: AnswerLink, field: str) -> bool:
         **{field: now, "last_used_at": now}
     )
     if changed:
-        setattr(link, field, now)
+        # Set on the row in hand only once the answer is really recorded (a rollback undoes the claim).
+        transaction.on_commit(lambda: setattr(link, field, now))
     return changed == 1
 
 
@@ -168,21 +170,21 @@ def answer_deliver(*, opened: Opened, note: str, file: UploadedFile | None, text
     The file is checked as every upload is (size, type); a refused file records nothing.
     """
     _check_open(opened.request.engagement)
+    if file is not None:
+        try:
+            check_upload(file)
+        except ValidationError as error:
+            raise ValidationError({"file": error.messages}) from error
     if not _claim(opened.link, "delivered_at"):
         return None
     body = f"{text}\n\n{note.strip()}" if note.strip() else text
-    try:
-        return _log(
-            opened,
-            kind=Message.Kind.DELIVERY,
-            what="delivered",
-            body=body[:QUESTION_MAX],
-            attachments=(file,) if file else (),
-        )
-    except ValidationError as error:
-        if not hasattr(error, "error_dict"):
-            raise ValidationError({"file": error.messages}) from error
-        raise
+    return _log(
+        opened,
+        kind=Message.Kind.DELIVERY,
+        what="delivered",
+        body=body[:QUESTION_MAX],
+        attachments=(file,) if file else (),
+    )
 
 
 # --- The owner's decision -------------------------------------------------------------------
