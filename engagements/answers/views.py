@@ -33,7 +33,9 @@ def _private(response: HttpResponse) -> HttpResponse:
     # The page is a person's own: no shared cache keeps it, no search engine lists it.
     patch_cache_control(response, private=True, no_store=True)
     response["X-Robots-Tag"] = "noindex"
-    response["Referrer-Policy"] = "no-referrer"
+    # The address holds the token: it goes to no other site. (Not "no-referrer": a form
+    # posted under it says "Origin: null", which the CSRF check rightly refuses.)
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 
