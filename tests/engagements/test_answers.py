@@ -546,3 +546,30 @@ def test_another_workspace_gets_a_404(team, proposal):
 
 def test_deciding_needs_a_post(team, proposal):
     assert team.client_for(team.alice).get(url("proposal_accept", pk=proposal.pk)).status_code == 405
+
+
+@pytest.mark.parametrize(
+    "nasty",
+    [
+        "",
+        "\x00",
+        "Acme\x00Ltd",
+        "9999-12-31",
+        "0001-01-01",
+        "2026-02-30",
+        "<script>alert(1)</script>",
+        "A" * 100_000,
+    ],
+)
+def test_hostile_input_gives_no_server_error(token, engagement, nasty):
+    fields = {
+        "propose": {"proposed_on": nasty, "reason": nasty},
+        "ask": {"question": nasty},
+        "deliver": {"note": nasty},
+    }
+    for action, data in fields.items():
+        response = answer(token, action, **data)
+        assert response.status_code in (302, 400), (action, response.status_code)
+    assert all("\x00" not in m.body for m in from_the_page(engagement))
+    if nasty.startswith("<script"):
+        assert "<script>alert" not in Client().get(page(token)).content.decode()
