@@ -1332,3 +1332,63 @@ class ReliabilityReport(models.Model):
 
     def extra_address_list(self) -> list[str]:
         return [line.strip() for line in self.extra_addresses.splitlines() if line.strip()]
+
+
+class AnswerLink(models.Model):
+    """The personal link a mail to the provider carries to their answer page; only its hash is stored.
+
+    One per mail sent from the app and per engagement it is about: it answers
+    only that engagement's request. Acknowledging and reporting the delivery
+    work once per link (a second try changes nothing); questions and date
+    proposals may come several times, within the rate limits.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # The request or follow-up the mail was: its engagement is the only one the link reaches.
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="answer_links")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    expires_at = models.DateTimeField(_("expires"))
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivery reported"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("answer link")
+        verbose_name_plural = _("answer links")
+
+    def __str__(self) -> str:
+        return f"{self.message_id} until {self.expires_at:%Y-%m-%d}"
+
+
+class DueDateProposal(models.Model):
+    """A new delivery date the provider proposed on their answer page, for the owner to accept or decline."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting for a decision")
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+", db_index=False)
+    engagement = models.ForeignKey(
+        Engagement, on_delete=models.CASCADE, related_name="due_date_proposals", verbose_name=_("engagement")
+    )
+    # The inbound message the proposal was logged as.
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="due_date_proposal")
+    proposed_on = models.DateField(_("proposed due date"))
+    previous_due_on = models.DateField(_("due date when proposed"), null=True, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    created_at = models.DateTimeField(_("proposed"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("proposed due date")
+        verbose_name_plural = _("proposed due dates")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.engagement_id}: {self.proposed_on} ({self.state})"

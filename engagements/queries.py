@@ -27,7 +27,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from engagements import deadlines
-from engagements.models import Attachment, Engagement, Exchange, Flag, Message
+from engagements.models import Attachment, DueDateProposal, Engagement, Exchange, Flag, Message
 from outsourcing.models import User, Workspace
 from providers.models import Provider, ProviderEmail
 
@@ -169,6 +169,13 @@ def timeline(engagement: Engagement) -> QuerySet[Message]:
         .select_related("author", "deleted_by", "not_an_answer_by")
         .prefetch_related("attachments")
         .order_by("-occurred_at", "-id")
+    )
+
+
+def due_date_proposals(engagement: Engagement) -> list[DueDateProposal]:
+    """The dates the provider proposed on their answer page, newest first (one query)."""
+    return list(
+        engagement.due_date_proposals.select_related("decided_by").order_by("-created_at", "-id")[:20]
     )
 
 

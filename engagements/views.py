@@ -189,6 +189,7 @@ def _log_context(request: WorkspaceRequest, engagement: Engagement, form: Messag
         # Each with where it stands now, by the rule the flags follow.
         "exchanges": [(x, deadlines.exchange_state_key(x, now)) for x in exchanges],
         "timeline": list(queries.timeline(engagement)),
+        "proposals": queries.due_date_proposals(engagement),
         "log_form": form or MessageLogForm(initial=MessageLogForm.initial_for(engagement)),
         "can_edit": request.membership.can_edit,
         "open_flags": [f for f in all_flags if f.is_open],

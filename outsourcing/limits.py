@@ -67,6 +67,9 @@ DEFAULT_RATES: dict[str, str] = {
     # Pages anyone may open: an invitation link, the health check.
     "invitation_ip": "60/h",
     "healthz_ip": "120/m",
+    # A provider's answer page (no account): what is sent through one link, and from one address.
+    "answer_link": "10/h",
+    "answer_ip": "30/h",
     # The REST API, per personal token: every call, and the writes among them (api/throttling.py).
     "api_token": "600/m",
     "api_token_write": "120/m",
@@ -166,6 +169,7 @@ LOGIN = (Limit("login_ip", by_ip), Limit("login_ip_account", by_ip_and_login))
 PASSWORD_RESET = (Limit("password_reset_ip", by_ip), Limit("password_reset_address", by_posted_email))
 INVITATION_PAGE = (Limit("invitation_ip", by_ip),)
 HEALTHZ = (Limit("healthz_ip", by_ip),)
+ANSWER = (Limit("answer_link", by_url_token), Limit("answer_ip", by_ip))
 
 
 # --- Counting -----------------------------------------------------------------------

@@ -213,6 +213,8 @@ ALLOWED_HOSTS = env_list(
 )
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 SITE_URL = site_url()
+# How long the personal link in a mail to a provider (their answer page) works, in days.
+ANSWER_LINK_MAX_AGE_DAYS = env_int("ANSWER_LINK_MAX_AGE_DAYS", 30)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

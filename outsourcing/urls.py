@@ -52,6 +52,8 @@ urlpatterns = [
     path("mail/in/", include("engagements.mail.webhook_urls")),
     # The calendar feed: its secret token is the only credential (calendar programs log in to nothing).
     path("calendar/", include("engagements.ical.public_urls")),
+    # The provider's answer page: the signed token in a mail is the only credential.
+    path("a/", include("engagements.answers.urls")),
     path("api/", include("api.urls")),
     path("w/<slug:ws>/api-tokens/", include("api.token_urls")),
 ]

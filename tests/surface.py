@@ -25,6 +25,7 @@ from api import services as api_services
 from engagements import services as engagement_services
 from engagements.models import (
     DataArchive,
+    DueDateProposal,
     Engagement,
     Flag,
     InboundMail,
@@ -70,6 +71,8 @@ PK_OF: dict[str, str] = {
     "engagements:message_absence": "reply",
     "engagements:message_not_an_answer": "reply",
     "engagements:attachment": "attachment",
+    "engagements:proposal_accept": "proposal",
+    "engagements:proposal_decline": "proposal",
     "notifications:read": "notification",
     "notifications:open": "notification",
     "notifications:retry": "failed_notification",
@@ -192,6 +195,21 @@ def _side(workspace: Workspace, owner: User, people: list[User]) -> Side:
             (Message.Direction.INBOUND, Message.Kind.REPLY, timedelta(days=1), {"body": "Out of office."}),
         )
     )
+    # A due date the provider proposed on their answer page, waiting for a decision.
+    proposal = DueDateProposal.objects.create(
+        workspace=workspace,
+        engagement=engagement,
+        message=engagement_services.message_log(
+            engagement=engagement,
+            direction=Message.Direction.INBOUND,
+            kind=Message.Kind.REPLY,
+            occurred_at=now - timedelta(hours=20),
+            body="I propose a later date.",
+            source=Message.Source.LINK,
+        ),
+        proposed_on=now.date() + timedelta(days=20),
+        reason="The images came late.",
+    )
     flag = Flag.objects.create(
         workspace=workspace,
         engagement=engagement,
@@ -297,6 +315,7 @@ def _side(workspace: Workspace, owner: User, people: list[User]) -> Side:
         "engagement": engagement,
         "message": request,
         "reply": reply,
+        "proposal": proposal,
         "attachment": request.attachments.get(),
         "flag": flag,
         "inbound": inbound,

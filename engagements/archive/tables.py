@@ -19,6 +19,7 @@ from django.db import models
 
 from engagements.models import (
     Attachment,
+    DueDateProposal,
     Engagement,
     Exchange,
     Flag,
@@ -130,6 +131,14 @@ TABLES: tuple[Table, ...] = (
         {"engagement_id": "engagements", "exchange_id": "exchanges", "resolved_by_id": PEOPLE},
     ),
     Table("reviews", Review, "workspace", {"engagement_id": "engagements", "reviewer_id": PEOPLE}),
+    # Dates the provider proposed on their answer page (the links themselves stay behind: a link
+    # names the old workspace's message, so none would work after an import).
+    Table(
+        "due_date_proposals",
+        DueDateProposal,
+        "workspace",
+        {"engagement_id": "engagements", "message_id": "messages", "decided_by_id": PEOPLE},
+    ),
     Table(
         "notifications",
         Notification,

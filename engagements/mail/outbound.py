@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from engagements import queries, services
+from engagements.answers.links import link_url, links_issue
 from engagements.forms import followup_initial, followup_language
 from engagements.mail.tokens import token_once
 from engagements.models import Engagement, Flag, Message
@@ -204,6 +205,27 @@ def _failure(exc: Exception) -> MailNotSent:
     )
 
 
+# --- The answer link -----------------------------------------------------------------
+
+
+def answer_footer(messages: Sequence[Message], language: str) -> str:
+    """The lines under a mail that give the provider their answer page, one link per request.
+
+    Made once the messages are logged (a link names its message); only the mail
+    carries the links, the logged text stays as it was written.
+    """
+    with translation.override(language):
+        intro = _(
+            "Answer in one click, no account needed: confirm you have it, propose a new date, "
+            "ask a question or mark it delivered:"
+        )
+    tokens = links_issue(messages)
+    if len(messages) == 1:
+        return f"\n\n--\n{intro}\n{link_url(tokens[0])}\n"
+    lines = [f"- {m.engagement.title}: {link_url(t)}" for m, t in zip(messages, tokens, strict=True)]
+    return "\n\n--\n" + intro + "\n" + "\n".join(lines) + "\n"
+
+
 # --- Sending ------------------------------------------------------------------------
 
 
@@ -272,6 +294,7 @@ def mail_send(
             in_reply_to=in_reply_to,
             references=references,
         )
+        mail.body = body + answer_footer([message], language)
         try:
             sent = mail.send()
         except Exception as exc:  # any backend's failure: roll back and say so
@@ -431,7 +454,8 @@ def mail_send_combined(
     subject = header_text(subject, SUBJECT_MAX)
     body = body.replace("\r\n", "\n")
     _check(first, Message.Kind.FOLLOW_UP, to, [], subject, body)
-    from_header, from_address = _from_header(by, mail_language(first))
+    language = mail_language(first)
+    from_header, from_address = _from_header(by, language)
     mail = EmailMessage(
         subject=subject,
         body=body,
@@ -461,6 +485,7 @@ def mail_send_combined(
     ]
     with transaction.atomic():
         logged = services.messages_log(items)
+        mail.body = body + answer_footer(logged, language)
         try:
             sent = mail.send()
         except Exception as exc:  # any backend's failure: roll back and say so

@@ -14,8 +14,9 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import expect
 
-from engagements.models import Engagement, Exchange, Flag, Message
+from engagements.models import AnswerLink, Engagement, Exchange, Flag, Message
 from providers import services as provider_services
 from tests import surface
 from tests.browser import axe
@@ -74,6 +75,42 @@ def test_every_page_an_owner_or_a_visitor_sees_has_no_serious_axe_violation_in_e
     if found:
         pytest.fail("serious or critical axe-core violations:\n" + axe.report(found), pytrace=False)
     assert console.errors == []
+
+
+def test_the_providers_answer_pages_have_no_serious_axe_violation_in_english_and_german(
+    page, live_server, team, console
+):
+    """The answer page (no account: tests/browser/test_answer_page.py), with its errors shown,
+    and the pages of a link that does not work or has expired."""
+    from engagements.answers import links
+    from tests.factories import EngagementFactory, ProviderFactory, request_logged
+
+    axe.install(page.context)
+    found: dict[str, list[dict[str, object]]] = {}
+    for language in ("en", "de"):
+        provider = ProviderFactory(workspace=team.workspace, name=f"Lena {language}", languages=[language])
+        engagement = EngagementFactory(workspace=team.workspace, provider=provider, title="Newsletter")
+        token = links.link_issue(message=request_logged(engagement, by=team.alice))
+        expired = links.link_issue(message=request_logged(engagement, by=team.alice))
+        AnswerLink.objects.filter(token_hash=links.token_hash(expired)).update(expires_at=timezone.now())
+        page.context.clear_cookies()
+        _set_language(page, live_server, language)
+        page.goto(reverse("answer", kwargs={"token": token}))
+        if seen := axe.violations(page):
+            found[f"{language} answer page"] = seen
+        page.get_by_test_id("answer-ask").click()  # empty: the question's error is shown
+        expect(page.get_by_test_id("answer-ask-form").locator(".invalid-feedback")).to_be_visible()
+        if seen := axe.violations(page):
+            found[f"{language} answer page with an error"] = seen
+        for name, bad in (("expired", expired), ("invalid", "no-such-token")):
+            page.goto(reverse("answer", kwargs={"token": bad}))
+            assert page.locator("html").get_attribute("lang") == language
+            if seen := axe.violations(page):
+                found[f"{language} {name} link"] = seen
+    if found:
+        pytest.fail("serious or critical axe-core violations:\n" + axe.report(found), pytrace=False)
+    # The expired and broken links answer 410 and 404: Chromium logs those loads.
+    assert [e for e in console.errors if "status of 4" not in e] == []
 
 
 # What has focus, and whether a sighted keyboard user can see it: an outline or a focus shadow.

@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from engagements import demo, flags, services
 from engagements.archive import services as archives
-from engagements.models import DataArchive, Engagement, Flag, Message
+from engagements.models import DataArchive, DueDateProposal, Engagement, Flag, Message
 from outsourcing.models import Membership, Role, User, Workspace
 from outsourcing.services import workspace_create
 from providers.models import Provider
@@ -47,6 +47,18 @@ def _lived_in_workspace() -> Workspace:
         attachments=[SimpleUploadedFile("draft.txt", b"first draft\n", "text/plain")],
     )
     services.message_edit(message=message, by=owner, body="Draft attached (v2).")
+    # A date the provider proposed on their answer page, and the owner's decision.
+    DueDateProposal.objects.create(
+        workspace=workspace,
+        engagement=engagement,
+        message=message,
+        proposed_on=NOW.date() + timedelta(days=9),
+        previous_due_on=engagement.due_on,
+        reason="The images came late.",
+        state=DueDateProposal.State.ACCEPTED,
+        decided_by=owner,
+        decided_at=NOW,
+    )
     flag = Flag.objects.filter(workspace=workspace, resolved_at=None).order_by("pk").first()
     if flag is not None:
         flags.flag_snooze(flag=flag, until=NOW + timedelta(days=2), by=owner)

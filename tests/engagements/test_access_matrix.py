@@ -41,6 +41,9 @@ MATRIX: dict[str, tuple[str, str]] = {
     "engagements:flag_bulk": ACTION,
     "engagements:engagement_bulk": ACTION,
     "engagements:detail": READ,
+    # A due date the provider proposed on their answer page: the owner's side decides.
+    "engagements:proposal_accept": ACTION,
+    "engagements:proposal_decline": ACTION,
     "engagements:edit": EDIT,
     "engagements:status": ACTION,
     # The review form exists once the engagement is completed: until then both go back to the page.
@@ -128,6 +131,9 @@ OPEN_ENDPOINTS = {
     "mail_webhook_mailgun_mime",
     # The calendar feed: its secret token is the only credential (tests/engagements/test_calendar_feed.py).
     "calendar_ics",
+    # The provider's answer page: the signed link in their mail is the only credential
+    # (tests/engagements/test_answers.py).
+    "answer",
     # "Explore a sample workspace": makes the person's own sample, so it needs a log-in and
     # no workspace (tests/engagements/test_first_run.py).
     "sample_workspace",
