@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,7 +16,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import MinValueValidator
-from django.db.models import QuerySet
 from django.template.loader import select_template
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -50,21 +49,6 @@ class MemberChoiceField(forms.ModelChoiceField):
         return obj.display_name
 
 
-class _ProviderOptions:
-    """The provider filter's options: the names alone (Provider.__str__), read as pairs, not models.
-
-    Read when the select is drawn (not for an export); a thousand providers made as models
-    took much of the list page's time.
-    """
-
-    def __init__(self, providers: QuerySet[Provider]) -> None:
-        self.providers = providers
-
-    def __iter__(self) -> Iterator[tuple[Any, str]]:
-        yield "", str(_("Any"))
-        yield from self.providers.values_list("pk", "name")
-
-
 class EngagementFilterForm(forms.Form):
     """The list's filters and sort (GET); invalid values are dropped, never an error page."""
 
@@ -93,7 +77,14 @@ class EngagementFilterForm(forms.Form):
         provider_field: Any = self.fields["provider"]
         provider_field.queryset = Provider.objects.filter(workspace=workspace).order_by("name", "id")
         provider_field.empty_label = _("Any")
-        provider_field.widget.choices = _ProviderOptions(provider_field.queryset)
+        providers = provider_field.queryset
+
+        def provider_options() -> list[tuple[Any, str]]:
+            # Read as (pk, name) pairs (the name is what Provider.__str__ shows), not as a thousand
+            # models, and only when the select is drawn (a callable: Django reads it then).
+            return [("", str(_("Any"))), *providers.values_list("pk", "name")]
+
+        provider_field.widget.choices = provider_options
         members = [(str(u.pk), u.display_name) for u in queries.workspace_members(workspace)]
         owner_field: Any = self.fields["owner"]
         owner_field.choices = [("", _("Anyone")), ("me", _("Me")), *members]

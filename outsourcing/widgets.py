@@ -86,6 +86,11 @@ class QuickSelect(forms.Select):
     ``attrs.html`` writes them (``True`` as a bare name, ``False`` left out).
     """
 
+    def use_required_attribute(self, initial: Any) -> bool:
+        # Django reads the first option to decide, which for lazy choices reads them all once
+        # more; the answer only counts for a required field (BoundField.build_widget_attrs).
+        return self.is_required and super().use_required_attribute(initial)
+
     def render(
         self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
     ) -> SafeString:

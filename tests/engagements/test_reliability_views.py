@@ -705,15 +705,10 @@ def test_the_leaderboard_shows_a_refreshed_providers_new_figures_not_the_ones_de
     before = client.get(url("leaderboard")).context["board"]
     quinn = next(row for row in before.rows if row.provider.name == "Quick Quinn")
     assert quinn.m.requests == 6
-    for days_ago in (3, 4):
-        exchange(
-            Engagement.objects.filter(provider=quinn.provider).get(),
-            days_ago=days_ago,
-            answered_after_hours=None,
-        )
+    exchange(Engagement.objects.filter(provider=quinn.provider).get(), days_ago=3, answered_after_hours=None)
     snapshots.snapshots_refresh(workspace_id=team.workspace.pk)
     after = client.get(url("leaderboard")).context["board"]
-    assert next(row for row in after.rows if row.provider.name == "Quick Quinn").m.requests == 8
+    assert next(row for row in after.rows if row.provider.name == "Quick Quinn").m.requests == 7
 
 
 @pytest.mark.django_db
