@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -27,7 +25,7 @@ from dataclasses import dataclass, field
 from email.utils import format_datetime
 from typing import Any
 
-from bench.__main__ import DEFAULT_URL, SCALE, _prepare_database
+from bench.__main__ import DEFAULT_URL, SCALE, seed_demo_once
 
 REPEAT = int(os.environ.get("BENCH_REPEAT", "30"))
 WRITES = os.environ.get("BENCH_WRITES", "1") != "0"
@@ -38,17 +36,6 @@ EML = (
     "Message-ID: <bench-{token}@bench.test>\r\nDate: {date}\r\nMIME-Version: 1.0\r\n"
     "Content-Type: text/plain; charset=utf-8\r\n\r\nA reply uploaded by the bench ({token}).\r\n"
 )
-
-
-def _seed(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "outsourcing.settings")
-    _prepare_database(url)
-    manage = [sys.executable, "manage.py"]
-    subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], check=True)
-    subprocess.run([*manage, "seed_demo", "--scale", str(SCALE), "--if-empty"], check=True)
-    subprocess.run([*manage, "flag_overdue", "--no-deliver"], check=True, stdout=subprocess.DEVNULL)
-    subprocess.run([*manage, "dbshell", "--", "-c", "ANALYZE"], check=True, stdout=subprocess.DEVNULL)
 
 
 @dataclass
@@ -88,7 +75,7 @@ def _p95(values: list[float]) -> float:
 
 def main() -> int:
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
-    _seed(url)
+    seed_demo_once(url, SCALE)
 
     import django
 
