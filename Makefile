@@ -77,6 +77,7 @@ format: setup-dev
 bench: setup-dev
 	$(PY) -m bench.flagging
 	$(PY) -m bench
+	$(PY) -m bench.pages
 	$(PY) -m bench.reliability
 	$(PY) -m bench.freshness
 	$(PY) -m bench.mail_import

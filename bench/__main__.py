@@ -38,6 +38,18 @@ def _prepare_database(url: str, *, drop: bool = False) -> None:
     conn.close()
 
 
+def seed_demo_once(url: str, scale: int) -> None:
+    """Migrate the database at ``url`` and load the demo at ``scale`` unless it has a workspace; flag and ANALYZE."""
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "outsourcing.settings")
+    _prepare_database(url)
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], check=True)
+    subprocess.run([*manage, "seed_demo", "--scale", str(scale), "--if-empty"], check=True)
+    subprocess.run([*manage, "flag_overdue", "--no-deliver"], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([*manage, "dbshell", "--", "-c", "ANALYZE"], check=True, stdout=subprocess.DEVNULL)
+
+
 def _fresh_workspace(url: str) -> tuple[Any, Any]:
     """A new, migrated throw-away database with one workspace and its owner."""
     os.environ["DATABASE_URL"] = url

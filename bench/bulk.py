@@ -20,13 +20,11 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from datetime import timedelta
 
-from bench.__main__ import REPEAT, _getter, _median_ms, _prepare_database
+from bench.__main__ import REPEAT, _getter, _median_ms, seed_demo_once
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/outsourcing_bench_bulk"
 SCALE = int(os.environ.get("BENCH_BULK_SCALE", "250"))
@@ -59,15 +57,7 @@ def _median_of(fn: Callable[[], object], runs: int = RUNS) -> float:
 
 
 def main() -> int:
-    url = os.environ.get("BENCH_BULK_DATABASE_URL", DEFAULT_URL)
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "outsourcing.settings")
-    _prepare_database(url)
-    manage = [sys.executable, "manage.py"]
-    subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], check=True)
-    subprocess.run([*manage, "seed_demo", "--scale", str(SCALE), "--if-empty"], check=True)
-    subprocess.run([*manage, "flag_overdue", "--no-deliver"], check=True, stdout=subprocess.DEVNULL)
-    subprocess.run([*manage, "dbshell", "--", "-c", "ANALYZE"], check=True, stdout=subprocess.DEVNULL)
+    seed_demo_once(os.environ.get("BENCH_BULK_DATABASE_URL", DEFAULT_URL), SCALE)
 
     import django
 

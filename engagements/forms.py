@@ -26,7 +26,7 @@ from outsourcing.dates import BoundedDateField, BoundedDateInput
 from outsourcing.models import User, Workspace
 from outsourcing.money import format_money, grouped_currency_choices
 from outsourcing.uploads import check_upload
-from outsourcing.widgets import make_searchable
+from outsourcing.widgets import QuickSelect, make_searchable
 from outsourcing.zones import zone_label
 from providers.models import Category, Provider, ResponsePolicy
 from providers.queries import used_currencies
@@ -61,7 +61,10 @@ class EngagementFilterForm(forms.Form):
         choices=Engagement.Status.choices,
         widget=forms.SelectMultiple(attrs={"size": 3}),
     )
-    provider = forms.ModelChoiceField(label=_("Provider"), required=False, queryset=Provider.objects.none())
+    # A workspace may have a thousand providers: their options are written without a template each.
+    provider = forms.ModelChoiceField(
+        label=_("Provider"), required=False, queryset=Provider.objects.none(), widget=QuickSelect
+    )
     owner = forms.ChoiceField(label=_("Owner"), required=False)
     awaiting = forms.ChoiceField(label=_("Awaiting reply"), required=False, choices=AWAITING_CHOICES)
     category = forms.ChoiceField(
@@ -74,6 +77,14 @@ class EngagementFilterForm(forms.Form):
         provider_field: Any = self.fields["provider"]
         provider_field.queryset = Provider.objects.filter(workspace=workspace).order_by("name", "id")
         provider_field.empty_label = _("Any")
+        providers = provider_field.queryset
+
+        def provider_options() -> list[tuple[Any, str]]:
+            # Read as (pk, name) pairs (the name is what Provider.__str__ shows), not as a thousand
+            # models, and only when the select is drawn (a callable: Django reads it then).
+            return [("", str(_("Any"))), *providers.values_list("pk", "name")]
+
+        provider_field.widget.choices = provider_options
         members = [(str(u.pk), u.display_name) for u in queries.workspace_members(workspace)]
         owner_field: Any = self.fields["owner"]
         owner_field.choices = [("", _("Anyone")), ("me", _("Me")), *members]

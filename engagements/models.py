@@ -132,11 +132,14 @@ class Engagement(models.Model):
                 name="eng_ws_awaiting",
                 condition=Q(awaiting_reply=True),
             ),
-            # Needs attention: our answers that are overdue.
+            # Needs attention: our answers that are overdue. The navigation counts them on every
+            # page: with the columns the rule reads (deadlines.our_answer_overdue_q) included, that
+            # COUNT is an index-only scan rather than a visit to every row it counts.
             models.Index(
                 fields=["workspace", "our_answer_due_at"],
                 name="eng_ws_our_answer_due",
                 condition=Q(our_answer_due_at__isnull=False),
+                include=["status", "due_on", "our_turn_since"],
             ),
             models.Index(
                 fields=["delivery_check_at"],
@@ -852,8 +855,13 @@ class Flag(models.Model):
             ),
         ]
         indexes = [
+            # Open flags by deadline; snoozed_until included: the navigation's COUNT of the flags
+            # not snoozed reads the index alone.
             models.Index(
-                fields=["workspace", "due_at"], name="flag_ws_open", condition=Q(resolved_at__isnull=True)
+                fields=["workspace", "due_at"],
+                name="flag_ws_open",
+                condition=Q(resolved_at__isnull=True),
+                include=["snoozed_until"],
             ),
             models.Index(fields=["engagement", "raised_at"], name="flag_engagement"),
         ]
@@ -939,10 +947,12 @@ class Notification(models.Model):
                 name="notification_due",
                 condition=Q(status__in=["pending", "sending"]),
             ),
+            # The bell's unread count on every page: the workspace included, an index-only COUNT.
             models.Index(
                 fields=["recipient", "-created_at"],
                 name="notification_unread",
                 condition=Q(channel="in_app", read_at__isnull=True),
+                include=["workspace"],
             ),
             models.Index(
                 fields=["workspace", "-created_at"],

@@ -140,12 +140,17 @@ def with_open_request_deadlines(engagements: QuerySet[Engagement]) -> QuerySet[E
 
 
 def engagement_for(workspace: Workspace, pk: int) -> Engagement:
-    """One engagement of the workspace, or 404; its review (if any) comes in the same query."""
-    return get_object_or_404(
+    """One engagement of the workspace, or 404; its review (if any) comes in the same query.
+
+    It knows its workspace without asking again (the links to it need the slug).
+    """
+    engagement = get_object_or_404(
         Engagement.objects.select_related("provider", "owner", "review__reviewer"),
         workspace=workspace,
         pk=pk,
     )
+    engagement.workspace = workspace
+    return engagement
 
 
 def message_for(workspace: Workspace, pk: int) -> Message:

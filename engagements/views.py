@@ -452,9 +452,17 @@ def _flag_row_context(back: str, now: datetime) -> dict[str, Any]:
     return {
         "now": now,
         "back": back,
-        "snooze_presets": snooze_presets(today),
-        "snooze_min": today + timedelta(days=1),
-        "snooze_max": today + timedelta(days=flags.MAX_SNOOZE_DAYS),
+        # Each flag row repeats these: formatted once for the page, not once per row.
+        "snooze_presets": [
+            (
+                value,
+                label,
+                f"{formats.date_format(day, 'D')}, {formats.date_format(day, 'SHORT_DATE_FORMAT')}",
+            )
+            for value, label, day in snooze_presets(today)
+        ],
+        "snooze_min": (today + timedelta(days=1)).isoformat(),
+        "snooze_max": (today + timedelta(days=flags.MAX_SNOOZE_DAYS)).isoformat(),
     }
 
 

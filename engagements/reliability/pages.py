@@ -211,11 +211,13 @@ def leaderboard(
     """
     computed_at, pending = None, False
     if period.key in metrics.PERIODS and not client_name:
-        board = snapshots.snapshots_read(workspace_id=workspace.pk, period=period.key, category=category)
-        figures = {pk: payload.figures_from_payload(s.payload) for pk, s in board.providers.items()}
+        board = snapshots.snapshots_read(
+            workspace_id=workspace.pk, period=period.key, category=category, as_text=True
+        )
+        figures = {pk: snapshots.figures_of(s) for pk, s in board.providers.items()}
         # The workspace's own row is there for all categories together only.
         if board.workspace is not None:
-            whole = payload.figures_from_payload(board.workspace.payload)
+            whole = snapshots.figures_of(board.workspace)
         else:
             whole = snapshots.workspace_figures(workspace.pk, period.key) or Metrics()
         computed_at, pending = board.computed_at, board.pending
@@ -228,7 +230,10 @@ def leaderboard(
         )
         whole = groups.pop(WORKSPACE)
         figures = {pk: m for pk, m in groups.items() if pk is not None}
-    providers = Provider.objects.filter(workspace=workspace, pk__in=list(figures))
+    # A row shows the name and the kind: a thousand providers' notes and profiles are not needed.
+    providers = Provider.objects.filter(workspace=workspace, pk__in=list(figures)).only(
+        "id", "workspace_id", "name", "kind"
+    )
     if kind:
         providers = providers.filter(kind=kind)
     currency = snapshots.leading_currency(whole)

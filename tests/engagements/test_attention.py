@@ -638,3 +638,22 @@ def test_only_a_section_with_something_in_it_counts_in_its_alarm_colour(team, pr
         "our-answers-count": "text-bg-secondary",
         "due-soon-count": "text-bg-secondary",
     }
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "engagements:detail",
+        "engagements:message_create",
+        "engagements:flag_snooze",
+        "engagements:flag_unsnooze",
+        "engagements:flag_dismiss",
+        "mail:compose",
+        "providers:detail",
+    ],
+)
+def test_the_rows_quick_links_are_the_urls_django_reverses(name):
+    from engagements.templatetags.engagement_tags import pk_url
+
+    for ws, pk in (("acme", 7), ("other-co", 123456), ("acme", 1)):
+        assert pk_url(name, ws, pk) == reverse(name, kwargs={"ws": ws, "pk": pk})

@@ -132,3 +132,12 @@ def test_the_query_count_does_not_grow_with_the_messages(team, engagement):
     for i in range(2, 20):
         log(i)
     assert _detail_queries(client, engagement) == two
+
+
+def test_the_engagement_page_does_not_read_its_workspace_again(team, engagement):
+    client = team.client_for(team.alice)
+    client.get(url("detail", pk=engagement.pk))  # the first visit also stores the workspace in the session
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url("detail", pk=engagement.pk)).status_code == 200
+    # The membership's query brings the workspace; nothing after it asks for the workspace alone.
+    assert not [q for q in ctx.captured_queries if q["sql"].startswith('SELECT "outsourcing_workspace"')]

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.utils.html import escape
 
 from engagements import services
+from providers.models import Provider
 from tests.engagements.conftest import url
 from tests.factories import EngagementFactory, ProviderFactory
 
@@ -208,3 +211,30 @@ def test_the_query_count_does_not_grow_with_the_rows(team, provider):
             )
     assert _list_queries(client) == two
     assert _list_queries(client) == len(_sorted_by_turn_queries(client))
+
+
+def test_the_query_count_does_not_grow_with_the_providers_in_the_filter(team, provider):
+    client = team.client_for(team.alice)
+    _list_queries(client)  # the first visit also stores the workspace in the session
+    one = _list_queries(client)
+    for i in range(30):
+        ProviderFactory(workspace=team.workspace, name=f"Extra provider {i:02}")
+    assert _list_queries(client) == one
+
+
+def test_the_provider_filter_offers_every_provider_of_the_workspace_by_name_with_the_chosen_one_selected(
+    team, provider
+):
+    ProviderFactory(workspace=team.workspace, name="Ada & <Co>")
+    ProviderFactory(workspace=team.other_workspace, name="Someone else's")
+    page = team.client_for(team.alice).get(url("list"), {"provider": provider.pk}).content.decode()
+    select = re.search(r'<select name="provider"[^>]*>(.*?)</select>', page, re.S)
+    assert select is not None
+    options = re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', select.group(1))
+    ours = Provider.objects.filter(workspace=team.workspace).order_by("name", "id")
+    assert [(value, label) for value, _selected, label in options] == [
+        ("", "Any"),
+        *((str(p.pk), escape(p.name)) for p in ours),
+    ]
+    assert [value for value, selected, _label in options if selected] == [str(provider.pk)]
+    assert "Ada &amp; &lt;Co&gt;" in select.group(1)

@@ -698,3 +698,27 @@ def test_compare_with_others_from_a_scorecard_starts_with_that_provider_chosen_a
     assert not page.context["form"].is_bound and page.context["columns"] == []
     assert "Choose between two and four providers." not in page.content.decode()
     assert f'<option value="{board["quick"].pk}" selected>' in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_leaderboard_shows_a_refreshed_providers_new_figures_not_the_ones_decoded_before(team, board):
+    """Decoded figures are kept by the payload's text: a refresh writes new text, so new figures."""
+    client = team.client_for(team.alice)
+    before = client.get(url("leaderboard")).context["board"]
+    quinn = next(row for row in before.rows if row.provider.name == "Quick Quinn")
+    assert quinn.m.requests == 6
+    exchange(Engagement.objects.filter(provider=quinn.provider).get(), days_ago=3, answered_after_hours=None)
+    snapshots.snapshots_refresh(workspace_id=team.workspace.pk)
+    after = client.get(url("leaderboard")).context["board"]
+    assert next(row for row in after.rows if row.provider.name == "Quick Quinn").m.requests == 7
+
+
+@pytest.mark.django_db
+def test_figures_read_from_the_payloads_text_equal_those_decoded_from_the_payload(team, board):
+    from engagements.reliability import payload
+
+    as_text = snapshots.snapshots_read(workspace_id=team.workspace.pk, period="90", as_text=True)
+    decoded = snapshots.snapshots_read(workspace_id=team.workspace.pk, period="90")
+    assert as_text.providers
+    for pk, snapshot in as_text.providers.items():
+        assert snapshots.figures_of(snapshot) == payload.figures_from_payload(decoded.providers[pk].payload)

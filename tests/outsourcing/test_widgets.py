@@ -64,3 +64,21 @@ def test_tom_select_is_loaded_once_per_page(team):
         page = team.client_for(team.alice).get(f"/w/{team.workspace.slug}/{path}").content.decode()
         assert page.count(TOM_SELECT_JS) == 1, path
         assert page.count("tom-select.bootstrap5.min.css") == 1, path
+
+
+@pytest.mark.parametrize("value", ["1", "3", None])
+def test_the_quick_select_writes_the_markup_djangos_select_writes(value):
+    from django import forms
+
+    from outsourcing.widgets import QuickSelect
+
+    choices = [("", "Any"), ("1", "Ada & <Co>"), ("Agencies", [("2", "Bo"), ("3", 'Cy "C"')])]
+    attrs = {"class": "form-select", "data-on": True, "data-off": False}
+
+    def drawn(widget_class) -> str:
+        html = widget_class(attrs=attrs, choices=choices).render(
+            "provider", value, attrs={"id": "id_provider"}
+        )
+        return "\n".join(line for line in html.splitlines() if line.strip())  # Django's has blank lines
+
+    assert drawn(QuickSelect) == drawn(forms.Select)
