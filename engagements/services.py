@@ -334,7 +334,7 @@ def messages_log(items: Sequence[LogItem], *, checked: bool = False) -> list[Mes
         now = timezone.now()
         for item in items:
             message_check(item.message, now)
-    messages = Message.objects.bulk_create([item.message for item in items])
+    messages = Message.objects.bulk_create([item.message for item in items], batch_size=BATCH)
     for item in items:
         _store_attachments(item.message, item.attachments)
     touched: dict[int, Engagement] = {}
