@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -26,7 +27,7 @@ from django.utils.translation import gettext as _
 from engagements import services
 from engagements.chat.parsers import SLACK, TELEGRAM, WHATSAPP, Chat, ChatMessage
 from engagements.models import ChatSource, ChatUpload, Engagement, Message
-from outsourcing.models import Membership, User, Workspace
+from outsourcing.models import Membership, Role, User, Workspace
 from providers.models import Provider
 
 PROVIDER, SKIP = "provider", "skip"
@@ -312,6 +313,24 @@ def participants_guess(
     if len(left) == 1 and PROVIDER not in guess.values():
         guess[left[0]] = PROVIDER
     return guess
+
+
+def default_zone_name(*, workspace: Workspace, user: User | None) -> str:
+    """The zone WhatsApp's wall-clock times are read in unless someone says otherwise.
+
+    The importing member's own zone; else the workspace owner's (who usually made the export);
+    else the site's display zone.
+    """
+    if user is not None and user.time_zone:
+        return user.time_zone
+    owner_zone = (
+        Membership.objects.filter(workspace=workspace, role=Role.OWNER)
+        .exclude(user__time_zone="")
+        .order_by("joined_at")
+        .values_list("user__time_zone", flat=True)
+        .first()
+    )
+    return owner_zone or settings.DISPLAY_TIME_ZONE
 
 
 def upload_store(*, workspace: Workspace, data: bytes, filename: str, by: User | None) -> ChatUpload:
