@@ -242,8 +242,12 @@ def chat_import(
     zone: tzinfo,
     dry_run: bool = False,
     upload: ChatUpload | None = None,
+    by: User | None = None,
 ) -> ChatPlan:
-    """Log the chat's new lines (all in one transaction) and remember its participants; ``dry_run`` only plans."""
+    """Log the chat's new lines (all in one transaction) and remember its participants; ``dry_run`` only plans.
+
+    An ``engagement`` not saved yet (a new one named on the page) is created with them.
+    """
     plan = chat_plan(
         workspace=workspace,
         chat=chat,
@@ -256,6 +260,8 @@ def chat_import(
     if dry_run:
         return plan
     with transaction.atomic():
+        if engagement is not None and engagement.pk is None:
+            services.engagements_create(workspace=workspace, engagements=[engagement], created_by=by)
         services.messages_log([services.LogItem(m) for m in plan.new], checked=True)
         source_remember(workspace=workspace, chat=chat, provider=provider, participants=participants)
         plan.applied = True
@@ -331,6 +337,17 @@ def default_zone_name(*, workspace: Workspace, user: User | None) -> str:
         .first()
     )
     return owner_zone or settings.DISPLAY_TIME_ZONE
+
+
+def provider_guess(*, workspace: Workspace, chat: Chat) -> Provider | None:
+    """The workspace's one provider called like a participant (or like the chat), if there is exactly one."""
+    names = {n.casefold() for n in [*chat.participants, chat.title]}
+    found = [
+        p
+        for p in Provider.objects.filter(workspace=workspace).only("pk", "name", "workspace_id")
+        if p.name.casefold() in names
+    ]
+    return found[0] if len(found) == 1 else None
 
 
 def upload_store(*, workspace: Workspace, data: bytes, filename: str, by: User | None) -> ChatUpload:

@@ -10,7 +10,6 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from engagements import services
 from engagements.chat import importer
 from engagements.chat.parsers import ChatError, read_export
 from engagements.chat.parsers.whatsapp import AUTO, DMY, MDY, YMD
@@ -142,12 +141,7 @@ class Command(BaseCommand):
             if engagement is None:
                 raise CommandError(f"No engagement {options['engagement']} in this workspace.")
             return engagement
-        if options["dry_run"]:
-            return Engagement(workspace=workspace, provider=provider, title=title)
-        return services.engagement_create(
-            workspace=workspace,
-            provider=provider,
-            owner=None,
-            title=(_("Chat: %(title)s") % {"title": title})[:200],
-            created_by=None,
+        # Created with the messages, in the same transaction (a dry run creates nothing).
+        return Engagement(
+            workspace=workspace, provider=provider, title=(_("Chat: %(title)s") % {"title": title})[:200]
         )

@@ -1,0 +1,170 @@
+"""The chat import pages: upload an export, say who is who and where it goes, preview, import. Thin."""
+
+from __future__ import annotations
+
+import zoneinfo
+from typing import cast
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from engagements.chat import importer
+from engagements.chat.forms import ChatMappingForm, ChatUploadForm
+from engagements.chat.parsers import ChatError, read_export
+from engagements.chat.parsers.whatsapp import AUTO, DMY, MDY, YMD
+from engagements.models import ChatUpload, Engagement
+from outsourcing import zones
+from outsourcing.access import WorkspaceRequest, require_role, workspace_view
+from outsourcing.models import Membership, Role
+from providers.models import Provider
+
+# The preview lists this many of the lines to be logged.
+PREVIEW_LINES = 50
+RECENT = 10
+
+
+def _ws(request: HttpRequest) -> WorkspaceRequest:
+    return cast(WorkspaceRequest, request)
+
+
+@workspace_view()
+@require_http_methods(["GET", "POST"])
+def upload(request: HttpRequest) -> HttpResponse:
+    """Step one: the export file; it is read once here so a wrong file is said at once."""
+    req = _ws(request)
+    require_role(req, Role.MEMBER)
+    form = ChatUploadForm(request.POST, request.FILES) if request.method == "POST" else ChatUploadForm()
+    if request.method == "POST" and form.is_valid():
+        file = form.cleaned_data["file"]
+        stored = importer.upload_store(
+            workspace=req.workspace, data=file["data"], filename=file["name"], by=req.user
+        )
+        return redirect("chat:mapping", ws=req.workspace.slug, pk=stored.pk)
+    recent = ChatUpload.objects.filter(workspace=req.workspace).defer("data").order_by("-created_at")[:RECENT]
+    return render(request, "engagements/chat/upload.html", {"form": form, "uploads": recent})
+
+
+@workspace_view()
+@require_http_methods(["GET", "POST"])
+def mapping(request: HttpRequest, pk: int) -> HttpResponse:
+    """Step two: who is who, which engagement(s), which zone; "Preview" shows, "Import" logs."""
+    req = _ws(request)
+    require_role(req, Role.MEMBER)
+    stored = get_object_or_404(ChatUpload, workspace=req.workspace, pk=pk)
+    data = request.POST if request.method == "POST" else None
+    posted: dict[str, str] = data.dict() if data is not None else {}
+    zone_name = posted.get("time_zone", "") or importer.default_zone_name(
+        workspace=req.workspace, user=req.user
+    )
+    if not zones.is_known(zone_name):
+        zone_name = importer.default_zone_name(workspace=req.workspace, user=req.user)
+    date_order = posted.get("date_order", AUTO)
+    date_order = date_order if date_order in (AUTO, DMY, MDY, YMD) else AUTO
+    zone = zoneinfo.ZoneInfo(zone_name)
+    try:
+        chats = read_export(bytes(stored.data), stored.filename, zone=zone, date_order=date_order)
+    except ChatError as exc:
+        messages.error(request, str(exc))
+        return redirect("chat:upload", ws=req.workspace.slug)
+    wanted = posted.get("chat", "")
+    chat = next((c for c in chats if c.key == wanted), chats[0])
+    source = importer.source_remembered(workspace=req.workspace, chat=chat)
+    providers = Provider.objects.filter(workspace=req.workspace).order_by("name")
+    provider_id = posted.get("provider") or (source.provider_id if source else None)
+    engagements = (
+        Engagement.objects.filter(workspace=req.workspace).select_related("provider").order_by("title")
+    )
+    if provider_id and str(provider_id).isdigit():
+        engagements = engagements.filter(provider_id=provider_id)
+    provider = (
+        providers.filter(pk=provider_id).first() if provider_id and str(provider_id).isdigit() else None
+    )
+    if provider is None and data is None:
+        provider = importer.provider_guess(workspace=req.workspace, chat=chat)
+        if provider is not None:
+            engagements = engagements.filter(provider=provider)
+    members = [
+        m.user
+        for m in Membership.objects.filter(workspace=req.workspace)
+        .select_related("user")
+        .order_by("user__email")
+    ]
+    guess = importer.participants_guess(
+        workspace=req.workspace,
+        chat=chat,
+        provider=provider,
+        remembered=source.participants if source else None,
+    )
+    form = ChatMappingForm(
+        data,
+        chats=chats,
+        chat=chat,
+        providers=providers,
+        engagements=engagements,
+        members=members,
+        guess=guess,
+        initial={"chat": chat.key, "time_zone": zone_name, "provider": provider, "date_order": AUTO},
+    )
+    plan = None
+    if form.is_valid():
+        cleaned = form.cleaned_data
+        engagement = cleaned["engagement"] or (
+            Engagement(
+                workspace=req.workspace,
+                provider=cleaned["provider"],
+                owner=req.user,
+                title=cleaned["new_title"].strip(),
+            )
+            if cleaned["new_title"].strip()
+            else None
+        )
+        ranges = [importer.DateRange(e, start, end) for e, start, end in cleaned["ranges"]]
+        try:
+            plan = importer.chat_import(
+                workspace=req.workspace,
+                chat=chat,
+                provider=cleaned["provider"],
+                participants=cleaned["participants"],
+                engagement=engagement,
+                ranges=ranges,
+                zone=zone,
+                dry_run=request.POST.get("action") != "import",
+                upload=stored,
+                by=req.user,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        if plan is not None and plan.applied:
+            messages.success(
+                request,
+                _(
+                    "Chat imported: %(imported)d logged, %(already)d already there, "
+                    "%(skipped)d left out, %(system)d system lines."
+                )
+                % {
+                    "imported": len(plan.new),
+                    "already": plan.already,
+                    "skipped": plan.skipped,
+                    "system": plan.system,
+                },
+            )
+            target = engagement or (ranges[0].engagement if ranges else None)
+            if target is not None and target.pk:
+                return redirect("engagements:detail", ws=req.workspace.slug, pk=target.pk)
+            return redirect("chat:upload", ws=req.workspace.slug)
+    return render(
+        request,
+        "engagements/chat/mapping.html",
+        {
+            "stored": stored,
+            "chat": chat,
+            "form": form,
+            "plan": plan,
+            "shown": plan.new[:PREVIEW_LINES] if plan else [],
+            "zone": zone,
+        },
+    )
