@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -118,6 +119,31 @@ def _members(workspace: Workspace) -> dict[int, User]:
     return {m.user_id: m.user for m in Membership.objects.filter(workspace=workspace).select_related("user")}
 
 
+class _MessageMaker:
+    """Unsaved log rows of one import, made fast: a 100,000-line chat makes 100,000 of them.
+
+    Django's ``Model(*values)`` with every concrete field's value in order skips the keyword
+    matching of ``Model(**kwargs)`` (several times faster); the values that every row shares
+    are worked out once, from a row made the ordinary way.
+    """
+
+    def __init__(self, *, workspace: Workspace, channel: str) -> None:
+        shared = Message(workspace_id=workspace.pk, channel=channel, source=Message.Source.CHAT)
+        self.names = [f.attname for f in Message._meta.concrete_fields]
+        self.base = [getattr(shared, name) for name in self.names]
+        self.slots = {name: i for i, name in enumerate(self.names)}
+
+    def __call__(self, *, engagement: Engagement, author: User | None, **values: Any) -> Message:
+        row = self.base.copy()
+        for name, value in values.items():
+            row[self.slots[name]] = value
+        message = Message(*row)  # type: ignore[misc]
+        # Through the descriptors, so ``message.engagement`` needs no query later.
+        message.engagement = engagement
+        message.author = author
+        return message
+
+
 def _check_targets(workspace: Workspace, provider: Provider, targets: Iterable[Engagement]) -> None:
     if provider.workspace_id != workspace.pk:
         raise ValidationError(_("Choose a provider of this workspace."))
@@ -180,7 +206,7 @@ def chat_plan(
     _check_targets(workspace, provider, [r.engagement for r in ranges] + ([engagement] if engagement else []))
     members = _members(workspace)
     plan = ChatPlan()
-    channel = CHANNELS[chat.platform]
+    new_message = _MessageMaker(workspace=workspace, channel=CHANNELS[chat.platform])
     now = timezone.now()
     earliest = now - timedelta(days=services.MAX_BACKDATE_DAYS)
     keys = fingerprints(chat)
@@ -213,17 +239,14 @@ def chat_plan(
             continue
         outbound = author is not None
         plan.new.append(
-            Message(
-                workspace_id=workspace.pk,
+            new_message(
                 engagement=target,
                 direction=Message.Direction.OUTBOUND if outbound else Message.Direction.INBOUND,
                 kind=Message.Kind.REQUEST if outbound else Message.Kind.REPLY,
-                channel=channel,
                 occurred_at=message.sent_at,
                 body=body_of(message),
                 sender=message.sender[:300],
                 author=author,
-                source=Message.Source.CHAT,
                 chat_fingerprint=key,
             )
         )

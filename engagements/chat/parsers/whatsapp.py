@@ -105,9 +105,15 @@ def _message(sender: str, when: datetime, text: str) -> ChatMessage:
     body = text.lstrip(MARKS)
     marked = text[:1] in MARKS and text != body
     first, _sep, more = body.partition("\n")
-    if match := _ATTACHED_IOS.match(first.strip(MARKS)) or _ATTACHED_ANDROID.match(first.strip(MARKS)):
+    # The patterns below run only on lines that could match (most lines are plain text: the speed).
+    first_end = first.rstrip(MARKS)[-1:]
+    if first_end in (">", ")") and (
+        match := _ATTACHED_IOS.match(first.strip(MARKS)) or _ATTACHED_ANDROID.match(first.strip(MARKS))
+    ):
         return ChatMessage(sender, when, more, attachments=(match.group(1).strip(MARKS),))
-    if _OMITTED.match(body.strip(MARKS)):
+    if body.rstrip(MARKS + "\n").endswith((">", "omitted", "weggelassen")) and _OMITTED.match(
+        body.strip(MARKS)
+    ):
         return ChatMessage(sender, when, body.strip(MARKS))
     if marked or _SYSTEM.search(first):
         return ChatMessage(sender, when, body, is_system=True)
