@@ -12,7 +12,7 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 
 
-def id_in(column: str, ids: Sequence[int]) -> tuple[str, list[Any]]:
+def id_in(column: str, ids: Sequence[Any]) -> tuple[str, list[Any]]:
     """``column`` among ``ids``: one array parameter on PostgreSQL, which parses and
     plans far faster than thousands of placeholders; a plain list elsewhere."""
     if connection.vendor == "postgresql":

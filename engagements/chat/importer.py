@@ -21,11 +21,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from engagements import services
+from engagements import services, sql
 from engagements.chat.parsers import SLACK, TELEGRAM, WHATSAPP, Chat, ChatMessage
 from engagements.models import ChatSource, ChatUpload, Engagement, Message
 from outsourcing.models import Membership, Role, User, Workspace
@@ -105,13 +105,16 @@ def body_of(message: ChatMessage) -> str:
 
 
 def _logged(workspace: Workspace, keys: list[str]) -> set[str]:
+    """Which of ``keys`` the workspace's log holds (one array parameter per batch: fast to plan)."""
     found: set[str] = set()
-    for start in range(0, len(keys), LOOKUP_BATCH):
-        found.update(
-            Message.objects.filter(
-                workspace=workspace, chat_fingerprint__in=keys[start : start + LOOKUP_BATCH]
-            ).values_list("chat_fingerprint", flat=True)
-        )
+    with connection.cursor() as cursor:
+        for start in range(0, len(keys), LOOKUP_BATCH):
+            where, params = sql.id_in("chat_fingerprint", keys[start : start + LOOKUP_BATCH])
+            cursor.execute(
+                f"SELECT chat_fingerprint FROM {Message._meta.db_table} WHERE workspace_id = %s AND {where}",  # nosec B608
+                [workspace.pk, *params],
+            )
+            found.update(row[0] for row in cursor.fetchall())
     return found
 
 
@@ -285,7 +288,7 @@ def chat_import(
     with transaction.atomic():
         if engagement is not None and engagement.pk is None:
             services.engagements_create(workspace=workspace, engagements=[engagement], created_by=by)
-        services.messages_log([services.LogItem(m) for m in plan.new], checked=True)
+        services.messages_log([services.LogItem(m) for m in plan.new], checked=True, copy=True)
         source_remember(workspace=workspace, chat=chat, provider=provider, participants=participants)
         plan.applied = True
         if upload is not None:
