@@ -32,7 +32,9 @@ def _export(zone) -> bytes:
     while lines < LINES:
         when = start + timedelta(minutes=2 * i)
         if i % 500 == 0:
-            messages.append(ChatMessage("", when, "Messages and calls are end-to-end encrypted.", is_system=True))
+            messages.append(
+                ChatMessage("", when, "Messages and calls are end-to-end encrypted.", is_system=True)
+            )
             lines += 1
         elif i % 10 == 9 and lines + 2 <= LINES:
             messages.append(ChatMessage("Max Owner", when, f"Please check item {i}\nand tell me by Friday"))
