@@ -31,6 +31,11 @@ def _ws(request: HttpRequest) -> WorkspaceRequest:
     return cast(WorkspaceRequest, request)
 
 
+def _pk(value: str) -> int | None:
+    """A posted id, or None for anything that cannot be one (the database's integers end at 2³¹)."""
+    return int(value) if value.isascii() and value.isdigit() and int(value) < 2**31 else None
+
+
 @workspace_view()
 @require_http_methods(["GET", "POST"])
 def upload(request: HttpRequest) -> HttpResponse:
@@ -74,15 +79,13 @@ def mapping(request: HttpRequest, pk: int) -> HttpResponse:
     chat = next((c for c in chats if c.key == wanted), chats[0])
     source = importer.source_remembered(workspace=req.workspace, chat=chat)
     providers = Provider.objects.filter(workspace=req.workspace).order_by("name")
-    provider_id = posted.get("provider") or (source.provider_id if source else None)
+    provider_id = _pk(posted.get("provider", "")) or (source.provider_id if source else None)
     engagements = (
         Engagement.objects.filter(workspace=req.workspace).select_related("provider").order_by("title")
     )
-    if provider_id and str(provider_id).isdigit():
+    if provider_id:
         engagements = engagements.filter(provider_id=provider_id)
-    provider = (
-        providers.filter(pk=provider_id).first() if provider_id and str(provider_id).isdigit() else None
-    )
+    provider = providers.filter(pk=provider_id).first() if provider_id else None
     if provider is None and data is None:
         provider = importer.provider_guess(workspace=req.workspace, chat=chat)
         if provider is not None:
