@@ -1302,6 +1302,18 @@ class ChatUpload(models.Model):
     # What the last import did: {"imported": 120, "already": 3, "system": 2, "skipped": 0}.
     result = models.JSONField(default=dict, blank=True)
 
+    class Status(models.TextChoices):
+        NEW = "new", _("Not imported yet")
+        QUEUED = "queued", _("Waiting for a worker")
+        RUNNING = "running", _("Importing")
+        DONE = "done", _("Imported")
+        FAILED = "failed", _("Failed")
+
+    # A large export is imported by a worker: the page's choices are kept here for it.
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.NEW)
+    options = models.JSONField(default=dict, blank=True)
+    error = models.CharField(_("error"), max_length=500, blank=True)
+
     class Meta:
         verbose_name = _("chat import")
         verbose_name_plural = _("chat imports")

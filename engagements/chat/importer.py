@@ -13,23 +13,28 @@ function as for e-mail, once per engagement.
 from __future__ import annotations
 
 import hashlib
+import logging
+import zoneinfo
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
+from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from engagements import services, sql
-from engagements.chat.parsers import SLACK, TELEGRAM, WHATSAPP, Chat, ChatMessage
+from engagements import jobs, services, sql
+from engagements.chat.parsers import SLACK, TELEGRAM, WHATSAPP, Chat, ChatError, ChatMessage, read_export
 from engagements.models import ChatSource, ChatUpload, Engagement, Message
 from outsourcing.models import Membership, Role, User, Workspace
 from providers.models import Provider
+
+logger = logging.getLogger(__name__)
 
 PROVIDER, SKIP = "provider", "skip"
 MEMBER_PREFIX = "member:"
@@ -294,7 +299,8 @@ def chat_import(
         if upload is not None:
             upload.imported_at = timezone.now()
             upload.result = plan.counts
-            upload.save(update_fields=["imported_at", "result"])
+            upload.status = ChatUpload.Status.DONE
+            upload.save(update_fields=["imported_at", "result", "status"])
     return plan
 
 
@@ -379,3 +385,80 @@ def provider_guess(*, workspace: Workspace, chat: Chat) -> Provider | None:
 def upload_store(*, workspace: Workspace, data: bytes, filename: str, by: User | None) -> ChatUpload:
     """Keep an uploaded export for the mapping, preview and import steps."""
     return ChatUpload.objects.create(workspace=workspace, data=data, filename=filename[:255], created_by=by)
+
+
+# --- Large exports: imported by a worker with the choices made on the page ------------------------
+
+
+def _enqueue(upload_id: int) -> None:
+    try:
+        jobs.send_now("engagements.tasks.import_chat_upload", upload_id)
+    except Exception as error:  # the broker is away: say so on the upload, not with a 500
+        logger.exception("Chat upload %s could not be queued", upload_id)
+        ChatUpload.objects.filter(pk=upload_id, status=ChatUpload.Status.QUEUED).update(
+            status=ChatUpload.Status.FAILED, error=str(error)[:500]
+        )
+
+
+def upload_queue(*, upload: ChatUpload, options: dict[str, Any]) -> bool:
+    """Keep the page's choices on the upload and queue its import; False if one is queued or running."""
+    with transaction.atomic():
+        queued = (
+            ChatUpload.objects.filter(pk=upload.pk)
+            .exclude(status__in=[ChatUpload.Status.QUEUED, ChatUpload.Status.RUNNING])
+            .update(status=ChatUpload.Status.QUEUED, options=options, error="")
+        )
+        if queued:
+            transaction.on_commit(partial(_enqueue, upload.pk))
+    return bool(queued)
+
+
+def _engagement_of(workspace: Workspace, pk: Any) -> Engagement:
+    return Engagement.objects.get(workspace=workspace, pk=pk)
+
+
+def upload_run(upload_id: int) -> str:
+    """The worker's side of ``upload_queue``: claimed once (a redelivered task finds it taken), then imported."""
+    if not ChatUpload.objects.filter(pk=upload_id, status=ChatUpload.Status.QUEUED).update(
+        status=ChatUpload.Status.RUNNING
+    ):
+        return "not queued"
+    upload = ChatUpload.objects.select_related("workspace").get(pk=upload_id)
+    workspace, options = upload.workspace, upload.options
+    try:
+        zone = zoneinfo.ZoneInfo(options["time_zone"])
+        chats = read_export(bytes(upload.data), upload.filename, zone=zone, date_order=options["date_order"])
+        chat = next(c for c in chats if c.key == options["chat"])
+        provider = Provider.objects.get(workspace=workspace, pk=options["provider"])
+        by = User.objects.filter(pk=options.get("by")).first()
+        engagement = None
+        if options.get("engagement"):
+            engagement = _engagement_of(workspace, options["engagement"])
+        elif options.get("new_title"):
+            engagement = Engagement(
+                workspace=workspace, provider=provider, owner=by, title=options["new_title"]
+            )
+        ranges = [
+            DateRange(
+                _engagement_of(workspace, r["engagement"]),
+                date.fromisoformat(r["start"]) if r.get("start") else None,
+                date.fromisoformat(r["end"]) if r.get("end") else None,
+            )
+            for r in options.get("ranges", [])
+        ]
+        chat_import(
+            workspace=workspace,
+            chat=chat,
+            provider=provider,
+            participants=options["participants"],
+            engagement=engagement,
+            ranges=ranges,
+            zone=zone,
+            upload=upload,
+            by=by,
+        )
+    except (ChatError, ValidationError, ObjectDoesNotExist, KeyError, StopIteration, ValueError) as error:
+        message = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+        ChatUpload.objects.filter(pk=upload_id).update(status=ChatUpload.Status.FAILED, error=message[:500])
+        return "failed"
+    return "done"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import zoneinfo
-from typing import cast
+from typing import Any, cast
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -14,7 +15,7 @@ from django.views.decorators.http import require_http_methods
 
 from engagements.chat import importer
 from engagements.chat.forms import ChatMappingForm, ChatUploadForm
-from engagements.chat.parsers import ChatError, read_export
+from engagements.chat.parsers import Chat, ChatError, read_export
 from engagements.chat.parsers.whatsapp import AUTO, DMY, MDY, YMD
 from engagements.models import ChatUpload, Engagement
 from outsourcing import zones
@@ -126,6 +127,11 @@ def mapping(request: HttpRequest, pk: int) -> HttpResponse:
             else None
         )
         ranges = [importer.DateRange(e, start, end) for e, start, end in cleaned["ranges"]]
+        if (
+            request.POST.get("action") == "import"
+            and len(chat.messages) > settings.CHAT_IMPORT_INLINE_MESSAGES
+        ):
+            return _queue(req, stored, chat, cleaned, zone_name, date_order)
         try:
             plan = importer.chat_import(
                 workspace=req.workspace,
@@ -171,3 +177,34 @@ def mapping(request: HttpRequest, pk: int) -> HttpResponse:
             "zone": zone,
         },
     )
+
+
+def _queue(
+    req: WorkspaceRequest, stored: ChatUpload, chat: Chat, cleaned: dict[str, Any], zone: str, order: str
+) -> HttpResponse:
+    """A large chat: its import goes to a worker with the choices made here; this page shows how it goes."""
+    options = {
+        "chat": chat.key,
+        "time_zone": zone,
+        "date_order": order,
+        "provider": cleaned["provider"].pk,
+        "participants": cleaned["participants"],
+        "engagement": cleaned["engagement"].pk if cleaned["engagement"] else None,
+        "new_title": cleaned["new_title"].strip(),
+        "ranges": [
+            {
+                "engagement": e.pk,
+                "start": start.isoformat() if start else "",
+                "end": end.isoformat() if end else "",
+            }
+            for e, start, end in cleaned["ranges"]
+        ],
+        "by": req.user.pk,
+    }
+    if importer.upload_queue(upload=stored, options=options):
+        messages.info(
+            req, _("The chat is being imported in the background; this page shows when it is done.")
+        )
+    else:
+        messages.error(req, _("This chat is being imported already."))
+    return redirect("chat:mapping", ws=req.workspace.slug, pk=stored.pk)

@@ -184,3 +184,41 @@ def test_the_preview_reads_the_same_number_of_queries_for_few_and_many_lines(tea
         counts.append(len(queries))
     # The first request also saves the fresh session (three queries); the lines add none.
     assert counts[1] <= counts[0] <= 25
+
+
+def test_a_large_chat_is_imported_by_a_worker_and_the_page_says_how_it_went(
+    team, anna, landing, settings, django_capture_on_commit_callbacks
+):
+    settings.CHAT_IMPORT_INLINE_MESSAGES = 3
+    stored = _stored(team)
+    client = team.client_for(team.bob)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(_mapping_url(stored.pk), _choices(team, anna, landing, "import"))
+    assert response.status_code == 302 and response.url == _mapping_url(stored.pk)
+    stored.refresh_from_db()
+    assert stored.status == ChatUpload.Status.DONE and stored.result["imported"] == 5
+    assert landing.messages.filter(author=team.alice).count() == 2
+    page = client.get(_mapping_url(stored.pk))
+    assert b'data-testid="chat-status"' in page.content and b"5 messages logged" in page.content
+
+
+def test_a_queued_import_whose_engagement_went_away_fails_with_a_reason(team, anna, landing):
+    from engagements.chat import importer
+
+    stored = _stored(team)
+    options = {
+        "chat": "Anna Design",
+        "time_zone": "Europe/Berlin",
+        "date_order": "auto",
+        "provider": anna.pk,
+        "participants": {"Anna Design": "provider"},
+        "engagement": 999999,
+        "by": team.alice.pk,
+    }
+    ChatUpload.objects.filter(pk=stored.pk).update(status=ChatUpload.Status.QUEUED, options=options)
+    assert importer.upload_run(stored.pk) == "failed"
+    stored.refresh_from_db()
+    assert stored.status == ChatUpload.Status.FAILED and stored.error
+    # A redelivered task finds nothing queued and does nothing.
+    assert importer.upload_run(stored.pk) == "not queued"
+    assert not Message.objects.exists()
