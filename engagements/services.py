@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -336,15 +336,8 @@ def messages_log(items: Sequence[LogItem], *, checked: bool = False, copy: bool 
         for item in items:
             message_check(item.message, now)
     messages = [item.message for item in items]
-    if copy and connection.vendor == "postgresql" and not any(item.attachments for item in items):
-        for message, pk in zip(messages, sql.reserve_ids(Message, len(messages)), strict=True):
-            message.pk = pk
-            # An engagement saved after the row was made (created with the batch): as bulk_create would.
-            if message.engagement_id is None:
-                message.engagement_id = message.engagement.pk
-        sql.copy_objects(Message, messages)
-        for message in messages:
-            message._state.adding, message._state.db = False, connection.alias
+    if copy and not any(item.attachments for item in items):
+        messages = sql.insert_many(Message, messages)
     else:
         messages = Message.objects.bulk_create(messages, batch_size=BATCH)
     for item in items:
@@ -679,7 +672,8 @@ def exchanges_recompute_many(
     if reopen:
         flags.reopen_superseded(Flag.objects.filter(exchange_id__in=reopen))
     if to_create:
-        Exchange.objects.bulk_create(to_create)
+        # Many at once (a chat export's thousands) by COPY on PostgreSQL.
+        sql.insert_many(Exchange, to_create)
     if to_update:
         Exchange.objects.bulk_update(to_update, [*EXCHANGE_FIELDS, "escalation", "next_check_at"])
     if answered:

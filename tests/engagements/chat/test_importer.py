@@ -163,3 +163,46 @@ def test_a_member_of_another_workspace_cannot_be_mapped(team, anna, landing):
         participants={"Max Owner": f"member:{team.charlie.pk}", "Anna Design": "provider"},
     )
     assert plan.skipped == 2 and not landing.messages.filter(direction="out").exists()
+
+
+def test_a_long_chat_goes_in_by_copy_with_its_exchanges_the_same_as_row_by_row(team, anna, landing):
+    from datetime import UTC, datetime, timedelta
+
+    from engagements.chat.parsers import Chat, ChatMessage
+
+    start = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    lines = [
+        ChatMessage("Max Owner" if i % 3 != 2 else "Anna Design", start + timedelta(hours=i), f"line {i}")
+        for i in range(1800)
+    ]
+    chat = Chat(platform="whatsapp", key="long", title="long", messages=lines)
+    plan = _run(team, anna, landing, chat=chat)
+    assert plan.counts["imported"] == 1800
+    by_copy = list(
+        Exchange.objects.filter(engagement=landing)
+        .order_by("requested_at")
+        .values_list("requested_at", "replied_at", "followups", "request_message__body")
+    )
+    assert len(by_copy) == 600 and by_copy[0] == (start, start + timedelta(hours=2), 1, "line 0")
+    mailed = EngagementFactory(workspace=team.workspace, provider=anna, owner=team.alice, title="By mail")
+    services.messages_log(
+        [
+            services.LogItem(
+                Message(
+                    workspace_id=team.workspace.pk,
+                    engagement=mailed,
+                    direction=m.direction,
+                    kind=m.kind,
+                    occurred_at=m.occurred_at,
+                    body=m.body,
+                )
+            )
+            for m in landing.messages.order_by("occurred_at", "id")
+        ]
+    )
+    by_rows = list(
+        Exchange.objects.filter(engagement=mailed)
+        .order_by("requested_at")
+        .values_list("requested_at", "replied_at", "followups", "request_message__body")
+    )
+    assert by_copy == by_rows
