@@ -83,6 +83,7 @@ bench: setup-dev
 	$(PY) -m bench.mail_import
 	$(PY) -m bench.bulk
 	$(PY) -m bench.import_table
+	$(PY) -m bench.chat_import
 	$(PY) -m bench.archive
 	$(PY) -m bench.api
 	$(PY) -m bench.search

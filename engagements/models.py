@@ -293,6 +293,9 @@ class Message(models.Model):
     deleted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # A line of a chat export: a hash of the chat, sender, time and text (engagements.chat), so
+    # importing the same export again adds only what is new.
+    chat_fingerprint = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     class Meta:
         verbose_name = _("message")
@@ -305,6 +308,13 @@ class Message(models.Model):
                 name="message_ws_msgid",
                 condition=~Q(message_id=""),
             ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "chat_fingerprint"],
+                name="message_ws_chat_fingerprint",
+                condition=~Q(chat_fingerprint=""),
+            )
         ]
 
     def __str__(self) -> str:
@@ -1402,3 +1412,63 @@ class DueDateProposal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.engagement_id}: {self.proposed_on} ({self.state})"
+
+
+class ChatSource(models.Model):
+    """One chat (a WhatsApp conversation, a Telegram chat, a Slack channel) imported before.
+
+    Remembers who its participants are — the provider, a member, or nobody to log — and the
+    provider, so the next export of the same chat starts with the same choices.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    platform = models.CharField(_("app"), max_length=10)
+    key = models.CharField(_("chat"), max_length=255)
+    title = models.CharField(_("title"), max_length=255, blank=True)
+    provider = models.ForeignKey(Provider, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # Participant name → "provider", "member:<user id>" or "skip".
+    participants = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "platform", "key"], name="chatsource_ws_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.title or self.key
+
+
+class ChatUpload(models.Model):
+    """A chat export someone uploaded, kept for the mapping, preview and import steps."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    filename = models.CharField(_("file name"), max_length=255, blank=True)
+    data = models.BinaryField(_("content"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("uploaded"), default=timezone.now)
+    imported_at = models.DateTimeField(_("imported"), null=True, blank=True)
+    # What the last import did: {"imported": 120, "already": 3, "system": 2, "skipped": 0}.
+    result = models.JSONField(default=dict, blank=True)
+
+    class Status(models.TextChoices):
+        NEW = "new", _("Not imported yet")
+        QUEUED = "queued", _("Waiting for a worker")
+        RUNNING = "running", _("Importing")
+        DONE = "done", _("Imported")
+        FAILED = "failed", _("Failed")
+
+    # A large export is imported by a worker: the page's choices are kept here for it.
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.NEW)
+    options = models.JSONField(default=dict, blank=True)
+    error = models.CharField(_("error"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("chat import")
+        verbose_name_plural = _("chat imports")
+        indexes = [models.Index(fields=["workspace", "-created_at"], name="chatupload_ws_created")]
+
+    def __str__(self) -> str:
+        return self.filename or str(self.pk)

@@ -16,7 +16,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from engagements import deadlines, flags
+from engagements import deadlines, flags, sql
 from engagements.backlog import backlog_add, backlog_add_for_engagement, backlog_add_for_engagements
 from engagements.clock import BusinessCalendar
 from engagements.exchanges import SUMMARY_FIELDS, LogEntry, derive_exchanges, engagement_summary
@@ -320,13 +320,14 @@ def message_check(message: Message, now: datetime | None = None) -> None:
 
 
 @transaction.atomic
-def messages_log(items: Sequence[LogItem], *, checked: bool = False) -> list[Message]:
+def messages_log(items: Sequence[LogItem], *, checked: bool = False, copy: bool = False) -> list[Message]:
     """Log several messages at once, then recompute each touched engagement once.
 
     What ``message_log`` does for one message, for a batch (the mail
     importer): one INSERT for the rows, one recompute per engagement rather
     than per message. Validation comes first, so a bad item logs nothing (``checked``: the
-    caller has run ``message_check`` on each already).
+    caller has run ``message_check`` on each already). ``copy``: the rows go in with COPY on
+    PostgreSQL (a chat export's 100,000 lines), several times faster than INSERT.
     """
     if not items:
         return []
@@ -334,7 +335,11 @@ def messages_log(items: Sequence[LogItem], *, checked: bool = False) -> list[Mes
         now = timezone.now()
         for item in items:
             message_check(item.message, now)
-    messages = Message.objects.bulk_create([item.message for item in items])
+    messages = [item.message for item in items]
+    if copy and not any(item.attachments for item in items):
+        messages = sql.insert_many(Message, messages)
+    else:
+        messages = Message.objects.bulk_create(messages, batch_size=BATCH)
     for item in items:
         _store_attachments(item.message, item.attachments)
     touched: dict[int, Engagement] = {}
@@ -667,7 +672,8 @@ def exchanges_recompute_many(
     if reopen:
         flags.reopen_superseded(Flag.objects.filter(exchange_id__in=reopen))
     if to_create:
-        Exchange.objects.bulk_create(to_create)
+        # Many at once (a chat export's thousands) by COPY on PostgreSQL.
+        sql.insert_many(Exchange, to_create)
     if to_update:
         Exchange.objects.bulk_update(to_update, [*EXCHANGE_FIELDS, "escalation", "next_check_at"])
     if answered:

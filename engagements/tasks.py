@@ -88,6 +88,7 @@ def refresh_metrics_all() -> int:
 
 # The mail tasks live beside the mail code; importing them here registers them with the worker.
 from engagements.archive import tasks as archive_tasks  # noqa: E402, F401
+from engagements.chat import tasks as chat_tasks  # noqa: E402, F401
 from engagements.mail import imap_tasks, upload_tasks  # noqa: E402, F401
 
 

@@ -531,6 +531,10 @@ FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 MAX_UPLOAD_SIZE = env_int("MAX_UPLOAD_SIZE", 10 * 1024 * 1024)
 # Largest spreadsheet the import reads (engagements/tables/read.py).
 TABLE_IMPORT_MAX_BYTES = env_int("TABLE_IMPORT_MAX_BYTES", 10 * 1024 * 1024)
+# The largest chat export (WhatsApp .txt/.zip, Telegram result.json, Slack .zip) the upload page takes.
+CHAT_IMPORT_MAX_BYTES = env_int("CHAT_IMPORT_MAX_BYTES", 50 * 1024 * 1024)
+# Chats with more messages than this are imported by a worker rather than in the request.
+CHAT_IMPORT_INLINE_MESSAGES = env_int("CHAT_IMPORT_INLINE_MESSAGES", 5000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 

@@ -44,6 +44,7 @@ urlpatterns = [
     path("w/<slug:ws>/reports/", include("engagements.reports.urls")),
     path("w/<slug:ws>/mail/", include("engagements.mail_urls")),
     path("w/<slug:ws>/import/", include("engagements.tables.urls")),
+    path("w/<slug:ws>/chat-import/", include("engagements.chat.urls")),
     path("w/<slug:ws>/data/", include("engagements.archive.urls")),
     path("w/<slug:ws>/calendar/", include("engagements.ical.urls")),
     path("w/<slug:ws>/search/", include("engagements.search.urls")),

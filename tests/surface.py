@@ -24,6 +24,7 @@ from django.utils import timezone
 from api import services as api_services
 from engagements import services as engagement_services
 from engagements.models import (
+    ChatUpload,
     DataArchive,
     DueDateProposal,
     Engagement,
@@ -90,6 +91,7 @@ PK_OF: dict[str, str] = {
     "engagements:saved_view_share": "saved_view",
     "engagements:saved_view_delete": "saved_view",
     "tables:mapping": "table_import",
+    "chat:mapping": "chat_upload",
     "archive:status": "archive",
     "archive:download": "archive",
     "archive:delete": "archive",
@@ -281,6 +283,12 @@ def _side(workspace: Workspace, owner: User, people: list[User]) -> Side:
         data=b"Name,E-Mail\nGrace Hopper,grace@example.net\n",
         created_by=owner,
     )
+    chat_upload = ChatUpload.objects.create(
+        workspace=workspace,
+        filename="WhatsApp Chat with Grace.txt",
+        data=b"30.12.25, 09:05 - Grace: Hello\n",
+        created_by=owner,
+    )
     # A finished export with its zip: the page, the download and the delete have something to act on.
     archive = DataArchive.objects.create(
         workspace=workspace,
@@ -327,6 +335,7 @@ def _side(workspace: Workspace, owner: User, people: list[User]) -> Side:
         "policy": policy,
         "invitation": invitation,
         "table_import": table_import,
+        "chat_upload": chat_upload,
         "archive": archive,
         "api_token": api_token,
         "saved_view": saved_view,

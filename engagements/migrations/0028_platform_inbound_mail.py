@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("engagements", "0026_chat_channels_and_sources"),
+        ("engagements", "0027_chat_import_sources"),
     ]
 
     operations = [

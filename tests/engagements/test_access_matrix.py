@@ -104,6 +104,8 @@ MATRIX: dict[str, tuple[str, str]] = {
     "engagements:message_log_export": READ,
     "tables:upload": EDIT,
     "tables:mapping": EDIT,
+    "chat:upload": EDIT,
+    "chat:mapping": EDIT,
     "archive:index": OWNER_PAGE,
     "archive:status": OWNER_PAGE,
     "archive:download": OWNER_PAGE,

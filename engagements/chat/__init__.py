@@ -1,0 +1,1 @@
+"""Chat exports (WhatsApp, Telegram Desktop, Slack) brought into the message log."""

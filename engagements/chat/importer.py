@@ -1,0 +1,464 @@
+"""Log a chat export's messages on engagements: plan (the preview), then write in one batch.
+
+``chat_import`` is the one entry point; the upload page and ``manage.py import_chat`` both
+call it. Each participant is mapped to the provider (their lines are inbound), a member (ours,
+outbound) or nothing (skipped). Each message gets a fingerprint — a hash of the chat, the
+sender, the instant, the text and how often that same line came before it — stored on the
+message with a per-workspace unique constraint: importing the same export again finds every
+fingerprint logged and adds only the lines that are new. The rows go in through the log's
+own batch service (``services.messages_log``), which derives the exchanges with the same pure
+function as for e-mail, once per engagement.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import zoneinfo
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, tzinfo
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from engagements import jobs, services, sql
+from engagements.chat.parsers import SLACK, TELEGRAM, WHATSAPP, Chat, ChatError, ChatMessage, read_export
+from engagements.models import ChatSource, ChatUpload, Engagement, Message
+from outsourcing.models import Membership, Role, User, Workspace
+from providers.models import Provider
+
+logger = logging.getLogger(__name__)
+
+PROVIDER, SKIP = "provider", "skip"
+MEMBER_PREFIX = "member:"
+CHANNELS = {
+    WHATSAPP: Message.Channel.WHATSAPP,
+    TELEGRAM: Message.Channel.TELEGRAM,
+    SLACK: Message.Channel.SLACK,
+}
+# Fingerprints looked up per query when checking what is logged already.
+LOOKUP_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """Messages dated ``start``…``end`` (both included, either open) go to ``engagement``."""
+
+    engagement: Engagement
+    start: date | None = None
+    end: date | None = None
+
+    def holds(self, day: date) -> bool:
+        return (self.start is None or day >= self.start) and (self.end is None or day <= self.end)
+
+
+@dataclass
+class ChatPlan:
+    """What importing a chat does (or would do): the new rows and the counts of everything else."""
+
+    new: list[Message] = field(default_factory=list)
+    already: int = 0
+    system: int = 0
+    skipped: int = 0
+    outside: int = 0
+    rejected: int = 0
+    applied: bool = False
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {
+            "imported" if self.applied else "new": len(self.new),
+            "already": self.already,
+            "system": self.system,
+            "skipped": self.skipped,
+            "outside": self.outside,
+            "rejected": self.rejected,
+        }
+
+
+def fingerprints(chat: Chat) -> list[str]:
+    """A stable key per message: the same line of the same chat in any later export has the same one."""
+    seen: Counter[tuple[str, datetime, str]] = Counter()
+    keys = []
+    for message in chat.messages:
+        line = (message.sender, message.sent_at, message.text)
+        seen[line] += 1
+        raw = "\x1f".join(
+            (
+                chat.platform,
+                chat.key,
+                message.sender,
+                message.sent_at.isoformat(),
+                message.text,
+                str(seen[line]),
+            )
+        )
+        keys.append(hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest())
+    return keys
+
+
+def body_of(message: ChatMessage) -> str:
+    files = "\n".join(_("[file: %(name)s]") % {"name": name} for name in message.attachments)
+    return "\n".join(part for part in (message.text, files) if part)
+
+
+def _logged(workspace: Workspace, keys: list[str]) -> set[str]:
+    """Which of ``keys`` the workspace's log holds (one array parameter per batch: fast to plan)."""
+    found: set[str] = set()
+    with connection.cursor() as cursor:
+        for start in range(0, len(keys), LOOKUP_BATCH):
+            where, params = sql.id_in("chat_fingerprint", keys[start : start + LOOKUP_BATCH])
+            cursor.execute(
+                f"SELECT chat_fingerprint FROM {Message._meta.db_table} WHERE workspace_id = %s AND {where}",  # nosec B608
+                [workspace.pk, *params],
+            )
+            found.update(row[0] for row in cursor.fetchall())
+    return found
+
+
+def _members(workspace: Workspace) -> dict[int, User]:
+    return {m.user_id: m.user for m in Membership.objects.filter(workspace=workspace).select_related("user")}
+
+
+class _MessageMaker:
+    """Unsaved log rows of one import, made fast: a 100,000-line chat makes 100,000 of them.
+
+    Django's ``Model(*values)`` with every concrete field's value in order skips the keyword
+    matching of ``Model(**kwargs)`` (several times faster); the values that every row shares
+    are worked out once, from a row made the ordinary way.
+    """
+
+    def __init__(self, *, workspace: Workspace, channel: str) -> None:
+        shared = Message(workspace_id=workspace.pk, channel=channel, source=Message.Source.CHAT)
+        self.names = [f.attname for f in Message._meta.concrete_fields]
+        self.base = [getattr(shared, name) for name in self.names]
+        self.slots = {name: i for i, name in enumerate(self.names)}
+
+    def __call__(self, *, engagement: Engagement, author: User | None, **values: Any) -> Message:
+        row = self.base.copy()
+        for name, value in values.items():
+            row[self.slots[name]] = value
+        message = Message(*row)  # type: ignore[misc]
+        # Through the descriptors, so ``message.engagement`` needs no query later.
+        message.engagement = engagement
+        message.author = author
+        return message
+
+
+def _check_targets(workspace: Workspace, provider: Provider, targets: Iterable[Engagement]) -> None:
+    if provider.workspace_id != workspace.pk:
+        raise ValidationError(_("Choose a provider of this workspace."))
+    for engagement in targets:
+        if engagement.workspace_id != workspace.pk or engagement.provider_id != provider.pk:
+            raise ValidationError(
+                _("“%(title)s” is not an engagement of this provider.") % {"title": engagement.title}
+            )
+
+
+def _set_kinds(new: list[Message]) -> None:
+    """Request or follow-up for our lines, by the log form's rule, on each engagement's whole log in time order.
+
+    Ours opens an exchange when none is open (a request) and is a follow-up while one is; a
+    reply from the provider closes it. Auto-replies and "not an answer" close nothing.
+    """
+    by_engagement: dict[int, list[Message]] = {}
+    for message in new:
+        by_engagement.setdefault(message.engagement_id, []).append(message)
+    logged = Message.objects.filter(engagement_id__in=by_engagement, deleted_at=None).values_list(
+        "engagement_id", "occurred_at", "direction", "is_auto_reply", "not_an_answer"
+    )
+    # (when, existing before new at the same instant, ours, closes an exchange, the new row or None)
+    Entry = tuple[datetime, int, bool, bool, Message | None]
+    timeline: dict[int, list[Entry]] = {pk: [] for pk in by_engagement}
+    for pk, at, direction, auto, not_answer in logged:
+        closes = direction == Message.Direction.INBOUND and not auto and not not_answer
+        timeline[pk].append((at, 0, direction == Message.Direction.OUTBOUND, closes, None))
+    for pk, messages in by_engagement.items():
+        for m in messages:
+            ours = m.direction == Message.Direction.OUTBOUND
+            timeline[pk].append((m.occurred_at, 1, ours, not ours, m))
+    for entries in timeline.values():
+        awaiting = False
+        for _at, _order, ours, closes, new_row in sorted(entries, key=lambda e: (e[0], e[1])):
+            if ours:
+                if new_row is not None:
+                    new_row.kind = Message.Kind.FOLLOW_UP if awaiting else Message.Kind.REQUEST
+                awaiting = True
+            elif closes:
+                awaiting = False
+
+
+def chat_plan(
+    *,
+    workspace: Workspace,
+    chat: Chat,
+    provider: Provider,
+    participants: dict[str, str],
+    engagement: Engagement | None,
+    ranges: Sequence[DateRange] = (),
+    zone: tzinfo,
+) -> ChatPlan:
+    """What importing ``chat`` would log, where; writes nothing.
+
+    ``participants`` maps each sender to ``"provider"``, ``"member:<user id>"`` or ``"skip"``
+    (an unmapped sender is skipped). A message goes to the first of ``ranges`` holding its
+    date (in ``zone``), else to ``engagement``; with neither it is counted as outside.
+    """
+    _check_targets(workspace, provider, [r.engagement for r in ranges] + ([engagement] if engagement else []))
+    members = _members(workspace)
+    plan = ChatPlan()
+    new_message = _MessageMaker(workspace=workspace, channel=CHANNELS[chat.platform])
+    now = timezone.now()
+    earliest = now - timedelta(days=services.MAX_BACKDATE_DAYS)
+    keys = fingerprints(chat)
+    logged = _logged(workspace, keys)
+    for message, key in zip(chat.messages, keys, strict=True):
+        if message.is_system:
+            plan.system += 1
+            continue
+        role = participants.get(message.sender, SKIP)
+        author = None
+        if role.startswith(MEMBER_PREFIX):
+            author = members.get(int(role.removeprefix(MEMBER_PREFIX))) if role[7:].isdigit() else None
+            if author is None:
+                plan.skipped += 1
+                continue
+        elif role != PROVIDER:
+            plan.skipped += 1
+            continue
+        if key in logged:
+            plan.already += 1
+            continue
+        day = timezone.localtime(message.sent_at, zone).date()
+        target = next((r.engagement for r in ranges if r.holds(day)), engagement)
+        if target is None:
+            plan.outside += 1
+            continue
+        # Never in the future (a minute's grace for clocks), never more than ten years back: as for the form.
+        if message.sent_at > now + timedelta(minutes=1) or message.sent_at < earliest:
+            plan.rejected += 1
+            continue
+        outbound = author is not None
+        plan.new.append(
+            new_message(
+                engagement=target,
+                direction=Message.Direction.OUTBOUND if outbound else Message.Direction.INBOUND,
+                kind=Message.Kind.REQUEST if outbound else Message.Kind.REPLY,
+                occurred_at=message.sent_at,
+                body=body_of(message),
+                sender=message.sender[:300],
+                author=author,
+                chat_fingerprint=key,
+            )
+        )
+    _set_kinds(plan.new)
+    return plan
+
+
+def chat_import(
+    *,
+    workspace: Workspace,
+    chat: Chat,
+    provider: Provider,
+    participants: dict[str, str],
+    engagement: Engagement | None,
+    ranges: Sequence[DateRange] = (),
+    zone: tzinfo,
+    dry_run: bool = False,
+    upload: ChatUpload | None = None,
+    by: User | None = None,
+) -> ChatPlan:
+    """Log the chat's new lines (all in one transaction) and remember its participants; ``dry_run`` only plans.
+
+    An ``engagement`` not saved yet (a new one named on the page) is created with them.
+    """
+    plan = chat_plan(
+        workspace=workspace,
+        chat=chat,
+        provider=provider,
+        participants=participants,
+        engagement=engagement,
+        ranges=ranges,
+        zone=zone,
+    )
+    if dry_run:
+        return plan
+    with transaction.atomic():
+        if engagement is not None and engagement.pk is None:
+            services.engagements_create(workspace=workspace, engagements=[engagement], created_by=by)
+        services.messages_log([services.LogItem(m) for m in plan.new], checked=True, copy=True)
+        source_remember(workspace=workspace, chat=chat, provider=provider, participants=participants)
+        plan.applied = True
+        if upload is not None:
+            upload.imported_at = timezone.now()
+            upload.result = plan.counts
+            upload.status = ChatUpload.Status.DONE
+            upload.save(update_fields=["imported_at", "result", "status"])
+    return plan
+
+
+def source_remember(
+    *, workspace: Workspace, chat: Chat, provider: Provider, participants: dict[str, str]
+) -> None:
+    ChatSource.objects.update_or_create(
+        workspace=workspace,
+        platform=chat.platform,
+        key=chat.key[:255],
+        defaults={"title": chat.title[:255], "provider": provider, "participants": participants},
+    )
+
+
+def source_remembered(*, workspace: Workspace, chat: Chat) -> ChatSource | None:
+    return ChatSource.objects.filter(workspace=workspace, platform=chat.platform, key=chat.key[:255]).first()
+
+
+def participants_guess(
+    *, workspace: Workspace, chat: Chat, provider: Provider | None, remembered: dict[str, str] | None = None
+) -> dict[str, str]:
+    """Who is who, as far as can be told: what the last import of this chat chose, else names that match.
+
+    A sender called like a member (full name, or first name when only one member has it) is that
+    member; one called like the provider is the provider; when exactly one sender is left and no
+    one is the provider yet, it is the provider (a one-to-one chat). Anyone else is left to choose.
+    """
+    members = _members(workspace)
+    by_name: dict[str, list[int]] = {}
+    for pk, user in members.items():
+        for name in {user.get_full_name(), user.first_name, user.display_name, user.email.split("@")[0]}:
+            if name:
+                by_name.setdefault(name.casefold(), []).append(pk)
+    guess: dict[str, str] = {}
+    for sender in chat.participants:
+        if remembered and sender in remembered:
+            guess[sender] = remembered[sender]
+            continue
+        ids = set(by_name.get(sender.casefold(), []))
+        if len(ids) == 1:
+            guess[sender] = f"{MEMBER_PREFIX}{ids.pop()}"
+        elif provider is not None and sender.casefold() in {
+            provider.name.casefold(),
+            (provider.company or "").casefold(),
+        }:
+            guess[sender] = PROVIDER
+    left = [s for s in chat.participants if s not in guess]
+    if len(left) == 1 and PROVIDER not in guess.values():
+        guess[left[0]] = PROVIDER
+    return guess
+
+
+def default_zone_name(*, workspace: Workspace, user: User | None) -> str:
+    """The zone WhatsApp's wall-clock times are read in unless someone says otherwise.
+
+    The importing member's own zone; else the workspace owner's (who usually made the export);
+    else the site's display zone.
+    """
+    if user is not None and user.time_zone:
+        return user.time_zone
+    owner_zone = (
+        Membership.objects.filter(workspace=workspace, role=Role.OWNER)
+        .exclude(user__time_zone="")
+        .order_by("joined_at")
+        .values_list("user__time_zone", flat=True)
+        .first()
+    )
+    return owner_zone or settings.DISPLAY_TIME_ZONE
+
+
+def provider_guess(*, workspace: Workspace, chat: Chat) -> Provider | None:
+    """The workspace's one provider called like a participant (or like the chat), if there is exactly one."""
+    names = {n.casefold() for n in [*chat.participants, chat.title]}
+    found = [
+        p
+        for p in Provider.objects.filter(workspace=workspace).only("pk", "name", "workspace_id")
+        if p.name.casefold() in names
+    ]
+    return found[0] if len(found) == 1 else None
+
+
+def upload_store(*, workspace: Workspace, data: bytes, filename: str, by: User | None) -> ChatUpload:
+    """Keep an uploaded export for the mapping, preview and import steps."""
+    return ChatUpload.objects.create(workspace=workspace, data=data, filename=filename[:255], created_by=by)
+
+
+# --- Large exports: imported by a worker with the choices made on the page ------------------------
+
+
+def _enqueue(upload_id: int) -> None:
+    try:
+        jobs.send_now("engagements.tasks.import_chat_upload", upload_id)
+    except Exception as error:  # the broker is away: say so on the upload, not with a 500
+        logger.exception("Chat upload %s could not be queued", upload_id)
+        ChatUpload.objects.filter(pk=upload_id, status=ChatUpload.Status.QUEUED).update(
+            status=ChatUpload.Status.FAILED, error=str(error)[:500]
+        )
+
+
+def upload_queue(*, upload: ChatUpload, options: dict[str, Any]) -> bool:
+    """Keep the page's choices on the upload and queue its import; False if one is queued or running."""
+    with transaction.atomic():
+        queued = (
+            ChatUpload.objects.filter(pk=upload.pk)
+            .exclude(status__in=[ChatUpload.Status.QUEUED, ChatUpload.Status.RUNNING])
+            .update(status=ChatUpload.Status.QUEUED, options=options, error="")
+        )
+        if queued:
+            transaction.on_commit(partial(_enqueue, upload.pk))
+    return bool(queued)
+
+
+def _engagement_of(workspace: Workspace, pk: Any) -> Engagement:
+    return Engagement.objects.get(workspace=workspace, pk=pk)
+
+
+def upload_run(upload_id: int) -> str:
+    """The worker's side of ``upload_queue``: claimed once (a redelivered task finds it taken), then imported."""
+    if not ChatUpload.objects.filter(pk=upload_id, status=ChatUpload.Status.QUEUED).update(
+        status=ChatUpload.Status.RUNNING
+    ):
+        return "not queued"
+    upload = ChatUpload.objects.select_related("workspace").get(pk=upload_id)
+    workspace, options = upload.workspace, upload.options
+    try:
+        zone = zoneinfo.ZoneInfo(options["time_zone"])
+        chats = read_export(bytes(upload.data), upload.filename, zone=zone, date_order=options["date_order"])
+        chat = next(c for c in chats if c.key == options["chat"])
+        provider = Provider.objects.get(workspace=workspace, pk=options["provider"])
+        by = User.objects.filter(pk=options.get("by")).first()
+        engagement = None
+        if options.get("engagement"):
+            engagement = _engagement_of(workspace, options["engagement"])
+        elif options.get("new_title"):
+            engagement = Engagement(
+                workspace=workspace, provider=provider, owner=by, title=options["new_title"]
+            )
+        ranges = [
+            DateRange(
+                _engagement_of(workspace, r["engagement"]),
+                date.fromisoformat(r["start"]) if r.get("start") else None,
+                date.fromisoformat(r["end"]) if r.get("end") else None,
+            )
+            for r in options.get("ranges", [])
+        ]
+        chat_import(
+            workspace=workspace,
+            chat=chat,
+            provider=provider,
+            participants=options["participants"],
+            engagement=engagement,
+            ranges=ranges,
+            zone=zone,
+            upload=upload,
+            by=by,
+        )
+    except (ChatError, ValidationError, ObjectDoesNotExist, KeyError, StopIteration, ValueError) as error:
+        message = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+        ChatUpload.objects.filter(pk=upload_id).update(status=ChatUpload.Status.FAILED, error=message[:500])
+        return "failed"
+    return "done"
