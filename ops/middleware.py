@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import Counter, Histogram
 
@@ -64,3 +65,21 @@ class RequestLogMiddleware:
 
 # A label value per method a client may invent would let anyone grow the metrics without bound.
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+# Asked by load balancers and orchestrators, and often with a browser's cookies by a person checking.
+PROBES = frozenset({"/healthz", "/readyz"})
+
+
+class ProbeWithoutSessionMiddleware:
+    """The probes never load a session: a session cookie would make /healthz ask the database for
+    the session and the user (the time-zone middleware reads request.user), so a database outage
+    would fail liveness and restart web hosts that are fine. Before SessionMiddleware."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path in PROBES:
+            request.COOKIES.pop(settings.SESSION_COOKIE_NAME, None)
+        return self.get_response(request)

@@ -42,6 +42,17 @@ def test_liveness_answers_without_a_login_and_without_asking_the_database(
     assert response["Content-Type"] == "application/json"
 
 
+def test_liveness_asks_nothing_of_the_database_even_with_a_logged_in_browsers_cookie(
+    client, team, django_assert_num_queries
+):
+    client.force_login(team.alice)
+    with django_assert_num_queries(0):
+        response = client.get("/healthz")
+    assert response.status_code == 200
+    # The person stays logged in: the probe neither read nor dropped their session.
+    assert client.get("/w/acme/engagements/").status_code == 200
+
+
 def test_readiness_reports_every_check_when_all_is_well(client, beat_alive):
     response = client.get("/readyz")
     assert response.status_code == 200, response.json()
