@@ -37,20 +37,20 @@ OPEN_UNANSWERED = (
 # (GREATEST ignores NULLs: a request without such a deadline must not count as past it.)
 REPLY_DUE = f"e.reply_due_at IS NOT NULL AND GREATEST(e.reply_due_at, r.created_at + {GRACE}) < {CUTOFF}"
 GHOSTED_DUE_AT = (
-    "GREATEST(e.ghosted_due_at, (SELECT max(o.created_at) FROM engagements_message o"
+    "GREATEST(e.ghosted_due_at, (SELECT max(o.created_at) FROM engagements_message o"  # nosec B608 (constants)
     " WHERE o.engagement_id = e.engagement_id AND o.direction = 'out' AND o.deleted_at IS NULL"
     f" AND o.occurred_at >= e.requested_at) + {GRACE})"
 )
 DUE = f"SELECT count(*) {OPEN_UNANSWERED} AND {REPLY_DUE}"
 DUE_UNFLAGGED = (
-    f"{DUE} AND NOT EXISTS (SELECT 1 FROM engagements_flag f"
+    f"{DUE} AND NOT EXISTS (SELECT 1 FROM engagements_flag f"  # nosec B608 (constants)
     " WHERE f.exchange_id = e.id AND f.kind IN ('reply_overdue', 'ghosted'))"
 )
 GHOSTED_DUE = (
     f"SELECT count(*) {OPEN_UNANSWERED} AND e.ghosted_due_at IS NOT NULL AND {GHOSTED_DUE_AT} < {CUTOFF}"
 )
 GHOSTED_UNFLAGGED = (
-    f"{GHOSTED_DUE} AND NOT EXISTS (SELECT 1 FROM engagements_flag f"
+    f"{GHOSTED_DUE} AND NOT EXISTS (SELECT 1 FROM engagements_flag f"  # nosec B608 (constants)
     " WHERE f.exchange_id = e.id AND f.kind = 'ghosted')"
 )
 # A flag raised before its deadline, or for a request whose answer was already in the log.
