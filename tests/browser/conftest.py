@@ -89,6 +89,8 @@ def pick(page: object, select_id: str, labels: list[str]) -> None:
     # A page sent back with an error puts focus in its field already: a click there would close it.
     if "focus" not in (wrapper.get_attribute("class") or "").split():
         wrapper.locator(".ts-control").click()
+    # Typed only once the search box has the focus, as a person sees the cursor first.
+    expect(page.locator(f"#{select_id}-ts-control")).to_be_focused()  # type: ignore[attr-defined]
     chosen = page.locator(f".ts-wrapper:has(#{select_id}-ts-control) .ts-control .item")  # type: ignore[attr-defined]
     for label in labels:
         if label in [text.removesuffix("×").strip() for text in chosen.all_inner_texts()]:
@@ -97,4 +99,6 @@ def pick(page: object, select_id: str, labels: list[str]) -> None:
         # Tom Select filters after a short pause while typing: wait for the match like a person.
         expect(page.locator(f"#{select_id}-ts-dropdown .option.active")).to_have_text(label)  # type: ignore[attr-defined]
         page.keyboard.press("Enter")  # type: ignore[attr-defined]
+        # The search box empties once the choice is taken: only then the next one is typed.
+        expect(page.locator(f"#{select_id}-ts-control")).to_have_value("")  # type: ignore[attr-defined]
     page.keyboard.press("Escape")  # type: ignore[attr-defined]

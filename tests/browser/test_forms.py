@@ -92,6 +92,8 @@ def test_two_languages_are_picked_by_typing_and_enter_and_both_are_saved(page, c
 
     # The country is searchable too; choosing it swaps in its time zone, searchable again.
     page.locator("#div_id_country .ts-control").click()
+    # Typed once the search box has the focus, as a person sees the cursor first.
+    expect(page.locator("#id_country-ts-control")).to_be_focused()
     page.keyboard.type("Fran")
     # As a person does: wait until the list shows the match, then press Enter.
     expect(page.locator("#id_country-ts-dropdown .option.active")).to_have_text("France")
@@ -101,10 +103,16 @@ def test_two_languages_are_picked_by_typing_and_enter_and_both_are_saved(page, c
 
     languages = page.get_by_role("combobox", name="Languages")
     languages.click()
+    expect(languages).to_be_focused()
     page.keyboard.type("Fren")
+    expect(languages).to_have_value("Fren")
     expect(page.locator("#id_languages-ts-dropdown .option.active")).to_have_text("French")
     page.keyboard.press("Enter")
+    # As a person sees French chosen and the search box empty again before typing on.
+    expect(page.locator("#div_id_languages .ts-control .item")).to_have_count(1)
+    expect(languages).to_have_value("")
     page.keyboard.type("Germ")
+    expect(languages).to_have_value("Germ")
     expect(page.locator("#id_languages-ts-dropdown .option.active")).to_have_text("German")
     page.keyboard.press("Enter")
     page.keyboard.press("Escape")
