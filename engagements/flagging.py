@@ -21,11 +21,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from engagements import deadlines, flags
+from engagements import deadlines, flags, sql
 from engagements.backlog import backlog_add
 from engagements.models import Engagement, Exchange, Flag
 
@@ -53,12 +53,7 @@ class PassReport:
         )
 
 
-def _locked(queryset: object) -> object:
-    # SKIP LOCKED lets concurrent passes share the work instead of queueing on
-    # each other's rows. OF self: only the claimed table's rows are locked.
-    if connection.features.has_select_for_update_skip_locked:
-        return queryset.select_for_update(skip_locked=True, of=("self",))  # type: ignore[attr-defined]
-    return queryset
+_locked = sql.skip_locked
 
 
 def _exchange_batch(now: datetime, report: PassReport, batch_size: int) -> int:

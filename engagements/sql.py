@@ -107,3 +107,14 @@ def insert_many(model: type[models.Model], objects: list[Any]) -> list[Any]:
     for obj in objects:
         obj._state.adding, obj._state.db = False, connection.alias
     return objects
+
+
+def skip_locked[T: models.QuerySet[Any]](queryset: T) -> T:
+    """Lock the rows a claim reads, skipping those another transaction holds (where the database can).
+
+    SKIP LOCKED lets concurrent runs (two beats, several workers) share the work instead of
+    queueing on each other's rows; OF self: only the claimed table's rows are locked.
+    """
+    if connection.features.has_select_for_update_skip_locked:
+        return queryset.select_for_update(skip_locked=True, of=("self",))
+    return queryset

@@ -25,11 +25,7 @@ def flag_overdue() -> str:
 
 @shared_task(name="engagements.tasks.deliver_notifications")
 def deliver_notifications(ids: list[int]) -> dict[str, int]:
-    results: dict[str, int] = {}
-    for pk in ids:
-        outcome = notifications.deliver(pk)
-        results[outcome] = results.get(outcome, 0) + 1
-    return results
+    return notifications.deliver_many(ids)
 
 
 @shared_task(name="engagements.tasks.deliver_due_notifications")

@@ -90,6 +90,8 @@ class SmtpInbox:
     def __init__(self) -> None:
         self.envelopes: list = []
         self.refuse: set[str] = set()
+        # The client's address and port per message: one pair per SMTP connection.
+        self.peers: list = []
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
@@ -99,7 +101,12 @@ class SmtpInbox:
 
     async def handle_DATA(self, server, session, envelope):
         self.envelopes.append(envelope)
+        self.peers.append(session.peer)
         return "250 OK"
+
+    @property
+    def connections(self) -> int:
+        return len(set(self.peers))
 
     @property
     def messages(self) -> list[bytes]:

@@ -7,13 +7,14 @@ from collections import defaultdict
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from engagements.models import Notification
 from engagements.notifications.outbox import RENDER_RELATED
+from engagements.sql import skip_locked
 from outsourcing.mail_headers import header_text
 
 logger = logging.getLogger(__name__)
@@ -26,9 +27,8 @@ def send_daily_digests() -> int:
         rows = Notification.objects.filter(status=Notification.Status.DIGEST).select_related(
             *RENDER_RELATED, "recipient"
         )
-        if connection.features.has_select_for_update_skip_locked:
-            # A second digest run at the same time skips what this one took.
-            rows = rows.select_for_update(skip_locked=True, of=("self",))
+        # A second digest run at the same time skips what this one took.
+        rows = skip_locked(rows)
         by_recipient: dict[int, list[Notification]] = defaultdict(list)
         for row in rows.order_by("recipient_id", "created_at"):
             if row.recipient_id is not None:

@@ -22,8 +22,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMessage
-from django.db import connection
+from django.core.mail import EmailMessage, mailers
+from django.core.mail.backends.base import BaseEmailBackend
+from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -31,7 +32,7 @@ from django.utils.translation import gettext as _
 
 from engagements import jobs
 from engagements.models import Engagement, Flag, Notification
-from engagements.sql import id_in
+from engagements.sql import id_in, skip_locked
 from outsourcing import formats as date_formats
 from outsourcing.mail_headers import header_text
 from outsourcing.models import Membership, Role, User, Workspace
@@ -42,6 +43,11 @@ MAX_ATTEMPTS = 8
 # What rendering a notification's text reads (Notification.headline, .message, .link).
 RENDER_RELATED = ("workspace", "flag__engagement__provider")
 WEBHOOK_TIMEOUT = 10
+# Rows one sweep (a minute) queues at most: about what two workers deliver in that minute,
+# so a backlog (a broker outage's, a first pass's) drains in minutes, not at a fixed trickle.
+SWEEP_LIMIT = 20_000
+# Rows marked per statement (SQLite's parameter limit).
+SWEEP_MARK_BATCH = 5_000
 
 
 class PermanentDeliveryError(Exception):
@@ -183,32 +189,35 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(2 ** max(attempts - 1, 0), 360))
 
 
+def _claimable(now: datetime) -> Q:
+    """Pending (queued or not), or left behind by a worker whose lease ran out."""
+    lapsed = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    return Q(next_attempt_at__lte=now) & (
+        Q(status=Notification.Status.PENDING) | (Q(status=Notification.Status.SENDING) & lapsed)
+    )
+
+
 def claim(pk: int, now: datetime) -> bool:
     """Take the row for this worker: pending and due, or left behind by a dead worker."""
-    claimed = (
-        Notification.objects.filter(
-            pk=pk,
-            status__in=[Notification.Status.PENDING, Notification.Status.SENDING],
-            next_attempt_at__lte=now,
-        )
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .update(
-            status=Notification.Status.SENDING,
-            lease_until=now + timedelta(seconds=settings.NOTIFICATION_LEASE_SECONDS),
-            attempts=F("attempts") + 1,
-        )
+    claimed = Notification.objects.filter(_claimable(now), pk=pk).update(
+        status=Notification.Status.SENDING,
+        lease_until=now + timedelta(seconds=settings.NOTIFICATION_LEASE_SECONDS),
+        attempts=F("attempts") + 1,
     )
     return claimed == 1
 
 
-def deliver(pk: int, *, now: datetime | None = None) -> str:
-    """Deliver one notification; returns "sent", "retry", "failed" or "skipped"."""
+def deliver(pk: int, *, now: datetime | None = None, mail: BaseEmailBackend | None = None) -> str:
+    """Deliver one notification; returns "sent", "retry", "failed" or "skipped".
+
+    ``mail``: an open mail connection to send through (a batch shares one), else one of its own.
+    """
     now = now or timezone.now()
     if not claim(pk, now):
         return "skipped"
     notification = Notification.objects.select_related(*RENDER_RELATED, "recipient").get(pk=pk)
     try:
-        _send(notification)
+        _send(notification, mail)
     except PermanentDeliveryError as exc:
         _record_failure(notification, str(exc), permanent=True, now=now)
         return "failed"
@@ -222,6 +231,24 @@ def deliver(pk: int, *, now: datetime | None = None) -> str:
     return "sent"
 
 
+def deliver_many(ids: Sequence[int]) -> dict[str, int]:
+    """Deliver a batch through one mail connection (connecting once, not per e-mail); outcomes counted.
+
+    Each row is still claimed, sent and recorded on its own, so a worker killed mid-batch
+    leaves at most the one row it was sending to come round again.
+    """
+    outcomes: dict[str, int] = {}
+    mail = mailers.default
+    mail.open()
+    try:
+        for pk in ids:
+            outcome = deliver(pk, mail=mail)
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    finally:
+        mail.close()
+    return outcomes
+
+
 def _record_failure(notification: Notification, error: str, *, permanent: bool, now: datetime) -> None:
     Notification.objects.filter(pk=notification.pk).update(
         status=Notification.Status.FAILED if permanent else Notification.Status.PENDING,
@@ -231,21 +258,33 @@ def _record_failure(notification: Notification, error: str, *, permanent: bool, 
     )
 
 
-def due_for_delivery(now: datetime, limit: int = 1000) -> list[int]:
-    """Pending rows whose time has come, and rows whose worker's lease ran out."""
-    return list(
-        Notification.objects.filter(
-            status__in=[Notification.Status.PENDING, Notification.Status.SENDING], next_attempt_at__lte=now
-        )
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .order_by("next_attempt_at", "id")
-        .values_list("pk", flat=True)[:limit]
+def due_for_delivery(now: datetime, limit: int = SWEEP_LIMIT) -> list[int]:
+    """Pending rows whose time has come and rows whose worker's lease ran out, marked as queued.
+
+    The mark (a lease on a pending row, of the same length as a worker's) keeps the next
+    sweep, or the second beat's, from queueing a row again while it waits in the queue; a row
+    whose task was lost comes round once that lease runs out. A row a dead worker left is
+    pending again. Returns the ids to queue, oldest due first.
+    """
+    lease = now + timedelta(seconds=settings.NOTIFICATION_LEASE_SECONDS)
+    lapsed = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    due = Notification.objects.filter(
+        lapsed,
+        status__in=[Notification.Status.PENDING, Notification.Status.SENDING],
+        next_attempt_at__lte=now,
     )
+    with transaction.atomic():
+        ids = list(skip_locked(due.order_by("next_attempt_at", "id")).values_list("pk", flat=True)[:limit])
+        for start in range(0, len(ids), SWEEP_MARK_BATCH):
+            Notification.objects.filter(pk__in=ids[start : start + SWEEP_MARK_BATCH]).update(
+                status=Notification.Status.PENDING, lease_until=lease
+            )
+    return ids
 
 
-def _send(notification: Notification) -> None:
+def _send(notification: Notification, mail: BaseEmailBackend | None = None) -> None:
     if notification.channel == Notification.Channel.EMAIL:
-        _send_email(notification)
+        _send_email(notification, mail)
     elif notification.channel == Notification.Channel.WEBHOOK:
         _send_webhook(notification)
     # In-app notifications are delivered by existing.
@@ -255,7 +294,7 @@ def _absolute(url: str) -> str:
     return settings.SITE_URL + url if url.startswith("/") else url
 
 
-def _send_email(notification: Notification) -> None:
+def _send_email(notification: Notification, mail: BaseEmailBackend | None = None) -> None:
     recipient: User | None = notification.recipient
     if recipient is None or not recipient.email:
         raise PermanentDeliveryError("no recipient address")
@@ -271,7 +310,10 @@ def _send_email(notification: Notification) -> None:
         to=[recipient.email],
         headers={"Message-ID": f"<{notification.idempotency_key}@outsourcing-tracker>"},
     )
-    message.send()
+    if mail is None:
+        message.send()
+    else:
+        mail.send_messages([message])
 
 
 def webhook_payload(notification: Notification) -> bytes:
