@@ -162,6 +162,15 @@ def smtp_server(settings):
 
 
 @pytest.fixture
+def silent_redis():
+    """A Redis that accepts connections and never answers (realparts.silent_server)."""
+    from tests.realparts import silent_server
+
+    with silent_server() as server:
+        yield server
+
+
+@pytest.fixture
 def smtp_down(settings):
     """Django's mail goes to a port nobody listens on: the connection is refused."""
     from tests.realparts import free_port, smtp_settings

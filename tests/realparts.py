@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -193,3 +195,55 @@ class BannerServer:
     def finished(self) -> list[bytes]:
         self.thread.join(10)
         return self.received
+
+
+@dataclass
+class SilentServer:
+    port: int
+    accepted: list[socket.socket] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+
+@contextlib.contextmanager
+def silent_server() -> Iterator[SilentServer]:
+    """A real socket that accepts and never answers, as a host behind a cut link does."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    server = SilentServer(port=listener.getsockname()[1])
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.05)
+        while not stop.is_set():
+            try:
+                client, _address = listener.accept()
+            except TimeoutError:
+                continue
+            server.accepted.append(client)  # held open, never answered
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        stop.set()
+        thread.join()
+        for client in server.accepted:
+            client.close()
+        listener.close()
+
+
+def caches_at(url: str) -> dict[str, dict[str, object]]:
+    options = {"socket_timeout": 0.2, "socket_connect_timeout": 0.2}
+    """The default and rate-limit caches at ``url``, with short timeouts."""
+    return {
+        "default": {"BACKEND": "outsourcing.cache.ForgivingRedisCache", "LOCATION": url, "OPTIONS": options},
+        "ratelimit": {
+            "BACKEND": "outsourcing.cache.GuardedRedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": "rl",
+            "OPTIONS": options,
+        },
+    }

@@ -68,7 +68,9 @@ def test_a_queued_row_is_still_claimed_and_sent_once(team, smtp_server):
 def test_a_row_a_dead_worker_left_sending_is_swept_up_and_sent_once(team, settings, smtp_server):
     settings.NOTIFICATION_LEASE_SECONDS = 60
     now = timezone.now()
-    (pk,) = _emails(team, 1, status=Notification.Status.SENDING, lease_until=now - timedelta(seconds=1), attempts=1)
+    (pk,) = _emails(
+        team, 1, status=Notification.Status.SENDING, lease_until=now - timedelta(seconds=1), attempts=1
+    )
     (held,) = Notification.objects.bulk_create(
         [
             Notification(

@@ -4,10 +4,6 @@ host behind a cut link does for a connection made before the cut."""
 
 from __future__ import annotations
 
-import socket
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from unittest import mock
 
 import pytest
@@ -21,54 +17,7 @@ from engagements import jobs
 from outsourcing import limits
 from outsourcing.celery import app
 from outsourcing.redis_guard import BROKER, CACHE, Unavailable
-
-
-@dataclass
-class SilentServer:
-    port: int
-    accepted: list[socket.socket] = field(default_factory=list)
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-
-@pytest.fixture
-def silent_redis() -> Iterator[SilentServer]:
-    listener = socket.create_server(("127.0.0.1", 0))
-    server = SilentServer(port=listener.getsockname()[1])
-    stop = threading.Event()
-
-    def accept() -> None:
-        listener.settimeout(0.05)
-        while not stop.is_set():
-            try:
-                connection, _address = listener.accept()
-            except TimeoutError:
-                continue
-            server.accepted.append(connection)  # held open, never answered
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield server
-    stop.set()
-    thread.join()
-    for connection in server.accepted:
-        connection.close()
-    listener.close()
-
-
-def _caches_at(url: str) -> dict[str, dict[str, object]]:
-    options = {"socket_timeout": 0.2, "socket_connect_timeout": 0.2}
-    return {
-        "default": {"BACKEND": "outsourcing.cache.ForgivingRedisCache", "LOCATION": url, "OPTIONS": options},
-        "ratelimit": {
-            "BACKEND": "outsourcing.cache.GuardedRedisCache",
-            "LOCATION": url,
-            "KEY_PREFIX": "rl",
-            "OPTIONS": options,
-        },
-    }
+from tests.realparts import caches_at as _caches_at
 
 
 def test_the_default_cache_reads_as_empty_while_redis_does_not_answer_and_asks_it_once(silent_redis):
