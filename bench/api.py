@@ -11,11 +11,9 @@ API page within 2× of its HTML page.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Callable
 
-from bench.__main__ import REPEAT, _median_ms, _prepare_database
+from bench.__main__ import REPEAT, _median_ms, seed_demo_once
 from bench.reliability import DEFAULT_URL, SCALE
 
 TARGET_RATIO = 2.0
@@ -25,12 +23,7 @@ PAGE = 25
 def main() -> int:
     url = os.environ.get("BENCH_API_DATABASE_URL", DEFAULT_URL)
     scale = int(os.environ.get("BENCH_API_SCALE", str(SCALE)))
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "outsourcing.settings")
-    _prepare_database(url)
-    manage = [sys.executable, "manage.py"]
-    subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], check=True)
-    subprocess.run([*manage, "seed_demo", "--scale", str(scale), "--if-empty"], check=True)
+    seed_demo_once(url, scale)
 
     import django
 
