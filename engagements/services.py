@@ -336,7 +336,8 @@ def messages_log(items: Sequence[LogItem], *, checked: bool = False, copy: bool 
         for item in items:
             message_check(item.message, now)
     messages = [item.message for item in items]
-    if copy and not any(item.attachments for item in items):
+    if copy:
+        # insert_many sets each row's id, so the attachments below find their message.
         messages = sql.insert_many(Message, messages)
     else:
         messages = Message.objects.bulk_create(messages, batch_size=BATCH)
