@@ -333,8 +333,9 @@ def chat_import(
     """Log the chat's new lines and remember its participants; ``dry_run`` only plans.
 
     In the request, all in one transaction. A worker's import (``run``: the id its claim took)
-    writes batches of ``WRITE_BATCH``, each in its own transaction with the upload's progress: a
-    worker that dies leaves whole batches, and a retry finds them by fingerprint and goes on.
+    writes batches of ``WRITE_BATCH``, each in its own transaction with the upload's progress, and
+    derives the exchanges once at the end: a worker that dies leaves whole batches (and exchanges
+    behind the log until the retry), and a retry finds them by fingerprint and goes on.
     An ``engagement`` not saved yet (a new one named on the page) is created with them.
     """
     plan = chat_plan(
@@ -358,6 +359,10 @@ def chat_import(
             services.engagements_create(workspace=workspace, engagements=[engagement], created_by=by)
         if not run:
             services.messages_log(items, checked=True, copy=True)
+        else:
+            # Once, after the batches; every target, so a retry after a crash here still does it.
+            targets = {e.pk: e for e in [engagement, *(r.engagement for r in ranges)] if e is not None}
+            services.exchanges_recompute_many(engagements=list(targets.values()))
         source_remember(
             workspace=workspace,
             chat=chat,
@@ -404,7 +409,10 @@ def _write_batches(
         with transaction.atomic():
             if engagement is not None and engagement.pk is None:
                 services.engagements_create(workspace=workspace, engagements=[engagement], created_by=by)
-            services.messages_log(items[start : start + WRITE_BATCH], checked=True, copy=True)
+            # The exchanges are derived once at the end, not again after every batch.
+            services.messages_log(
+                items[start : start + WRITE_BATCH], checked=True, copy=True, recompute=False
+            )
             if not held.update(done=min(start + WRITE_BATCH, len(items)), heartbeat_at=timezone.now()):
                 raise RunTakenOver
 

@@ -63,6 +63,10 @@ def test_the_worker_writes_in_batches_and_records_its_progress_after_each(team, 
         total,
         "",
     )
+    # The exchanges were derived once after the last batch: deriving them again changes nothing.
+    derived = list(landing.exchanges.values_list("requested_at", "replied_at"))
+    services.exchanges_recompute_many(engagements=[landing])
+    assert derived and derived == list(landing.exchanges.values_list("requested_at", "replied_at"))
 
 
 def test_the_status_partial_shows_the_figures_and_polls_while_running(team, anna, landing):
