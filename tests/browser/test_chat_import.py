@@ -65,7 +65,10 @@ def _two_months() -> tuple[tuple[date, date], tuple[date, date]]:
 def test_a_chat_over_two_months_is_split_by_date_range_onto_two_engagements(
     page, console, team, live_server, tmp_path
 ):
-    anna = ProviderFactory(workspace=team.workspace, name="Anna Design")
+    # Anna lives seven or eight hours ahead of Bob: the log shows her own time beside his.
+    anna = ProviderFactory(workspace=team.workspace, name="Anna Design", time_zone="Asia/Manila")
+    team.bob.time_zone = "Europe/Berlin"
+    team.bob.save(update_fields=["time_zone"])
     spring = EngagementFactory(
         workspace=team.workspace, provider=anna, owner=team.bob, title="Spring campaign"
     )
@@ -110,4 +113,8 @@ def test_a_chat_over_two_months_is_split_by_date_range_onto_two_engagements(
         bodies = sorted(shown.locator(".message-body").all_inner_texts())
         assert bodies == sorted(logged.values_list("body", flat=True))
         assert all(b.startswith(f"{start:%B} ") for b in bodies), "only this range's lines"
+        assert page.get_by_test_id("sender-time").count() == logged.filter(sender="Anna Design").count()
+    # On a phone the sender's time wraps with the rest of the line: nothing reaches sideways.
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
     assert console.errors == []
