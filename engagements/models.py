@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -296,6 +296,11 @@ class Message(models.Model):
     # A line of a chat export: a hash of the chat, sender, time and text (engagements.chat), so
     # importing the same export again adds only what is new.
     chat_fingerprint = models.CharField(max_length=64, blank=True, default="", db_default="")
+    # The zone the sender lives in (IANA name), where known (a chat's participant): the log shows
+    # their wall-clock time beside ours. The instant itself is ``occurred_at``, always UTC.
+    sender_time_zone = models.CharField(
+        _("sender's time zone"), max_length=64, blank=True, default="", db_default=""
+    )
 
     class Meta:
         verbose_name = _("message")
@@ -1428,6 +1433,8 @@ class ChatSource(models.Model):
     provider = models.ForeignKey(Provider, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     # Participant name → "provider", "member:<user id>" or "skip".
     participants = models.JSONField(default=dict, blank=True)
+    # Participant name → the zone they live in (IANA name), as chosen on the mapping page.
+    participant_zones = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -1464,6 +1471,14 @@ class ChatUpload(models.Model):
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.NEW)
     options = models.JSONField(default=dict, blank=True)
     error = models.CharField(_("error"), max_length=500, blank=True)
+    # Progress of a worker's import: messages logged so far of those to log (set at each batch).
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    # When a worker last claimed or moved the import on: a queued or running import older than
+    # CHAT_IMPORT_STALLED_MINUTES is stalled (its worker died, or its task was lost) and may be retried.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # The run that claimed it: a run whose import was retried meanwhile stops at its next batch.
+    run_id = models.CharField(max_length=16, blank=True, default="", db_default="")
 
     class Meta:
         verbose_name = _("chat import")
@@ -1472,3 +1487,29 @@ class ChatUpload(models.Model):
 
     def __str__(self) -> str:
         return self.filename or str(self.pk)
+
+    @classmethod
+    def stalled_at(cls, now: datetime) -> Q:
+        """Imports waiting or running whose worker has not been heard of for too long at ``now``."""
+        since = now - timedelta(minutes=settings.CHAT_IMPORT_STALLED_MINUTES)
+        return Q(status__in=[cls.Status.QUEUED, cls.Status.RUNNING]) & (
+            Q(heartbeat_at__lt=since) | Q(heartbeat_at__isnull=True)
+        )
+
+    @property
+    def is_stalled(self) -> bool:
+        since = timezone.now() - timedelta(minutes=settings.CHAT_IMPORT_STALLED_MINUTES)
+        return self.status in {self.Status.QUEUED, self.Status.RUNNING} and (
+            self.heartbeat_at is None or self.heartbeat_at < since
+        )
+
+    @property
+    def can_retry(self) -> bool:
+        """A failed or stalled background import (its choices kept) can be queued again."""
+        return (self.status == self.Status.FAILED or self.is_stalled) and bool(self.options)
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        return min(99, int(100 * self.done / self.total)) if self.total else 0

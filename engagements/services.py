@@ -320,14 +320,17 @@ def message_check(message: Message, now: datetime | None = None) -> None:
 
 
 @transaction.atomic
-def messages_log(items: Sequence[LogItem], *, checked: bool = False, copy: bool = False) -> list[Message]:
+def messages_log(
+    items: Sequence[LogItem], *, checked: bool = False, copy: bool = False, recompute: bool = True
+) -> list[Message]:
     """Log several messages at once, then recompute each touched engagement once.
 
     What ``message_log`` does for one message, for a batch (the mail
     importer): one INSERT for the rows, one recompute per engagement rather
     than per message. Validation comes first, so a bad item logs nothing (``checked``: the
     caller has run ``message_check`` on each already). ``copy``: the rows go in with COPY on
-    PostgreSQL (a chat export's 100,000 lines), several times faster than INSERT.
+    PostgreSQL (a chat export's 100,000 lines), several times faster than INSERT. ``recompute=False``:
+    the caller recomputes the exchanges itself once after its last batch (a worker's chat import).
     """
     if not items:
         return []
@@ -336,7 +339,8 @@ def messages_log(items: Sequence[LogItem], *, checked: bool = False, copy: bool 
         for item in items:
             message_check(item.message, now)
     messages = [item.message for item in items]
-    if copy and not any(item.attachments for item in items):
+    if copy:
+        # insert_many sets each row's id, so the attachments below find their message.
         messages = sql.insert_many(Message, messages)
     else:
         messages = Message.objects.bulk_create(messages, batch_size=BATCH)
@@ -355,7 +359,8 @@ def messages_log(items: Sequence[LogItem], *, checked: bool = False, copy: bool 
             engagement_set_status(
                 engagement=engagement, status=Engagement.Status.REQUESTED, by=message.author
             )
-    exchanges_recompute_many(engagements=list(touched.values()))
+    if recompute:
+        exchanges_recompute_many(engagements=list(touched.values()))
     return messages
 
 

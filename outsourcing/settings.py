@@ -536,6 +536,8 @@ TABLE_IMPORT_MAX_BYTES = env_int("TABLE_IMPORT_MAX_BYTES", 10 * 1024 * 1024)
 CHAT_IMPORT_MAX_BYTES = env_int("CHAT_IMPORT_MAX_BYTES", 50 * 1024 * 1024)
 # Chats with more messages than this are imported by a worker rather than in the request.
 CHAT_IMPORT_INLINE_MESSAGES = env_int("CHAT_IMPORT_INLINE_MESSAGES", 5000)
+# A background chat import not heard of for this long (no batch written) counts as stalled: Retry is offered.
+CHAT_IMPORT_STALLED_MINUTES = env_int("CHAT_IMPORT_STALLED_MINUTES", 10)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 

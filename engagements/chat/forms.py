@@ -18,11 +18,15 @@ from engagements.chat.parsers.whatsapp import AUTO, DMY, MDY, YMD
 from engagements.models import Engagement
 from outsourcing import zones
 from outsourcing.models import User
-from outsourcing.widgets import make_searchable
+from outsourcing.widgets import QuickSelect, SearchableSelect, make_searchable
 from providers.models import Provider
 
 # Date ranges offered for splitting one chat onto several engagements.
 RANGES = 3
+
+
+class _QuickSearchableSelect(QuickSelect, SearchableSelect):
+    """A searchable select drawn in Python: a zone select per participant is some 400 options each."""
 
 
 def _helper() -> FormHelper:
@@ -62,7 +66,7 @@ class ChatUploadForm(forms.Form):
 
 
 class ChatMappingForm(forms.Form):
-    """Who each participant is, which provider and engagement(s), the zone of wall-clock times."""
+    """Who each participant is and where they live, which provider and engagement(s), the export's zone."""
 
     chat = forms.ChoiceField(label=gettext_lazy("Chat"), required=False)
     time_zone = forms.ChoiceField(
@@ -107,6 +111,7 @@ class ChatMappingForm(forms.Form):
         engagements: Any,
         members: list[User],
         guess: dict[str, str],
+        guess_zones: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -115,7 +120,8 @@ class ChatMappingForm(forms.Form):
         if len(chats) == 1:
             self.fields["chat"].widget = forms.HiddenInput()
         current = self.data.get("time_zone", "") if self.is_bound else self.initial.get("time_zone", "")
-        cast(forms.ChoiceField, self.fields["time_zone"]).choices = zones.time_zone_choices(keep=str(current))
+        zone_choices = zones.time_zone_choices(keep=str(current))
+        cast(forms.ChoiceField, self.fields["time_zone"]).choices = zone_choices
         self.fields["provider"].queryset = providers  # type: ignore[attr-defined]
         self.fields["engagement"].queryset = engagements  # type: ignore[attr-defined]
         self.fields["engagement"].label_from_instance = lambda e: f"{e.title} — {e.provider.name}"  # type: ignore[attr-defined]
@@ -125,12 +131,24 @@ class ChatMappingForm(forms.Form):
             (SKIP, _("nobody — leave these lines out")),
         ]
         self.participant_fields = []
+        # Each participant's own zone, kept on their messages so the log shows their wall-clock time.
+        self.zone_fields = []
+        offered = zones.choice_values(zone_choices)
         for number, name in enumerate(chat.participants):
             field_name = f"who_{number}"
             self.fields[field_name] = forms.ChoiceField(
                 label=name, choices=[("", _("— choose —")), *who], initial=guess.get(name, "")
             )
             self.participant_fields.append((field_name, name))
+            zone_name = f"zone_{number}"
+            zone = (guess_zones or {}).get(name, "")
+            self.fields[zone_name] = forms.ChoiceField(
+                label=_("Time zone of %(name)s") % {"name": name},
+                choices=[("", _("their usual zone (the provider’s or the member’s)")), *zone_choices],
+                initial=zone if zone in offered else "",
+                required=False,
+            )
+            self.zone_fields.append((zone_name, name))
         self.range_fields = []
         for number in range(1, RANGES + 1):
             names = (f"range_{number}_start", f"range_{number}_end", f"range_{number}_engagement")
@@ -145,13 +163,18 @@ class ChatMappingForm(forms.Form):
             )
             self.fields[names[2]].label_from_instance = self.fields["engagement"].label_from_instance  # type: ignore[attr-defined]
             self.range_fields.append(names)
-        make_searchable(self, ["time_zone", "provider", "engagement"])
+        make_searchable(self, ["provider", "engagement"])
+        for name in ["time_zone", *(f for f, _n in self.zone_fields)]:
+            field = cast(forms.ChoiceField, self.fields[name])
+            field.widget = _QuickSearchableSelect(choices=field.choices)
+            field.widget.is_required = field.required
         self.helper = _helper()
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         provider = data.get("provider")
         data["participants"] = {name: data.get(field, "") for field, name in self.participant_fields}
+        data["sender_zones"] = {name: data[field] for field, name in self.zone_fields if data.get(field)}
         if provider is None:
             return data
         ranges: list[tuple[Engagement, date | None, date | None]] = []

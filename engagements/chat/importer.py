@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
 import zoneinfo
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -24,14 +25,18 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from engagements import jobs, services, sql
 from engagements.chat.parsers import SLACK, TELEGRAM, WHATSAPP, Chat, ChatError, ChatMessage, read_export
 from engagements.models import ChatSource, ChatUpload, Engagement, Message
+from outsourcing import zones as zone_names
 from outsourcing.models import Membership, Role, User, Workspace
+from outsourcing.uploads import check_upload
 from providers.models import Provider
 
 logger = logging.getLogger(__name__)
@@ -45,6 +50,8 @@ CHANNELS = {
 }
 # Fingerprints looked up per query when checking what is logged already.
 LOOKUP_BATCH = 5000
+# Messages a background import writes per transaction; its progress moves on after each.
+WRITE_BATCH = 5000
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,10 @@ class ChatPlan:
     outside: int = 0
     rejected: int = 0
     applied: bool = False
+    # A new message's files from the export (a WhatsApp zip's media), by its fingerprint.
+    files: dict[str, list[UploadedFile]] = field(default_factory=dict)
+    # Each participant's zone: the one chosen, else their usual one.
+    sender_zones: dict[str, str] = field(default_factory=dict)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -104,9 +115,33 @@ def fingerprints(chat: Chat) -> list[str]:
     return keys
 
 
-def body_of(message: ChatMessage) -> str:
-    files = "\n".join(_("[file: %(name)s]") % {"name": name} for name in message.attachments)
+def body_of(message: ChatMessage, kept: Iterable[str] = ()) -> str:
+    """The text, then the files the line names that are not kept as attachments (not in the export)."""
+    files = "\n".join(
+        _("[file: %(name)s]") % {"name": name} for name in message.attachments if name not in kept
+    )
     return "\n".join(part for part in (message.text, files) if part)
+
+
+def _media_files(chat: Chat, message: ChatMessage) -> list[UploadedFile]:
+    """The files a line names that the export holds and the upload rules accept (size, real type)."""
+    files: list[UploadedFile] = []
+    for name in message.attachments:
+        size = chat.media_size(name)
+        # Not unpacked at all when it is over the limit: check_upload would refuse it anyway.
+        if size is None or size > settings.MAX_UPLOAD_SIZE:
+            continue
+        data = chat.media_bytes(name)
+        if data is None:
+            continue
+        upload = SimpleUploadedFile(name, data)
+        try:
+            upload.content_type = check_upload(upload)
+        except ValidationError:
+            continue
+        upload.seek(0)
+        files.append(upload)
+    return files
 
 
 def _logged(workspace: Workspace, keys: list[str]) -> set[str]:
@@ -204,16 +239,26 @@ def chat_plan(
     engagement: Engagement | None,
     ranges: Sequence[DateRange] = (),
     zone: tzinfo,
+    sender_zones: dict[str, str] | None = None,
+    with_files: bool = False,
 ) -> ChatPlan:
     """What importing ``chat`` would log, where; writes nothing.
 
     ``participants`` maps each sender to ``"provider"``, ``"member:<user id>"`` or ``"skip"``
     (an unmapped sender is skipped). A message goes to the first of ``ranges`` holding its
     date (in ``zone``), else to ``engagement``; with neither it is counted as outside.
+    ``sender_zones`` (participant → zone name) is kept on each message for the log to show the
+    sender's own wall-clock time; the instant is the export's either way. ``with_files``: the
+    files a line names are read from the export (the import; a preview only names them).
     """
     _check_targets(workspace, provider, [r.engagement for r in ranges] + ([engagement] if engagement else []))
     members = _members(workspace)
-    plan = ChatPlan()
+    plan = ChatPlan(
+        sender_zones=sender_zones_resolve(
+            provider=provider, participants=participants, chosen=sender_zones or {}, members=members
+        )
+    )
+    sender_zones = plan.sender_zones
     new_message = _MessageMaker(workspace=workspace, channel=CHANNELS[chat.platform])
     now = timezone.now()
     earliest = now - timedelta(days=services.MAX_BACKDATE_DAYS)
@@ -246,16 +291,24 @@ def chat_plan(
             plan.rejected += 1
             continue
         outbound = author is not None
+        kept: list[str] = []
+        # Only lines naming a file reach here with work to do: the plain lines stay fast.
+        if with_files and message.attachments and chat.media_paths:
+            files = _media_files(chat, message)
+            if files:
+                plan.files[key] = files
+                kept = [f.name or "" for f in files]
         plan.new.append(
             new_message(
                 engagement=target,
                 direction=Message.Direction.OUTBOUND if outbound else Message.Direction.INBOUND,
                 kind=Message.Kind.REQUEST if outbound else Message.Kind.REPLY,
                 occurred_at=message.sent_at,
-                body=body_of(message),
+                body=body_of(message, kept),
                 sender=message.sender[:300],
                 author=author,
                 chat_fingerprint=key,
+                sender_time_zone=sender_zones.get(message.sender, ""),
             )
         )
     _set_kinds(plan.new)
@@ -271,12 +324,18 @@ def chat_import(
     engagement: Engagement | None,
     ranges: Sequence[DateRange] = (),
     zone: tzinfo,
+    sender_zones: dict[str, str] | None = None,
     dry_run: bool = False,
     upload: ChatUpload | None = None,
     by: User | None = None,
+    run: str = "",
 ) -> ChatPlan:
-    """Log the chat's new lines (all in one transaction) and remember its participants; ``dry_run`` only plans.
+    """Log the chat's new lines and remember its participants; ``dry_run`` only plans.
 
+    In the request, all in one transaction. A worker's import (``run``: the id its claim took)
+    writes batches of ``WRITE_BATCH``, each in its own transaction with the upload's progress, and
+    derives the exchanges once at the end: a worker that dies leaves whole batches (and exchanges
+    behind the log until the retry), and a retry finds them by fingerprint and goes on.
     An ``engagement`` not saved yet (a new one named on the page) is created with them.
     """
     plan = chat_plan(
@@ -287,31 +346,95 @@ def chat_import(
         engagement=engagement,
         ranges=ranges,
         zone=zone,
+        sender_zones=sender_zones,
+        with_files=not dry_run,
     )
     if dry_run:
         return plan
+    items = [services.LogItem(m, plan.files.get(m.chat_fingerprint, ())) for m in plan.new]
+    if run and upload is not None:
+        _write_batches(upload=upload, run=run, items=items, engagement=engagement, by=by, workspace=workspace)
     with transaction.atomic():
         if engagement is not None and engagement.pk is None:
             services.engagements_create(workspace=workspace, engagements=[engagement], created_by=by)
-        services.messages_log([services.LogItem(m) for m in plan.new], checked=True, copy=True)
-        source_remember(workspace=workspace, chat=chat, provider=provider, participants=participants)
+        if not run:
+            services.messages_log(items, checked=True, copy=True)
+        else:
+            # Once, after the batches; every target, so a retry after a crash here still does it.
+            targets = {e.pk: e for e in [engagement, *(r.engagement for r in ranges)] if e is not None}
+            services.exchanges_recompute_many(engagements=list(targets.values()))
+        source_remember(
+            workspace=workspace,
+            chat=chat,
+            provider=provider,
+            participants=participants,
+            sender_zones=plan.sender_zones,
+        )
         plan.applied = True
         if upload is not None:
-            upload.imported_at = timezone.now()
-            upload.result = plan.counts
-            upload.status = ChatUpload.Status.DONE
-            upload.save(update_fields=["imported_at", "result", "status"])
+            finished = ChatUpload.objects.filter(pk=upload.pk)
+            if run:
+                finished = finished.filter(run_id=run)
+            if not finished.update(
+                imported_at=timezone.now(),
+                result=plan.counts,
+                status=ChatUpload.Status.DONE,
+                done=len(plan.new),
+                total=len(plan.new),
+                heartbeat_at=timezone.now(),
+                run_id="",
+            ):
+                raise RunTakenOver
     return plan
 
 
+class RunTakenOver(Exception):
+    """The import was retried while this run was slow: the newer run goes on, this one stops."""
+
+
+def _write_batches(
+    *,
+    upload: ChatUpload,
+    run: str,
+    items: list[services.LogItem],
+    engagement: Engagement | None,
+    by: User | None,
+    workspace: Workspace,
+) -> None:
+    """A worker's import: each batch and the progress after it in one transaction, claim checked."""
+    held = ChatUpload.objects.filter(pk=upload.pk, run_id=run)
+    if not held.update(done=0, total=len(items), heartbeat_at=timezone.now()):
+        raise RunTakenOver
+    for start in range(0, len(items), WRITE_BATCH):
+        with transaction.atomic():
+            if engagement is not None and engagement.pk is None:
+                services.engagements_create(workspace=workspace, engagements=[engagement], created_by=by)
+            # The exchanges are derived once at the end, not again after every batch.
+            services.messages_log(
+                items[start : start + WRITE_BATCH], checked=True, copy=True, recompute=False
+            )
+            if not held.update(done=min(start + WRITE_BATCH, len(items)), heartbeat_at=timezone.now()):
+                raise RunTakenOver
+
+
 def source_remember(
-    *, workspace: Workspace, chat: Chat, provider: Provider, participants: dict[str, str]
+    *,
+    workspace: Workspace,
+    chat: Chat,
+    provider: Provider,
+    participants: dict[str, str],
+    sender_zones: dict[str, str] | None = None,
 ) -> None:
     ChatSource.objects.update_or_create(
         workspace=workspace,
         platform=chat.platform,
         key=chat.key[:255],
-        defaults={"title": chat.title[:255], "provider": provider, "participants": participants},
+        defaults={
+            "title": chat.title[:255],
+            "provider": provider,
+            "participants": participants,
+            "participant_zones": sender_zones or {},
+        },
     )
 
 
@@ -351,6 +474,50 @@ def participants_guess(
     if len(left) == 1 and PROVIDER not in guess.values():
         guess[left[0]] = PROVIDER
     return guess
+
+
+def usual_zone(*, provider: Provider, role: str, members: dict[int, User]) -> str:
+    """Where a participant lives unless someone says otherwise: the provider's zone, or the member's own.
+
+    A member without a zone of their own sees the site's display zone: that is theirs then.
+    Someone left out has none.
+    """
+    if role == PROVIDER:
+        return provider.time_zone or ""
+    pk = role.removeprefix(MEMBER_PREFIX)
+    if role.startswith(MEMBER_PREFIX) and pk.isdigit() and int(pk) in members:
+        return members[int(pk)].time_zone or settings.DISPLAY_TIME_ZONE
+    return ""
+
+
+def sender_zones_resolve(
+    *, provider: Provider, participants: dict[str, str], chosen: dict[str, str], members: dict[int, User]
+) -> dict[str, str]:
+    """Each participant's zone: the one chosen (a known zone name), else their usual one."""
+    resolved = {}
+    for name, role in participants.items():
+        zone = chosen.get(name, "")
+        resolved[name] = (
+            zone
+            if zone and zone_names.is_known(zone)
+            else usual_zone(provider=provider, role=role, members=members)
+        )
+    return {name: zone for name, zone in resolved.items() if zone}
+
+
+def sender_zones_guess(
+    *, provider: Provider | None, guess: dict[str, str], remembered: dict[str, str], members: list[User]
+) -> dict[str, str]:
+    """The zones the mapping page starts with: what the last import of this chat chose, else the usual one."""
+    by_pk = {user.pk: user for user in members}
+    found = {}
+    for name, role in guess.items():
+        zone = remembered.get(name) or (
+            usual_zone(provider=provider, role=role, members=by_pk) if provider is not None else ""
+        )
+        if zone:
+            found[name] = zone
+    return found
 
 
 def default_zone_name(*, workspace: Workspace, user: User | None) -> str:
@@ -406,7 +573,35 @@ def upload_queue(*, upload: ChatUpload, options: dict[str, Any]) -> bool:
         queued = (
             ChatUpload.objects.filter(pk=upload.pk)
             .exclude(status__in=[ChatUpload.Status.QUEUED, ChatUpload.Status.RUNNING])
-            .update(status=ChatUpload.Status.QUEUED, options=options, error="")
+            .update(
+                status=ChatUpload.Status.QUEUED,
+                options=options,
+                error="",
+                done=0,
+                total=0,
+                heartbeat_at=timezone.now(),
+                run_id="",
+            )
+        )
+        if queued:
+            transaction.on_commit(partial(_enqueue, upload.pk))
+    return bool(queued)
+
+
+def upload_retry(*, upload: ChatUpload) -> bool:
+    """Queue a failed or stalled background import again with the choices it was queued with.
+
+    One conditional UPDATE decides: of two clicks, or a click and a worker taking it up, one
+    wins; False for the other, or when there is nothing to retry (running fine, done, never queued).
+    What the stopped run logged stays and is found again by fingerprint.
+    """
+    now = timezone.now()
+    retryable = Q(status=ChatUpload.Status.FAILED) | ChatUpload.stalled_at(now)
+    with transaction.atomic():
+        queued = (
+            ChatUpload.objects.filter(retryable, pk=upload.pk)
+            .exclude(options={})
+            .update(status=ChatUpload.Status.QUEUED, error="", heartbeat_at=now, run_id="")
         )
         if queued:
             transaction.on_commit(partial(_enqueue, upload.pk))
@@ -419,8 +614,9 @@ def _engagement_of(workspace: Workspace, pk: Any) -> Engagement:
 
 def upload_run(upload_id: int) -> str:
     """The worker's side of ``upload_queue``: claimed once (a redelivered task finds it taken), then imported."""
+    run = secrets.token_hex(8)
     if not ChatUpload.objects.filter(pk=upload_id, status=ChatUpload.Status.QUEUED).update(
-        status=ChatUpload.Status.RUNNING
+        status=ChatUpload.Status.RUNNING, run_id=run, heartbeat_at=timezone.now()
     ):
         return "not queued"
     upload = ChatUpload.objects.select_related("workspace").get(pk=upload_id)
@@ -454,11 +650,24 @@ def upload_run(upload_id: int) -> str:
             engagement=engagement,
             ranges=ranges,
             zone=zone,
+            sender_zones=options.get("zones", {}),
             upload=upload,
             by=by,
+            run=run,
         )
+    except RunTakenOver:
+        logger.warning("Chat upload %s was retried while this run went on; this one stops", upload_id)
+        return "taken over"
     except (ChatError, ValidationError, ObjectDoesNotExist, KeyError, StopIteration, ValueError) as error:
         message = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
-        ChatUpload.objects.filter(pk=upload_id).update(status=ChatUpload.Status.FAILED, error=message[:500])
+        ChatUpload.objects.filter(pk=upload_id, run_id=run).update(
+            status=ChatUpload.Status.FAILED, error=message[:500], run_id=""
+        )
+        return "failed"
+    except Exception as error:  # shown on the upload's page, with Retry, rather than lost in a log
+        logger.exception("Chat upload %s failed", upload_id)
+        ChatUpload.objects.filter(pk=upload_id, run_id=run).update(
+            status=ChatUpload.Status.FAILED, error=f"{type(error).__name__}: {error}"[:500], run_id=""
+        )
         return "failed"
     return "done"

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from engagements.chat import importer
 from engagements.chat.forms import ChatMappingForm, ChatUploadForm
@@ -103,6 +103,12 @@ def mapping(request: HttpRequest, pk: int) -> HttpResponse:
         provider=provider,
         remembered=source.participants if source else None,
     )
+    guess_zones = importer.sender_zones_guess(
+        provider=provider,
+        guess=guess,
+        remembered=source.participant_zones if source else {},
+        members=members,
+    )
     form = ChatMappingForm(
         data,
         chats=chats,
@@ -111,6 +117,7 @@ def mapping(request: HttpRequest, pk: int) -> HttpResponse:
         engagements=engagements,
         members=members,
         guess=guess,
+        guess_zones=guess_zones,
         initial={"chat": chat.key, "time_zone": zone_name, "provider": provider, "date_order": AUTO},
     )
     plan = None
@@ -141,6 +148,7 @@ def mapping(request: HttpRequest, pk: int) -> HttpResponse:
                 engagement=engagement,
                 ranges=ranges,
                 zone=zone,
+                sender_zones=cleaned["sender_zones"],
                 dry_run=request.POST.get("action") != "import",
                 upload=stored,
                 by=req.user,
@@ -169,6 +177,7 @@ def mapping(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "engagements/chat/mapping.html",
         {
+            "can_import": True,
             "stored": stored,
             "chat": chat,
             "form": form,
@@ -189,6 +198,7 @@ def _queue(
         "date_order": order,
         "provider": cleaned["provider"].pk,
         "participants": cleaned["participants"],
+        "zones": cleaned["sender_zones"],
         "engagement": cleaned["engagement"].pk if cleaned["engagement"] else None,
         "new_title": cleaned["new_title"].strip(),
         "ranges": [
@@ -207,4 +217,31 @@ def _queue(
         )
     else:
         messages.error(req, _("This chat is being imported already."))
+    return redirect("chat:mapping", ws=req.workspace.slug, pk=stored.pk)
+
+
+@workspace_view()
+@require_safe
+def status(request: HttpRequest, pk: int) -> HttpResponse:
+    """A background import's state and progress: the partial the mapping page polls while it runs."""
+    req = _ws(request)
+    stored = get_object_or_404(ChatUpload.objects.defer("data"), workspace=req.workspace, pk=pk)
+    return render(
+        request,
+        "engagements/chat/_status.html",
+        {"stored": stored, "can_import": req.membership.has_role(Role.MEMBER)},
+    )
+
+
+@workspace_view()
+@require_http_methods(["POST"])
+def retry(request: HttpRequest, pk: int) -> HttpResponse:
+    """Queue a failed or stalled background import again, with the choices it was queued with."""
+    req = _ws(request)
+    require_role(req, Role.MEMBER)
+    stored = get_object_or_404(ChatUpload.objects.defer("data"), workspace=req.workspace, pk=pk)
+    if importer.upload_retry(upload=stored):
+        messages.success(request, _("The import was queued again; what was logged already stays."))
+    else:
+        messages.error(request, _("Only a failed or stalled import can be tried again."))
     return redirect("chat:mapping", ws=req.workspace.slug, pk=stored.pk)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from datetime import datetime, timedelta
 from functools import lru_cache
 
 from django import template
 from django.urls import get_script_prefix, get_urlconf, reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from engagements import queries
-from engagements.models import Flag
+from engagements.models import Flag, Message
+from outsourcing import zones
 
 register = template.Library()
 
@@ -83,3 +85,23 @@ def platform_label(platform: str) -> str:
 def followed_up_at(flag: Flag) -> datetime | None:
     """When the provider was last chased about a flag (None: not yet)."""
     return queries.flag_followed_up_at(flag)
+
+
+@register.simple_tag
+def sender_local_time(message: Message) -> dict[str, str] | None:
+    """The sender's wall-clock time of a message ("09:05", and the day when theirs differs) and their city.
+
+    None when no zone is known for the sender, or when their clock showed what the reader's
+    does at that instant (same offset): then it would only repeat the time beside it.
+    """
+    name = message.sender_time_zone
+    if not name or not zones.is_known(name):
+        return None
+    theirs = message.occurred_at.astimezone(zoneinfo.ZoneInfo(name))
+    ours = timezone.localtime(message.occurred_at)
+    if theirs.utcoffset() == ours.utcoffset():
+        return None
+    time = formats.date_format(theirs, "TIME_FORMAT")
+    if theirs.date() != ours.date():
+        time = f"{formats.date_format(theirs, 'SHORT_DATE_FORMAT')} {time}"
+    return {"time": time, "place": zones.city_name(name), "zone": name}

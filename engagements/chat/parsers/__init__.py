@@ -48,6 +48,26 @@ class Chat:
     messages: list[ChatMessage] = field(default_factory=list)
     # Names of the files that came with the export (a WhatsApp zip's media).
     media: list[str] = field(default_factory=list)
+    # The zip they are in, and each file's path in it by name: read only when a line names one.
+    archive: zipfile.ZipFile | None = field(default=None, repr=False, compare=False)
+    media_paths: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    def media_size(self, name: str) -> int | None:
+        """The unpacked size of the export's file ``name``, or None when the export does not hold it."""
+        path = self.media_paths.get(name)
+        if self.archive is None or path is None:
+            return None
+        return self.archive.getinfo(path).file_size
+
+    def media_bytes(self, name: str) -> bytes | None:
+        """The content of the export's file ``name``, or None when the export does not hold it."""
+        path = self.media_paths.get(name)
+        if self.archive is None or path is None:
+            return None
+        try:
+            return self.archive.read(path)
+        except (zipfile.BadZipFile, OSError, EOFError, KeyError):
+            return None
 
     @property
     def participants(self) -> list[str]:
@@ -94,6 +114,10 @@ def _read_zip(data: bytes, filename: str, zone: tzinfo, date_order: str) -> list
                 _decode(archive.read(names[text_name])), title_from, zone=zone, date_order=date_order
             )
             chat.media = media
+            chat.archive = archive
+            chat.media_paths = {
+                n.rsplit("/", 1)[-1]: n for n in names if not n.lower().endswith((".txt", ".json"))
+            }
             return [chat]
         result = next((n for n in names if n.rsplit("/", 1)[-1] == "result.json"), None)
         if result is not None:

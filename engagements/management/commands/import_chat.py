@@ -1,4 +1,4 @@
-"""python manage.py import_chat PATH --workspace SLUG --provider ID [--engagement ID] [--dry-run]."""
+"""python manage.py import_chat PATH --workspace SLUG --provider ID [--engagement ID] [--sender-zone NAME=ZONE] [--dry-run]."""
 
 from __future__ import annotations
 
@@ -51,6 +51,16 @@ class Command(BaseCommand):
             help="the zone of WhatsApp's wall-clock times (default: the workspace's owner's, else the site's)",
         )
         parser.add_argument("--date-order", default=AUTO, choices=[AUTO, DMY, MDY, YMD])
+        parser.add_argument(
+            "--sender-zone",
+            action="append",
+            default=[],
+            metavar="NAME=ZONE",
+            help=(
+                "the zone a sender lives in, kept on their messages to show their own time (repeatable; "
+                "default: as the last import of this chat chose, else the provider's or the member's zone)"
+            ),
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         workspace = Workspace.objects.filter(slug=options["workspace"]).first()
@@ -77,6 +87,8 @@ class Command(BaseCommand):
             remembered=remembered.participants if remembered else None,
         )
         participants.update(self._explicit(workspace, options["participant"]))
+        sender_zones = dict(remembered.participant_zones) if remembered else {}
+        sender_zones.update(self._zones(options["sender_zone"]))
         engagement = self._engagement(workspace, provider, chat.title, options)
         try:
             plan = importer.chat_import(
@@ -86,6 +98,7 @@ class Command(BaseCommand):
                 participants=participants,
                 engagement=engagement,
                 zone=zone,
+                sender_zones=sender_zones,
                 dry_run=options["dry_run"],
             )
         except ValidationError as error:
@@ -131,6 +144,17 @@ class Command(BaseCommand):
                 chosen[name] = f"{importer.MEMBER_PREFIX}{members[who.lower()]}"
             else:
                 raise CommandError(f"{who!r} is not a member of this workspace.")
+        return chosen
+
+    def _zones(self, pairs: list[str]) -> dict[str, str]:
+        chosen = {}
+        for pair in pairs:
+            name, sep, zone = pair.rpartition("=")
+            if not sep or not name:
+                raise CommandError(f"--sender-zone {pair!r}: write NAME=ZONE, say 'Anna=Asia/Manila'.")
+            if not zones.is_known(zone):
+                raise CommandError(f"--sender-zone {pair!r}: unknown time zone {zone!r}.")
+            chosen[name] = zone
         return chosen
 
     def _engagement(
