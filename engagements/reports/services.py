@@ -17,7 +17,8 @@ held, and gives it back with what it did. A double click sends once.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -30,6 +31,7 @@ from engagements.models import ReliabilityReport
 from engagements.reports import periods
 from engagements.reports.content import ReportContent, report_content, report_zone
 from engagements.reports.render import report_email, report_pdf
+from outsourcing import formats as date_formats
 from outsourcing.models import User, Workspace
 
 logger = logging.getLogger(__name__)
@@ -90,14 +92,23 @@ def recipients(report: ReliabilityReport) -> list[str]:
     return found
 
 
+@contextmanager
+def _in_its_language(report: ReliabilityReport) -> Iterator[None]:
+    """The report's words, dates and zone, whoever asked for it (not the clicking manager's date format)."""
+    language = report.language or settings.LANGUAGE_CODE
+    with (
+        translation.override(language),
+        date_formats.override(date_formats.for_language(language)),
+        timezone.override(report_zone(report)),
+    ):
+        yield
+
+
 def report_render(
     *, report: ReliabilityReport, period: periods.ReportPeriod, now: datetime | None = None
 ) -> tuple[ReportContent, bytes]:
     """The report's figures and its PDF for ``period``, in the report's language."""
-    with (
-        translation.override(report.language or settings.LANGUAGE_CODE),
-        timezone.override(report_zone(report)),
-    ):
+    with _in_its_language(report):
         content = report_content(report, period, now=now or timezone.now())
         return content, report_pdf(content)
 
@@ -108,7 +119,7 @@ def report_send(
     """E-mail the report for ``period`` to each recipient once; returns the addresses it went to."""
     content, pdf = report_render(report=report, period=period, now=now)
     sent = []
-    with translation.override(report.language or settings.LANGUAGE_CODE), timezone.override(content.zone):
+    with _in_its_language(report):
         for address in recipients(report):
             try:
                 report_email(content, [address], pdf).send()

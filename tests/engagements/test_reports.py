@@ -497,6 +497,19 @@ def test_the_form_offers_only_this_workspaces_members(team):
     assert not ReliabilityReport.objects.exists()
 
 
+@pytest.mark.django_db
+def test_a_german_report_is_dated_in_german_whatever_date_format_the_sender_reads(team, history):
+    from outsourcing import formats
+
+    report = make_report(team, language="de", frequency="weekly", extra_addresses="kunde@example.de")
+    week = periods.parse("weekly", "2026-W48", now=NOW, zone=BERLIN)
+    with formats.override(formats.US):  # the manager who clicked "Send now" reads "Nov 23, 2026"
+        services.report_send(report=report, period=week)
+        _content, pdf = services.report_render(report=report, period=week)
+    assert mail.outbox[0].subject.endswith("KW 48, 2026 (23. Nov. 2026 – 29. Nov. 2026)")
+    assert "23. Nov. 2026" in pdf_text(pdf)
+
+
 # --- Access and the page -------------------------------------------------------------------------
 
 
