@@ -12,6 +12,7 @@ from crispy_forms.layout import Column, Layout, Row
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from engagements import queries
@@ -26,7 +27,7 @@ MAX_CUSTOM_DAYS = 3660
 MAX_COMPARED = 4
 
 
-def client_choices(workspace: Workspace) -> list[tuple[str, str]]:
+def client_choices(workspace: Workspace) -> list[tuple[str, str | Promise]]:
     """Every client name on the workspace's engagements, to filter by exactly that name."""
     return [("", _("All clients")), *((name, name) for name in queries.client_names(workspace))]
 
