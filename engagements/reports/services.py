@@ -168,9 +168,8 @@ def report_send_claimed(*, report_id: int, period_key: str, claimed_at: str) -> 
         return -1
     try:
         sent = len(report_send(report=report, period=period))
-    except (
-        Exception
-    ):  # the figures or the PDF failed: say "nobody" on the page rather than "sending" for ever
+    except Exception:
+        # The figures or the PDF failed: the page says "to nobody" rather than "sending" for ever.
         logger.exception("report %s for %s could not be built", report_id, period_key)
         sent = 0
     held.update(sending_since=None, last_sent_at=timezone.now(), last_sent_to=sent)
