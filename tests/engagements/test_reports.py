@@ -281,6 +281,24 @@ def test_a_claim_whose_worker_died_expires_and_a_redelivered_task_sends_nothing(
 
 
 @pytest.mark.django_db
+def test_a_send_now_that_could_not_be_built_gives_its_claim_back_and_says_it_went_to_nobody(
+    team, monkeypatch, django_capture_on_commit_callbacks
+):
+    report = make_report(team, extra_addresses="client@globex.example")
+
+    def broken(**kwargs):
+        raise RuntimeError("no fonts")
+
+    monkeypatch.setattr(services, "report_render", broken)
+    client = team.client_for(team.alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url("send", pk=report.pk))
+    report.refresh_from_db()
+    assert (report.sending_since, report.last_sent_to, mail.outbox) == (None, 0, [])
+    assert "to nobody" in client.get(url("list")).content.decode()
+
+
+@pytest.mark.django_db
 def test_send_now_with_nobody_to_send_to_queues_nothing_and_says_so(team, history):
     report = make_report(team, enabled=False)
     response = team.client_for(team.alice).post(url("send", pk=report.pk), follow=True)
