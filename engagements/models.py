@@ -1345,6 +1345,10 @@ class ReliabilityReport(models.Model):
     # The last period sent on schedule ("2026-11" or "2026-W48"), and when.
     last_sent_period = models.CharField(max_length=10, blank=True, default="")
     last_sent_at = models.DateTimeField(_("last sent"), null=True, blank=True)
+    # How many addresses that sending reached (0: nobody); empty before the first one.
+    last_sent_to = models.PositiveIntegerField(null=True, blank=True)
+    # "Send now" in flight: its claim, taken by one conditional update so a double click sends once.
+    sending_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("reliability report")

@@ -15,6 +15,7 @@ from engagements.flagging import flag_pass
 from engagements.notifications import outbox as notifications
 from engagements.notifications.digest import send_daily_digests as _send_daily_digests
 from engagements.reliability import snapshots
+from engagements.reports.services import report_send_claimed as _send_report_now
 from engagements.reports.services import send_due_reports as _send_due_reports
 
 
@@ -92,3 +93,9 @@ from engagements.mail import imap_tasks, upload_tasks  # noqa: E402, F401
 def send_due_reports() -> int:
     """Every enabled reliability report whose last whole month or week has not gone out yet."""
     return _send_due_reports()
+
+
+@shared_task(name="engagements.tasks.send_report_now")
+def send_report_now(report_id: int, period_key: str, claimed_at: str) -> int:
+    """A report's "Send now", claimed by the page's request (engagements.reports.services)."""
+    return _send_report_now(report_id=report_id, period_key=period_key, claimed_at=claimed_at)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from crispy_forms.bootstrap import StrictButton
 from crispy_forms.helper import FormHelper
@@ -12,6 +12,7 @@ from crispy_forms.layout import Column, Layout, Row
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from engagements import queries
@@ -26,8 +27,13 @@ MAX_CUSTOM_DAYS = 3660
 MAX_COMPARED = 4
 
 
+def client_choices(workspace: Workspace) -> list[tuple[str, str | Promise]]:
+    """Every client name on the workspace's engagements, to filter by exactly that name."""
+    return [("", _("All clients")), *((name, name) for name in queries.client_names(workspace))]
+
+
 class ReliabilityFilterForm(forms.Form):
-    """The period, and for the leaderboard the category, kind and order, all from the query string.
+    """The period, and for the leaderboard the category, kind, client and order, all from the query string.
 
     Invalid input keeps what was typed, says what is wrong, and the page shows
     the default period meanwhile: a bad URL never breaks the page.
@@ -56,9 +62,8 @@ class ReliabilityFilterForm(forms.Form):
     kind = forms.ChoiceField(
         label=_("Kind"), choices=[("", _("All kinds")), *Provider.Kind.choices], required=False
     )
-    client = forms.CharField(
-        label=_("Client"), required=False, max_length=200, help_text=_("Exactly as on the engagements.")
-    )
+    # The workspace's client names, set in __init__ (client_choices).
+    client = forms.ChoiceField(label=_("Client"), choices=[("", _("All clients"))], required=False)
     owner = forms.TypedChoiceField(label=_("Owner"), choices=[("", _("Anyone"))], coerce=int, required=False)
     sort = forms.ChoiceField(
         label=_("Sort by"),
@@ -80,6 +85,8 @@ class ReliabilityFilterForm(forms.Form):
                 ("", _("Anyone")),
                 *((u.pk, u.display_name) for u in queries.workspace_members(workspace)),
             ]
+        if "client" in fields and workspace is not None:
+            cast(forms.ChoiceField, self.fields["client"]).choices = client_choices(workspace)
         if self.is_bound and not self.data.get("period"):
             # A query string with other filters only: show the period the page uses.
             data = self.data.copy()  # type: ignore[attr-defined]  # a QueryDict or a dict

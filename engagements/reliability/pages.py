@@ -258,10 +258,16 @@ class Scorecard:
 
 
 def scorecard(
-    workspace: Workspace, provider: Provider, period: Period, *, now: datetime, zone: tzinfo
+    workspace: Workspace,
+    provider: Provider,
+    period: Period,
+    *,
+    now: datetime,
+    zone: tzinfo,
+    client_name: str = "",
 ) -> Scorecard:
-    """One provider's figures, live, with the survival curves and the monthly trend."""
-    scope = Scope(workspace_id=workspace.pk, provider_ids=(provider.pk,))
+    """One provider's figures, live, with the survival curves and the monthly trend; or one client's part."""
+    scope = Scope(workspace_id=workspace.pk, provider_ids=(provider.pk,), client_name=client_name)
     sample = Sample.load(scope, period, now)
     m = metrics.compute(
         scope, period, now=now, group_by_provider=False, priors=_priors(workspace, period), sample=sample
@@ -278,7 +284,13 @@ EXCHANGE_FILTERS = ("all", "answered", "unanswered", "late", "within")
 
 
 def scorecard_exchanges(
-    workspace: Workspace, provider: Provider, period: Period, show: str, *, now: datetime
+    workspace: Workspace,
+    provider: Provider,
+    period: Period,
+    show: str,
+    *,
+    now: datetime,
+    client_name: str = "",
 ) -> QuerySet[Exchange]:
     """The requests behind the scorecard's numbers, newest first."""
     rows = (
@@ -302,6 +314,8 @@ def scorecard_exchanges(
         )
         .order_by("-requested_at", "-id")
     )
+    if client_name:  # the scorecard's client filter: the same engagements as its figures
+        rows = rows.filter(engagement__client_name=client_name)
     if show == "answered":
         rows = rows.filter(replied_at__isnull=False)
     elif show == "unanswered":

@@ -247,7 +247,9 @@ def _period_name(period: metrics.Period) -> str:
 def leaderboard(request: HttpRequest) -> HttpResponse:
     req = _ws(request)
     form = ReliabilityFilterForm(
-        request.GET or None, fields=("period", "start", "end", "category", "kind", "client", "sort")
+        request.GET or None,
+        fields=("period", "start", "end", "category", "kind", "client", "sort"),
+        workspace=req.workspace,
     )
     period = form.get_period()
     sort = form.value("sort") or reliability.DEFAULT_SORT
@@ -302,16 +304,26 @@ def _provider(request: HttpRequest, pk: int) -> Provider:
 def scorecard(request: HttpRequest, pk: int) -> HttpResponse:
     req = _ws(request)
     provider = _provider(request, pk)
-    form = ReliabilityFilterForm(request.GET or None)
+    form = ReliabilityFilterForm(
+        request.GET or None, fields=("period", "start", "end", "client"), workspace=req.workspace
+    )
     period = form.get_period()
     now = timezone.now()
+    client_name = form.value("client")
     card = reliability.scorecard(
-        req.workspace, provider, period, now=now, zone=timezone.get_current_timezone()
+        req.workspace,
+        provider,
+        period,
+        now=now,
+        zone=timezone.get_current_timezone(),
+        client_name=client_name,
     )
     show = request.GET.get("show", "all")
     if show not in reliability.EXCHANGE_FILTERS:
         show = "all"
-    exchanges = reliability.scorecard_exchanges(req.workspace, provider, period, show, now=now)
+    exchanges = reliability.scorecard_exchanges(
+        req.workspace, provider, period, show, now=now, client_name=client_name
+    )
     page = Paginator(exchanges, EXCHANGES_PER_PAGE).get_page(request.GET.get("page"))
     m = card.m
     return render(

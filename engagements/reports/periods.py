@@ -67,9 +67,8 @@ def last_complete(frequency: str, now: datetime, zone: tzinfo) -> ReportPeriod:
     return containing(frequency, now.astimezone(zone).date()).previous()
 
 
-def parse(frequency: str, key: str, *, now: datetime, zone: tzinfo) -> ReportPeriod | None:
-    """The period a key names, or None for a malformed, future or unfinished one, or one too old."""
-    today = now.astimezone(zone).date()
+def from_key(frequency: str, key: str) -> ReportPeriod | None:
+    """The period a key of ``frequency`` names, or None for a malformed one."""
     try:
         if frequency == ReliabilityReport.Frequency.MONTHLY and (match := MONTH_KEY.match(key)):
             day = date(int(match[1]), int(match[2]), 1)
@@ -79,7 +78,15 @@ def parse(frequency: str, key: str, *, now: datetime, zone: tzinfo) -> ReportPer
             return None
     except ValueError:
         return None
-    period = containing(frequency, day)
+    return containing(frequency, day)
+
+
+def parse(frequency: str, key: str, *, now: datetime, zone: tzinfo) -> ReportPeriod | None:
+    """The period a key names, or None for a malformed, future or unfinished one, or one too old."""
+    today = now.astimezone(zone).date()
+    period = from_key(frequency, key)
+    if period is None:
+        return None
     if period.last >= today or period.first.year < today.year - MAX_YEARS_BACK:
         return None
     return period

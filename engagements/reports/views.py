@@ -17,7 +17,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from engagements.models import ReliabilityReport
@@ -56,7 +55,10 @@ def report_list(request: HttpRequest) -> HttpResponse:
             Prefetch("members", queryset=User.objects.order_by("email"))
         )
     )
-    rows = [(report, periods.recent(report.frequency, now, report_zone(report))) for report in reports]
+    rows = [
+        (report, periods.recent(report.frequency, now, report_zone(report)), services.is_sending(report, now))
+        for report in reports
+    ]
     return render(
         request,
         "engagements/reports/list.html",
@@ -149,19 +151,16 @@ def report_send_now(request: HttpRequest, pk: int) -> HttpResponse:
     if limits.exceeded(request, limits.REPORT_SEND):
         messages.error(request, _("Reports were sent often in a short time. Please try again later."))
         return redirect("reports:list", ws=req.workspace.slug)
-    sent = services.report_send(report=report, period=period)
-    if sent:
+    if not services.recipients(report):
+        messages.error(request, _("The report has nobody to go to: choose members or write addresses in it."))
+    elif services.report_send_request(report=report, period=period):
         messages.success(
             request,
-            ngettext(
-                "Report for %(period)s sent to %(n)d address.",
-                "Report for %(period)s sent to %(n)d addresses.",
-                len(sent),
-            )
-            % {"period": period.label, "n": len(sent)},
+            _("The report for %(period)s is being sent; it will appear under “Sent” in a moment.")
+            % {"period": period.label},
         )
-    else:
-        messages.error(
-            request, _("The report went to nobody: it has no recipient, or the mail server refused.")
+    else:  # a double click, or a second manager at the same time: the first sending covers it
+        messages.info(
+            request, _("This report is being sent already; it will appear under “Sent” in a moment.")
         )
     return redirect("reports:list", ws=req.workspace.slug)

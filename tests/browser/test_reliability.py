@@ -74,3 +74,77 @@ def test_a_manager_reads_the_reliability_pages_from_dashboard_to_comparison(page
     assert "Silent Simon" in comparison.inner_text()
     assert page.locator("figure svg[role=img]").count() == 2
     assert console.errors == []
+
+
+def _for_client(team, provider, client_name: str, reply_hours: list[float | None], days_back: int):
+    """Requests to ``provider`` on engagements for ``client_name``, answered after so many hours or not at all."""
+    for i, hours in enumerate(reply_hours):
+        engagement = EngagementFactory(
+            workspace=team.workspace, provider=provider, owner=team.alice, client_name=client_name
+        )
+        asked = timezone.now() - timedelta(days=days_back - i)
+        services.message_log(engagement=engagement, direction="out", kind="request", occurred_at=asked)
+        if hours is not None:
+            services.message_log(
+                engagement=engagement,
+                direction="in",
+                kind="reply",
+                occurred_at=asked + timedelta(hours=hours),
+            )
+
+
+def test_the_leaderboard_filtered_to_a_client_by_clicking_shows_the_engines_figures_for_that_client(
+    page, console, team, live_server
+):
+    from django.utils import translation
+
+    from engagements.reliability import metrics
+    from engagements.reliability import pages as reliability
+    from engagements.templatetags.reliability_tags import business_hours, interval_range, percent
+
+    # Each provider works for both clients, differently: the filter must change their figures.
+    paula = ProviderFactory(workspace=team.workspace, name="Prompt Paula")
+    simon = ProviderFactory(workspace=team.workspace, name="Silent Simon")
+    _for_client(team, paula, "Globex", [1, 2, 0.5, 3], days_back=30)
+    _for_client(team, paula, "Initech", [20, None, 5], days_back=20)
+    _for_client(team, simon, "Globex", [None, None, 70], days_back=30)
+    _for_client(team, simon, "Initech", [2, 4, 1, None, 3], days_back=20)
+    ProviderFactory(workspace=team.workspace, name="Idle Ida")  # no engagement for either client
+    snapshots.snapshots_refresh(workspace_id=team.workspace.pk)
+
+    _log_in(page, live_server, team.bob)
+    page.goto(f"/w/{team.workspace.slug}/reliability/")
+    page.get_by_test_id("reliability-nav").get_by_role("link", name="Providers").click()
+    page.get_by_label("Client").select_option("Initech")
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_url("**client=Initech**")
+
+    board = reliability.leaderboard(
+        team.workspace,
+        metrics.Period.standard(metrics.DEFAULT_PERIOD),
+        client_name="Initech",
+        now=timezone.now(),
+    )
+    whole = reliability.leaderboard(
+        team.workspace, metrics.Period.standard(metrics.DEFAULT_PERIOD), now=timezone.now()
+    )
+    rows = page.get_by_test_id("leaderboard-row")
+    assert rows.count() == len(board.rows) == 2
+    assert [rows.nth(i).get_attribute("data-provider") for i in range(rows.count())] == [
+        str(row.provider.pk) for row in board.rows
+    ]
+    with translation.override("en"):
+        for row in board.rows:
+            m = row.m
+            shown = page.locator(f'[data-testid="leaderboard-row"][data-provider="{row.provider.pk}"]')
+            text = shown.inner_text().replace("\xa0", " ")
+            assert row.provider.name in text
+            assert (
+                f"{percent(m.response_rate.point)} ({interval_range(m.response_rate)}, n = {m.response_rate.n})"
+                in text
+            )
+            assert business_hours(m.business.median if m.business else None) in text
+            assert shown.get_by_test_id("rank").inner_text().strip() == (str(row.rank) if row.rank else "—")
+            unfiltered = next(w.m for w in whole.rows if w.provider == row.provider)
+            assert m.response_rate.n < unfiltered.response_rate.n, "only Initech's requests are counted"
+    assert console.errors == []

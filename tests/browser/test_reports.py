@@ -1,4 +1,4 @@
-"""A reliability report as a manager sets it up and downloads it in Chromium: the PDF's figures are the engine's."""
+"""Reliability reports in Chromium: set up, edited, sent and deleted by clicking; the PDF's figures are the engine's."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ import pypdf
 import pytest
 import time_machine
 from django.utils import translation
+from playwright.sync_api import expect
 
 from engagements.models import ReliabilityReport
 from engagements.reliability import pages
 from engagements.reports import periods
 from engagements.templatetags.reliability_tags import business_hours, interval_range, percent
+from outsourcing import formats
 from tests.browser.test_attention import _log_in
 from tests.engagements.reports_data import BERLIN, NOW, month_of_history
 
@@ -63,4 +65,65 @@ def test_a_manager_sets_up_a_german_report_and_downloads_novembers_pdf_with_the_
             assert line in text, line
     assert re.search(r"Quick Quinn 8 88 % \(53–98 %\) 4,0 Std\.", text)
     assert history["old"].name not in text
+    assert console.errors == []
+
+
+def test_a_manager_creates_edits_sends_and_deletes_a_report_by_clicking(page, console, team, live_server):
+    from django.core import mail
+
+    month_of_history(team)
+    with time_machine.travel(NOW + timedelta(minutes=1), tick=True):
+        _log_in(page, live_server, team.alice)
+        page.goto("/w/acme/reliability/")
+        page.get_by_test_id("reliability-nav").get_by_role("link", name="Reports").click()
+        expect(page.get_by_test_id("empty-state")).to_be_visible()
+        page.get_by_test_id("new-report").click()
+        form = page.get_by_test_id("report-form")
+        form.get_by_label("Name").fill("Provider review")
+        form.get_by_label("bob@example.com").check()
+        form.get_by_label("Other addresses").fill("kunde@globex.example")
+        form.get_by_role("button", name="Save").click()
+        page.wait_for_url("**/w/acme/reports/")
+        row = page.get_by_test_id("report-row")
+        expect(row).to_contain_text("Monthly · English")
+
+        # Edit: weekly, in German.
+        row.get_by_role("link", name="Edit").click()
+        form = page.get_by_test_id("report-form")
+        form.get_by_label("Frequency").select_option("weekly")
+        form.get_by_label("Language").select_option("de")
+        form.get_by_role("button", name="Save").click()
+        page.wait_for_url("**/w/acme/reports/")
+        expect(page.locator("#messages")).to_contain_text("Report “Provider review” saved.")
+        row = page.get_by_test_id("report-row")
+        expect(row).to_contain_text("Weekly · German")
+        expect(row.get_by_test_id("report-sent")).to_have_text("—")
+
+        row.get_by_test_id("send-now").click()
+        page.wait_for_url("**/w/acme/reports/")
+        week = periods.last_complete("weekly", NOW, BERLIN)
+        expect(page.locator("#messages")).to_contain_text(
+            f"The report for {week.label} is being sent; it will appear under “Sent” in a moment."
+        )
+        # Tests run tasks inline: by the time the page is back, the sending is done and listed.
+        page.reload()
+        expect(page.get_by_test_id("report-sent")).to_contain_text("to 2 addresses")
+        report = ReliabilityReport.objects.get()
+        assert (report.frequency, report.language, report.last_sent_to) == ("weekly", "de", 2)
+        with translation.override("de"), formats.override(formats.DE):
+            subject = f"Dienstleister-Zuverlässigkeit, Acme Marketing: {week.label}"
+        assert sorted((m.to[0], m.subject) for m in mail.outbox) == [
+            ("bob@example.com", subject),
+            ("kunde@globex.example", subject),
+        ]
+        assert "Antwortquote" in mail.outbox[0].body
+
+        page.get_by_test_id("report-row").get_by_role("link", name="Delete").click()
+        expect(page.get_by_role("heading", name="Delete the report “Provider review”?")).to_be_visible()
+        page.get_by_test_id("confirm-delete").get_by_role("button", name="Delete report").click()
+        page.wait_for_url("**/w/acme/reports/")
+        expect(page.locator("#messages")).to_contain_text("Report “Provider review” deleted.")
+        expect(page.get_by_test_id("report-row")).to_have_count(0)
+        expect(page.get_by_test_id("empty-state")).to_be_visible()
+    assert not ReliabilityReport.objects.exists()
     assert console.errors == []

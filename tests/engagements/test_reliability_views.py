@@ -722,3 +722,99 @@ def test_figures_read_from_the_payloads_text_equal_those_decoded_from_the_payloa
     assert as_text.providers
     for pk, snapshot in as_text.providers.items():
         assert snapshots.figures_of(snapshot) == payload.figures_from_payload(decoded.providers[pk].payload)
+
+
+# --- The scorecard's client filter --------------------------------------------------------------
+
+
+@pytest.fixture
+def two_clients(team):
+    """One provider working for two clients: quick for Globex, slow and often silent for Initech."""
+    provider = ProviderFactory(workspace=team.workspace, name="Split Sue")
+    globex = EngagementFactory(
+        workspace=team.workspace, provider=provider, owner=team.alice, client_name="Globex"
+    )
+    for i in range(4):
+        exchange(globex, days_ago=20 - i, answered_after_hours=1 + i)
+    for i in range(3):
+        initech = EngagementFactory(
+            workspace=team.workspace, provider=provider, owner=team.alice, client_name="Initech"
+        )
+        exchange(initech, days_ago=10 - i, answered_after_hours=None if i else 30)
+    return provider
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("client_name", ["Globex", "Initech"])
+def test_the_scorecard_filtered_to_a_client_shows_the_engines_figures_for_that_clients_engagements(
+    team, two_clients, client_name
+):
+    from engagements.reliability import metrics
+    from engagements.reliability import pages as reliability
+    from engagements.templatetags.reliability_tags import business_hours, percent
+
+    response = team.client_for(team.bob).get(
+        url("scorecard", pk=two_clients.pk), {"period": "90", "client": client_name}
+    )
+    expected = reliability.scorecard(
+        team.workspace,
+        two_clients,
+        metrics.Period.standard("90"),
+        now=timezone.now(),
+        zone=timezone.get_current_timezone(),
+        client_name=client_name,
+    ).m
+    whole = reliability.scorecard(
+        team.workspace,
+        two_clients,
+        metrics.Period.standard("90"),
+        now=timezone.now(),
+        zone=timezone.get_current_timezone(),
+    ).m
+    m = response.context["m"]
+    assert (m.requests, m.replies, m.response_rate, m.within_policy) == (
+        expected.requests,
+        expected.replies,
+        expected.response_rate,
+        expected.within_policy,
+    )
+    assert m.requests < whole.requests, "only that client's requests"
+    html = unescape(response.content.decode())
+    assert percent(expected.response_rate.point) in html
+    assert business_hours(expected.business.median if expected.business else None) in html
+    # The requests behind the numbers are that client's too, and the choice is offered and kept.
+    shown = list(response.context["page_obj"])
+    assert len(shown) == expected.requests
+    assert {x.engagement.client_name for x in shown} == {client_name}
+    assert f'<option value="{client_name}" selected>' in html
+    assert '<option value="Globex"' in html and '<option value="Initech"' in html
+
+
+@pytest.mark.django_db
+def test_a_client_the_workspace_never_had_says_so_and_shows_every_engagement(team, two_clients):
+    response = team.client_for(team.alice).get(url("scorecard", pk=two_clients.pk), {"client": "Nobody"})
+    assert response.status_code == 200
+    assert response.context["form"].errors["client"]
+    assert response.context["m"].requests == 7
+
+
+@pytest.mark.django_db
+def test_the_scorecard_filtered_to_a_client_costs_no_more_queries_with_more_requests(
+    team, two_clients, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = team.client_for(team.alice)
+    page = url("scorecard", pk=two_clients.pk) + "?client=Initech"
+    client.get(page)
+    with CaptureQueriesContext(connection) as few:
+        client.get(page)
+    for i in range(5):
+        more = EngagementFactory(
+            workspace=team.workspace, provider=two_clients, owner=team.alice, client_name="Initech"
+        )
+        exchange(more, days_ago=30 + i, answered_after_hours=None if i % 2 else 3)
+    with django_assert_max_num_queries(len(few)):
+        response = client.get(page)
+    assert response.context["m"].requests == 8

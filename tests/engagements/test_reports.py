@@ -14,7 +14,7 @@ from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from engagements.models import ReliabilityReport
 from engagements.reports import periods, services
@@ -111,6 +111,14 @@ def test_the_german_pdf_is_written_in_german(team, history):
     )
     assert "Antwortquote" in text and "November 2026" in text
     assert "Response rate" not in text
+    # The section heading is not the column header's word again.
+    assert "Dienstleister im Überblick" in text and "\nDienstleister\n" not in f"\n{text}\n"
+
+
+@pytest.mark.django_db
+def test_the_english_pdfs_section_heading_is_not_the_column_header_again(team, history):
+    text = pdf_text(team.client_for(team.alice).get(url("download", pk=make_report(team).pk)).content)
+    assert "Providers at a glance" in text and "\nProviders\n" not in f"\n{text}\n"
 
 
 @pytest.mark.django_db
@@ -177,10 +185,13 @@ def test_the_last_whole_month_and_week_are_those_of_the_reports_zone():
 
 
 @pytest.mark.django_db
-def test_send_now_mails_each_recipient_once_with_the_charts_inline_and_the_pdf_attached(team, history):
+def test_send_now_mails_each_recipient_once_with_the_charts_inline_and_the_pdf_attached(
+    team, history, django_capture_on_commit_callbacks
+):
     report = make_report(team, extra_addresses="client@globex.example\nBOB@example.com")
     report.members.set([team.bob, team.alice])
-    response = team.client_for(team.alice).post(url("send", pk=report.pk))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = team.client_for(team.alice).post(url("send", pk=report.pk))
     assert response.status_code == 302
     assert sorted(m.to[0] for m in mail.outbox) == [
         "alice@example.com",
@@ -205,6 +216,108 @@ def test_send_now_mails_each_recipient_once_with_the_charts_inline_and_the_pdf_a
     assert expected_line("Quick Quinn", _quick(team, history), "en") in pdf_text(pdfs[0].get_content())
 
 
+def test_send_now_queues_the_sending_and_the_page_shows_it_sending_and_then_sent(
+    team, history, django_capture_on_commit_callbacks
+):
+    report = make_report(team, extra_addresses="client@globex.example")
+    client = team.client_for(team.alice)
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = client.post(url("send", pk=report.pk), follow=True)
+    page = response.content.decode()
+    assert "The report for November 2026 is being sent; it will appear under “Sent” in a moment." in page
+    assert "Sending…" in page
+    assert mail.outbox == [], "the request itself sends nothing"
+
+    for callback in queued:  # the commit: the task runs (eagerly here)
+        callback()
+    report.refresh_from_db()
+    assert (report.sending_since, report.last_sent_to) == (None, 1)
+    assert report.last_sent_at == timezone.now()
+    assert report.last_sent_period == "", "the schedule is left alone"
+    page = client.get(url("list")).content.decode()
+    assert "Sending…" not in page and "to 1 address" in page
+    assert [m.to for m in mail.outbox] == [["client@globex.example"]]
+
+
+@pytest.mark.django_db
+def test_a_double_click_on_send_now_sends_the_report_once(team, history, django_capture_on_commit_callbacks):
+    report = make_report(team, extra_addresses="client@globex.example")
+    report.members.set([team.bob])
+    client = team.client_for(team.alice)
+    # Both clicks land before the first sending is done: the second finds the claim taken.
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url("send", pk=report.pk))
+        second = client.post(url("send", pk=report.pk), follow=True)
+    assert "This report is being sent already" in second.content.decode()
+    assert sorted(m.to[0] for m in mail.outbox) == ["bob@example.com", "client@globex.example"]
+    # Once sent, the next click sends again.
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url("send", pk=report.pk))
+    assert len(mail.outbox) == 4
+
+
+@pytest.mark.django_db
+def test_a_claim_whose_worker_died_expires_and_a_redelivered_task_sends_nothing(
+    team, history, django_capture_on_commit_callbacks
+):
+    report = make_report(team, extra_addresses="client@globex.example")
+    november = periods.parse("monthly", "2026-11", now=NOW, zone=BERLIN)
+    stale = timezone.now() - services.SEND_CLAIM_EXPIRES - timedelta(seconds=1)
+    with django_capture_on_commit_callbacks(execute=False):
+        assert services.report_send_request(report=report, period=november, now=stale)
+    with django_capture_on_commit_callbacks(execute=False):
+        assert not services.report_send_request(
+            report=report, period=november, now=stale + timedelta(minutes=1)
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.report_send_request(report=report, period=november)
+    assert len(mail.outbox) == 1
+    # The dead worker's task delivered late: its claim is gone, so it sends nothing.
+    assert (
+        services.report_send_claimed(report_id=report.pk, period_key="2026-11", claimed_at=stale.isoformat())
+        == -1
+    )
+    assert len(mail.outbox) == 1
+
+
+@pytest.mark.django_db
+def test_a_send_now_that_could_not_be_built_gives_its_claim_back_and_says_it_went_to_nobody(
+    team, monkeypatch, django_capture_on_commit_callbacks
+):
+    report = make_report(team, extra_addresses="client@globex.example")
+
+    def broken(**kwargs):
+        raise RuntimeError("no fonts")
+
+    monkeypatch.setattr(services, "report_render", broken)
+    client = team.client_for(team.alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url("send", pk=report.pk))
+    report.refresh_from_db()
+    assert (report.sending_since, report.last_sent_to, mail.outbox) == (None, 0, [])
+    assert "to nobody" in client.get(url("list")).content.decode()
+
+
+@pytest.mark.django_db
+def test_send_now_with_nobody_to_send_to_queues_nothing_and_says_so(team, history):
+    report = make_report(team, enabled=False)
+    response = team.client_for(team.alice).post(url("send", pk=report.pk), follow=True)
+    assert "The report has nobody to go to" in response.content.decode()
+    report.refresh_from_db()
+    assert report.sending_since is None
+
+
+@pytest.mark.django_db
+def test_send_now_is_404_for_an_outsider_and_forbidden_to_members_and_viewers(team, history):
+    report = make_report(team, extra_addresses="client@globex.example")
+    assert team.client_for(team.charlie).post(url("send", pk=report.pk)).status_code == 404
+    assert team.client_for(team.charlie).post(url("send", ws="other", pk=report.pk)).status_code == 404
+    for user in (team.bob, team.vera):
+        assert team.client_for(user).post(url("send", pk=report.pk)).status_code == 403
+    report.refresh_from_db()
+    assert report.sending_since is None and mail.outbox == []
+
+
 def _quick(team, history):
     from engagements.reliability import pages
 
@@ -214,11 +327,14 @@ def _quick(team, history):
 
 
 @pytest.mark.django_db
-def test_send_now_is_refused_after_too_many_sends_in_an_hour(team, history, settings):
+def test_send_now_is_refused_after_too_many_sends_in_an_hour(
+    team, history, settings, django_capture_on_commit_callbacks
+):
     settings.RATE_LIMITS = {"report_send_workspace": "1/h"}
     report = make_report(team, extra_addresses="client@globex.example")
     client = team.client_for(team.alice)
-    client.post(url("send", pk=report.pk))
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url("send", pk=report.pk))
     response = client.post(url("send", pk=report.pk), follow=True)
     assert "Reports were sent often in a short time" in response.content.decode()
     assert len(mail.outbox) == 1
@@ -397,6 +513,19 @@ def test_the_form_offers_only_this_workspaces_members(team):
     )
     assert response.status_code == 400
     assert not ReliabilityReport.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_german_report_is_dated_in_german_whatever_date_format_the_sender_reads(team, history):
+    from outsourcing import formats
+
+    report = make_report(team, language="de", frequency="weekly", extra_addresses="kunde@example.de")
+    week = periods.parse("weekly", "2026-W48", now=NOW, zone=BERLIN)
+    with formats.override(formats.US):  # the manager who clicked "Send now" reads "Nov 23, 2026"
+        services.report_send(report=report, period=week)
+        _content, pdf = services.report_render(report=report, period=week)
+    assert mail.outbox[0].subject.endswith("KW 48, 2026 (23. Nov. 2026 – 29. Nov. 2026)")
+    assert "23. Nov. 2026" in pdf_text(pdf)
 
 
 # --- Access and the page -------------------------------------------------------------------------
