@@ -68,6 +68,14 @@ def scalar(cursor: Any, sql: str) -> int:
     return int(cursor.fetchone()[0])
 
 
+def sent_keys(cursor: Any, channel: str) -> set[str]:
+    cursor.execute(
+        "SELECT idempotency_key FROM engagements_notification WHERE channel = %s AND status = 'sent'",
+        [channel],
+    )
+    return {row[0] for row in cursor.fetchall()}
+
+
 def main() -> int:
     connection = psycopg2.connect(os.environ["DATABASE_URL"])
     connection.autocommit = True
@@ -79,6 +87,9 @@ def main() -> int:
             break
         time.sleep(3)
     writes = common.missing_writes(cursor, record, wait=max(5.0, deadline - time.monotonic()))
+    # The rows sent by now, read before the sinks (so a row sent meanwhile cannot count as sent
+    # and unseen) and again after (so a message it reached them with cannot count as unexpected).
+    sent_before = {channel: sent_keys(cursor, channel) for channel in ("email", "webhook")}
     with urllib.request.urlopen(os.environ["CHECK_SINKS"], timeout=10) as response:  # nosec B310 (the sink host)
         sinks: dict[str, dict[str, int]] = json.loads(response.read())
     counts: dict[str, Any] = {
@@ -101,17 +112,14 @@ def main() -> int:
         "writes": writes,
     }
     for channel in ("email", "webhook"):
-        cursor.execute(
-            "SELECT idempotency_key FROM engagements_notification WHERE channel = %s AND status = 'sent'",
-            [channel],
-        )
-        expected = {row[0] for row in cursor.fetchall()}
+        expected = sent_before[channel]
+        sent_after = sent_keys(cursor, channel)
         seen = sinks.get(channel, {})
         counts[f"{channel}_expected"] = len(expected)
         counts[f"{channel}_once"] = sum(1 for key in expected if seen.get(key) == 1)
         # The same key again: a receiver that honours the key drops it, but it is counted here.
         counts[f"{channel}_twice"] = sum(1 for n in seen.values() if n > 1)
-        counts[f"{channel}_unexpected"] = sum(1 for key in seen if key not in expected)
+        counts[f"{channel}_unexpected"] = sum(1 for key in seen if key not in sent_after)
     print(json.dumps(counts))
     return 0
 
