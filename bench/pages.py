@@ -149,7 +149,7 @@ def main() -> int:
         "engagement list": get(lambda n: f"/w/{ws}/engagements/"),
         "engagement page": get(lambda n: f"/w/{ws}/engagements/{recent[n % len(recent)]}/"),
         "needs attention": get(lambda n: f"/w/{ws}/engagements/attention/"),
-        "needs attention, least likely": get(lambda n: f"/w/{ws}/engagements/attention/?order=never"),
+        "needs attention (least likely)": get(lambda n: f"/w/{ws}/engagements/attention/?order=never"),
         "reliability dashboard": get(lambda n: f"/w/{ws}/reliability/"),
         "leaderboard": get(lambda n: f"/w/{ws}/reliability/providers/"),
         "search": get(lambda n: f"/w/{ws}/search/?q={WORDS[n % len(WORDS)]}"),
