@@ -35,6 +35,7 @@ from engagements.forms import (
     snooze_presets,
 )
 from engagements.models import Engagement, Flag, Review
+from engagements.proposals.forms import with_decline_forms
 from engagements.reliability.outlook import least_likely_first, reply_outlooks
 from engagements.saved_view_forms import ATTENTION_ORDER_NEVER
 from engagements.tables import exports as tables
@@ -189,7 +190,7 @@ def _log_context(request: WorkspaceRequest, engagement: Engagement, form: Messag
         # Each with where it stands now, by the rule the flags follow.
         "exchanges": [(x, deadlines.exchange_state_key(x, now)) for x in exchanges],
         "timeline": list(queries.timeline(engagement)),
-        "proposals": queries.due_date_proposals(engagement),
+        "proposals": with_decline_forms(queries.due_date_proposals(engagement)),
         "log_form": form or MessageLogForm(initial=MessageLogForm.initial_for(engagement)),
         "can_edit": request.membership.can_edit,
         "open_flags": [f for f in all_flags if f.is_open],
