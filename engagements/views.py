@@ -479,12 +479,16 @@ def _least_likely_page(req: WorkspaceRequest, awaiting: QuerySet[Exchange], now:
     candidates = [
         Awaiting(*row) for row in awaiting.values_list("pk", "engagement__provider_id", "reply_due_at")
     ]
-    page = Paginator(least_likely_order(req.workspace.pk, candidates, now=now), PER_PAGE).get_page(
+    ordered = Paginator(least_likely_order(req.workspace.pk, candidates, now=now), PER_PAGE).get_page(
         req.GET.get("page")
     )
-    shown = awaiting.in_bulk([c.exchange_id for c in page.object_list])
-    page.object_list = [shown[c.exchange_id] for c in page.object_list if c.exchange_id in shown]
-    return page
+    shown = awaiting.in_bulk([c.exchange_id for c in ordered.object_list])
+    # The same page, holding the rows themselves (a row answered meanwhile drops out).
+    return Page(
+        [shown[c.exchange_id] for c in ordered.object_list if c.exchange_id in shown],
+        ordered.number,
+        cast(Paginator, ordered.paginator),
+    )
 
 
 @workspace_view()

@@ -76,7 +76,7 @@ def proposal_decline(request: HttpRequest, pk: int) -> HttpResponse:
     form = DeclineForm(request.POST, prefix=DeclineForm.prefix_for(proposal.pk))
     if not form.is_valid():
         # An over-long reason (or one with a NUL character): say so, decide nothing.
-        messages.error(request, " ".join(m for errors in form.errors.values() for m in errors))
+        messages.error(request, " ".join(str(m) for errors in form.errors.values() for m in errors))
         return _back(request, proposal)
     return _decided(
         request,
