@@ -11,7 +11,7 @@ waiting for the database.
 
 Uses ``BENCH_DATABASE_URL`` (default: ``outsourcing_bench``, seeded once with ``seed_demo
 --scale BENCH_SCALE`` as bench/__main__.py does). ``BENCH_WRITES=0`` leaves out the two
-writes (they add messages to the database).
+writes (they add messages to the database); ``BENCH_PAGES`` names the pages to time (all by default).
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ from bench.__main__ import DEFAULT_URL, SCALE, seed_demo_once
 
 REPEAT = int(os.environ.get("BENCH_REPEAT", "30"))
 WRITES = os.environ.get("BENCH_WRITES", "1") != "0"
+# BENCH_PAGES="needs attention,floor /healthz": time only these pages (their labels, comma-separated).
+ONLY = {label.strip() for label in os.environ.get("BENCH_PAGES", "").split(",") if label.strip()}
 WORDS = ["invoice", "translation", "design", "review", "delivery", "logo", "draft"]
 
 EML = (
@@ -147,6 +149,7 @@ def main() -> int:
         "engagement list": get(lambda n: f"/w/{ws}/engagements/"),
         "engagement page": get(lambda n: f"/w/{ws}/engagements/{recent[n % len(recent)]}/"),
         "needs attention": get(lambda n: f"/w/{ws}/engagements/attention/"),
+        "needs attention (least likely)": get(lambda n: f"/w/{ws}/engagements/attention/?order=never"),
         "reliability dashboard": get(lambda n: f"/w/{ws}/reliability/"),
         "leaderboard": get(lambda n: f"/w/{ws}/reliability/providers/"),
         "search": get(lambda n: f"/w/{ws}/search/?q={WORDS[n % len(WORDS)]}"),
@@ -154,18 +157,20 @@ def main() -> int:
     if WRITES:
         pages["log a message"] = log_message
         pages["upload mail"] = upload
+    if ONLY:
+        pages = {label: request for label, request in pages.items() if label in ONLY}
 
     print(
         f"PostgreSQL, {Engagement.objects.filter(workspace=workspace).count():,} engagements, "
         f"{Message.objects.filter(workspace=workspace).count():,} messages; "
         f"load average {os.getloadavg()[0]:.2f}; {REPEAT} requests each\n"
     )
-    print(f"{'page':24} {'median':>9} {'p95':>9} {'cpu':>9} {'queries':>8} {'db share':>9}")
+    print(f"{'page':30} {'median':>9} {'p95':>9} {'cpu':>9} {'queries':>8} {'db share':>9}")
     for label, request in pages.items():
         got = _measure(request, REPEAT)
         share = sum(got.db) / sum(got.times) if sum(got.times) else 0.0
         print(
-            f"{label:24} {statistics.median(got.times):6.1f} ms {_p95(got.times):6.1f} ms "
+            f"{label:30} {statistics.median(got.times):6.1f} ms {_p95(got.times):6.1f} ms "
             f"{statistics.median(got.cpu):6.1f} ms {statistics.median(got.queries):8.0f} {share:8.0%}"
         )
     return 0

@@ -1373,7 +1373,8 @@ class AnswerLink(models.Model):
     """
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+", db_index=False)
-    # The request or follow-up the mail was: its engagement is the only one the link reaches.
+    # The request or follow-up the mail was (for the mail telling the provider of a decision on
+    # their proposed date: the request they answered): its engagement is the only one it reaches.
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="answer_links")
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     expires_at = models.DateTimeField(_("expires"))
@@ -1408,6 +1409,8 @@ class DueDateProposal(models.Model):
     previous_due_on = models.DateField(_("due date when proposed"), null=True, blank=True)
     reason = models.TextField(_("reason"), blank=True)
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.PENDING)
+    # Why the owner declined (optional): the mail telling the provider and their answer page say it.
+    decline_reason = models.TextField(_("reason for declining"), blank=True, default="", db_default="")
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

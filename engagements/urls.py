@@ -1,7 +1,7 @@
 from django.urls import path
 
 from engagements import saved_view_views, views
-from engagements.answers import owner_views
+from engagements.proposals import views as proposal_views
 
 app_name = "engagements"
 
@@ -31,8 +31,8 @@ urlpatterns: list = [
     path("messages/<int:pk>/restore/", views.message_restore, name="message_restore"),
     path("messages/<int:pk>/absence/", views.message_absence, name="message_absence"),
     path("messages/<int:pk>/not-an-answer/", views.message_not_an_answer, name="message_not_an_answer"),
-    path("proposals/<int:pk>/accept/", owner_views.proposal_accept, name="proposal_accept"),
-    path("proposals/<int:pk>/decline/", owner_views.proposal_decline, name="proposal_decline"),
+    path("proposals/<int:pk>/accept/", proposal_views.proposal_accept, name="proposal_accept"),
+    path("proposals/<int:pk>/decline/", proposal_views.proposal_decline, name="proposal_decline"),
     path("attachments/<int:pk>/", views.attachment_download, name="attachment"),
     path("providers/<int:provider_pk>/timeline/", views.provider_timeline, name="provider_timeline"),
 ]

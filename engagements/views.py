@@ -9,7 +9,8 @@ from typing import Any, cast
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -34,8 +35,9 @@ from engagements.forms import (
     followup_initial,
     snooze_presets,
 )
-from engagements.models import Engagement, Flag, Review
-from engagements.reliability.outlook import least_likely_first, reply_outlooks
+from engagements.models import Engagement, Exchange, Flag, Review
+from engagements.proposals.forms import with_decline_forms
+from engagements.reliability.outlook import Awaiting, least_likely_first, least_likely_order, reply_outlooks
 from engagements.saved_view_forms import ATTENTION_ORDER_NEVER
 from engagements.tables import exports as tables
 from outsourcing import limits
@@ -189,7 +191,7 @@ def _log_context(request: WorkspaceRequest, engagement: Engagement, form: Messag
         # Each with where it stands now, by the rule the flags follow.
         "exchanges": [(x, deadlines.exchange_state_key(x, now)) for x in exchanges],
         "timeline": list(queries.timeline(engagement)),
-        "proposals": queries.due_date_proposals(engagement),
+        "proposals": with_decline_forms(queries.due_date_proposals(engagement)),
         "log_form": form or MessageLogForm(initial=MessageLogForm.initial_for(engagement)),
         "can_edit": request.membership.can_edit,
         "open_flags": [f for f in all_flags if f.is_open],
@@ -466,6 +468,29 @@ def _flag_row_context(back: str, now: datetime) -> dict[str, Any]:
     }
 
 
+def _least_likely_page(req: WorkspaceRequest, awaiting: QuerySet[Exchange], now: datetime) -> Page:
+    """The page of ``awaiting`` asked for, the whole list ordered by the chance of never hearing back.
+
+    The order needs every row's chance, so the candidates are read narrow (id,
+    provider, due time), ordered by ``least_likely_order`` and paginated in
+    Python; only the page's rows are then read in full. A fixed number of
+    queries, however many rows and providers.
+    """
+    candidates = [
+        Awaiting(*row) for row in awaiting.values_list("pk", "engagement__provider_id", "reply_due_at")
+    ]
+    ordered = Paginator(least_likely_order(req.workspace.pk, candidates, now=now), PER_PAGE).get_page(
+        req.GET.get("page")
+    )
+    shown = awaiting.in_bulk([c.exchange_id for c in ordered.object_list])
+    # The same page, holding the rows themselves (a row answered meanwhile drops out).
+    return Page(
+        [shown[c.exchange_id] for c in ordered.object_list if c.exchange_id in shown],
+        ordered.number,
+        cast(Paginator, ordered.paginator),
+    )
+
+
 @workspace_view()
 @require_safe
 def attention(request: HttpRequest) -> HttpResponse:
@@ -484,9 +509,11 @@ def attention(request: HttpRequest) -> HttpResponse:
     deadlines.mark_whose_turn(our_answers, now)
     due_soon, more_due_soon = _capped(queries.attention_due_soon(req.workspace, now=now, owner=owner))
     snoozed, more_snoozed = _capped(queries.attention_snoozed(req.workspace, now=now, owner=owner))
-    page = Paginator(queries.attention_awaiting(req.workspace, now=now, owner=owner), PER_PAGE).get_page(
-        request.GET.get("page")
-    )
+    awaiting = queries.attention_awaiting(req.workspace, now=now, owner=owner)
+    if least_likely:
+        page = _least_likely_page(req, awaiting, now)
+    else:
+        page = Paginator(awaiting, PER_PAGE).get_page(request.GET.get("page"))
     nothing_now = not overdue and not our_answers and not due_soon and not page.paginator.count
     page.object_list = list(page.object_list)
     for x in [*due_soon, *page.object_list]:

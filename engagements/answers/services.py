@@ -1,4 +1,4 @@
-"""What the provider does on their answer page, and the owner's decision on a proposed date.
+"""What the provider does on their answer page (the owner's decision: ``engagements.proposals``).
 
 Every action is logged through ``services.message_log`` as an inbound message
 with source "Provider's answer page", so the exchanges are recomputed and flags
@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.urls import reverse
-from django.utils import formats, timezone, translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -185,54 +185,3 @@ def answer_deliver(*, opened: Opened, note: str, file: UploadedFile | None, text
         body=body[:QUESTION_MAX],
         attachments=(file,) if file else (),
     )
-
-
-# --- The owner's decision -------------------------------------------------------------------
-
-
-def _decide(proposal: DueDateProposal, state: str, by: User) -> None:
-    changed = DueDateProposal.objects.filter(pk=proposal.pk, state=DueDateProposal.State.PENDING).update(
-        state=state, decided_by=by, decided_at=timezone.now()
-    )
-    if changed != 1:
-        raise ValidationError(_("This proposal was decided already."), code="decided")
-    proposal.state = state
-    proposal.decided_by = by
-
-
-def _note(proposal: DueDateProposal, text: str, by: User) -> None:
-    services.message_log(
-        engagement=proposal.engagement,
-        direction=Message.Direction.NOTE,
-        kind=Message.Kind.OTHER,
-        body=text,
-        author=by,
-    )
-
-
-@transaction.atomic
-def proposal_accept(*, proposal: DueDateProposal, by: User) -> DueDateProposal:
-    """Move the engagement's due date to the proposed one (as an edit would), and note it in the log."""
-    _decide(proposal, DueDateProposal.State.ACCEPTED, by)
-    engagement = proposal.engagement
-    services.engagement_update(
-        engagement=engagement, by=by, owner=engagement.owner, due_on=proposal.proposed_on
-    )
-    _note(
-        proposal,
-        _("Accepted the proposed due date %(date)s.") % {"date": formats.date_format(proposal.proposed_on)},
-        by,
-    )
-    return proposal
-
-
-@transaction.atomic
-def proposal_decline(*, proposal: DueDateProposal, by: User) -> DueDateProposal:
-    """Keep the due date; the decision is noted in the log."""
-    _decide(proposal, DueDateProposal.State.DECLINED, by)
-    _note(
-        proposal,
-        _("Declined the proposed due date %(date)s.") % {"date": formats.date_format(proposal.proposed_on)},
-        by,
-    )
-    return proposal

@@ -19,6 +19,7 @@ from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from engagements import queries
 from engagements.answers import links, services
 from engagements.answers.forms import DeliverForm, ProposeForm, QuestionForm
 from engagements.forms import followup_language
@@ -121,6 +122,8 @@ def _page(request: HttpRequest, opened: links.Opened) -> HttpResponse:
         "error": error,
         "closed": engagement.status in engagement.CLOSED_STATUSES,
         "today": services.provider_today(engagement),
+        # What became of the dates proposed for this task (a decision is also mailed to the provider).
+        "proposals": queries.due_date_proposals(engagement),
         **{f"{name}_form": form for name, form in page_forms.items()},
     }
     return render(request, "engagements/answers/page.html", context, status=status)

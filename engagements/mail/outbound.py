@@ -126,7 +126,11 @@ def _bracketed(ids: Sequence[str]) -> str:
 
 def _thread_of(engagement: Engagement) -> tuple[str, str]:
     """In-Reply-To and References for a follow-up: the request it chases, when that went by mail."""
-    chased = queries.followup_request(engagement)
+    return _thread_to(queries.followup_request(engagement))
+
+
+def _thread_to(chased: Message | None) -> tuple[str, str]:
+    """In-Reply-To and References for a mail that continues ``chased``'s thread (none when it had none)."""
     if chased is None or not chased.message_id:
         return "", ""
     ancestors = [i for i in chased.references.split() if i != chased.message_id]
@@ -261,7 +265,72 @@ def mail_send(
     if kind == Message.Kind.FOLLOW_UP and not in_reply_to:
         in_reply_to, references = _thread_of(engagement)
     references = " ".join(i.strip("<>") for i in references.split()) or in_reply_to
-    language = mail_language(engagement)
+    return _log_and_send(
+        engagement=engagement,
+        by=by,
+        kind=kind,
+        to=to,
+        cc=cc,
+        subject=subject,
+        body=body,
+        in_reply_to=in_reply_to,
+        references=references,
+        language=mail_language(engagement),
+    )
+
+
+def mail_notice(
+    *, engagement: Engagement, by: User | None, subject: str, body: str, language: str, about: Message | None
+) -> Message | None:
+    """Tell the provider something that asks nothing of them (the decision on a date they proposed).
+
+    Sent and logged as ``mail_send`` does (in one transaction; ``MailNotSent``
+    when refused), as an outbound message of kind "other": by the clock's rules
+    that opens no request, so no reply is expected (while one of ours is open it
+    counts among its follow-ups, as any message to the provider does). It goes
+    to the provider's first address no bounce reported, in ``about``'s thread
+    (the request the provider answered) with a fresh answer link to that
+    request, or to this mail when there is none. None, with nothing logged,
+    when the provider has no address to write to.
+    """
+    to = recipients(provider_addresses(engagement.provider), queries.bounced_addresses(engagement))
+    if not to:
+        return None
+    in_reply_to, references = _thread_to(about)
+    return _log_and_send(
+        engagement=engagement,
+        by=by,
+        kind=Message.Kind.OTHER,
+        to=to,
+        cc=[],
+        subject=header_text(subject, SUBJECT_MAX),
+        body=body.replace("\r\n", "\n"),
+        in_reply_to=in_reply_to,
+        references=references,
+        language=language,
+        link_to=about,
+    )
+
+
+def _log_and_send(
+    *,
+    engagement: Engagement,
+    by: User | None,
+    kind: str,
+    to: Sequence[str],
+    cc: Sequence[str],
+    subject: str,
+    body: str,
+    in_reply_to: str,
+    references: str,
+    language: str,
+    link_to: Message | None = None,
+) -> Message:
+    """Log a mail to the provider as sent from the app, then send it with its answer link.
+
+    One transaction: a refused mail rolls the log entry back (``MailNotSent``).
+    The link answers ``link_to``, else the mail itself (a request or follow-up).
+    """
     from_header, from_address = _from_header(by, language)
     reply_to = routing_address(engagement)
     message_id = make_msgid(domain=routing_domain()).strip("<>")
@@ -273,8 +342,8 @@ def mail_send(
         subject=subject,
         body=body,
         from_email=from_header,
-        to=to,
-        cc=cc,
+        to=list(to),
+        cc=list(cc),
         reply_to=[reply_to],
         headers=headers,
     )
@@ -294,7 +363,7 @@ def mail_send(
             in_reply_to=in_reply_to,
             references=references,
         )
-        mail.body = body + answer_footer([message], language)
+        mail.body = body + answer_footer([link_to or message], language)
         try:
             sent = mail.send()
         except Exception as exc:  # any backend's failure: roll back and say so

@@ -13,6 +13,11 @@ providers' records from the sample the reliability refresh keeps (else one
 query for all their requests), one for the requests asked about, and their
 engagements' calendars (``engagement_calendars``), which also say how long
 each one's business day is.
+
+``least_likely_order`` orders a whole list of open requests (Needs attention's
+"Awaiting reply", before it is paginated) by the chance of never hearing back:
+the same figure, from each provider's curve computed once rather than once per
+request.
 """
 
 from __future__ import annotations
@@ -20,16 +25,27 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 import numpy as np
 
+from engagements.clock import BusinessCalendar
 from engagements.reliability import snapshots
-from engagements.reliability.metrics import Period, Sample, Scope, exchange_rows, unanswered_calendars
+from engagements.reliability.metrics import (
+    Period,
+    Sample,
+    Scope,
+    _ExchangeRow,
+    exchange_rows,
+    unanswered_calendars,
+)
 from engagements.reliability.statistics import (
+    MIN_AT_RISK,
     MIN_DATA_POINTS,
     ConditionalReply,
     Interval,
     conditional_reply,
+    kaplan_meier,
 )
 
 HOUR = 3600
@@ -48,7 +64,7 @@ class ReplyOutlook:
     @property
     def enough(self) -> bool:
         """Shown only with enough history: the scorecard's minimum overall, ``MIN_AT_RISK`` past this silence."""
-        return self.history >= MIN_DATA_POINTS and self.figures.enough
+        return _enough(self.history, self.figures.n)
 
     @property
     def silent_hours(self) -> int:
@@ -66,21 +82,28 @@ class ReplyOutlook:
         return self.figures.never
 
 
-def reply_outlooks(
-    workspace_id: int, requests: Iterable[tuple[int, int]], *, now: datetime
-) -> dict[int, ReplyOutlook]:
-    """The outlook of each open request given as (exchange id, provider id), by exchange id.
+def _enough(history: int, at_risk: int) -> bool:
+    return history >= MIN_DATA_POINTS and at_risk >= MIN_AT_RISK
+
+
+@dataclass(frozen=True)
+class _Read:
+    """What the outlooks are computed from: the requests asked about and their providers' records."""
+
+    asked: list[tuple[_ExchangeRow, float]]  # each still unanswered, with its business seconds of silence
+    calendars: dict[int, BusinessCalendar]  # by engagement id
+    records: Sample  # the providers' requests (all time)
+    by_provider: dict[int, np.ndarray]  # each provider's indices into ``records``
+
+
+def _read(workspace_id: int, wanted: dict[int, int], now: datetime) -> _Read:
+    """The records of the providers in ``wanted`` (exchange id → provider id) and the requests' silence.
 
     The providers' records come from the workspace's requests as the last
     reliability refresh kept them (``snapshots.kept_sample``) when there are
     any, else from the database; the requests asked about are always read
-    afresh, with how long they have waited as of ``now``. Only requests whose
-    provider has enough history get an outlook (``ReplyOutlook.enough``); a
-    request answered meanwhile, or logged this very instant, gets none either.
+    afresh, with how long they have waited as of ``now``.
     """
-    wanted = dict(requests)
-    if not wanted:
-        return {}
     provider_ids = tuple(sorted(set(wanted.values())))
     scope = Scope(workspace_id=workspace_id, provider_ids=provider_ids)
     period = Period.standard("all", now)
@@ -96,32 +119,135 @@ def reply_outlooks(
         calendars = unanswered_calendars(rows)
         waited = Sample.from_rows(rows, now, calendars).business_t
         records = kept.take(np.isin(kept.provider, np.asarray(provider_ids, dtype=np.int64)))
-    by_provider = {
-        provider_id: np.flatnonzero(records.provider == provider_id) for provider_id in provider_ids
-    }
+    return _Read(
+        asked=[
+            (row, float(waited[i]))
+            for i, row in enumerate(rows)
+            if row.exchange_id in wanted and row.replied_at is None
+        ],
+        calendars=calendars,
+        records=records,
+        by_provider={
+            provider_id: np.flatnonzero(records.provider == provider_id) for provider_id in provider_ids
+        },
+    )
+
+
+def reply_outlooks(
+    workspace_id: int, requests: Iterable[tuple[int, int]], *, now: datetime
+) -> dict[int, ReplyOutlook]:
+    """The outlook of each open request given as (exchange id, provider id), by exchange id.
+
+    Records and silence as ``_read`` gets them. Only requests whose provider
+    has enough history get an outlook (``ReplyOutlook.enough``); a request
+    answered meanwhile, or logged this very instant, gets none either.
+    """
+    wanted = dict(requests)
+    if not wanted:
+        return {}
+    read = _read(workspace_id, wanted, now)
+    records = read.records
     outlooks = {}
-    for i, row in enumerate(rows):
-        if row.exchange_id not in wanted or row.replied_at is not None:
-            continue
-        mine = by_provider[row.provider_id]
-        silent = float(waited[i])
+    for row, silent in read.asked:
+        mine = read.by_provider[row.provider_id]
         outlook = ReplyOutlook(
             exchange_id=row.exchange_id,
             silent_seconds=silent,
-            day_seconds=calendars[row.engagement_id].day_seconds,
+            day_seconds=read.calendars[row.engagement_id].day_seconds,
             # A request censored at or before its silence (the one asked about, kept
             # at what it had waited at the refresh) is never at risk after it.
             figures=conditional_reply(
                 records.business_t[mine],
                 records.answered[mine],
                 silent=silent,
-                within=calendars[row.engagement_id].day_seconds,
+                within=read.calendars[row.engagement_id].day_seconds,
             ),
             history=int(mine.size),
         )
         if outlook.enough:
             outlooks[row.exchange_id] = outlook
     return outlooks
+
+
+@dataclass(frozen=True)
+class ProviderCurve:
+    """One provider's Kaplan–Meier curve, ready to be restarted at any silence.
+
+    ``never(silent)`` is ``conditional_reply(...).never`` to the last bit, for a
+    small fraction of its cost: the risk set past ``silent`` has the very same
+    steps as the whole curve past it (each reply time's at-risk count is
+    everyone whose time is at least that time), so its survival is the running
+    product of the whole curve's factors from there on, multiplied in the same
+    order.
+    """
+
+    times: np.ndarray  # every request's time, sorted (to count who is at risk)
+    reply_times: np.ndarray  # the curve's reply times, ascending
+    factors: np.ndarray  # (n − d) / n at each of them
+    history: int
+
+    @classmethod
+    def of(cls, durations: np.ndarray, answered: np.ndarray) -> ProviderCurve:
+        curve = kaplan_meier(durations, answered)
+        at_risk = np.asarray(curve.at_risk, dtype=np.float64)
+        events = np.asarray(curve.events, dtype=np.float64)
+        return cls(
+            times=np.sort(np.asarray(durations, dtype=np.float64)),
+            reply_times=np.asarray(curve.times, dtype=np.float64),
+            factors=(at_risk - events) / at_risk,
+            history=int(durations.size),
+        )
+
+    def at_risk(self, silent: float) -> int:
+        """How many of the provider's requests outlasted ``silent`` (the ``n`` of the outlook)."""
+        return int(self.times.size - np.searchsorted(self.times, silent, side="right"))
+
+    def never(self, silent: float) -> float | None:
+        """The share never answered among the requests that outlasted ``silent``; None when none did."""
+        if not self.at_risk(silent):
+            return None
+        tail = self.factors[np.searchsorted(self.reply_times, silent, side="right") :]
+        return float(np.cumprod(tail)[-1]) if tail.size else 1.0
+
+
+class Awaiting(NamedTuple):
+    """An open request to order: its exchange, its provider and when its reply is due."""
+
+    exchange_id: int
+    provider_id: int
+    reply_due_at: datetime | None
+
+
+def least_likely_order(workspace_id: int, candidates: Sequence[Awaiting], *, now: datetime) -> list[Awaiting]:
+    """``candidates`` by the chance of never hearing back, highest first, for a page to paginate.
+
+    The chance is the outlook's (``ReplyOutlook.never``), shown only with enough
+    history (``ReplyOutlook.enough``); requests without one follow all that have
+    one. Equal chances, and those without, go most overdue first (the earliest
+    reply due; none set last), then by id. Each provider's curve is computed
+    once, whatever the number of their requests, and the queries are
+    ``reply_outlooks``' (a fixed number).
+    """
+    if not candidates:
+        return []
+    read = _read(workspace_id, {c.exchange_id: c.provider_id for c in candidates}, now)
+    curves = {
+        provider_id: ProviderCurve.of(read.records.business_t[mine], read.records.answered[mine])
+        for provider_id, mine in read.by_provider.items()
+    }
+    chances: dict[int, float] = {}
+    for row, silent in read.asked:
+        curve = curves[row.provider_id]
+        never = curve.never(silent)
+        if never is not None and _enough(curve.history, curve.at_risk(silent)):
+            chances[row.exchange_id] = never
+
+    def key(c: Awaiting) -> tuple[bool, float, bool, float, int]:
+        never = chances.get(c.exchange_id)
+        due = c.reply_due_at
+        return (never is None, -(never or 0.0), due is None, due.timestamp() if due else 0.0, c.exchange_id)
+
+    return sorted(candidates, key=key)
 
 
 def least_likely_first[T](

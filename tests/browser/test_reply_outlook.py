@@ -32,6 +32,20 @@ def _flag(exchange: Exchange, overdue_by: timedelta) -> None:
     )
 
 
+def _engine_order(team, exchanges: list[Exchange]) -> list[int]:
+    """The requests by the engine's chance of never hearing back (those without one last), then most overdue."""
+    fresh = list(Exchange.objects.filter(pk__in=[x.pk for x in exchanges]).select_related("engagement"))
+    outlooks = reply_outlooks(
+        team.workspace.pk, [(x.pk, x.engagement.provider_id) for x in fresh], now=timezone.now()
+    )
+
+    def key(x: Exchange) -> tuple:
+        never = outlooks[x.pk].never if x.pk in outlooks else None
+        return (never is None, -(never or 0.0), x.reply_due_at, x.pk)
+
+    return [x.pk for x in sorted(fresh, key=key)]
+
+
 def test_least_likely_to_answer_orders_the_page_and_the_sentence_gives_the_engines_figure(
     page, console, team, live_server
 ):
@@ -44,6 +58,26 @@ def test_least_likely_to_answer_orders_the_page_and_the_sentence_gives_the_engin
     _flag(waiting, timedelta(hours=1))
     _flag(open_request(team.workspace, bea, "Flyer", owner=team.alice, asked=asked), timedelta(hours=5))
 
+    # Awaiting reply (not flagged, not due for days), of other providers so the figures above stay
+    # the worked ones; Tom has too little history for a figure.
+    ada = ProviderFactory(workspace=team.workspace, name="Ada Adler")
+    history(
+        team.workspace, ada, answered=(1, 3, 5, 10, 20, 30, 40, 50), closed=(60, 80, 120, 150), start=PAST
+    )
+    ben = ProviderFactory(workspace=team.workspace, name="Ben Berg")
+    history(team.workspace, ben, answered=tuple(range(2, 40, 3)), closed=(100,), start=PAST)
+    tom = ProviderFactory(workspace=team.workspace, name="Tom Thin")
+    awaiting = [
+        open_request(
+            team.workspace, provider, f"Later {i}", owner=team.alice, asked=asked - timedelta(days=days)
+        )
+        for i, (provider, days) in enumerate([(ben, 1), (tom, 2), (ada, 2), (ben, 3), (ada, 1), (tom, 1)])
+    ]
+    for i, exchange in enumerate(awaiting):
+        Exchange.objects.filter(pk=exchange.pk).update(
+            reply_due_at=timezone.now() + timedelta(days=3, hours=i)
+        )
+
     _log_in(page, live_server, team.alice)
     page.goto(f"/w/{team.workspace.slug}/engagements/attention/")
     headings = page.get_by_test_id("provider-heading")
@@ -55,6 +89,17 @@ def test_least_likely_to_answer_orders_the_page_and_the_sentence_gives_the_engin
     page.wait_for_url(re.compile(r".*\?order=never$"))
     assert [text.split()[0] for text in headings.all_inner_texts()] == ["Maria", "Bea"]
     assert page.get_by_test_id("order-never").get_attribute("aria-current") == "page"
+    # Awaiting reply follows the engine's chance of never hearing back too; rows without a figure
+    # (Tom's, and those whose silence outlasted too much of their provider's record) last.
+    rows = page.get_by_test_id("awaiting").get_by_test_id("exchange-row")
+    in_awaiting = [int(pk) for pk in rows.evaluate_all("rows => rows.map(row => row.dataset.exchange)")]
+    assert in_awaiting == _engine_order(team, awaiting)
+    with_figures = reply_outlooks(
+        team.workspace.pk, [(x.pk, x.engagement.provider_id) for x in awaiting], now=timezone.now()
+    )
+    ahead = [pk for pk in in_awaiting if pk in with_figures]
+    assert ahead and in_awaiting[: len(ahead)] == ahead
+    assert awaiting[1].pk not in with_figures and awaiting[5].pk not in with_figures
 
     sentence = page.locator(f'[data-testid="reply-outlook"][data-exchange="{waiting.pk}"]')
     text = " ".join(sentence.inner_text().split())

@@ -452,8 +452,8 @@ def test_answers_from_one_address_are_rate_limited_across_links(
     )
 
 
-def test_the_answer_page_reads_one_row(token, django_assert_num_queries):
-    with django_assert_num_queries(1):
+def test_the_answer_page_reads_its_link_and_the_proposed_dates(token, django_assert_num_queries):
+    with django_assert_num_queries(2):
         assert Client().get(page(token)).status_code == 200
 
 

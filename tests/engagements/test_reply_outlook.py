@@ -6,6 +6,7 @@ import zoneinfo
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+import numpy as np
 import pytest
 import time_machine
 from django.conf import settings
@@ -17,7 +18,8 @@ from engagements import clock, services
 from engagements.models import Engagement, Exchange, Flag
 from engagements.policies import engagement_calendar
 from engagements.reliability import snapshots
-from engagements.reliability.outlook import reply_outlooks
+from engagements.reliability.outlook import ProviderCurve, reply_outlooks
+from engagements.reliability.statistics import conditional_reply
 from engagements.saved_views import current_query, normalise
 from tests.engagements.conftest import url
 from tests.factories import EngagementFactory, ProviderFactory
@@ -266,3 +268,134 @@ def test_the_records_come_from_the_sample_the_last_refresh_kept(team, maria, set
     settings.METRICS_KEEP_SAMPLE = False
     # Read afresh, only 9 past requests outlasted the silence: below the threshold.
     assert exchange.pk not in reply_outlooks(team.workspace.pk, asked, now=timezone.now())
+
+
+# --- "Least likely to answer" orders Awaiting reply too ------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_providers_curve_restarted_at_any_silence_gives_the_engines_figure_to_the_last_bit(seed):
+    generator = np.random.default_rng(seed)
+    size = int(generator.integers(1, 60))
+    # Whole hours, so ties (and silences landing exactly on a time) are common.
+    durations = generator.integers(0, 40, size).astype(np.float64) * HOUR
+    answered = generator.random(size) < 0.7
+    curve = ProviderCurve.of(durations, answered)
+    for silent in [0.0, *durations.tolist(), *(generator.random(5) * 45 * HOUR).tolist()]:
+        figures = conditional_reply(durations, answered, silent=silent, within=8 * HOUR)
+        assert curve.at_risk(silent) == figures.n
+        assert curve.never(silent) == figures.never  # exactly: the same products in the same order
+
+
+@pytest.fixture
+def awaiting(team, frozen, maria):
+    """Unflagged open requests, none due within 24 hours, of four providers and at three silences.
+
+    Maria's, Dana's and Bea's records give figures (Bea answered everyone); Cai has too little
+    history. Their reply due times are spread so that "most overdue" decides among equals.
+    """
+    dana = ProviderFactory(workspace=team.workspace, name="Dana")
+    history(team.workspace, dana, answered=(1, 3, 8, 18, 19, 20, 21, 24, 26, 32), closed=(12, 40, 50, 60, 90))
+    bea = ProviderFactory(workspace=team.workspace, name="Bea")
+    history(team.workspace, bea, answered=(1, 2, 4, 10, 18, 19, 20, 21, 22, 23, 24, 26, 28, 30, 32))
+    cai = ProviderFactory(workspace=team.workspace, name="Cai")
+    history(team.workspace, cai, answered=(18, 30))
+    asked_at = [ASKED, ASKED + timedelta(days=1), datetime(2027, 2, 10, 9, 30, tzinfo=BERLIN)]
+    exchanges = []
+    for i, (provider, asked) in enumerate(
+        (provider, asked) for provider in (maria, dana, bea, cai) for asked in asked_at
+    ):
+        exchange = open_request(team.workspace, provider, f"{provider.name} {i}", asked=asked)
+        # Past due with no flag yet (the next pass raises it), or due in a few days: never due soon.
+        due = timezone.now() + (timedelta(days=2 + i % 5) if i % 3 else -timedelta(hours=i + 1))
+        Exchange.objects.filter(pk=exchange.pk).update(reply_due_at=due)
+        exchanges.append(exchange)
+    return exchanges
+
+
+def engine_order(team, exchanges: Sequence[Exchange]) -> list[int]:
+    """The awaiting requests by the engine's chance of never hearing back; then most overdue first."""
+    fresh = list(Exchange.objects.filter(pk__in=[x.pk for x in exchanges]).select_related("engagement"))
+    outlook = reply_outlooks(
+        team.workspace.pk, [(x.pk, x.engagement.provider_id) for x in fresh], now=timezone.now()
+    )
+
+    def key(x: Exchange):
+        never = outlook[x.pk].never if x.pk in outlook else None
+        return (never is None, -(never or 0.0), x.reply_due_at, x.pk)
+
+    return [x.pk for x in sorted(fresh, key=key)]
+
+
+def awaiting_order(client, query: str = "order=never") -> list[int]:
+    shown: list[int] = []
+    number = 1
+    while True:
+        response = client.get(url("attention") + f"?{query}&page={number}")
+        page = response.context["page_obj"]
+        shown += [x.pk for x in page.object_list]
+        if not page.has_next():
+            return shown
+        number += 1
+
+
+def test_least_likely_to_answer_orders_awaiting_reply_across_its_pages(team, awaiting, monkeypatch):
+    monkeypatch.setattr("engagements.views.PER_PAGE", 5)
+    client = team.client_for(team.alice)
+
+    expected = engine_order(team, awaiting)
+    ordered = awaiting_order(client)
+
+    assert ordered == expected
+    # The figures really order it: not the default order, and Cai's (no figure) come last.
+    assert ordered != awaiting_order(client, "")
+    titles = dict(Exchange.objects.filter(pk__in=ordered).values_list("pk", "engagement__title"))
+    assert all(titles[pk].startswith("Cai") for pk in ordered[-3:])
+    assert not any(titles[pk].startswith("Cai") for pk in ordered[:-3])
+    # Each row still says what its figure is.
+    first = client.get(url("attention") + "?order=never").content.decode()
+    assert 'data-testid="awaiting-order-note"' in first
+
+
+def test_without_enough_history_the_most_overdue_come_first(team, frozen):
+    thin = ProviderFactory(workspace=team.workspace, name="Thin")
+    dues = [timedelta(days=3), -timedelta(hours=5), None, -timedelta(hours=1), timedelta(days=2)]
+    pks = []
+    for i, due in enumerate(dues):
+        exchange = open_request(team.workspace, thin, f"Thin {i}")
+        Exchange.objects.filter(pk=exchange.pk).update(reply_due_at=timezone.now() + due if due else None)
+        pks.append(exchange.pk)
+
+    ordered = awaiting_order(team.client_for(team.alice))
+
+    assert ordered == [pks[1], pks[3], pks[4], pks[0], pks[2]]
+
+
+def test_a_saved_view_opens_awaiting_reply_in_the_engines_order(team, awaiting, monkeypatch):
+    monkeypatch.setattr("engagements.views.PER_PAGE", 5)
+    client = team.client_for(team.bob)
+    saved = client.post(
+        url("saved_view_save"), {"name": "Least likely", "page": "attention", "query": "order=never&page=2"}
+    )
+    assert saved.status_code == 302
+    opened = client.get(saved["Location"])
+
+    assert opened.context["least_likely"] is True
+    assert [x.pk for x in opened.context["page_obj"].object_list] == engine_order(team, awaiting)[:5]
+
+
+def test_the_order_of_awaiting_reply_costs_the_same_queries_for_2_and_8_providers(team, maria):
+    client = team.client_for(team.alice)
+    path = url("attention") + "?order=never"
+    _queries(client, path)  # the first visit stores the workspace in the session
+    for i in range(2):
+        open_request(team.workspace, maria, f"Few {i}")
+    few = _queries(client, path)
+    for i in range(7):
+        provider = ProviderFactory(workspace=team.workspace, name=f"Other {i}")
+        history(team.workspace, provider, answered=(20, 21, 22, 23, 24, 25, 26, 27, 28, 29), closed=(40,))
+        for j in range(4):
+            open_request(team.workspace, provider, f"Many {i}.{j}")
+    response = client.get(path)
+    assert response.context["page_obj"].paginator.count == 30
+    assert _queries(client, path) == few
