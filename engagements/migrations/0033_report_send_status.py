@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("engagements", "0031_perf_covering_indexes"),
+        ("engagements", "0032_chat_sender_zones_and_progress"),
     ]
 
     operations = [
