@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('engagements', '0031_perf_covering_indexes'),
+        ("engagements", "0033_report_send_status"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='duedateproposal',
-            name='decline_reason',
-            field=models.TextField(blank=True, db_default='', default='', verbose_name='reason for declining'),
+            model_name="duedateproposal",
+            name="decline_reason",
+            field=models.TextField(
+                blank=True, db_default="", default="", verbose_name="reason for declining"
+            ),
         ),
     ]
