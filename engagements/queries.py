@@ -10,7 +10,6 @@ from django.db.models import (
     Case,
     Count,
     DateTimeField,
-    Exists,
     F,
     IntegerField,
     OuterRef,
@@ -288,13 +287,18 @@ def attention_our_answers(
 
 
 def _waiting_exchanges(workspace: Workspace, now: datetime, owner: User | None) -> QuerySet[Exchange]:
-    """Unanswered requests of open engagements that no open flag already covers."""
-    flagged = Flag.objects.filter(exchange=OuterRef("pk"), resolved_at=None)
+    """Unanswered requests of open engagements that no open flag (snoozed or not) already covers.
+
+    ``flag_open`` is stored: the rows come off the ``exchange_open_due`` partial index
+    in due order, without testing each past-due request for a flag.
+    """
     exchanges = (
         Exchange.objects.filter(
-            workspace=workspace, replied_at=None, engagement__status__in=Engagement.OPEN_STATUSES
+            workspace=workspace,
+            replied_at=None,
+            flag_open=False,
+            engagement__status__in=Engagement.OPEN_STATUSES,
         )
-        .filter(~Exists(flagged))
         .select_related("engagement__provider", "engagement__owner")
         .defer(*ATTENTION_UNUSED)
         # Time left until the reply is due (negative once past): the page shows it as a duration.
