@@ -483,6 +483,12 @@ def check(
         not counts["flagged_after_answer"],
     )
     line(
+        "requests whose flag marker is wrong",
+        counts["flag_marker_wrong"],
+        0,
+        not counts["flag_marker_wrong"],
+    )
+    line(
         "e-mail notifications sent once",
         counts["email_once"],
         counts["email_expected"],

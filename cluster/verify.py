@@ -60,6 +60,11 @@ FLAGGED_AFTER_ANSWER = (
     " JOIN engagements_message m ON m.id = e.reply_message_id"
     " WHERE f.kind = 'reply_overdue' AND e.replied_at <= f.due_at AND m.created_at < f.raised_at"
 )
+# Exchanges whose stored "an open flag points here" (Needs attention reads it) disagrees with the flags.
+MARKER_WRONG = (
+    "SELECT count(*) FROM engagements_exchange e WHERE e.flag_open <> EXISTS (SELECT 1 FROM engagements_flag f"
+    " WHERE f.exchange_id = e.id AND f.resolved_at IS NULL)"
+)
 UPLOADS_OPEN = "SELECT count(*) FROM engagements_mailupload WHERE status NOT IN ('done', 'failed')"
 
 
@@ -107,6 +112,7 @@ def main() -> int:
         "ghosted_unflagged": scalar(cursor, GHOSTED_UNFLAGGED),
         "flagged_early": scalar(cursor, FLAGGED_EARLY),
         "flagged_after_answer": scalar(cursor, FLAGGED_AFTER_ANSWER),
+        "flag_marker_wrong": scalar(cursor, MARKER_WRONG),
         "unsent": scalar(cursor, UNSENT),
         "uploads_open": scalar(cursor, UPLOADS_OPEN),
         "writes": writes,

@@ -56,10 +56,13 @@ def flags_snooze(*, workspace: Workspace, flag_ids: Sequence[int], until: dateti
 
 
 def flags_dismiss(*, workspace: Workspace, flag_ids: Sequence[int], reason: str, by: User | None) -> int:
-    """Resolve the selected open flags by hand, each keeping the reason; returns how many (one UPDATE)."""
+    """Resolve the selected open flags by hand, each keeping the reason; returns how many.
+
+    One UPDATE of the flags; their requests' ``flag_open`` follows (``flags.resolve``).
+    """
     reason = flags.checked_reason(reason, _("Say why the flags are dismissed."))
-    return open_flags(workspace, flag_ids).update(
-        resolved_at=timezone.now(), resolution=Flag.Resolution.DISMISSED, resolved_by=by, reason=reason
+    return flags.resolve(
+        open_flags(workspace, flag_ids), resolution=Flag.Resolution.DISMISSED, reason=reason, by=by
     )
 
 

@@ -74,8 +74,10 @@ def _exchange_batch(now: datetime, report: PassReport, batch_size: int) -> int:
         overdue: list[int] = []
         superseded: list[int] = []
         ghosted: list[int] = []
-        steps: dict[tuple[int, datetime | None], list[int]] = {}
+        # (escalation, next check, a flag raised on it) -> the exchanges that take those values.
+        steps: dict[tuple[int, datetime | None, bool], list[int]] = {}
         for pk, escalation, replied_at, reply_due_at, ghosted_due_at, status in rows:
+            raised = False
             if status in Engagement.OPEN_STATUSES and replied_at is None:
                 first = escalation
                 escalation = deadlines.escalation_reached(first, reply_due_at, ghosted_due_at, now)
@@ -84,18 +86,15 @@ def _exchange_batch(now: datetime, report: PassReport, batch_size: int) -> int:
                     (superseded if escalation >= deadlines.GHOSTED else overdue).append(pk)
                 if first < deadlines.GHOSTED <= escalation:
                     ghosted.append(pk)
+                raised = escalation > first
                 next_check = deadlines.next_check(escalation, None, reply_due_at, ghosted_due_at)
             else:
                 next_check = None
-            steps.setdefault((escalation, next_check), []).append(pk)
+            steps.setdefault((escalation, next_check, raised), []).append(pk)
         report.raised_overdue += len(overdue) + len(superseded)
         report.raised_ghosted += len(ghosted)
         if ghosted:
-            flags.resolve(
-                Flag.objects.filter(exchange_id__in=ghosted, kind=Flag.Kind.REPLY_OVERDUE),
-                resolution=Flag.Resolution.ESCALATED,
-                now=now,
-            )
+            flags.supersede(ghosted, now=now)
         new_flags = flags.raise_from_rows(
             Exchange, overdue, kind=Flag.Kind.REPLY_OVERDUE, due_column="reply_due_at", now=now
         )
@@ -131,10 +130,17 @@ def _queue_metrics(exchange_ids: list[int]) -> None:
         backlog_add(workspace_id=workspace_id, provider_ids=provider_ids)
 
 
-def _save_steps(steps: dict[tuple[int, datetime | None], list[int]]) -> None:
-    """One UPDATE per distinct (escalation, next check): far cheaper than bulk_update's CASE per row."""
-    for (escalation, next_check_at), ids in steps.items():
-        Exchange.objects.filter(pk__in=ids).update(escalation=escalation, next_check_at=next_check_at)
+def _save_steps(steps: dict[tuple[int, datetime | None, bool], list[int]]) -> None:
+    """One UPDATE per distinct (escalation, next check, raised): far cheaper than bulk_update's CASE per row.
+
+    An exchange a flag was just raised on has an open flag (a ghosted one at least, if its
+    overdue flag was superseded): its ``flag_open`` is set in the same UPDATE.
+    """
+    for (escalation, next_check_at, raised), ids in steps.items():
+        marker = {"flag_open": True} if raised else {}
+        Exchange.objects.filter(pk__in=ids).update(
+            escalation=escalation, next_check_at=next_check_at, **marker
+        )
 
 
 def _delivery_batch(now: datetime, report: PassReport, batch_size: int) -> int:

@@ -6,11 +6,17 @@ hands the rows to ``raise_from_rows``; the services resolve flags through
 apply. Flags are never deleted: resolved ones are the history the
 reliability numbers read. Every raise writes the flag's outbox rows in the
 same transaction (``engagements.notifications.outbox``).
+
+Each exchange stores whether an open flag points at it (``Exchange.flag_open``,
+read by Needs attention). Whatever here opens or closes an exchange's flag also
+sets that marker, from the flags themselves, in the same transaction; the
+flagging pass sets it for the exchanges it raises flags on in its own UPDATE.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -46,6 +52,8 @@ def raise_from_rows(
     The deadline is a column of the source row, so no row travels to Python
     and back (the flagging pass raises thousands at once). ``superseded``:
     raised and escalated past in the same run, so recorded already resolved.
+    The caller holds the source rows locked and, for exchanges, sets their
+    ``flag_open`` (the pass does it in the UPDATE that moves their escalation on).
     """
     if not ids:
         return []
@@ -105,7 +113,49 @@ def raise_bounced(*, message: Message) -> Flag | None:
     return flag
 
 
+# --- The exchanges' marker ---------------------------------------------------------------------
+
+
+@contextmanager
+def _marking(exchanges: QuerySet[Exchange]) -> Iterator[None]:
+    """Around a change of which flags are open: afterwards set ``flag_open`` of ``exchanges``.
+
+    The exchanges are locked first, in id order, as the flagging pass claims
+    them before it writes their flags: the marker is then computed after any
+    concurrent raise on them committed (a statement sees only what committed
+    before it began), and the two never wait on each other's rows crosswise.
+    """
+    with transaction.atomic(savepoint=False):
+        locked = exchanges.order_by("pk").values_list("pk", flat=True)
+        if connection.features.has_select_for_update:
+            locked = locked.select_for_update(of=("self",))
+        ids = list(locked)
+        yield
+        if ids:
+            Exchange.objects.filter(pk__in=ids).mark_flagged()
+
+
+def _exchanges_of(flags: QuerySet[Flag]) -> QuerySet[Exchange]:
+    return Exchange.objects.filter(pk__in=flags.values("exchange_id"))
+
+
 # --- Resolving ------------------------------------------------------------------------------
+
+
+def _resolve_open(
+    flags: QuerySet[Flag],
+    *,
+    resolution: str,
+    now: datetime | None = None,
+    reason: str = "",
+    by: User | None = None,
+) -> int:
+    changes: dict[str, Any] = {"resolved_at": now or timezone.now(), "resolution": resolution}
+    if reason:
+        changes["reason"] = reason
+    if by is not None:
+        changes["resolved_by"] = by
+    return flags.filter(resolved_at=None).update(**changes)
 
 
 def resolve(
@@ -119,14 +169,24 @@ def resolve(
     """Resolve the open ones among ``flags``; returns how many.
 
     A conditional update: a flag resolved meanwhile (by a reply, a person or
-    the pass) keeps its first resolution.
+    the pass) keeps its first resolution. Their exchanges' markers follow.
     """
-    changes: dict[str, Any] = {"resolved_at": now or timezone.now(), "resolution": resolution}
-    if reason:
-        changes["reason"] = reason
-    if by is not None:
-        changes["resolved_by"] = by
-    return flags.filter(resolved_at=None).update(**changes)
+    open_flags = flags.filter(resolved_at=None)
+    with _marking(_exchanges_of(open_flags)):
+        return _resolve_open(open_flags, resolution=resolution, now=now, reason=reason, by=by)
+
+
+def supersede(exchange_ids: Sequence[int], *, now: datetime) -> int:
+    """Resolve the reply-overdue flags of exchanges escalated to ghosted; returns how many.
+
+    For the flagging pass, which raises their ghosted flags in the same
+    transaction: the exchanges stay flagged, so their marker is left alone.
+    """
+    return _resolve_open(
+        Flag.objects.filter(exchange_id__in=exchange_ids, kind=Flag.Kind.REPLY_OVERDUE),
+        resolution=Flag.Resolution.ESCALATED,
+        now=now,
+    )
 
 
 def open_flags(engagement: Engagement) -> QuerySet[Flag]:
@@ -142,25 +202,27 @@ def withdraw(flags: QuerySet[Flag], *, reason: str, now: datetime | None = None)
     whoever already got one is told it was withdrawn.
     """
     now = now or timezone.now()
-    ids = list(
+    rows = list(
         flags.filter(Q(resolved_at=None) | Q(resolution=Flag.Resolution.ESCALATED)).values_list(
-            "pk", flat=True
+            "pk", "exchange_id"
         )
     )
-    if not ids:
+    if not rows:
         return 0
-    Flag.objects.filter(pk__in=ids).update(
-        resolved_at=now, resolution=Flag.Resolution.WITHDRAWN, reason=reason[:300], resolved_by=None
-    )
+    ids = [pk for pk, _exchange in rows]
+    with _marking(Exchange.objects.filter(pk__in={e for _pk, e in rows if e is not None})):
+        Flag.objects.filter(pk__in=ids).update(
+            resolved_at=now, resolution=Flag.Resolution.WITHDRAWN, reason=reason[:300], resolved_by=None
+        )
     jobs.deliver_later(withdraw_alerts(ids, now=now))
     return len(ids)
 
 
 def reopen_superseded(flags: QuerySet[Flag]) -> int:
     """Open again the reply-overdue flags that a ghosting (now withdrawn) had superseded."""
-    return flags.filter(kind=Flag.Kind.REPLY_OVERDUE, resolution=Flag.Resolution.ESCALATED).update(
-        resolved_at=None, resolution=""
-    )
+    superseded = flags.filter(kind=Flag.Kind.REPLY_OVERDUE, resolution=Flag.Resolution.ESCALATED)
+    with _marking(_exchanges_of(superseded)):
+        return superseded.update(resolved_at=None, resolution="")
 
 
 def move_deadline(flags: QuerySet[Flag], *, due_at: datetime) -> int:
@@ -229,13 +291,15 @@ def checked_reason(reason: str, missing: str) -> str:
 def flag_dismiss(*, flag: Flag, reason: str, by: User | None) -> Flag:
     """Resolve an open flag by hand; the reason is kept with it in the history."""
     reason = checked_reason(reason, _("Say why the flag is dismissed."))
-    _claim_open_flag(
-        flag,
-        resolved_at=timezone.now(),
-        resolution=Flag.Resolution.DISMISSED,
-        resolved_by=by,
-        reason=reason,
-    )
+    request = Exchange.objects.filter(pk=flag.exchange_id) if flag.exchange_id else Exchange.objects.none()
+    with _marking(request):
+        _claim_open_flag(
+            flag,
+            resolved_at=timezone.now(),
+            resolution=Flag.Resolution.DISMISSED,
+            resolved_by=by,
+            reason=reason,
+        )
     return flag
 
 

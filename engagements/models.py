@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -622,6 +623,13 @@ class Mailbox(models.Model):
         )
 
 
+class ExchangeQuerySet(models.QuerySet["Exchange"]):
+    def mark_flagged(self) -> int:
+        """Set ``flag_open`` of these exchanges from their flags (one UPDATE); returns how many rows."""
+        open_flags = Flag.objects.filter(exchange=models.OuterRef("pk"), resolved_at=None)
+        return self.update(flag_open=models.Exists(open_flags))
+
+
 class Exchange(models.Model):
     """One request and the reply that answered it, derived from the log.
 
@@ -659,6 +667,15 @@ class Exchange(models.Model):
     # The next instant the flagging pass must look at this exchange (indexed, like
     # Healthchecks' alert_after): NULL once nothing more can happen.
     next_check_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Whether an open (unresolved, snoozed or not) flag points here: stored so Needs
+    # attention reads the unflagged open requests off one partial index instead of
+    # testing each past-due request for a flag. ``engagements.flags`` keeps it true on
+    # every raise, resolve and reopen (``ExchangeQuerySet.mark_flagged``); a flag
+    # saved one at a time sets its exchange's too. Both defaults: COPY writes the
+    # Python one, rows inserted in SQL take the database's.
+    flag_open = models.BooleanField(default=False, db_default=False, editable=False)
+
+    objects = ExchangeQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("exchange")
@@ -671,11 +688,12 @@ class Exchange(models.Model):
                 name="exchange_next_check",
                 condition=Q(next_check_at__isnull=False),
             ),
-            # The Needs attention page: a workspace's unanswered requests by due time.
+            # The Needs attention page: a workspace's unanswered requests no open flag
+            # covers, by due time (its "Awaiting reply" and "Due soon" rows and counts).
             models.Index(
                 fields=["workspace", "reply_due_at"],
                 name="exchange_open_due",
-                condition=Q(replied_at__isnull=True),
+                condition=Q(replied_at__isnull=True, flag_open=False),
             ),
         ]
 
@@ -883,6 +901,16 @@ class Flag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.engagement_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save, and keep the exchange's ``flag_open`` true to its flags.
+
+        The services write flags in bulk through ``engagements.flags``, which marks
+        the exchanges itself; this covers a flag created or edited one at a time.
+        """
+        super().save(*args, **kwargs)
+        if self.exchange_id is not None:
+            Exchange.objects.filter(pk=self.exchange_id).mark_flagged()
 
     @property
     def is_open(self) -> bool:

@@ -10,7 +10,6 @@ from django.db.models import (
     Case,
     Count,
     DateTimeField,
-    Exists,
     F,
     IntegerField,
     OuterRef,
@@ -27,7 +26,15 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from engagements import deadlines
-from engagements.models import Attachment, DueDateProposal, Engagement, Exchange, Flag, Message
+from engagements.models import (
+    Attachment,
+    DueDateProposal,
+    Engagement,
+    Exchange,
+    Flag,
+    Message,
+    Notification,
+)
 from outsourcing.models import User, Workspace
 from providers.models import Provider, ProviderEmail
 
@@ -242,13 +249,21 @@ def attention_count(workspace: Workspace, now: datetime | None = None) -> int:
 
     One query: two COUNTs over the ``flag_ws_open`` and ``eng_ws_our_answer_due`` partial indexes.
     """
+    return nav_counts(workspace, now=now)[0]
+
+
+def nav_counts(
+    workspace: Workspace, unread: QuerySet[Notification] | None = None, *, now: datetime | None = None
+) -> tuple[int, int]:
+    """The navigation's two numbers in one query: ``attention_count``'s, and how many ``unread`` rows
+    (the person's unread notifications of this workspace) there are (0 without them)."""
     now = now or timezone.now()
     flags = Flag.objects.filter(_not_snoozed(now), workspace=workspace, resolved_at=None)
-    counts = Workspace.objects.filter(pk=workspace.pk).values_list(
-        _count(flags), _count(_our_answers_overdue(workspace, now))
-    )
-    flagged, ours = counts.get()
-    return flagged + ours
+    counts = [_count(flags), _count(_our_answers_overdue(workspace, now))]
+    if unread is not None:
+        counts.append(_count(unread))
+    flagged, ours, *rest = Workspace.objects.filter(pk=workspace.pk).values_list(*counts).get()
+    return flagged + ours, rest[0] if rest else 0
 
 
 def _open_flags(workspace: Workspace, owner: User | None) -> QuerySet[Flag]:
@@ -288,13 +303,18 @@ def attention_our_answers(
 
 
 def _waiting_exchanges(workspace: Workspace, now: datetime, owner: User | None) -> QuerySet[Exchange]:
-    """Unanswered requests of open engagements that no open flag already covers."""
-    flagged = Flag.objects.filter(exchange=OuterRef("pk"), resolved_at=None)
+    """Unanswered requests of open engagements that no open flag (snoozed or not) already covers.
+
+    ``flag_open`` is stored: the rows come off the ``exchange_open_due`` partial index
+    in due order, without testing each past-due request for a flag.
+    """
     exchanges = (
         Exchange.objects.filter(
-            workspace=workspace, replied_at=None, engagement__status__in=Engagement.OPEN_STATUSES
+            workspace=workspace,
+            replied_at=None,
+            flag_open=False,
+            engagement__status__in=Engagement.OPEN_STATUSES,
         )
-        .filter(~Exists(flagged))
         .select_related("engagement__provider", "engagement__owner")
         .defer(*ATTENTION_UNUSED)
         # Time left until the reply is due (negative once past): the page shows it as a duration.

@@ -21,6 +21,7 @@ from django_htmx.middleware import HtmxDetails
 
 from outsourcing import two_factor
 from outsourcing.models import Membership, Role, User, Workspace
+from outsourcing.queries import user_memberships
 
 V = TypeVar("V", bound=Callable[..., HttpResponseBase])
 
@@ -37,16 +38,19 @@ class WorkspaceRequest(HttpRequest):
 
 
 def get_membership(request: HttpRequest, slug: str) -> Membership:
-    """The user's membership of the workspace ``slug``, or 404."""
+    """The user's membership of the workspace ``slug``, or 404.
+
+    All of the user's memberships come in the one query (a person belongs to a few
+    workspaces): every page's workspace switcher lists them (``request.user_memberships``).
+    """
     if not request.user.is_authenticated:
         raise Http404
-    membership = (
-        Membership.objects.select_related("workspace", "user")
-        .filter(workspace__slug=slug, user=request.user)
-        .first()
-    )
+    memberships = list(user_memberships(request.user))  # type: ignore[arg-type]
+    membership = next((m for m in memberships if m.workspace.slug == slug), None)
     if membership is None:
         raise Http404
+    membership.user = request.user  # type: ignore[assignment]
+    request.user_memberships = memberships  # type: ignore[attr-defined]
     return membership
 
 

@@ -6,17 +6,16 @@ from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
 from outsourcing.models import Membership
+from outsourcing.queries import user_memberships
 
 
 def workspace(request: HttpRequest) -> dict[str, Any]:
     def memberships() -> list[Membership]:
         if not request.user.is_authenticated:
             return []
-        return list(
-            Membership.objects.filter(user=request.user)
-            .select_related("workspace")
-            .order_by("workspace__name")
-        )
+        # A workspace page read them all already, to find the current one (access.get_membership).
+        known: list[Membership] | None = getattr(request, "user_memberships", None)
+        return known if known is not None else list(user_memberships(request.user))  # type: ignore[arg-type]
 
     return {
         "workspace": getattr(request, "workspace", None),

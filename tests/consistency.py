@@ -6,7 +6,7 @@ names the rules broken. The fuzz test runs it after every request.
 
 from __future__ import annotations
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from engagements.models import (
     Attachment,
@@ -55,6 +55,9 @@ RULES: dict[str, QuerySet] = {
     "a flag's exchange is of its engagement": Flag.objects.filter(exchange__isnull=False).exclude(
         exchange__engagement=F("engagement")
     ),
+    "an exchange's flag_open says whether an open flag points at it": Exchange.objects.alias(
+        flagged=Exists(Flag.objects.filter(exchange=OuterRef("pk"), resolved_at=None))
+    ).exclude(flag_open=F("flagged")),
     "a notification is of its flag's workspace": Notification.objects.filter(flag__isnull=False).exclude(
         workspace=F("flag__workspace")
     ),

@@ -37,7 +37,7 @@ from engagements.archive.tables import (
     VERSION,
     Table,
 )
-from engagements.models import Engagement
+from engagements.models import Engagement, Exchange
 from outsourcing.files import stored_name
 from outsourcing.models import Membership, Workspace
 from providers.models import Provider, ResponsePolicy
@@ -384,6 +384,7 @@ def archive_restore(
             counts = _load(
                 archive, workspace, saved, lambda step, loaded: progress(step, total + loaded, total * 2)
             )
+            Exchange.objects.filter(workspace=workspace).mark_flagged()
             settings_row = manifest.get("workspace")
             if isinstance(settings_row, dict):
                 for name in RESTORED_WORKSPACE_FIELDS:

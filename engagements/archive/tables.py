@@ -50,7 +50,7 @@ class Table:
     refs: Mapping[str, str] = field(default_factory=dict)
     # File columns -> the storage folder an import puts them in.
     files: Mapping[str, str] = field(default_factory=dict)
-    # Not exported at all: secrets and workers' leases.
+    # Not exported at all: secrets, workers' leases, what the rows themselves derive.
     skip: frozenset[str] = frozenset()
     # Exported, but an import sets these instead (tokens unique across workspaces, a paused mailbox).
     on_import: Mapping[str, Any] = field(default_factory=dict)
@@ -123,6 +123,8 @@ TABLES: tuple[Table, ...] = (
         Exchange,
         "workspace",
         {"engagement_id": "engagements", "request_message_id": "messages", "reply_message_id": "messages"},
+        # Derived from the flags: an import sets it afresh from the flags it loads.
+        skip=frozenset({"flag_open"}),
     ),
     Table(
         "flags",

@@ -382,11 +382,16 @@ def _send_webhook(notification: Notification) -> None:
 # --- Reading and managing the rows (the notification pages) -------------------
 
 
-def unread_count(user: User, workspace: Workspace) -> int:
-    """The person's unread in-app notifications here: one COUNT on the notification_unread index."""
+def unread_notifications(user: User, workspace: Workspace) -> QuerySet[Notification]:
+    """The person's unread in-app notifications here (the notification_unread index)."""
     return Notification.objects.filter(
         recipient=user, workspace=workspace, channel=Notification.Channel.IN_APP, read_at__isnull=True
-    ).count()
+    )
+
+
+def unread_count(user: User, workspace: Workspace) -> int:
+    """The person's unread in-app notifications here: one COUNT on the notification_unread index."""
+    return unread_notifications(user, workspace).count()
 
 
 def in_app_notifications(user: User, workspace: Workspace) -> QuerySet[Notification]:

@@ -131,7 +131,8 @@ def test_a_bulk_flag_action_takes_the_same_number_of_queries_for_3_and_30_flags(
 
     few = run(pks(late(team, provider, 3, prefix="Few")))
     many = run(pks(late(team, provider, 30, prefix="Many")))
-    assert few == many == 1
+    # A dismissal also locks the flags' requests and then sets their flag_open marker.
+    assert few == many == (1 if action == "snooze" else 3)
 
 
 # --- Services: follow-up ----------------------------------------------------------------------

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from engagements import tasks
+from engagements import queries, tasks
 from engagements.models import Notification
 from engagements.notifications import outbox as notifications
 from outsourcing.models import Role
@@ -264,6 +264,32 @@ def test_the_unread_count_is_one_query_over_the_persons_unread_in_app_rows_here(
     note(team.other_workspace, team.alice)
     with django_assert_num_queries(1):
         assert notifications.unread_count(team.alice, team.workspace) == 3
+
+
+def test_the_navigation_counts_needs_attention_and_the_unread_in_one_query(team, django_assert_num_queries):
+    for _ in range(2):
+        note(team.workspace, team.alice)
+    note(team.workspace, team.bob)
+    attention = queries.attention_count(team.workspace)
+    with django_assert_num_queries(1):
+        counts = queries.nav_counts(
+            team.workspace, notifications.unread_notifications(team.alice, team.workspace)
+        )
+    assert counts == (attention, 2)
+    assert queries.nav_counts(team.workspace) == (attention, 0)
+
+
+def test_a_page_draws_its_navigation_counts_with_one_query(team):
+    note(team.workspace, team.alice)
+    client = team.client_for(team.alice)
+    page = reverse("engagements:list", kwargs={"ws": "acme"})
+    client.get(page)  # the first page of a session remembers the workspace in it
+    with CaptureQueriesContext(connection) as queries_run:
+        html = client.get(page).content.decode()
+    assert '1<span class="visually-hidden"> unread</span>' in html
+    counting = [q["sql"] for q in queries_run.captured_queries if "COUNT(" in q["sql"]]
+    assert [sql for sql in counting if "engagements_notification" in sql and "engagements_flag" in sql]
+    assert not [sql for sql in counting if "engagements_flag" not in sql and '"read_at" IS NULL' in sql]
 
 
 # --- failed deliveries -------------------------------------------------------------------------

@@ -110,3 +110,13 @@ def test_a_request_with_no_ghosting_deadline_is_never_counted_as_past_it(overdue
 
     assert overdue.exchanges.get().ghosted_due_at is None
     assert (count(verify.GHOSTED_DUE), count(verify.GHOSTED_UNFLAGGED)) == (0, 0)
+
+
+def test_a_request_whose_flag_marker_disagrees_with_its_flags_is_caught(overdue):
+    flag_pass()
+    assert count(verify.MARKER_WRONG) == 0
+
+    # As a path that resolved the flag without clearing the marker would leave it.
+    Flag.objects.filter(engagement=overdue).update(resolved_at=timezone.now())
+
+    assert count(verify.MARKER_WRONG) == 1
