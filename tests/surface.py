@@ -92,6 +92,8 @@ PK_OF: dict[str, str] = {
     "engagements:saved_view_delete": "saved_view",
     "tables:mapping": "table_import",
     "chat:mapping": "chat_upload",
+    "chat:status": "chat_upload",
+    "chat:retry": "chat_upload",
     "archive:status": "archive",
     "archive:download": "archive",
     "archive:delete": "archive",

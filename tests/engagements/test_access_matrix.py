@@ -106,6 +106,8 @@ MATRIX: dict[str, tuple[str, str]] = {
     "tables:mapping": EDIT,
     "chat:upload": EDIT,
     "chat:mapping": EDIT,
+    "chat:status": READ,
+    "chat:retry": ACTION,
     "archive:index": OWNER_PAGE,
     "archive:status": OWNER_PAGE,
     "archive:download": OWNER_PAGE,
