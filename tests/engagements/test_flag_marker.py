@@ -230,7 +230,7 @@ def test_the_migration_marks_the_exchanges_flagged_before_the_marker_existed(tea
     Exchange.objects.update(flag_open=False)
     assert wrong_markers() == [Exchange.objects.get(engagement=engagement).pk]
 
-    migration = importlib.import_module("engagements.migrations.0032_exchange_flag_open")
+    migration = importlib.import_module("engagements.migrations.0035_exchange_flag_open")
     migration.mark_flagged(apps, None)
 
     assert marker(engagement)
