@@ -101,6 +101,7 @@ PK_OF: dict[str, str] = {
     "reports:delete": "report",
     "reports:download": "report",
     "reports:send": "report",
+    "reports:sent": "report",
 }
 # What a route needs after its path to do its work rather than say "not found".
 QUERY_OF: dict[str, str] = {"engagements:message_log_export": "?format=csv"}

@@ -11,4 +11,5 @@ urlpatterns: list = [
     path("<int:pk>/delete/", views.report_delete, name="delete"),
     path("<int:pk>/pdf/", views.report_download, name="download"),
     path("<int:pk>/send/", views.report_send_now, name="send"),
+    path("<int:pk>/sent/", views.report_sent, name="sent"),
 ]

@@ -66,6 +66,16 @@ def report_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@workspace_view()
+@require_safe
+def report_sent(request: HttpRequest, pk: int) -> HttpResponse:
+    """The "Sent" cell of one report: what the Reports page polls while "Send now" is under way."""
+    req = _ws(request)
+    report = _report(req, pk)
+    sending = services.is_sending(report, timezone.now())
+    return render(request, "engagements/reports/_sent.html", {"report": report, "sending": sending})
+
+
 def _save(req: WorkspaceRequest, form: ReportForm, report: ReliabilityReport | None) -> ReliabilityReport:
     values = {name: form.cleaned_data[name] for name in services.FIELDS}
     members = form.cleaned_data["members"]

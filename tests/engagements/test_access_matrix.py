@@ -83,6 +83,7 @@ MATRIX: dict[str, tuple[str, str]] = {
     "reports:delete": ("200 200 403 403", "302 302 403 403"),
     "reports:download": ("200 200 200 200", "405 405 405 403"),
     "reports:send": MANAGE_ACTION,
+    "reports:sent": READ,
     "mail:unsorted": READ,
     "mail:sort": ("200 200 200 200", "200 200 200 403"),
     "mail:compose": EDIT,

@@ -240,6 +240,26 @@ def test_send_now_queues_the_sending_and_the_page_shows_it_sending_and_then_sent
 
 
 @pytest.mark.django_db
+def test_the_sent_cell_asks_again_every_two_seconds_while_sending_and_stops_once_sent(
+    team, history, django_capture_on_commit_callbacks
+):
+    report = make_report(team, extra_addresses="client@globex.example")
+    client = team.client_for(team.vera)  # a viewer sees the list, so the cell too
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        team.client_for(team.alice).post(url("send", pk=report.pk))
+    cell = client.get(url("sent", pk=report.pk)).content.decode()
+    assert "Sending…" in cell
+    assert f'hx-get="{url("sent", pk=report.pk)}" hx-trigger="every 2s"' in cell
+    assert f'hx-get="{url("sent", pk=report.pk)}"' in client.get(url("list")).content.decode()
+
+    for callback in queued:
+        callback()
+    cell = client.get(url("sent", pk=report.pk)).content.decode()
+    assert "to 1 address" in cell and "Sending…" not in cell
+    assert "hx-get" not in cell, "nothing to wait for: the cell stops asking"
+
+
+@pytest.mark.django_db
 def test_a_double_click_on_send_now_sends_the_report_once(team, history, django_capture_on_commit_callbacks):
     report = make_report(team, extra_addresses="client@globex.example")
     report.members.set([team.bob])
