@@ -1518,7 +1518,15 @@ class ChatUpload(models.Model):
     class Meta:
         verbose_name = _("chat import")
         verbose_name_plural = _("chat imports")
-        indexes = [models.Index(fields=["workspace", "-created_at"], name="chatupload_ws_created")]
+        indexes = [
+            models.Index(fields=["workspace", "-created_at"], name="chatupload_ws_created"),
+            # The beat's sweep for stalled imports reads only the imports under way.
+            models.Index(
+                fields=["heartbeat_at"],
+                condition=Q(status__in=["queued", "running"]),
+                name="chatupload_heartbeat",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.filename or str(self.pk)

@@ -392,6 +392,11 @@ CELERY_BEAT_SCHEDULE: dict[str, Any] = {
         "task": "engagements.tasks.requeue_stalled_mail_uploads",
         "schedule": 60.0,
     },
+    # The same for background chat imports (CHAT_IMPORT_STALLED_MINUTES without a batch written).
+    "requeue-stalled-chat-uploads": {
+        "task": "engagements.tasks.requeue_stalled_chat_uploads",
+        "schedule": 60.0,
+    },
     # Exports past their time lose their zip; exports and imports whose worker died are marked failed.
     "sweep-archives": {"task": "engagements.tasks.sweep_archives", "schedule": 3600.0},
     # Reliability reports (engagements/reports): each sent once per month or week, whichever pass claims it.

@@ -27,7 +27,7 @@ from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -52,6 +52,8 @@ CHANNELS = {
 LOOKUP_BATCH = 5000
 # Messages a background import writes per transaction; its progress moves on after each.
 WRITE_BATCH = 5000
+# Stalled imports the beat's sweep queues again per pass (a few at most, in practice).
+STALLED_SWEEP_LIMIT = 100
 
 
 @dataclass(frozen=True)
@@ -598,14 +600,37 @@ def upload_retry(*, upload: ChatUpload) -> bool:
     now = timezone.now()
     retryable = Q(status=ChatUpload.Status.FAILED) | ChatUpload.stalled_at(now)
     with transaction.atomic():
-        queued = (
-            ChatUpload.objects.filter(retryable, pk=upload.pk)
-            .exclude(options={})
-            .update(status=ChatUpload.Status.QUEUED, error="", heartbeat_at=now, run_id="")
-        )
-        if queued:
-            transaction.on_commit(partial(_enqueue, upload.pk))
+        return _requeue(ChatUpload.objects.filter(retryable), upload.pk, now)
+
+
+def _requeue(rows: QuerySet[ChatUpload], pk: int, now: datetime) -> bool:
+    """Queue upload ``pk`` again if it is still among ``rows`` (a conditional UPDATE decides)."""
+    queued = (
+        rows.filter(pk=pk)
+        .exclude(options={})
+        .update(status=ChatUpload.Status.QUEUED, error="", heartbeat_at=now, run_id="")
+    )
+    if queued:
+        transaction.on_commit(partial(_enqueue, pk))
     return bool(queued)
+
+
+def uploads_requeue_stalled(now: datetime | None = None) -> int:
+    """Queue again every background import whose worker went silent (the beat's sweep); how many.
+
+    A failed import is left for a person to retry: it stopped for a reason. A stalled run that
+    was only slow finds its run id gone at its next batch and stops (``RunTakenOver``).
+    """
+    now = now or timezone.now()
+    stalled = ChatUpload.objects.filter(ChatUpload.stalled_at(now)).exclude(options={})
+    requeued = 0
+    for pk in stalled.order_by("pk").values_list("pk", flat=True)[:STALLED_SWEEP_LIMIT]:
+        # Conditional: a batch written, or a Try again, since the read wins.
+        with transaction.atomic():
+            if _requeue(stalled, pk, now):
+                logger.warning("Chat upload %s stalled (its worker stopped); queued again", pk)
+                requeued += 1
+    return requeued
 
 
 def _engagement_of(workspace: Workspace, pk: Any) -> Engagement:

@@ -11,3 +11,9 @@ from engagements.chat import importer
 def import_chat_upload(upload_id: int) -> str:
     """Import one queued export; a redelivered copy finds it claimed and does nothing."""
     return importer.upload_run(upload_id)
+
+
+@shared_task(name="engagements.tasks.requeue_stalled_chat_uploads")
+def requeue_stalled_chat_uploads() -> int:
+    """The beat's sweep: background imports whose worker went silent are queued again."""
+    return importer.uploads_requeue_stalled()

@@ -35,8 +35,7 @@ def _queued(team, anna, landing, **fields) -> ChatUpload:
         filename=ANDROID_EN,
         data=(FIXTURES / ANDROID_EN).read_bytes(),
         created_by=team.alice,
-        options=options,
-        **{"status": ChatUpload.Status.QUEUED, "heartbeat_at": timezone.now(), **fields},
+        **{"options": options, "status": ChatUpload.Status.QUEUED, "heartbeat_at": timezone.now(), **fields},
     )
 
 
@@ -140,3 +139,42 @@ def test_a_viewer_may_not_retry_and_an_outsider_finds_nothing(team, anna, landin
     assert outsider.get(_url("status", upload.pk, ws="other")).status_code == 404
     upload.refresh_from_db()
     assert upload.status == ChatUpload.Status.FAILED and not Message.objects.exists()
+
+
+def test_the_beats_sweep_queues_a_stalled_import_again_once_and_it_finishes(
+    team, anna, landing, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    old = timezone.now() - timedelta(minutes=settings.CHAT_IMPORT_STALLED_MINUTES + 1)
+    stalled = _queued(
+        team, anna, landing, status=ChatUpload.Status.RUNNING, heartbeat_at=old, run_id="deadbeef"
+    )
+    lost = _queued(team, anna, landing, status=ChatUpload.Status.QUEUED, heartbeat_at=old)
+    fine = _queued(team, anna, landing, status=ChatUpload.Status.RUNNING, run_id="cafe")
+    failed = _queued(team, anna, landing, status=ChatUpload.Status.FAILED, heartbeat_at=old, error="boom")
+    never = _queued(team, anna, landing, status=ChatUpload.Status.QUEUED, heartbeat_at=old, options={})
+    queued: list[int] = []
+    monkeypatch.setattr(importer, "_enqueue", queued.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert importer.uploads_requeue_stalled() == 2
+        assert importer.uploads_requeue_stalled() == 0, "queued again means heard of now: not stalled"
+    assert queued == [stalled.pk, lost.pk]
+    states = dict(ChatUpload.objects.values_list("pk", "status"))
+    assert states[fine.pk] == ChatUpload.Status.RUNNING, "a worker is on it"
+    assert states[failed.pk] == ChatUpload.Status.FAILED, "a failure waits for a person"
+    assert states[never.pk] == ChatUpload.Status.QUEUED, "nothing to queue it with"
+
+    with pytest.raises(importer.RunTakenOver):  # the old run, only slow, stops at its next batch
+        importer._write_batches(
+            upload=stalled, run="deadbeef", items=[], engagement=landing, by=None, workspace=team.workspace
+        )
+    assert importer.upload_run(stalled.pk) == "done"
+    assert importer.upload_run(lost.pk) == "done"
+    assert landing.messages.count() == 5, "the second import of the same chat adds nothing"
+
+
+def test_the_sweep_runs_every_minute_from_the_beat(settings):
+    from outsourcing.celery import app
+
+    (entry,) = [e for e in settings.CELERY_BEAT_SCHEDULE.values() if "chat_uploads" in e["task"]]
+    assert entry == {"task": "engagements.tasks.requeue_stalled_chat_uploads", "schedule": 60.0}
+    assert entry["task"] in app.tasks
