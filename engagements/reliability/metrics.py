@@ -333,6 +333,14 @@ class Sample:
             other.now,
         )
 
+    def by_provider(self) -> dict[int, Sample]:
+        """The requests of each provider, in the order they came in."""
+        if not len(self):
+            return {}
+        order = np.argsort(self.provider, kind="stable")
+        ids, starts = np.unique(self.provider[order], return_index=True)
+        return {int(pk): self.take(part) for pk, part in zip(ids, np.split(order, starts[1:]), strict=True)}
+
     def take(self, which: np.ndarray) -> Sample:
         """The requests picked by a boolean mask or an index array."""
         return Sample(

@@ -9,8 +9,9 @@ and the share never answered. ``docs/metrics.md`` ("Is a reply still coming?")
 works an example through.
 
 A fixed number of queries for any number of requests and providers: the
-providers' records from the sample the reliability refresh keeps (else one
-query for all their requests), one for the requests asked about, and their
+providers' records from what the reliability refresh keeps of each (their
+parts of the kept sample, a few small cache reads) with one query for the
+requests asked about, else one query for all their requests, and their
 engagements' calendars (``engagement_calendars``), which also say how long
 each one's business day is.
 
@@ -99,26 +100,29 @@ class _Read:
 def _read(workspace_id: int, wanted: dict[int, int], now: datetime) -> _Read:
     """The records of the providers in ``wanted`` (exchange id → provider id) and the requests' silence.
 
-    The providers' records come from the workspace's requests as the last
-    reliability refresh kept them (``snapshots.kept_sample``) when there are
-    any, else from the database; the requests asked about are always read
-    afresh, with how long they have waited as of ``now``.
+    The providers' records come from their requests as the last reliability
+    refresh kept them (``snapshots.kept_records``), and from the database for
+    those it kept none of; the requests asked about are always read afresh,
+    with how long they have waited as of ``now``.
     """
     provider_ids = tuple(sorted(set(wanted.values())))
-    scope = Scope(workspace_id=workspace_id, provider_ids=provider_ids)
     period = Period.standard("all", now)
-    kept = snapshots.kept_sample(workspace_id, now)
-    if kept is None:
-        rows = exchange_rows(scope, period)
-        calendars = unanswered_calendars(rows)
-        records = Sample.from_rows(rows, now, calendars)
-        waited = records.business_t
+    kept, missing = snapshots.kept_records(workspace_id, provider_ids, now)
+    rows = []
+    if len(missing) < len(provider_ids):
+        found = tuple(pk for pk in provider_ids if pk not in set(missing))
+        rows = exchange_rows(Scope(workspace_id=workspace_id, provider_ids=found), period, pks=wanted)
+    if missing:
+        # Their whole record, which holds the requests asked about too.
+        rows += exchange_rows(Scope(workspace_id=workspace_id, provider_ids=tuple(missing)), period)
+    calendars = unanswered_calendars(rows)
+    fresh = Sample.from_rows(rows, now, calendars)
+    waited = fresh.business_t
+    if missing:
+        loaded = fresh.take(np.isin(fresh.provider, np.asarray(missing, dtype=np.int64)))
+        records = loaded if kept is None else kept.plus(loaded)
     else:
-        # Only the requests asked about are read; their silence as of now, not as of the refresh.
-        rows = exchange_rows(scope, period, pks=wanted)
-        calendars = unanswered_calendars(rows)
-        waited = Sample.from_rows(rows, now, calendars).business_t
-        records = kept.take(np.isin(kept.provider, np.asarray(provider_ids, dtype=np.int64)))
+        records = kept if kept is not None else fresh
     return _Read(
         asked=[
             (row, float(waited[i]))

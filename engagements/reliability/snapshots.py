@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -106,13 +107,36 @@ def _kept_sample_lock(workspace_id: int) -> str:
     return f"reliability-sample-lock-{workspace_id}"
 
 
+def _generation_key(workspace_id: int) -> str:
+    return f"reliability-sample-generation-{workspace_id}"
+
+
+def _provider_key(workspace_id: int, generation: str, provider_id: int) -> str:
+    return f"reliability-sample-{workspace_id}-{generation}-{provider_id}"
+
+
 # How long a kept sample lasts without a refresh: longer than two full-refresh intervals.
 KEEP_SECONDS = 3 * 60 * 60
 
 
 def _keep(workspace_id: int, sample: Sample) -> None:
-    if settings.METRICS_KEEP_SAMPLE:
-        cache.set(_sample_key(workspace_id), sample.columns(), timeout=KEEP_SECONDS)
+    """Keep the whole sample for the next refresh, and each provider's part for the pages.
+
+    A page asks about a few providers (Needs attention's outlooks): it reads
+    their parts, not the whole workspace's. The parts are written under a new
+    generation, named last, so a reader sees one refresh's parts and a
+    provider left with no request has no part (rather than an old one).
+    """
+    if not settings.METRICS_KEEP_SAMPLE:
+        return
+    cache.set(_sample_key(workspace_id), sample.columns(), timeout=KEEP_SECONDS)
+    generation = secrets.token_hex(4)
+    parts = {
+        _provider_key(workspace_id, generation, provider_id): part.columns()
+        for provider_id, part in sample.by_provider().items()
+    }
+    cache.set_many(parts, timeout=KEEP_SECONDS)
+    cache.set(_generation_key(workspace_id), generation, timeout=KEEP_SECONDS)
 
 
 def _workspace_sample(workspace_id: int, changed: Sequence[int], now: datetime) -> Sample:
@@ -141,21 +165,29 @@ def _workspace_sample(workspace_id: int, changed: Sequence[int], now: datetime) 
     return sample
 
 
-def kept_sample(workspace_id: int, now: datetime) -> Sample | None:
-    """The workspace's requests as the last refresh kept them, or None (none kept, or the cache is down).
+def kept_records(
+    workspace_id: int, provider_ids: Sequence[int], now: datetime
+) -> tuple[Sample | None, list[int]]:
+    """These providers' requests as the last refresh kept them, and the providers it kept none of.
 
-    What unanswered ones had waited is as of that refresh: at most
-    ``METRICS_FULL_REFRESH_MINUTES`` old, and a changed provider's are read
-    afresh within a minute.
+    The second are to be read afresh: nothing kept (no refresh yet, the cache
+    down or emptied), or a provider without requests. What unanswered ones had
+    waited is as of that refresh: at most ``METRICS_FULL_REFRESH_MINUTES`` old,
+    and a changed provider's are kept afresh within a minute.
     """
-    if not settings.METRICS_KEEP_SAMPLE:
-        return None
-    try:
-        kept = cache.get(_sample_key(workspace_id))
-    except Exception:  # a cache outage costs a slower page, never the page
-        logger.exception("The kept reliability sample of workspace %s could not be read", workspace_id)
-        return None
-    return None if kept is None else Sample.from_columns(kept, now)
+    if not settings.METRICS_KEEP_SAMPLE or not provider_ids:
+        return None, list(provider_ids)
+    # The default cache forgives an outage: a miss, so a slower page, never no page.
+    generation = cache.get(_generation_key(workspace_id))
+    keys = {_provider_key(workspace_id, generation, pk): pk for pk in provider_ids} if generation else {}
+    found = cache.get_many(keys) if keys else {}
+    missing = [pk for pk in provider_ids if _provider_key(workspace_id, generation or "", pk) not in found]
+    if not found:
+        return None, missing
+    parts = list(found.values())
+    return Sample.from_columns(
+        {name: np.concatenate([p[name] for p in parts]) for name in Sample.COLUMNS}, now
+    ), missing
 
 
 # "all" first: its figures name the workspace's leading currency, which every period's spend is in.

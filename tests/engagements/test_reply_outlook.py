@@ -257,9 +257,10 @@ def test_the_records_come_from_the_sample_the_last_refresh_kept(team, maria, set
     asked = [(exchange.pk, maria.pk)]
     from_database = reply_outlooks(team.workspace.pk, asked, now=timezone.now())[exchange.pk]
     snapshots.snapshots_refresh(workspace_id=team.workspace.pk, now=timezone.now())
-    assert snapshots.kept_sample(team.workspace.pk, timezone.now()) is not None
+    kept_records, missing = snapshots.kept_records(team.workspace.pk, [maria.pk], timezone.now())
+    assert missing == [] and kept_records is not None
     kept = reply_outlooks(team.workspace.pk, asked, now=timezone.now())[exchange.pk]
-    assert kept == from_database
+    assert kept == from_database and len(kept_records) == kept.history == 14
     # Proof that the kept record is what was read: a change the refresh has not seen yet is not.
     Exchange.objects.filter(engagement__provider=maria, reply_business_seconds=18 * HOUR).update(
         reply_business_seconds=HOUR
@@ -268,6 +269,74 @@ def test_the_records_come_from_the_sample_the_last_refresh_kept(team, maria, set
     settings.METRICS_KEEP_SAMPLE = False
     # Read afresh, only 9 past requests outlasted the silence: below the threshold.
     assert exchange.pk not in reply_outlooks(team.workspace.pk, asked, now=timezone.now())
+
+
+def test_each_provider_is_read_from_its_kept_part_or_afresh_when_it_has_none_with_the_same_outlook(
+    team, maria, settings
+):
+    """The page reads the parts of the providers it shows; one whose part is gone is read afresh."""
+    from django.core.cache import cache
+
+    if not settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
+        pytest.skip("the kept parts live in a cache every process shares (Redis)")
+    settings.METRICS_KEEP_SAMPLE = True
+    ivan = ProviderFactory(workspace=team.workspace, name="Ivan")
+    history(
+        team.workspace,
+        ivan,
+        answered=(1, 4, 6, 9, 12, 15, 18, 21, 26, 33, 45, 70),
+        closed=(20, 25, 40, 90, 100),
+    )
+    asked = [(open_request(team.workspace, p, f"Ask {p.name}").pk, p.pk) for p in (maria, ivan)]
+    settings.METRICS_KEEP_SAMPLE = False
+    from_database = reply_outlooks(team.workspace.pk, asked, now=timezone.now())
+    settings.METRICS_KEEP_SAMPLE = True
+    assert len(from_database) == 2
+    snapshots.snapshots_refresh(workspace_id=team.workspace.pk, now=timezone.now())
+
+    with CaptureQueriesContext(connection) as all_kept:
+        assert reply_outlooks(team.workspace.pk, asked, now=timezone.now()) == from_database
+    generation = cache.get(snapshots._generation_key(team.workspace.pk))
+    assert cache.delete(snapshots._provider_key(team.workspace.pk, generation, ivan.pk))
+    assert snapshots.kept_records(team.workspace.pk, [maria.pk, ivan.pk], timezone.now())[1] == [ivan.pk]
+    with CaptureQueriesContext(connection) as one_kept:
+        assert reply_outlooks(team.workspace.pk, asked, now=timezone.now()) == from_database
+    cache.delete(snapshots._generation_key(team.workspace.pk))
+    with CaptureQueriesContext(connection) as none_kept:
+        assert reply_outlooks(team.workspace.pk, asked, now=timezone.now()) == from_database
+    assert len(one_kept) == len(all_kept) + 1 == len(none_kept) + 1
+
+
+def test_a_provider_left_without_requests_has_no_part_from_an_earlier_refresh(team, maria, settings):
+    from django.core.cache import cache
+
+    if not settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
+        pytest.skip("the kept parts live in a cache every process shares (Redis)")
+    settings.METRICS_KEEP_SAMPLE = True
+    ivan = ProviderFactory(workspace=team.workspace, name="Ivan")
+    history(team.workspace, ivan, answered=(1, 4))
+    snapshots.snapshots_refresh(workspace_id=team.workspace.pk, now=timezone.now())
+    assert snapshots.kept_records(team.workspace.pk, [ivan.pk], timezone.now())[1] == []
+    Engagement.objects.filter(provider=ivan).delete()
+    snapshots.snapshots_refresh(workspace_id=team.workspace.pk, now=timezone.now())
+    kept, missing = snapshots.kept_records(team.workspace.pk, [maria.pk, ivan.pk], timezone.now())
+    assert missing == [ivan.pk] and kept is not None and set(kept.provider) == {maria.pk}
+    assert cache.get(snapshots._generation_key(team.workspace.pk))
+
+
+def test_a_sample_splits_into_its_providers_parts_in_the_order_they_came():
+    from engagements.reliability.metrics import Sample
+
+    provider = np.array([3, 1, 3, 2, 1, 3], dtype=np.int64)
+    columns = {name: np.arange(6) for name in Sample.COLUMNS} | {"provider": provider}
+    parts = Sample.from_columns(columns, timezone.now()).by_provider()
+    assert list(parts) == [1, 2, 3]
+    assert [list(part.requested) for part in parts.values()] == [[1, 4], [3], [0, 2, 5]]
+    assert all(set(part.provider) == {pk} for pk, part in parts.items())
+    assert (
+        Sample.from_columns({name: np.arange(0) for name in Sample.COLUMNS}, timezone.now()).by_provider()
+        == {}
+    )
 
 
 # --- "Least likely to answer" orders Awaiting reply too ------------------------------------
