@@ -1,4 +1,4 @@
-"""Every new account gets its own workspace at sign-up."""
+"""Every new account gets its own workspace at sign-up, but one made to accept an invitation."""
 
 from typing import Any
 
@@ -12,6 +12,10 @@ from outsourcing.services import workspace_for_new_user
 
 @receiver(user_signed_up)
 def create_workspace_on_sign_up(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    from outsourcing.signup_views import invitation_of  # allauth's views, loaded once apps are
+
+    if request is not None and invitation_of(request.POST.get("next", "")):
+        return  # they join the invitation's workspace instead, once their address is confirmed
     workspace_for_new_user(user=user)
 
 

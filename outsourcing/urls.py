@@ -3,7 +3,7 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
-from outsourcing import limits, views
+from outsourcing import limits, signup_views, views
 
 # The admin logs in through allauth's login: the same rate limits, and the second factor.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
@@ -18,7 +18,7 @@ urlpatterns = [
     # allauth's own views behind our limits on what is posted to them; the same paths, listed
     # first, so these answer (the names stay allauth's, for reverse()).
     path("accounts/login/", limits.limited(limits.LOGIN, method="POST")(account_views.login)),
-    path("accounts/signup/", limits.limited(limits.SIGNUP, method="POST")(account_views.signup)),
+    path("accounts/signup/", limits.limited(limits.SIGNUP, method="POST")(signup_views.signup)),
     path(
         "accounts/password/reset/",
         limits.limited(limits.PASSWORD_RESET, method="POST")(account_views.password_reset),

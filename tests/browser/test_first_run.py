@@ -86,3 +86,41 @@ def test_a_german_visitor_switches_the_landing_page_and_the_sign_up_form_to_germ
     assert page.get_by_label("Vorname").is_visible()
     assert page.get_by_label("Name des Arbeitsbereichs").is_visible()
     assert console.errors == []
+
+
+def test_an_invited_colleague_signs_up_from_the_link_without_a_workspace_of_their_own_and_joins(
+    page, console, settings, django_capture_on_commit_callbacks
+):
+    from outsourcing import services
+
+    settings.ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+    owner = User.objects.create_user("maria@example.com", "x", first_name="Maria")
+    workspace = services.workspace_create(name="Acme Marketing", owner=owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        issued = services.invitation_create(
+            workspace=workspace, email="tom@example.com", role=Role.MEMBER, invited_by=owner
+        )
+
+    page.goto(issued.path)
+    page.locator("main").get_by_role("link", name="Sign up").click()
+    page.wait_for_url("**/accounts/signup/**")
+    assert "Acme Marketing" in page.get_by_test_id("signup-invitation").inner_text()
+    assert page.get_by_label("Workspace name").count() == 0
+    assert page.get_by_label("Email").input_value() == "tom@example.com"
+    page.get_by_label("First name").fill("Tom")
+    page.locator("#id_password1").fill("a-long-pass-phrase-42")
+    page.locator("#id_password2").fill("a-long-pass-phrase-42")
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url("**/confirm-email/**")
+
+    page.goto(_confirmation_path())
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(f"**{issued.path}")
+    page.get_by_role("button", name="Join").click()
+    page.wait_for_url("**/w/**")
+    assert page.get_by_role("heading", level=1).inner_text() == "Acme Marketing"
+    tom = User.objects.get(email="tom@example.com")
+    assert [(m.workspace.name, m.role) for m in Membership.objects.filter(user=tom)] == [
+        ("Acme Marketing", Role.MEMBER)
+    ]
+    assert console.errors == []

@@ -166,26 +166,65 @@ def test_an_anonymous_post_is_sent_to_log_in(team, invite):
     assert issued.invitation.is_usable()
 
 
-def test_signing_up_from_an_invitation_comes_back_to_it(team, invite, client):
+def test_signing_up_from_an_invitation_asks_no_workspace_name_and_comes_back_to_join(team, invite, client):
     issued = invite("fresh@example.com")
+    invitation_page = client.get(issued.path).content.decode()
+    signup_link = reverse("account_signup") + "?next=" + issued.path.replace("/", "%2F")
+    assert signup_link + "&amp;email=fresh%40example.com" in invitation_page
+
+    form = client.get(signup_link + "&email=fresh%40example.com").content.decode()
+    assert 'name="workspace_name"' not in form
+    assert 'value="fresh@example.com"' in form, "the invited address is filled in"
+    assert "You are signing up to join <strong>Acme Marketing</strong>" in form
     password = "a-Long-enough-passw0rd"
-    client.post(
-        reverse("account_signup") + "?next=" + issued.path,
+    response = client.post(
+        reverse("account_signup"),
         {
             "first_name": "Fresh",
             "email": "fresh@example.com",
             "password1": password,
             "password2": password,
-            "workspace_name": "Fresh Ideas",
+            "next": issued.path,
         },
     )
+    assert response.status_code == 302, response.content.decode()
+    fresh = User.objects.get(email="fresh@example.com")
+    assert not Membership.objects.filter(user=fresh).exists(), "no workspace of their own"
     confirm_path = link_in_last_mail()
     response = client.post(confirm_path)
     assert response["Location"] == issued.path
     assert client.post(issued.path).status_code == 302
-    fresh = User.objects.get(email="fresh@example.com")
     assert team.membership(fresh).role == Role.MEMBER
+    assert list(Membership.objects.filter(user=fresh).values_list("workspace", flat=True)) == [
+        team.workspace.pk
+    ]
     assert EmailAddress.objects.filter(user=fresh, verified=True).exists()
+
+
+@pytest.mark.parametrize("link", ["used", "revoked", "unknown", "elsewhere"])
+def test_signing_up_without_a_usable_invitation_asks_for_a_workspace_and_makes_it(team, invite, client, link):
+    issued = invite("fresh@example.com")
+    if link == "used":
+        services.invitation_accept(
+            token=issued.token, user=UserFactory(email="fresh@example.com", verified=True)
+        )
+    elif link == "revoked":
+        services.invitation_revoke(invitation=issued.invitation)
+    next_path = {"unknown": "/invite/not-a-token/", "elsewhere": url("members")}.get(link, issued.path)
+    form = client.get(reverse("account_signup") + "?next=" + next_path).content.decode()
+    assert 'name="workspace_name"' in form and 'data-testid="signup-invitation"' not in form
+    password = "a-Long-enough-passw0rd"
+    fields = {
+        "first_name": "Later",
+        "email": "later@example.com",
+        "password1": password,
+        "password2": password,
+    }
+    refused = client.post(reverse("account_signup"), {**fields, "next": next_path})
+    assert refused.status_code == 200 and not User.objects.filter(email="later@example.com").exists()
+    client.post(reverse("account_signup"), {**fields, "next": next_path, "workspace_name": "Later Ltd"})
+    later = User.objects.get(email="later@example.com")
+    assert Membership.objects.get(user=later).workspace.name == "Later Ltd"
 
 
 def test_an_expired_link_shows_a_410_page(team, invite):
