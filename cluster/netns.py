@@ -10,8 +10,8 @@ Procfile does: one for the default queue (flag pass, delivery), one for the bulk
 machine's own PostgreSQL and Redis are never touched. Everything is torn down at the end, also on
 failure, and leftovers of a crashed run are cleared first.
 
-During the run: SIGKILL worker host 1 while it holds a flag or delivery batch, and start it
-again after a pause (as a supervisor would), restart PostgreSQL, cut Redis off for 30 s, kill
+During the run: restart PostgreSQL, SIGKILL worker host 1 while it holds a flag or delivery
+batch and start it again after a pause (as a supervisor would), cut Redis off for 30 s, kill
 beat host 1. Then, once things settled: every due flag raised exactly once, every notification
 delivered exactly once (the sinks' counts against the outbox), every uploaded message imported
 once, every message people saw logged is in the database, web answered throughout except while
@@ -63,6 +63,9 @@ USERS = int(os.environ.get("CLUSTER_USERS", "4"))
 REDIS_CUT = int(os.environ.get("CLUSTER_REDIS_CUT", "30"))
 SETTLE = int(os.environ.get("CLUSTER_SETTLE", "150"))
 RESTART_AFTER = float(os.environ.get("CLUSTER_RESTART_AFTER", "10"))
+# Seconds after the beats start by which worker host 1 is killed, holding a batch or not: their first
+# passes (an interval schedule runs first one interval after start) and deliveries come at ~60 s.
+KILL_BY = 80
 # A worker's log line: "[time: LEVEL/process] text" (Celery's format, also for our loggers).
 LOG_LINE = re.compile(r"^\[[^\]]*: \w+/(?P<process>[^\]]+)\] (?P<text>.*)$")
 LEASE = "20"  # seconds: a killed worker's notifications and uploads are picked up again soon
@@ -323,7 +326,7 @@ def run(cluster: Cluster) -> int:
     for url in web_hosts:
         common.wait_for_ns("load", f"{url}/healthz")
     # From here on worker host 1's log tells what it holds: the beats' first passes come at once.
-    watched_from = cluster.log_size("worker1")
+    watched_from, beats_started = cluster.log_size("worker1"), time.monotonic()
     for n in (1, 2):
         cluster.start(
             f"beat{n}",
@@ -386,9 +389,19 @@ def run(cluster: Cluster) -> int:
     def at(second: float) -> None:
         time.sleep(max(0.0, t0 + second - time.time()))
 
+    at(SECONDS * 0.12)
+    cluster.event("PostgreSQL stopping")
+    cluster.pg("stop")
+    cluster.event("PostgreSQL down")
+    time.sleep(3)
+    cluster.pg("start")
+    cluster.event("PostgreSQL up")
+    pg_up = time.time()
+    pg_down = next(t for t, what in cluster.events if what == "PostgreSQL stopping")
     # Worker host 1 dies holding a flag pass's or a delivery's batch (or, should it take none in
     # time, whatever it is doing then), and is started again after a pause, as a supervisor would.
-    seen = cluster.mid_batch("worker1", watched_from, time.monotonic() + SECONDS * 0.2)
+    # The beats' first passes, and the deliveries they queue, come a minute after the beats started.
+    seen = cluster.mid_batch("worker1", watched_from, beats_started + KILL_BY)
     for name in worker1:
         cluster.kill(name)
     # Read again now that it is dead: a batch it finished before the kill landed is not counted as held.
@@ -398,15 +411,6 @@ def run(cluster: Cluster) -> int:
     for name, command in common.workers("worker1", 2).items():
         cluster.start(name, "worker1", command, env)
     cluster.event(f"worker host 1 started again after {RESTART_AFTER:.0f} s")
-    at(SECONDS * 0.25)
-    cluster.event("PostgreSQL stopping")
-    cluster.pg("stop")
-    cluster.event("PostgreSQL down")
-    time.sleep(3)
-    cluster.pg("start")
-    cluster.event("PostgreSQL up")
-    pg_up = time.time()
-    pg_down = next(t for t, what in cluster.events if what == "PostgreSQL stopping")
     at(SECONDS * 0.45)
     sh(*in_ns("redis", "ip", "link", "set", "eth0", "down"))
     cluster.event(f"Redis cut off ({REDIS_CUT} s)")
