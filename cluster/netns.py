@@ -20,7 +20,9 @@ PostgreSQL was down and again within 10 s of it coming back. Nonzero exit if any
 Environment: ``CLUSTER_SCALE`` (seed_demo --scale, default 5: about 2,000 messages; 2500 is the
 benchmarks' million), ``CLUSTER_SECONDS`` (the loaded run with its faults, default 150),
 ``CLUSTER_USERS`` (default 4), ``LOAD_WAIT`` (default 0.5 s between a person's clicks),
-``CLUSTER_RESTART_AFTER`` (seconds worker host 1 stays dead, default 10).
+``CLUSTER_RESTART_AFTER`` (seconds worker host 1 stays dead, default 10),
+``CLUSTER_KILL_HOLDING`` (kill it only holding a batch whose log line names this, e.g.
+"notifications"; default any batch).
 """
 
 from __future__ import annotations
@@ -66,6 +68,8 @@ RESTART_AFTER = float(os.environ.get("CLUSTER_RESTART_AFTER", "10"))
 # Seconds after the beats start by which worker host 1 is killed, holding a batch or not: their first
 # passes (an interval schedule runs first one interval after start) and deliveries come at ~60 s.
 KILL_BY = 80
+# Only a batch whose "Holding …" line names this ("notifications", "flag pass"); empty: any batch.
+KILL_HOLDING = os.environ.get("CLUSTER_KILL_HOLDING", "")
 # A worker's log line: "[time: LEVEL/process] text" (Celery's format, also for our loggers).
 LOG_LINE = re.compile(r"^\[[^\]]*: \w+/(?P<process>[^\]]+)\] (?P<text>.*)$")
 LEASE = "20"  # seconds: a killed worker's notifications and uploads are picked up again soon
@@ -160,11 +164,11 @@ class Cluster:
 
     def mid_batch(self, name: str, since: int, until: float) -> str:
         """Wait (until the monotonic ``until``) for a process of ``name`` to hold a flag or delivery
-        batch; what it holds, or "nothing" when none came in time."""
+        batch (one whose log line names KILL_HOLDING); what it holds, or "nothing" when none came in time."""
         while True:
-            holding = self.held(name, since)
+            holding = [what for what in self.held(name, since).values() if KILL_HOLDING in what]
             if holding or time.monotonic() >= until:
-                return "; ".join(holding.values()) or "nothing"
+                return "; ".join(holding) or "nothing"
             time.sleep(0.02)
 
     def event(self, what: str) -> None:
