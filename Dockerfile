@@ -1,4 +1,4 @@
-# The deployed shape: one image for web, worker and beat (compose.yaml runs it three ways).
+# The deployed shape: one image for web, workers and beat (compose.yaml runs it four ways).
 # Built from the same pinned requirements.txt and package-lock.json as `make`.
 
 # Front-end libraries from the npm registry, at build time.

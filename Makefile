@@ -16,11 +16,11 @@ PYTEST_ARGS ?=
 run compilemessages messages: export DEBUG ?= true
 
 help:
-	@echo "make run    set up and serve web + worker + beat on http://$(HOST):$(PORT)"
+	@echo "make run    set up and serve web + workers + beat on http://$(HOST):$(PORT)"
 	@echo "make test   the whole test suite"
 	@echo "make lint   ruff, mypy, the import contracts, bandit and pip-audit"
 	@echo "make bench  the benchmarks"
-	@echo "make load   locust against one host (gunicorn, worker, beat) at CLUSTER_SCALE"
+	@echo "make load   locust against one host (gunicorn, workers, beat) at CLUSTER_SCALE"
 	@echo "make cluster-test  web, workers, beats on separate network namespaces, under load and faults (root)"
 
 $(VENV)/.created:

@@ -33,6 +33,7 @@ def main() -> int:
         DJANGO_SETTINGS_MODULE="outsourcing.settings",
         DEBUG=os.environ.get("DEBUG", "true"),
         CELERY_TASK_DEFAULT_QUEUE="bench-freshness",
+        CELERY_BULK_QUEUE="bench-freshness",
     )
     import django
 

@@ -47,6 +47,34 @@ def server_env(database_url: str, redis_url: str, hosts: Sequence[str], **extra:
     return env
 
 
+def workers(name: str, concurrency: int) -> dict[str, list[str]]:
+    """The worker processes of one host, as the Procfile starts them: ``name`` reads the default
+    queue (the flag pass, notification delivery) with ``concurrency`` slots, ``name-bulk`` the bulk
+    queue (reliability refreshes, imports) with one, so the first never waits behind the second."""
+    celery = str(VENV / "celery")
+    queues = {
+        name: (os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery"), concurrency),
+        f"{name}-bulk": (os.environ.get("CELERY_BULK_QUEUE", "bulk"), 1),
+    }
+    return {
+        process: [
+            celery,
+            "-A",
+            "outsourcing",
+            "worker",
+            "-n",
+            f"{process}@%h",
+            "-Q",
+            queue,
+            "--concurrency",
+            str(slots),
+            "-l",
+            "info",
+        ]
+        for process, (queue, slots) in queues.items()
+    }
+
+
 def collectstatic(env: dict[str, str]) -> None:
     """The production manifest (`make static`), built once: compressing it takes minutes on this machine."""
     if (ROOT / "staticfiles" / "staticfiles.json").exists() and os.environ.get("LOAD_COLLECTSTATIC") != "1":

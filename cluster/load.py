@@ -1,5 +1,6 @@
-"""`make load`: the locust scenario against one host — gunicorn (3 workers), a Celery worker and
-the beat on the machine's PostgreSQL and Redis — at a configurable scale.
+"""`make load`: the locust scenario against one host — gunicorn (3 workers), two Celery workers (the
+default queue's and the bulk queue's, as the Procfile has them) and the beat on the machine's
+PostgreSQL and Redis — at a configurable scale.
 
 Environment: ``CLUSTER_SCALE`` (seed_demo --scale; 2500 ≈ 1 M messages, the benchmarks' scale),
 ``LOAD_SECONDS`` (the mixed run), ``LOAD_FLOOR_SECONDS`` (the floor alone first), ``LOAD_USERS``,
@@ -64,7 +65,9 @@ def main() -> int:
     prepare.plan(plan)
     common.collectstatic(env)
 
-    logs = {name: (work / f"{name}.log").open("w") for name in ("sinks", "web", "worker", "beat")}
+    dropped = _drop_leftover_tasks(REDIS_URL)
+    if dropped:
+        print(f"Dropped {dropped} tasks an earlier run left queued in {REDIS_URL}", flush=True)
     python = str(common.VENV / "python")
     commands = {
         "sinks": [python, "-m", "cluster.sinks", "127.0.0.1", str(sink_smtp), str(sink_http)],
@@ -76,16 +79,8 @@ def main() -> int:
             "--workers",
             "3",
         ],
-        "worker": [
-            str(common.VENV / "celery"),
-            "-A",
-            "outsourcing",
-            "worker",
-            "--concurrency",
-            "1",
-            "-l",
-            "info",
-        ],
+        # One process for the default queue (the flag pass, delivery), one for the bulk queue.
+        **common.workers("worker", 1),
         "beat": [
             str(common.VENV / "celery"),
             "-A",
@@ -97,6 +92,7 @@ def main() -> int:
             str(work / "beat"),
         ],
     }
+    logs = {name: (work / f"{name}.log").open("w") for name in commands}
     processes: dict[str, subprocess.Popen[bytes]] = {}
     try:
         for name, command in commands.items():
@@ -131,6 +127,7 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
     flag_runs = _flag_pass_seconds(work / "worker.log")
+    bulk = _tasks_run(work / "worker-bulk.log")
 
     figures = common.page_figures(stats)
     print(
@@ -148,6 +145,7 @@ def main() -> int:
     print(
         f"flag pass: {len(flag_runs)} runs, longest {max(flag_runs, default=0):.1f} s; lag at the end {lag:.0f} s"
     )
+    print("bulk worker: " + (", ".join(f"{n} {name}" for name, n in sorted(bulk.items())) or "nothing"))
     for kind, (seen, once, twice) in writes.items():
         print(f"{kind}: {seen} seen by people, {once} in the database once, {twice} more than once")
 
@@ -169,6 +167,32 @@ def main() -> int:
     for problem in problems:
         print(f"FAILED: {problem}", file=sys.stderr)
     return 1 if problems else 0
+
+
+def _drop_leftover_tasks(url: str) -> int:
+    """Empty the workers' queues in the load's own Redis database: tasks an earlier run left there
+    (its worker stopped with work queued) would otherwise run first, ahead of this run's flag pass."""
+    import redis
+
+    queues = [
+        os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery"),
+        os.environ.get("CELERY_BULK_QUEUE", "bulk"),
+    ]
+    client = redis.Redis.from_url(url)
+    dropped = sum(int(client.llen(queue)) for queue in queues) + int(client.hlen("unacked"))
+    # kombu's Redis transport keeps a reserved, unacknowledged task in "unacked" to hand it out again.
+    client.delete(*queues, "unacked", "unacked_index")
+    return dropped
+
+
+def _tasks_run(log: Path) -> dict[str, int]:
+    """How many of each task a worker finished, from its "Task … succeeded" lines."""
+    counts: dict[str, int] = {}
+    for line in log.read_text(errors="replace").splitlines():
+        if "] Task " in line and " succeeded in " in line:
+            name = line.split("] Task ", 1)[1].split("[", 1)[0].rsplit(".", 1)[-1]
+            counts[name] = counts.get(name, 0) + 1
+    return counts
 
 
 def _flag_pass_seconds(log: Path) -> list[float]:

@@ -4,19 +4,25 @@ Each host is a network namespace on one bridge (10.77.0.0/24; root, ``ip netns``
 (a private cluster from initdb, run as the postgres user), Redis, two web hosts (gunicorn, 3
 workers each), two worker hosts, two beat hosts (the second must be harmless), a load host
 (locust, and a probe asking both web hosts for a page twice a second) and a sink host (SMTP and
-webhook, counting deliveries by idempotency key). Only the namespaces' addresses are used: the
+webhook, counting deliveries by idempotency key). Each worker host runs two workers, as the
+Procfile does: one for the default queue (flag pass, delivery), one for the bulk queue
+(refreshes, imports). Only the namespaces' addresses are used: the
 machine's own PostgreSQL and Redis are never touched. Everything is torn down at the end, also on
 failure, and leftovers of a crashed run are cleared first.
 
-During the run: SIGKILL worker host 1, restart PostgreSQL, cut Redis off for 30 s, kill beat
-host 1. Then, once things settled: every due flag raised exactly once, every notification
+During the run: restart PostgreSQL, SIGKILL worker host 1 while it holds a flag or delivery
+batch and start it again after a pause (as a supervisor would), cut Redis off for 30 s, kill
+beat host 1. Then, once things settled: every due flag raised exactly once, every notification
 delivered exactly once (the sinks' counts against the outbox), every uploaded message imported
 once, every message people saw logged is in the database, web answered throughout except while
 PostgreSQL was down and again within 10 s of it coming back. Nonzero exit if any count is off.
 
 Environment: ``CLUSTER_SCALE`` (seed_demo --scale, default 5: about 2,000 messages; 2500 is the
 benchmarks' million), ``CLUSTER_SECONDS`` (the loaded run with its faults, default 150),
-``CLUSTER_USERS`` (default 4), ``LOAD_WAIT`` (default 0.5 s between a person's clicks).
+``CLUSTER_USERS`` (default 4), ``LOAD_WAIT`` (default 0.5 s between a person's clicks),
+``CLUSTER_RESTART_AFTER`` (seconds worker host 1 stays dead, default 10),
+``CLUSTER_KILL_HOLDING`` (kill it only holding a batch whose log line names this, e.g.
+"notifications"; default any batch).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -57,12 +64,14 @@ SECONDS = int(os.environ.get("CLUSTER_SECONDS", "150"))
 USERS = int(os.environ.get("CLUSTER_USERS", "4"))
 REDIS_CUT = int(os.environ.get("CLUSTER_REDIS_CUT", "30"))
 SETTLE = int(os.environ.get("CLUSTER_SETTLE", "150"))
-# What a killed worker host should be in the middle of (cluster.mid_batch).
-BATCHES = (
-    "engagements.tasks.flag_overdue",
-    "engagements.tasks.deliver_notifications",
-    "engagements.tasks.import_mail_upload",
-)
+RESTART_AFTER = float(os.environ.get("CLUSTER_RESTART_AFTER", "10"))
+# Seconds after the beats start by which worker host 1 is killed, holding a batch or not: their first
+# passes (an interval schedule runs first one interval after start) and deliveries come at ~60 s.
+KILL_BY = 80
+# Only a batch whose "Holding …" line names this ("notifications", "flag pass"); empty: any batch.
+KILL_HOLDING = os.environ.get("CLUSTER_KILL_HOLDING", "")
+# A worker's log line: "[time: LEVEL/process] text" (Celery's format, also for our loggers).
+LOG_LINE = re.compile(r"^\[[^\]]*: \w+/(?P<process>[^\]]+)\] (?P<text>.*)$")
 LEASE = "20"  # seconds: a killed worker's notifications and uploads are picked up again soon
 
 
@@ -131,20 +140,36 @@ class Cluster:
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
 
-    def mid_batch(self, name: str, seconds: float) -> str:
-        """Wait (up to ``seconds``) until the host took a flag pass, a delivery or an import: what it took."""
-        log = self.work / f"{name}.log"
-        start = log.stat().st_size
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            with log.open() as source:
-                source.seek(start)
-                for line in source:
-                    for task in BATCHES:
-                        if f"{task}[" in line and "received" in line:
-                            return f"mid {task.rsplit('.', 1)[1]}"
-            time.sleep(0.05)
-        return "no batch seen"
+    def log_size(self, name: str) -> int:
+        return (self.work / f"{name}.log").stat().st_size
+
+    def held(self, name: str, since: int) -> dict[str, str]:
+        """What each process of ``name`` holds, by its log from ``since``: the flag pass and delivery
+        log "Holding …" once they claimed a batch, and Celery logs the task's end from the same process."""
+        holding: dict[str, str] = {}
+        with (self.work / f"{name}.log").open("rb") as source:
+            source.seek(since)
+            for raw in source:
+                if not raw.endswith(b"\n"):
+                    break  # a line still being written
+                match = LOG_LINE.match(raw.decode(errors="replace").rstrip())
+                if match is None:
+                    continue
+                process, text = match["process"], match["text"]
+                if text.startswith("Holding "):
+                    holding[process] = text[len("Holding ") :]
+                elif text.lower().startswith("task "):
+                    holding.pop(process, None)
+        return holding
+
+    def mid_batch(self, name: str, since: int, until: float) -> str:
+        """Wait (until the monotonic ``until``) for a process of ``name`` to hold a flag or delivery
+        batch (one whose log line names KILL_HOLDING); what it holds, or "nothing" when none came in time."""
+        while True:
+            holding = [what for what in self.held(name, since).values() if KILL_HOLDING in what]
+            if holding or time.monotonic() >= until:
+                return "; ".join(holding) or "nothing"
+            time.sleep(0.02)
 
     def event(self, what: str) -> None:
         self.events.append((time.time(), what))
@@ -285,6 +310,7 @@ def run(cluster: Cluster) -> int:
     sessions = json.loads(plan.read_text())["sessions"]
 
     python, celery = str(common.VENV / "python"), str(common.VENV / "celery")
+    worker1 = list(common.workers("worker1", 2))
     for n in (1, 2):
         cluster.start(
             f"web{n}",
@@ -299,25 +325,12 @@ def run(cluster: Cluster) -> int:
             ],
             env,
         )
-        cluster.start(
-            f"worker{n}",
-            f"worker{n}",
-            [
-                celery,
-                "-A",
-                "outsourcing",
-                "worker",
-                "-n",
-                f"worker{n}@%h",
-                "--concurrency",
-                "2",
-                "-l",
-                "info",
-            ],
-            env,
-        )
+        for name, command in common.workers(f"worker{n}", 2).items():
+            cluster.start(name, f"worker{n}", command, env)
     for url in web_hosts:
         common.wait_for_ns("load", f"{url}/healthz")
+    # From here on worker host 1's log tells what it holds: the beats' first passes come at once.
+    watched_from, beats_started = cluster.log_size("worker1"), time.monotonic()
     for n in (1, 2):
         cluster.start(
             f"beat{n}",
@@ -381,10 +394,6 @@ def run(cluster: Cluster) -> int:
         time.sleep(max(0.0, t0 + second - time.time()))
 
     at(SECONDS * 0.12)
-    batch = cluster.mid_batch("worker1", seconds=SECONDS * 0.12)
-    cluster.kill("worker1")
-    cluster.event(f"SIGKILL worker host 1 ({batch})")
-    at(SECONDS * 0.25)
     cluster.event("PostgreSQL stopping")
     cluster.pg("stop")
     cluster.event("PostgreSQL down")
@@ -393,6 +402,19 @@ def run(cluster: Cluster) -> int:
     cluster.event("PostgreSQL up")
     pg_up = time.time()
     pg_down = next(t for t, what in cluster.events if what == "PostgreSQL stopping")
+    # Worker host 1 dies holding a flag pass's or a delivery's batch (or, should it take none in
+    # time, whatever it is doing then), and is started again after a pause, as a supervisor would.
+    # The beats' first passes, and the deliveries they queue, come a minute after the beats started.
+    seen = cluster.mid_batch("worker1", watched_from, beats_started + KILL_BY)
+    for name in worker1:
+        cluster.kill(name)
+    # Read again now that it is dead: a batch it finished before the kill landed is not counted as held.
+    held = "; ".join(cluster.held("worker1", watched_from).values())
+    cluster.event(f"SIGKILL worker host 1 (holding {held or 'no batch'}; seen holding {seen})")
+    time.sleep(RESTART_AFTER)
+    for name, command in common.workers("worker1", 2).items():
+        cluster.start(name, "worker1", command, env)
+    cluster.event(f"worker host 1 started again after {RESTART_AFTER:.0f} s")
     at(SECONDS * 0.45)
     sh(*in_ns("redis", "ip", "link", "set", "eth0", "down"))
     cluster.event(f"Redis cut off ({REDIS_CUT} s)")

@@ -25,8 +25,11 @@ from engagements.models import Engagement, MetricsBacklog
 
 logger = logging.getLogger(__name__)
 
-# How long a queued refresh task keeps others from being queued, should it never start (a lost message).
-REFRESH_QUEUED_SECONDS = 60
+# How long a queued refresh task keeps others from being queued, should it never start (a lost
+# message). Longer than a queued task may wait behind bulk work (a refresh takes ~40 s at a million
+# messages, an import longer): were it shorter, a busy bulk queue would gain another refresh of the
+# same workspace every time it ran out. A lost message costs little: the minute's beat task refreshes.
+REFRESH_QUEUED_SECONDS = 15 * 60
 
 
 def backlog_add(*, workspace_id: int, provider_ids: Iterable[int]) -> None:

@@ -17,6 +17,7 @@ caught up by the next one.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,6 +29,8 @@ from django.utils import timezone
 from engagements import deadlines, flags, sql
 from engagements.backlog import backlog_add
 from engagements.models import Engagement, Exchange, Flag
+
+logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 5000
 
@@ -71,6 +74,8 @@ def _exchange_batch(now: datetime, report: PassReport, batch_size: int) -> int:
         )
         if not rows:
             return 0
+        # What a killed worker was holding (make cluster-test kills one mid-batch and says what it held).
+        logger.info("Holding %d exchanges for the flag pass", len(rows))
         overdue: list[int] = []
         superseded: list[int] = []
         ghosted: list[int] = []
@@ -155,6 +160,7 @@ def _delivery_batch(now: datetime, report: PassReport, batch_size: int) -> int:
         )
         if not rows:
             return 0
+        logger.info("Holding %d engagements for the flag pass", len(rows))
         owed = [pk for pk, status in rows if status in deadlines.DELIVERY_OWED_STATUSES]
         new_flags = flags.raise_from_rows(
             Engagement, owed, kind=Flag.Kind.DELIVERY_OVERDUE, due_column="delivery_check_at", now=now

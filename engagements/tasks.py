@@ -1,7 +1,7 @@
 """Celery tasks: thin wrappers around the flagging pass, notification delivery and recomputes.
 
 Every task is safe to run twice (late acks may redeliver it): the pass claims
-rows with SKIP LOCKED, delivery claims each notification with a lease, and a
+rows with SKIP LOCKED, delivery claims its batch of notifications with a lease, and a
 recompute derives everything afresh from the log and the current calendar.
 """
 

@@ -59,23 +59,34 @@ def beat(now: Any = None) -> tuple[bool, str]:
     return age <= BEAT_GRACE.total_seconds(), f"seen {age} s ago"
 
 
-def queue_depth() -> tuple[bool, int | str]:
-    """Tasks waiting in the default queue; too many means the workers cannot keep up (or are gone)."""
+def queues() -> list[str]:
+    """The queues the workers read: the default one (flags, delivery) and the bulk one (settings)."""
+    return list(dict.fromkeys((settings.CELERY_TASK_DEFAULT_QUEUE, settings.CELERY_BULK_QUEUE)))
+
+
+def queue_depth() -> tuple[bool, dict[str, int] | str]:
+    """Tasks waiting in each queue; too many in one means its workers cannot keep up (or are gone)."""
     from outsourcing.celery import app as celery_app
 
+    depths: dict[str, int] = {}
     try:
         with celery_app.connection_for_read() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
-            _name, depth, _consumers = conn.default_channel.queue_declare(  # type: ignore[attr-defined]
-                queue=settings.CELERY_TASK_DEFAULT_QUEUE, passive=True
-            )
-    except (ChannelError, NotFound) as exc:
-        if "NOT_FOUND" not in str(exc) and not isinstance(exc, NotFound):
-            return False, f"error: {type(exc).__name__}"
-        depth = 0  # no worker has declared the queue yet, and nothing waits in it
+            for queue in queues():
+                depths[queue] = _depth(conn, queue)
     except Exception as exc:  # noqa: BLE001
         return False, f"error: {type(exc).__name__}"
-    return depth <= settings.READY_MAX_QUEUE_DEPTH, int(depth)
+    return all(depth <= settings.READY_MAX_QUEUE_DEPTH for depth in depths.values()), depths
+
+
+def _depth(conn: Any, queue: str) -> int:
+    try:
+        _name, depth, _consumers = conn.default_channel.queue_declare(queue=queue, passive=True)
+    except (ChannelError, NotFound) as exc:
+        if "NOT_FOUND" not in str(exc) and not isinstance(exc, NotFound):
+            raise
+        return 0  # no worker has declared the queue yet, and nothing waits in it
+    return int(depth)
 
 
 def beat_seen(host: str | None = None) -> None:

@@ -78,12 +78,15 @@ class OutsourcingCollector(Collector):
             "Active mailboxes whose last poll failed.",
             value=Mailbox.objects.filter(is_active=True).exclude(last_error="").count(),
         )
-        _ok, depth = health.queue_depth()
-        yield GaugeMetricFamily(
+        _ok, depths = health.queue_depth()
+        queue_depth = GaugeMetricFamily(
             "outsourcing_task_queue_depth",
-            "Tasks waiting in the broker's default queue (-1: the broker did not answer).",
-            value=depth if isinstance(depth, int) else -1,
+            "Tasks waiting in each of the workers' queues (-1: the broker did not answer).",
+            labels=["queue"],
         )
+        for queue in health.queues():
+            queue_depth.add_metric([queue], depths.get(queue, -1) if isinstance(depths, dict) else -1)
+        yield queue_depth
         beat_ok, _detail = health.beat()
         yield GaugeMetricFamily(
             "outsourcing_beat_up", "1 if the beat was seen within 3 minutes.", value=int(beat_ok)

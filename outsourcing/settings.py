@@ -21,6 +21,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -335,6 +336,28 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
+# Slow, bulk work has a queue of its own: the reliability refreshes (tens of seconds each at a
+# million messages), the mail, chat and archive imports, mailbox polls and exports. The flag pass,
+# notification delivery and the digests stay on the default queue, which a worker process of its
+# own reads (Procfile, compose.yaml), so they never wait behind bulk work (README, Deploying).
+CELERY_BULK_QUEUE = env_str("CELERY_BULK_QUEUE", "bulk")
+BULK_TASKS = (
+    "engagements.tasks.refresh_metrics_workspace",
+    "engagements.tasks.refresh_metrics_backlog",
+    "engagements.tasks.refresh_metrics_all",
+    "engagements.tasks.import_mail_upload",
+    "engagements.tasks.import_chat_upload",
+    "engagements.tasks.poll_mailbox",
+    "engagements.tasks.run_import",
+    "engagements.tasks.build_export",
+)
+CELERY_TASK_ROUTES = {name: {"queue": CELERY_BULK_QUEUE} for name in BULK_TASKS}
+# Both queues declared, each with its own exchange and routing key: a worker started without -Q
+# reads both (nothing is stranded), and one started with -Q reads only those named.
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name), routing_key=name)
+    for name in dict.fromkeys((CELERY_TASK_DEFAULT_QUEUE, CELERY_BULK_QUEUE))
+]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 import urllib.error
 import urllib.request
@@ -38,6 +39,8 @@ from outsourcing.mail_headers import header_text
 from outsourcing.models import Membership, Role, User, Workspace
 from outsourcing.network import PrivateAddressError, public_opener
 from outsourcing.webhooks import check_webhook_url
+
+logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 # What rendering a notification's text reads (Notification.headline, .message, .link).
@@ -197,25 +200,86 @@ def _claimable(now: datetime) -> Q:
     )
 
 
-def claim(pk: int, now: datetime) -> bool:
-    """Take the row for this worker: pending and due, or left behind by a dead worker."""
-    claimed = Notification.objects.filter(_claimable(now), pk=pk).update(
-        status=Notification.Status.SENDING,
-        lease_until=now + timedelta(seconds=settings.NOTIFICATION_LEASE_SECONDS),
-        attempts=F("attempts") + 1,
-    )
-    return claimed == 1
+def claim_many(ids: Sequence[int], now: datetime) -> tuple[list[int], datetime]:
+    """Take for this worker those of ``ids`` that are pending and due, or left behind by a dead worker.
+
+    One conditional update for the batch, on rows locked with SKIP LOCKED, so two workers given the
+    same rows never both take one. Each taken row is leased and its attempt counted. Returns the
+    ids taken (in id order) and their lease, which tells this batch's rows from anyone else's.
+    """
+    lease = now + timedelta(seconds=settings.NOTIFICATION_LEASE_SECONDS)
+    with transaction.atomic():
+        mine = list(
+            skip_locked(Notification.objects.filter(_claimable(now), pk__in=ids).order_by("pk")).values_list(
+                "pk", flat=True
+            )
+        )
+        if mine:
+            Notification.objects.filter(_claimable(now), pk__in=mine).update(
+                status=Notification.Status.SENDING, lease_until=lease, attempts=F("attempts") + 1
+            )
+    return mine, lease
+
+
+def _renew(pks: list[int], lease: datetime) -> tuple[set[int], datetime]:
+    """Lengthen this batch's lease on the rows it has yet to send; returns those still held, and the lease."""
+    renewed = timezone.now() + timedelta(seconds=settings.NOTIFICATION_LEASE_SECONDS)
+    held = Notification.objects.filter(pk__in=pks, status=Notification.Status.SENDING, lease_until=lease)
+    if held.update(lease_until=renewed) == len(pks):
+        return set(pks), renewed
+    # Renewed before the lease ran out, so no sweep can have taken a row: a safeguard only.
+    return set(
+        Notification.objects.filter(pk__in=pks, lease_until=renewed).values_list("pk", flat=True)
+    ), renewed
 
 
 def deliver(pk: int, *, now: datetime | None = None, mail: BaseEmailBackend | None = None) -> str:
-    """Deliver one notification; returns "sent", "retry", "failed" or "skipped".
+    """Deliver one notification; returns "sent", "retry", "failed" or "skipped"."""
+    ((outcome, _count),) = deliver_many([pk], now=now, mail=mail).items()
+    return outcome
 
-    ``mail``: an open mail connection to send through (a batch shares one), else one of its own.
+
+def deliver_many(
+    ids: Sequence[int], *, now: datetime | None = None, mail: BaseEmailBackend | None = None
+) -> dict[str, int]:
+    """Deliver a batch through one mail connection (connecting once, not per e-mail); outcomes counted.
+
+    The batch is claimed in one statement and loaded in one; each row is then sent and recorded
+    on its own, so a worker killed mid-batch leaves at most the one row it was sending to come
+    round again (the rest stay claimed until the lease runs out, then the sweep queues them).
+    ``mail``: an open mail connection to send through, else one of the batch's own.
     """
     now = now or timezone.now()
-    if not claim(pk, now):
-        return "skipped"
-    notification = Notification.objects.select_related(*RENDER_RELATED, "recipient").get(pk=pk)
+    outcomes: dict[str, int] = {}
+    own_connection = mail is None
+    mail = mail or mailers.default
+    if own_connection:
+        mail.open()
+    try:
+        mine, lease = claim_many(ids, now)
+        if len(mine) < len(ids):
+            outcomes["skipped"] = len(ids) - len(mine)
+        if not mine:
+            return outcomes
+        # What a killed worker was holding (make cluster-test kills one mid-batch and says what it held).
+        logger.info("Holding %d notifications for delivery", len(mine))
+        rows = Notification.objects.select_related(*RENDER_RELATED, "recipient").in_bulk(mine)
+        held = set(mine)
+        # Renewed with half the lease left: longer than one send may take (its SMTP or HTTP timeout).
+        margin = timedelta(seconds=settings.NOTIFICATION_LEASE_SECONDS / 2)
+        for position, pk in enumerate(mine):
+            if timezone.now() >= lease - margin:
+                held, lease = _renew(mine[position:], lease)
+            outcome = _deliver_claimed(rows[pk], now=now, mail=mail) if pk in held else "skipped"
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    finally:
+        if own_connection:
+            mail.close()
+    return outcomes
+
+
+def _deliver_claimed(notification: Notification, *, now: datetime, mail: BaseEmailBackend) -> str:
+    """Send a row this worker claimed, then record what came of it (the row alone)."""
     try:
         _send(notification, mail)
     except PermanentDeliveryError as exc:
@@ -225,28 +289,10 @@ def deliver(pk: int, *, now: datetime | None = None, mail: BaseEmailBackend | No
         permanent = notification.attempts >= MAX_ATTEMPTS
         _record_failure(notification, f"{type(exc).__name__}: {exc}", permanent=permanent, now=now)
         return "failed" if permanent else "retry"
-    Notification.objects.filter(pk=pk, status=Notification.Status.SENDING).update(
+    Notification.objects.filter(pk=notification.pk, status=Notification.Status.SENDING).update(
         status=Notification.Status.SENT, sent_at=timezone.now(), lease_until=None, last_error=""
     )
     return "sent"
-
-
-def deliver_many(ids: Sequence[int]) -> dict[str, int]:
-    """Deliver a batch through one mail connection (connecting once, not per e-mail); outcomes counted.
-
-    Each row is still claimed, sent and recorded on its own, so a worker killed mid-batch
-    leaves at most the one row it was sending to come round again.
-    """
-    outcomes: dict[str, int] = {}
-    mail = mailers.default
-    mail.open()
-    try:
-        for pk in ids:
-            outcome = deliver(pk, mail=mail)
-            outcomes[outcome] = outcomes.get(outcome, 0) + 1
-    finally:
-        mail.close()
-    return outcomes
 
 
 def _record_failure(notification: Notification, error: str, *, permanent: bool, now: datetime) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from engagements.models import Notification
@@ -117,3 +118,53 @@ def test_a_refused_address_fails_its_row_and_the_rest_of_the_batch_still_goes(te
     assert outcomes.get("sent") == 2
     assert Notification.objects.get(pk=ids[1]).status != Notification.Status.SENT
     assert len(smtp_server.envelopes) == 2
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("size", [5, 20])
+def test_a_batch_is_claimed_and_loaded_in_one_statement_each_and_each_row_recorded_on_its_own(
+    team, smtp_server, django_assert_num_queries, size
+):
+    ids = _emails(team, size)
+
+    # The claim: a savepoint, the due rows locked, one conditional update, released (4); their load
+    # with all that renders them (1); then one update per row sent, so a kill leaves at most one
+    # sent row unrecorded.
+    with django_assert_num_queries(5 + size):
+        assert outbox.deliver_many(ids) == {"sent": size}
+    assert len(smtp_server.envelopes) == size
+
+
+@pytest.mark.django_db
+def test_rows_another_worker_holds_or_sent_are_skipped_in_a_batch(team, smtp_server):
+    ids = _emails(team, 3)
+    assert outbox.deliver(ids[0]) == "sent"
+    Notification.objects.filter(pk=ids[1]).update(
+        status=Notification.Status.SENDING, lease_until=timezone.now() + timedelta(seconds=60)
+    )
+
+    assert outbox.deliver_many(ids) == {"sent": 1, "skipped": 2}
+    assert len(smtp_server.envelopes) == 2
+
+
+@pytest.mark.django_db
+def test_a_batch_slower_than_half_its_lease_renews_it_so_no_sweep_hands_its_rows_out_again(
+    team, settings, smtp_server, monkeypatch
+):
+    settings.NOTIFICATION_LEASE_SECONDS = 60
+    ids = _emails(team, 3)
+    swept: list[int] = []
+    send = outbox._send
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+
+        def slow_send(notification, mail=None):
+            send(notification, mail)
+            clock.shift(timedelta(seconds=40))  # a slow server: two sends outlast the lease
+            swept.extend(outbox.due_for_delivery(timezone.now()))
+
+        monkeypatch.setattr(outbox, "_send", slow_send)
+        assert outbox.deliver_many(ids) == {"sent": 3}
+
+    assert swept == []
+    assert len(smtp_server.envelopes) == 3
+    assert set(Notification.objects.filter(pk__in=ids).values_list("attempts", flat=True)) == {1}

@@ -53,13 +53,15 @@ def test_liveness_asks_nothing_of_the_database_even_with_a_logged_in_browsers_co
     assert client.get("/w/acme/engagements/").status_code == 200
 
 
-def test_readiness_reports_every_check_when_all_is_well(client, beat_alive):
+def test_readiness_reports_every_check_when_all_is_well(client, beat_alive, settings):
     response = client.get("/readyz")
     assert response.status_code == 200, response.json()
     body = response.json()
     assert body["status"] == "ok"
     assert (body["database"], body["migrations"]) == ("ok", "ok")
-    assert isinstance(body["broker_queue"], int)
+    # Each queue the workers read, by name: the default one (flags, delivery) and the bulk one.
+    assert set(body["broker_queue"]) == {settings.CELERY_TASK_DEFAULT_QUEUE, settings.CELERY_BULK_QUEUE}
+    assert all(isinstance(depth, int) for depth in body["broker_queue"].values())
     assert body["beat"] == "seen 30 s ago"
 
 
@@ -101,24 +103,28 @@ def test_an_unapplied_migration_makes_it_not_ready_until_migrated(client):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_queue_longer_than_allowed_is_not_ready(client, settings, through_the_broker):
+@pytest.mark.parametrize("which", ["default", "bulk"])
+def test_a_queue_longer_than_allowed_is_not_ready(client, settings, through_the_broker, which):
     Heartbeat.objects.create(name="beat", seen_at=timezone.now())
-    # A queue of its own that no worker reads: what waits there is what this test put there.
-    queue = f"readyz-{uuid.uuid4().hex[:8]}"
-    settings.CELERY_TASK_DEFAULT_QUEUE = queue
+    # Queues of their own that no worker reads: what waits there is what this test put there.
+    settings.CELERY_TASK_DEFAULT_QUEUE = f"readyz-{uuid.uuid4().hex[:8]}"
+    settings.CELERY_BULK_QUEUE = f"readyz-bulk-{uuid.uuid4().hex[:8]}"
+    full = settings.CELERY_TASK_DEFAULT_QUEUE if which == "default" else settings.CELERY_BULK_QUEUE
     settings.READY_MAX_QUEUE_DEPTH = 2
     for _ in range(3):
-        celery_app.send_task("engagements.tasks.flag_overdue", queue=queue)
+        celery_app.send_task("engagements.tasks.flag_overdue", queue=full)
     try:
-        assert wait_for(lambda: health.queue_depth()[1] == 3, 10), health.queue_depth()
+        assert wait_for(
+            lambda: health.queue_depth()[1] == {**dict.fromkeys(health.queues(), 0), full: 3}, 10
+        ), health.queue_depth()
         response = client.get("/readyz")
         assert response.status_code == 503
-        assert response.json()["broker_queue"] == 3
+        assert response.json()["broker_queue"][full] == 3
         settings.READY_MAX_QUEUE_DEPTH = 3
         assert client.get("/readyz").status_code == 200
     finally:
         with celery_app.connection_for_write() as conn:
-            conn.default_channel.queue_purge(queue)
+            conn.default_channel.queue_purge(full)
 
 
 @pytest.mark.celery_worker
@@ -133,6 +139,7 @@ def test_a_real_beat_process_marks_itself_seen(client, tmp_path, through_the_bro
         "DJANGO_SETTINGS_MODULE": "outsourcing.settings",
         "DATABASE_URL": database_url(),
         "CELERY_TASK_DEFAULT_QUEUE": queue,
+        "CELERY_BULK_QUEUE": queue,
     }
     beat = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "outsourcing", "beat", "-s", str(tmp_path / "schedule")],

@@ -42,7 +42,7 @@ def test_a_wrong_or_missing_token_is_refused(client, db, metrics_on):
     assert client.get("/metrics", headers={"Authorization": "Bearer nope"}).status_code == 401
 
 
-def test_the_gauges_say_what_the_database_says(client, team, metrics_on):
+def test_the_gauges_say_what_the_database_says(client, team, metrics_on, settings):
     provider = ProviderFactory(workspace=team.workspace)
     engagement = EngagementFactory(workspace=team.workspace, provider=provider, owner=team.alice)
     services.message_log(engagement=engagement, direction="out", kind="request", body="Please")
@@ -77,7 +77,9 @@ def test_the_gauges_say_what_the_database_says(client, team, metrics_on):
     assert values[("outsourcing_mail_import_queue", (("status", "running"),))] == 0
     assert values[("outsourcing_imap_poll_errors", ())] == 1
     assert values[("outsourcing_beat_up", ())] == 1
-    assert values[("outsourcing_task_queue_depth", ())] >= 0
+    # Both queues the workers read, the default one and the bulk one.
+    assert values[("outsourcing_task_queue_depth", (("queue", settings.CELERY_TASK_DEFAULT_QUEUE),))] >= 0
+    assert values[("outsourcing_task_queue_depth", (("queue", settings.CELERY_BULK_QUEUE),))] >= 0
 
 
 def test_a_pass_that_keeps_up_shows_no_lag(client, db, metrics_on):

@@ -133,6 +133,8 @@ def test_an_import_whose_worker_was_killed_goes_on_where_it_stopped_and_logs_not
         "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": url,
         "CELERY_TASK_DEFAULT_QUEUE": queue,
+        # Its bulk queue too: this worker reads no other test's tasks, and no other worker these.
+        "CELERY_BULK_QUEUE": queue,
         "VAR_DIR": str(var_dir),
         "MEDIA_ROOT": default_storage.path(""),
         "MAIL_UPLOAD_LEASE_SECONDS": str(LEASE_SECONDS),
