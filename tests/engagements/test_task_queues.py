@@ -39,6 +39,7 @@ QUEUE = {
     "engagements.tasks.refresh_our_answers": "default",
     "engagements.tasks.refresh_owner_answers": "default",
     "engagements.tasks.requeue_stalled_mail_uploads": "default",
+    "engagements.tasks.requeue_stalled_chat_uploads": "default",
     "engagements.tasks.run_import": "bulk",
     "engagements.tasks.send_daily_digests": "default",
     "engagements.tasks.send_due_reports": "default",
