@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TypeGuard
+from typing import TYPE_CHECKING, TypeGuard
 
 from django import template
+from django.template.base import render_value_in_context
+from django.template.context import Context
+from django.template.defaultfilters import stringformat
 from django.utils import timezone
 from django.utils.formats import number_format
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from engagements.reliability.charts import duration_text
 from engagements.reliability.statistics import Interval
+
+if TYPE_CHECKING:
+    from engagements.reliability.outlook import ReplyOutlook
 
 register = template.Library()
 
@@ -67,3 +76,47 @@ def share(interval: Interval, title: str = "") -> dict[str, object]:
 def older_than_a_minute(moment: datetime | None) -> bool:
     """Whether figures computed at ``moment`` are old enough for a page to say when they are from."""
     return moment is not None and timezone.now() - moment > timedelta(minutes=1)
+
+
+@register.simple_tag(takes_context=True)
+def reply_outlook(context: Context, outlook: ReplyOutlook, name: str) -> SafeString:
+    """Is a reply still coming? One open request's outlook (``engagements.reliability.outlook``).
+
+    Written in Python, not an included template: Needs attention shows one per
+    row, and the two plural sentences cost most of each row's rendering. Each
+    value is rendered as a template would (localized, escaped).
+    """
+
+    def value(v: object) -> str:
+        return render_value_in_context(v, context)
+
+    hours = outlook.silent_hours
+    next_day = outlook.answered_next_day
+    silent = ngettext(
+        "%(name)s has been silent %(hours)s business hour.",
+        "%(name)s has been silent %(hours)s business hours.",
+        hours,
+    ) % {"name": value(name), "hours": value(hours)}
+    history = ngettext(
+        "Of their past requests still unanswered at %(hours)s hour, %(answered)s (%(range)s, "
+        "n = %(n)s) were answered within the next business day; %(never)s never were.",
+        "Of their past requests still unanswered at %(hours)s hours, %(answered)s (%(range)s, "
+        "n = %(n)s) were answered within the next business day; %(never)s never were.",
+        hours,
+    ) % {
+        "hours": value(hours),
+        "answered": value(percent(next_day.point)),
+        "range": value(interval_range(next_day)),
+        "n": value(next_day.n),
+        "never": value(percent(outlook.never)),
+    }
+    return format_html(
+        '<div class="small text-body-secondary" data-testid="reply-outlook" data-exchange="{}" '
+        'data-answered="{}" data-never="{}" data-n="{}">{} {}</div>',
+        mark_safe(value(outlook.exchange_id)),
+        stringformat(outlook.figures.answered_within, ".9f"),
+        stringformat(outlook.never, ".9f"),
+        mark_safe(value(outlook.figures.n)),
+        mark_safe(silent),
+        mark_safe(history),
+    )
