@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
-from typing import overload
+from typing import Any, overload
 
 from django.db import connection
 from django.db.models import (
@@ -205,15 +205,12 @@ class SnapshotRows(Sequence[Row]):
     ``_ordered``'s and the places ``_ranks``' (``test_leaderboard_sql`` compares them).
     """
 
-    def __init__(self, wanted: QuerySet[MetricSnapshot], sort: str, currency: str) -> None:
-        self._wanted = wanted
+    def __init__(self, wanted: QuerySet[MetricSnapshot], sort: str, currency: str, count: int) -> None:
         self._ranked = _in_sql_order(wanted, sort, currency)
-        self._count: int | None = None
+        self._count = count  # counted with the other figures of the page's first query
         self._all: list[Row] | None = None
 
     def __len__(self) -> int:
-        if self._count is None:
-            self._count = len(self._all) if self._all is not None else self._wanted.count()
         return self._count
 
     @overload
@@ -230,7 +227,6 @@ class SnapshotRows(Sequence[Row]):
     def __iter__(self) -> Iterator[Row]:
         if self._all is None:
             self._all = [_snapshot_row(s) for s in self._ranked]
-            self._count = len(self._all)
         return iter(self._all)
 
 
@@ -322,14 +318,21 @@ def _from_snapshots(
     are, whether changes wait; then a page's rows, read when the page is.
     """
     of_period = MetricSnapshot.objects.filter(workspace=workspace, period=period.key, category=category)
-    stamps = of_period.aggregate(computed_at=Min("computed_at"), n=Count("pk"))
-    if not stamps["n"] and not MetricSnapshot.objects.filter(workspace=workspace).exists():
+    shown = Q(provider__isnull=False) & (Q(provider__kind=kind) if kind else Q())
+
+    def stamps() -> dict[str, Any]:
+        return of_period.aggregate(
+            computed_at=Min("computed_at"), n=Count("pk"), shown=Count("pk", filter=shown)
+        )
+
+    found = stamps()
+    if not found["n"] and not MetricSnapshot.objects.filter(workspace=workspace).exists():
         snapshots.snapshots_refresh(workspace_id=workspace.pk)
-        stamps = of_period.aggregate(computed_at=Min("computed_at"), n=Count("pk"))
+        found = stamps()
     whole = snapshots.workspace_figures(workspace.pk, period.key) or Metrics()
     currency = snapshots.leading_currency(whole)
     wanted = (
-        of_period.filter(provider__isnull=False)
+        of_period.filter(shown)
         .select_related("provider")
         # A row shows the name and the kind: a thousand providers' notes and profiles are not needed.
         .only(
@@ -343,12 +346,10 @@ def _from_snapshots(
         )
         .annotate(payload_text=Cast("payload", output_field=TextField()))
     )
-    if kind:
-        wanted = wanted.filter(provider__kind=kind)
     return Leaderboard(
-        rows=SnapshotRows(wanted, sort, currency),
+        rows=SnapshotRows(wanted, sort, currency, found["shown"]),
         currency=currency,
-        computed_at=stamps["computed_at"],
+        computed_at=found["computed_at"],
         pending=MetricsBacklog.objects.filter(workspace=workspace).exists(),
     )
 

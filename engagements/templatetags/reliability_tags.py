@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, TypeGuard
 from django import template
 from django.template.base import render_value_in_context
 from django.template.context import Context
-from django.template.defaultfilters import stringformat
+from django.template.defaultfilters import floatformat, stringformat
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.html import format_html
@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from engagements.reliability.charts import duration_text
-from engagements.reliability.statistics import Interval
+from engagements.reliability.statistics import Interval, Score
 
 if TYPE_CHECKING:
     from engagements.reliability.outlook import ReplyOutlook
@@ -66,10 +66,51 @@ def one_decimal(value: float | None) -> str:
     return "—" if value is None else number_format(value, 1)
 
 
-@register.inclusion_tag("engagements/reliability/_share.html")
-def share(interval: Interval, title: str = "") -> dict[str, object]:
-    """A share with its interval and n, e.g. "72 % (61–80 %, n = 45)"."""
-    return {"interval": interval, "title": title}
+# A share and a score are written in Python, not included templates: the leaderboard shows
+# four per row and the dashboard's trend three per month, and an include costs more than its text.
+
+
+@register.simple_tag
+def share(interval: Interval | None, title: str = "") -> SafeString:
+    """A share with its interval and n, e.g. "72 % (61–80 %, n = 45)"; "no data" without any."""
+    n = getattr(interval, "n", 0)
+    if not n:
+        return format_html('<span class="text-body-secondary">{}</span>', _("no data"))
+    return format_html(
+        '<span class="fw-semibold"{}>{}</span> <span class="small text-body-secondary text-nowrap">'
+        "({}, n&nbsp;=&nbsp;{})</span>",
+        format_html(' title="{}"', title) if title else "",
+        percent(interval.point),  # type: ignore[union-attr]
+        interval_range(interval),
+        floatformat(n, "0g"),
+    )
+
+
+@register.simple_tag
+def score(value: Score | None) -> SafeString:
+    """A reliability score with its data points, or why there is none yet."""
+    points = (
+        format_html(
+            '<span class="small text-body-secondary text-nowrap">(n&nbsp;=&nbsp;{})</span>',
+            floatformat(value.n, "0g"),
+        )
+        if value
+        else ""
+    )
+    if value and value.enough:
+        return format_html(
+            '<span class="fw-semibold" data-testid="score">{}</span> {}', one_decimal(value.value), points
+        )
+    return format_html(
+        '<span class="text-body-secondary" data-testid="score" title="{}">{}</span>{}{}',
+        _(
+            "A score needs at least five data points (requests with a decided reply, deliveries "
+            "and reviews together)."
+        ),
+        _("not enough data"),
+        " " if value else "",
+        points,
+    )
 
 
 @register.filter
