@@ -1702,6 +1702,7 @@ class _Generator:
                     "workspace_id": ws,
                     "engagement_id": engagement_id,
                     "request_message_id": d.request_id,
+                    "engagement_open": plan.engagement["status"] in Engagement.OPEN_STATUSES,
                     **self._exchange_row(d, calendar),
                 }
                 for d in derived

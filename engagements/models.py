@@ -629,6 +629,13 @@ class ExchangeQuerySet(models.QuerySet["Exchange"]):
         open_flags = Flag.objects.filter(exchange=models.OuterRef("pk"), resolved_at=None)
         return self.update(flag_open=models.Exists(open_flags))
 
+    def mark_engagement_open(self) -> int:
+        """Set ``engagement_open`` of these exchanges from their engagements' status (one UPDATE)."""
+        is_open = Engagement.objects.filter(
+            pk=models.OuterRef("engagement_id"), status__in=Engagement.OPEN_STATUSES
+        )
+        return self.update(engagement_open=models.Exists(is_open))
+
 
 class Exchange(models.Model):
     """One request and the reply that answered it, derived from the log.
@@ -674,6 +681,12 @@ class Exchange(models.Model):
     # saved one at a time sets its exchange's too. Both defaults: COPY writes the
     # Python one, rows inserted in SQL take the database's.
     flag_open = models.BooleanField(default=False, db_default=False, editable=False)
+    # Whether its engagement is open (not completed or cancelled): stored for the same
+    # partial index, so that Needs attention's count and rows need not join every request
+    # to its engagement to leave out the closed ones (at a million messages, most past-due
+    # unanswered requests are of closed engagements). Set by ``exchanges_recompute`` and
+    # by every status change (``services.resolve_flags_for_status``).
+    engagement_open = models.BooleanField(default=True, db_default=True, editable=False)
 
     objects = ExchangeQuerySet.as_manager()
 
@@ -688,12 +701,12 @@ class Exchange(models.Model):
                 name="exchange_next_check",
                 condition=Q(next_check_at__isnull=False),
             ),
-            # The Needs attention page: a workspace's unanswered requests no open flag
-            # covers, by due time (its "Awaiting reply" and "Due soon" rows and counts).
+            # The Needs attention page: a workspace's unanswered requests of open engagements
+            # no open flag covers, by due time (its "Awaiting reply" and "Due soon" rows and counts).
             models.Index(
                 fields=["workspace", "reply_due_at"],
                 name="exchange_open_due",
-                condition=Q(replied_at__isnull=True, flag_open=False),
+                condition=Q(replied_at__isnull=True, flag_open=False, engagement_open=True),
             ),
         ]
 

@@ -305,15 +305,16 @@ def attention_our_answers(
 def _waiting_exchanges(workspace: Workspace, now: datetime, owner: User | None) -> QuerySet[Exchange]:
     """Unanswered requests of open engagements that no open flag (snoozed or not) already covers.
 
-    ``flag_open`` is stored: the rows come off the ``exchange_open_due`` partial index
-    in due order, without testing each past-due request for a flag.
+    ``flag_open`` and ``engagement_open`` are stored: the rows and their count come off
+    the ``exchange_open_due`` partial index in due order, without testing each past-due
+    request for a flag or joining it to its engagement to leave out the closed ones.
     """
     exchanges = (
         Exchange.objects.filter(
             workspace=workspace,
             replied_at=None,
             flag_open=False,
-            engagement__status__in=Engagement.OPEN_STATUSES,
+            engagement_open=True,
         )
         .select_related("engagement__provider", "engagement__owner")
         .defer(*ATTENTION_UNUSED)

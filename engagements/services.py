@@ -240,11 +240,18 @@ def engagement_set_status(*, engagement: Engagement, status: str, by: User | Non
 
 def resolve_flags_for_status(open_flags: QuerySet, exchanges: QuerySet, status: str, now: datetime) -> None:
     """What a new status settles: closing resolves every open flag and stops the checks;
-    a status that owes no delivery resolves the delivery flags (one engagement or many)."""
+    a status that owes no delivery resolves the delivery flags (one engagement or many).
+
+    It also keeps the exchanges' ``engagement_open`` true to the status: every status
+    change, one engagement's or many's, comes through here.
+    """
     if status in Engagement.CLOSED_STATUSES:
         flags.resolve(open_flags, resolution=Flag.Resolution.CLOSED, now=now)
-        exchanges.update(next_check_at=None)
-    elif status not in deadlines.DELIVERY_OWED_STATUSES:
+        exchanges.update(next_check_at=None, engagement_open=False)
+        return
+    # Reopened; open all along, there is nothing to write.
+    exchanges.filter(engagement_open=False).update(engagement_open=True)
+    if status not in deadlines.DELIVERY_OWED_STATUSES:
         flags.resolve(
             open_flags.filter(kind=Flag.Kind.DELIVERY_OVERDUE),
             resolution=Flag.Resolution.DELIVERED
@@ -618,6 +625,7 @@ def exchanges_recompute_many(
                     workspace_id=engagement.workspace_id,
                     engagement=engagement,
                     request_message_id=request_id,
+                    engagement_open=engagement.is_open,
                     **values,
                 )
                 row.next_check_at = deadlines.exchange_next_check(row, d)
@@ -627,6 +635,7 @@ def exchanges_recompute_many(
             row = found
             for k, v in values.items():
                 setattr(row, k, v)
+            row.engagement_open = engagement.is_open
             if row.escalation and row.replied_at is not None:
                 # Flags for deadlines the reply beat were wrong; the rest were true until it came.
                 ghosted_at = deadlines.ghosted_due_unanswered(d, policy=policy, calendar=calendar)
@@ -680,7 +689,9 @@ def exchanges_recompute_many(
         # Many at once (a chat export's thousands) by COPY on PostgreSQL.
         sql.insert_many(Exchange, to_create)
     if to_update:
-        Exchange.objects.bulk_update(to_update, [*EXCHANGE_FIELDS, "escalation", "next_check_at"])
+        Exchange.objects.bulk_update(
+            to_update, [*EXCHANGE_FIELDS, "escalation", "next_check_at", "engagement_open"]
+        )
     if answered:
         flags.resolve(
             Flag.objects.filter(exchange_id__in=answered), resolution=Flag.Resolution.REPLIED, now=now

@@ -12,7 +12,9 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -196,7 +198,7 @@ def _log_context(request: WorkspaceRequest, engagement: Engagement, form: Messag
         "can_edit": request.membership.can_edit,
         "open_flags": [f for f in all_flags if f.is_open],
         "flag_history": [f for f in all_flags if not f.is_open],
-        **_flag_row_context(_detail_url(engagement, "flags"), now),
+        **_flag_row_context(request, _detail_url(engagement, "flags"), now),
     }
 
 
@@ -448,13 +450,16 @@ def _capped(rows: Any) -> tuple[list, bool]:
     return fetched[: queries.ATTENTION_CAP], len(fetched) > queries.ATTENTION_CAP
 
 
-def _flag_row_context(back: str, now: datetime) -> dict[str, Any]:
-    """What the flag rows need: the moment, where their forms return, the quick snooze choices."""
+def _flag_row_context(request: HttpRequest, back: str, now: datetime) -> dict[str, Any]:
+    """What the flag rows need: the moment, where their forms return, their snooze and dismiss fields.
+
+    Those fields are the same in every row, so they are rendered once here (with
+    the person's CSRF token), not once per flag: Needs attention shows up to 50 and more.
+    """
     today = timezone.localdate(now)
-    return {
-        "now": now,
+    fields = {
+        "csrf_token": get_token(request),
         "back": back,
-        # Each flag row repeats these: formatted once for the page, not once per row.
         "snooze_presets": [
             (
                 value,
@@ -465,6 +470,14 @@ def _flag_row_context(back: str, now: datetime) -> dict[str, Any]:
         ],
         "snooze_min": (today + timedelta(days=1)).isoformat(),
         "snooze_max": (today + timedelta(days=flags.MAX_SNOOZE_DAYS)).isoformat(),
+    }
+    return {
+        "now": now,
+        "back": back,
+        "flag_snooze_fields": get_template("engagements/_flag_snooze_fields.html").render(fields),
+        "flag_dismiss_fields": get_template("engagements/_flag_dismiss_fields.html").render(fields),
+        # The bulk bar offers the same choices.
+        "snooze_presets": fields["snooze_presets"],
     }
 
 
@@ -558,7 +571,7 @@ def attention(request: HttpRequest) -> HttpResponse:
             # The flag rows' checkboxes belong to the bulk form (rows carry forms of their own).
             "bulk_form": BULK_FLAGS_FORM if req.membership.can_edit else "",
             "status_choices": Engagement.Status.choices,
-            **_flag_row_context(request.get_full_path(), now),
+            **_flag_row_context(request, request.get_full_path(), now),
         },
     )
 
@@ -582,7 +595,7 @@ def _flag_done(request: HttpRequest, flag: Flag) -> HttpResponse:
         # The attention page names the engagement in each row; its own page does not need to.
         "show_engagement": not back.startswith(_detail_url(flag.engagement)),
         "bulk_form": "" if back.startswith(_detail_url(flag.engagement)) else BULK_FLAGS_FORM,
-        **_flag_row_context(back, timezone.now()),
+        **_flag_row_context(request, back, timezone.now()),
     }
     return render(request, "engagements/_flag_swap.html", context)
 

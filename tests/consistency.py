@@ -58,6 +58,11 @@ RULES: dict[str, QuerySet] = {
     "an exchange's flag_open says whether an open flag points at it": Exchange.objects.alias(
         flagged=Exists(Flag.objects.filter(exchange=OuterRef("pk"), resolved_at=None))
     ).exclude(flag_open=F("flagged")),
+    "an exchange's engagement_open says whether its engagement is open": Exchange.objects.alias(
+        engagement_is_open=Exists(
+            Engagement.objects.filter(pk=OuterRef("engagement_id"), status__in=Engagement.OPEN_STATUSES)
+        )
+    ).exclude(engagement_open=F("engagement_is_open")),
     "a notification is of its flag's workspace": Notification.objects.filter(flag__isnull=False).exclude(
         workspace=F("flag__workspace")
     ),

@@ -385,6 +385,7 @@ def archive_restore(
                 archive, workspace, saved, lambda step, loaded: progress(step, total + loaded, total * 2)
             )
             Exchange.objects.filter(workspace=workspace).mark_flagged()
+            Exchange.objects.filter(workspace=workspace).mark_engagement_open()
             settings_row = manifest.get("workspace")
             if isinstance(settings_row, dict):
                 for name in RESTORED_WORKSPACE_FIELDS:

@@ -123,8 +123,8 @@ TABLES: tuple[Table, ...] = (
         Exchange,
         "workspace",
         {"engagement_id": "engagements", "request_message_id": "messages", "reply_message_id": "messages"},
-        # Derived from the flags: an import sets it afresh from the flags it loads.
-        skip=frozenset({"flag_open"}),
+        # Derived from the flags and the engagements: an import sets them afresh from what it loads.
+        skip=frozenset({"flag_open", "engagement_open"}),
     ),
     Table(
         "flags",

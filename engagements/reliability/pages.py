@@ -8,14 +8,31 @@ the dates are nobody else's). Either way a page gets the same shapes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
+from typing import Any, overload
 
-from django.db.models import Q, QuerySet
+from django.db import connection
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    Expression,
+    F,
+    Min,
+    Q,
+    QuerySet,
+    TextField,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast, Collate, Lower, Rank, Replace
 
-from engagements.models import Exchange, MetricSnapshot
+from engagements.models import Exchange, MetricsBacklog, MetricSnapshot
 from engagements.reliability import metrics, payload, snapshots
 from engagements.reliability.metrics import ALL, WORKSPACE, Metrics, Period, Sample, Scope
 from engagements.reliability.statistics import Interval
@@ -180,9 +197,106 @@ def _ranks(pairs: list[tuple[Provider, Metrics]]) -> dict[int, int]:
     }
 
 
+class SnapshotRows(Sequence[Row]):
+    """The leaderboard's rows read from the snapshots, ordered and ranked in SQL, a slice at a time.
+
+    A page of 25 reads its 25 rows (and one count), whatever the number of
+    providers; iterating reads them all (the exports and reports). The order is
+    ``_ordered``'s and the places ``_ranks``' (``test_leaderboard_sql`` compares them).
+    """
+
+    def __init__(self, wanted: QuerySet[MetricSnapshot], sort: str, currency: str, count: int) -> None:
+        self._ranked = _in_sql_order(wanted, sort, currency)
+        self._count = count  # counted with the other figures of the page's first query
+        self._all: list[Row] | None = None
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> Row: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Row]: ...
+    def __getitem__(self, index: int | slice) -> Row | list[Row]:
+        if self._all is not None:
+            return self._all[index]
+        if isinstance(index, slice) and (index.start or 0) >= 0 and (index.stop or 0) >= 0:
+            return [_snapshot_row(s) for s in self._ranked[index]]
+        return list(self)[index]
+
+    def __iter__(self) -> Iterator[Row]:
+        if self._all is None:
+            self._all = [_snapshot_row(s) for s in self._ranked]
+        return iter(self._all)
+
+
+def _snapshot_row(snapshot: MetricSnapshot) -> Row:
+    # The window ranks every row; a provider without a score has no place (as ``_ranks``).
+    rank = snapshot.place if snapshot.score is not None else None  # type: ignore[attr-defined]
+    return Row(rank=rank, provider=snapshot.provider, m=snapshots.figures_of(snapshot))  # type: ignore[arg-type]
+
+
+def _name_key() -> Expression:
+    """``str.casefold`` of the provider's name, as SQL: lowercase, "ß" as "ss", in code point order.
+
+    (Beyond German's ß, a few rare letters that casefold apart from lowercase, such as ligatures
+    or the Greek final sigma, would break a tie by name differently from ``_ordered``.)
+    """
+    return Collate(Replace(Lower("provider__name"), Value("ß"), Value("ss")), "C")
+
+
+def _figure_sql(name: str, currency: str) -> Expression | F:
+    """The column a sort reads (``_sort_key``'s figure), as SQL; NULL for a missing one."""
+    if name == "name":
+        return _name_key()
+    if name == "spend":
+        # The payload's spend in ``currency`` (the ``spend`` column holds the currency leading
+        # when the row was written, which need not be this period's).
+        return RawSQL(
+            "(SELECT (e.value ->> 1)::numeric FROM jsonb_array_elements("
+            f'"{MetricSnapshot._meta.db_table}"."payload" -> \'spend\') AS e '
+            "WHERE e.value ->> 0 = %s LIMIT 1)",
+            (currency,),
+            output_field=DecimalField(),
+        )
+    column = {
+        "score": "score",
+        "response_rate": "response_rate",
+        "median": "median_reply_seconds",
+        "on_time": "on_time_rate",
+    }[name]
+    return F(column)
+
+
+def _in_sql_order(wanted: QuerySet[MetricSnapshot], sort: str, currency: str) -> QuerySet[MetricSnapshot]:
+    """``wanted`` ranked by score and in ``_ordered``'s order, tie for tie.
+
+    Python sorted the present figures by (figure, name key), both reversed for a
+    descending sort, the missing ones last by name key; a full tie kept the
+    providers' own order (name, id).
+    """
+    name = sort.removeprefix("-")
+    if name not in SORTS:
+        name, sort = DEFAULT_SORT.removeprefix("-"), DEFAULT_SORT
+    descending = sort.startswith("-")
+    figure, key = _figure_sql(name, currency), _name_key()
+    missing_by_key = Case(When(Q(sort_figure__isnull=True), then=key), default=Value(None))
+    return (
+        wanted.alias(sort_figure=figure)
+        .annotate(place=Window(Rank(), order_by=F("score").desc(nulls_last=True)))
+        .order_by(
+            F("sort_figure").desc(nulls_last=True) if descending else F("sort_figure").asc(nulls_last=True),
+            missing_by_key.asc(),
+            key.desc() if descending else key.asc(),
+            "provider__name",
+            "provider__id",
+        )
+    )
+
+
 @dataclass
 class Leaderboard:
-    rows: list[Row]
+    rows: Sequence[Row]
     currency: str  # the spend column's currency (the workspace's most used)
     computed_at: datetime | None = None
     pending: bool = False
@@ -192,6 +306,52 @@ def spend_currencies(board: Leaderboard) -> list[str]:
     """Every currency some row spent in: the leading one first, the rest A→Z."""
     used = {s.currency for row in board.rows for s in row.m.spend}
     return sorted(used, key=lambda currency: (currency != board.currency, currency))
+
+
+def _from_snapshots(
+    workspace: Workspace, period: Period, *, category: str, kind: str, sort: str
+) -> Leaderboard:
+    """The leaderboard of a standard period, sorted, ranked and paginated by PostgreSQL.
+
+    A fixed number of queries however many providers: the workspace's figures
+    (for the spend's currency), when the rows were computed and how many there
+    are, whether changes wait; then a page's rows, read when the page is.
+    """
+    of_period = MetricSnapshot.objects.filter(workspace=workspace, period=period.key, category=category)
+    shown = Q(provider__isnull=False) & (Q(provider__kind=kind) if kind else Q())
+
+    def stamps() -> dict[str, Any]:
+        return of_period.aggregate(
+            computed_at=Min("computed_at"), n=Count("pk"), shown=Count("pk", filter=shown)
+        )
+
+    found = stamps()
+    if not found["n"] and not MetricSnapshot.objects.filter(workspace=workspace).exists():
+        snapshots.snapshots_refresh(workspace_id=workspace.pk)
+        found = stamps()
+    whole = snapshots.workspace_figures(workspace.pk, period.key) or Metrics()
+    currency = snapshots.leading_currency(whole)
+    wanted = (
+        of_period.filter(shown)
+        .select_related("provider")
+        # A row shows the name and the kind: a thousand providers' notes and profiles are not needed.
+        .only(
+            "score",
+            "computed_at",
+            "provider_id",
+            "provider__id",
+            "provider__workspace_id",
+            "provider__name",
+            "provider__kind",
+        )
+        .annotate(payload_text=Cast("payload", output_field=TextField()))
+    )
+    return Leaderboard(
+        rows=SnapshotRows(wanted, sort, currency, found["shown"]),
+        currency=currency,
+        computed_at=found["computed_at"],
+        pending=MetricsBacklog.objects.filter(workspace=workspace).exists(),
+    )
 
 
 def leaderboard(
@@ -206,11 +366,16 @@ def leaderboard(
 ) -> Leaderboard:
     """Every provider with figures in the period, in the chosen order.
 
-    One client's engagements (``client_name``) are computed live, their scores
-    shrunk toward the whole workspace's shares as custom dates' are.
+    A standard period of the whole workspace is read from the snapshots, in
+    PostgreSQL a page at a time (``_from_snapshots``). One client's engagements
+    (``client_name``) are computed live, their scores shrunk toward the whole
+    workspace's shares as custom dates' are.
     """
+    standard = period.key in metrics.PERIODS and not client_name
+    if standard and connection.vendor == "postgresql":
+        return _from_snapshots(workspace, period, category=category, kind=kind, sort=sort)
     computed_at, pending = None, False
-    if period.key in metrics.PERIODS and not client_name:
+    if standard:
         board = snapshots.snapshots_read(
             workspace_id=workspace.pk, period=period.key, category=category, as_text=True
         )

@@ -68,7 +68,7 @@ def report_content(report: ReliabilityReport, period: ReportPeriod, *, now: date
         report.workspace, span, sort="name", client_name=report.client_name, now=now
     )
     whole = reliability.overview(report.workspace, span, now=now, zone=zone, client_name=report.client_name)
-    rows = board.rows  # every provider the leaderboard shows, by name
+    rows = list(board.rows)  # every provider the leaderboard shows, by name
     return ReportContent(
         report=report,
         period=period,

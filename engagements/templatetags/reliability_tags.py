@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TypeGuard
+from typing import TYPE_CHECKING, TypeGuard
 
 from django import template
+from django.template.base import render_value_in_context
+from django.template.context import Context
+from django.template.defaultfilters import floatformat, stringformat
 from django.utils import timezone
 from django.utils.formats import number_format
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from engagements.reliability.charts import duration_text
-from engagements.reliability.statistics import Interval
+from engagements.reliability.statistics import Interval, Score
+
+if TYPE_CHECKING:
+    from engagements.reliability.outlook import ReplyOutlook
 
 register = template.Library()
 
@@ -57,13 +66,98 @@ def one_decimal(value: float | None) -> str:
     return "—" if value is None else number_format(value, 1)
 
 
-@register.inclusion_tag("engagements/reliability/_share.html")
-def share(interval: Interval, title: str = "") -> dict[str, object]:
-    """A share with its interval and n, e.g. "72 % (61–80 %, n = 45)"."""
-    return {"interval": interval, "title": title}
+# A share and a score are written in Python, not included templates: the leaderboard shows
+# four per row and the dashboard's trend three per month, and an include costs more than its text.
+
+
+@register.simple_tag
+def share(interval: Interval | None, title: str = "") -> SafeString:
+    """A share with its interval and n, e.g. "72 % (61–80 %, n = 45)"; "no data" without any."""
+    n = getattr(interval, "n", 0)
+    if not n:
+        return format_html('<span class="text-body-secondary">{}</span>', _("no data"))
+    return format_html(
+        '<span class="fw-semibold"{}>{}</span> <span class="small text-body-secondary text-nowrap">'
+        "({}, n&nbsp;=&nbsp;{})</span>",
+        format_html(' title="{}"', title) if title else "",
+        percent(interval.point),  # type: ignore[union-attr]
+        interval_range(interval),
+        floatformat(n, "0g"),
+    )
+
+
+@register.simple_tag
+def score(value: Score | None) -> SafeString:
+    """A reliability score with its data points, or why there is none yet."""
+    points = (
+        format_html(
+            '<span class="small text-body-secondary text-nowrap">(n&nbsp;=&nbsp;{})</span>',
+            floatformat(value.n, "0g"),
+        )
+        if value
+        else ""
+    )
+    if value and value.enough:
+        return format_html(
+            '<span class="fw-semibold" data-testid="score">{}</span> {}', one_decimal(value.value), points
+        )
+    return format_html(
+        '<span class="text-body-secondary" data-testid="score" title="{}">{}</span>{}{}',
+        _(
+            "A score needs at least five data points (requests with a decided reply, deliveries "
+            "and reviews together)."
+        ),
+        _("not enough data"),
+        " " if value else "",
+        points,
+    )
 
 
 @register.filter
 def older_than_a_minute(moment: datetime | None) -> bool:
     """Whether figures computed at ``moment`` are old enough for a page to say when they are from."""
     return moment is not None and timezone.now() - moment > timedelta(minutes=1)
+
+
+@register.simple_tag(takes_context=True)
+def reply_outlook(context: Context, outlook: ReplyOutlook, name: str) -> SafeString:
+    """Is a reply still coming? One open request's outlook (``engagements.reliability.outlook``).
+
+    Written in Python, not an included template: Needs attention shows one per
+    row, and the two plural sentences cost most of each row's rendering. Each
+    value is rendered as a template would (localized, escaped).
+    """
+
+    def value(v: object) -> str:
+        return render_value_in_context(v, context)
+
+    hours = outlook.silent_hours
+    next_day = outlook.answered_next_day
+    silent = ngettext(
+        "%(name)s has been silent %(hours)s business hour.",
+        "%(name)s has been silent %(hours)s business hours.",
+        hours,
+    ) % {"name": value(name), "hours": value(hours)}
+    history = ngettext(
+        "Of their past requests still unanswered at %(hours)s hour, %(answered)s (%(range)s, "
+        "n = %(n)s) were answered within the next business day; %(never)s never were.",
+        "Of their past requests still unanswered at %(hours)s hours, %(answered)s (%(range)s, "
+        "n = %(n)s) were answered within the next business day; %(never)s never were.",
+        hours,
+    ) % {
+        "hours": value(hours),
+        "answered": value(percent(next_day.point)),
+        "range": value(interval_range(next_day)),
+        "n": value(next_day.n),
+        "never": value(percent(outlook.never)),
+    }
+    return format_html(
+        '<div class="small text-body-secondary" data-testid="reply-outlook" data-exchange="{}" '
+        'data-answered="{}" data-never="{}" data-n="{}">{} {}</div>',
+        mark_safe(value(outlook.exchange_id)),
+        stringformat(outlook.figures.answered_within, ".9f"),
+        stringformat(outlook.never, ".9f"),
+        mark_safe(value(outlook.figures.n)),
+        mark_safe(silent),
+        mark_safe(history),
+    )

@@ -35,22 +35,24 @@ def duration(value: timedelta | int | float | None, case: str = "") -> str:
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes = rest // 60
+    # Minutes only while under a day: "3 days 4 hours", never "3 days 4 hours 12 minutes".
+    amounts = (days, hours, 0 if days else minutes)
+    # Only the (at most two) parts shown are looked up: Needs attention formats one per row.
     if dative:
         texts = (
-            npgettext("dative", "%(n)d day", "%(n)d days", days),
-            npgettext("dative", "%(n)d hour", "%(n)d hours", hours),
-            npgettext("dative", "%(n)d minute", "%(n)d minutes", minutes),
+            lambda n: npgettext("dative", "%(n)d day", "%(n)d days", n),
+            lambda n: npgettext("dative", "%(n)d hour", "%(n)d hours", n),
+            lambda n: npgettext("dative", "%(n)d minute", "%(n)d minutes", n),
         )
     else:
         texts = (
-            ngettext("%(n)d day", "%(n)d days", days),
-            ngettext("%(n)d hour", "%(n)d hours", hours),
-            ngettext("%(n)d minute", "%(n)d minutes", minutes),
+            lambda n: ngettext("%(n)d day", "%(n)d days", n),
+            lambda n: ngettext("%(n)d hour", "%(n)d hours", n),
+            lambda n: ngettext("%(n)d minute", "%(n)d minutes", n),
         )
-    # Minutes only while under a day: "3 days 4 hours", never "3 days 4 hours 12 minutes".
-    amounts = (days, hours, 0 if days else minutes)
-    parts = [text % {"n": n} for n, text in zip(amounts, texts, strict=True) if n]
-    return " ".join(parts[:2])
+    shown = [(n, text) for n, text in zip(amounts, texts, strict=True) if n][:2]
+    parts = [text(n) % {"n": n} for n, text in shown]
+    return " ".join(parts)
 
 
 @register.filter

@@ -209,7 +209,7 @@ def test_answered_requests_and_closed_engagements_are_not_listed(team, provider)
     answered = waiting(team.workspace, provider, "Answered", due_in=timedelta(hours=5))
     services.message_log(engagement=answered.engagement, direction="in", kind="reply")
     closed = waiting(team.workspace, provider, "Cancelled", due_in=timedelta(hours=5))
-    Engagement.objects.filter(pk=closed.engagement_id).update(status=Engagement.Status.CANCELLED)
+    services.engagement_set_status(engagement=closed.engagement, status=Engagement.Status.CANCELLED, by=None)
     response = team.client_for(team.alice).get(url("attention"))
     assert response.context["nothing"] is True
 
