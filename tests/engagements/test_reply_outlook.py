@@ -59,9 +59,12 @@ def history(
         if replied:
             services.message_log(engagement=engagement, direction="in", kind="reply", occurred_at=end)
         else:
+            # Closed back then: the status change's service would stamp now. Its exchanges say
+            # so too (Exchange.engagement_open), as the service would have them.
             Engagement.objects.filter(pk=engagement.pk).update(
                 status=Engagement.Status.CANCELLED, closed_at=end
             )
+            Exchange.objects.filter(engagement=engagement).update(engagement_open=False)
 
 
 def open_request(workspace, provider, title: str, *, owner=None, asked=ASKED) -> Exchange:
