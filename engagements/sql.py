@@ -179,10 +179,10 @@ def column_texts(
 def reserve_ids(model: type[models.Model], count: int) -> list[int]:
     """``count`` new ids from the table's sequence (PostgreSQL), for rows written with COPY."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [model._meta.db_table, count],
-        )
+        # The sequence's name first: looked up for every row, it costs ten times the nextval.
+        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [model._meta.db_table])
+        (sequence,) = cursor.fetchone()
+        cursor.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [sequence, count])
         return [row[0] for row in cursor.fetchall()]
 
 

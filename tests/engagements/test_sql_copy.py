@@ -164,3 +164,13 @@ def test_the_line_reader_hands_out_the_lines_in_any_chunk_size():
         assert "".join(chunks) == text
     assert sql.LineReader(lines).read() == text
     assert sql.LineReader(iter(lines)).read(None) == text
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's")
+def test_reserved_ids_are_new_and_the_sequence_goes_on_after_them(team, engagement, message):
+    ids = sql.reserve_ids(Message, 3)
+    assert len(set(ids)) == 3 and min(ids) > message.pk
+    later = Message.objects.create(
+        workspace=team.workspace, engagement=engagement, direction="out", kind="request", occurred_at=AWARE
+    )
+    assert later.pk > max(ids)
