@@ -242,25 +242,28 @@ class LineReader(io.TextIOBase):
 
     def __init__(self, lines: Iterable[str]) -> None:
         self._lines = iter(lines)
+        # Made but not read yet: ``_left`` from ``_at`` on (read by moving ``_at``, not by copying).
         self._left = ""
+        self._at = 0
 
     def readable(self) -> bool:
         return True
 
     def read(self, size: int | None = -1) -> str:
-        parts = [self._left]
-        have = len(self._left)
-        for line in self._lines:
-            parts.append(line)
-            have += len(line)
-            if size is not None and 0 <= size <= have:
-                break
-        text = "".join(parts)
         if size is None or size < 0:
-            self._left = ""
+            text = self._left[self._at :] + "".join(self._lines)
+            self._left, self._at = "", 0
             return text
-        self._left = text[size:]
-        return text[:size]
+        # Only as many lines as this read needs: what was made stays small.
+        while len(self._left) - self._at < size:
+            line = next(self._lines, None)
+            if line is None:
+                break
+            self._left = self._left[self._at :] + line
+            self._at = 0
+        text = self._left[self._at : self._at + size]
+        self._at += len(text)
+        return text
 
 
 # Characters COPY reads at a time (psycopg2's default is 8,192: more round trips through ``read``).

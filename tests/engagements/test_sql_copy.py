@@ -174,3 +174,19 @@ def test_reserved_ids_are_new_and_the_sequence_goes_on_after_them(team, engageme
         workspace=team.workspace, engagement=engagement, direction="out", kind="request", occurred_at=AWARE
     )
     assert later.pk > max(ids)
+
+
+def test_the_line_reader_makes_only_the_lines_a_read_needs():
+    pulled = []
+
+    def lines():
+        for i in range(100):
+            pulled.append(i)
+            yield f"{i:09d}\n"  # ten characters
+
+    reader = sql.LineReader(lines())
+    assert reader.read(25) == "000000000\n000000001\n00000"
+    assert len(pulled) == 3
+    assert reader.read(5) == "0002\n" and len(pulled) == 3
+    reader.read(10)
+    assert len(pulled) == 4
