@@ -84,18 +84,25 @@ def test_two_rounds_give_two_exchanges():
     ]
 
 
-entries = st.lists(
-    st.builds(
-        LogEntry,
-        id=st.integers(min_value=1, max_value=10_000),
-        direction=st.sampled_from(["out", "in", "note"]),
-        kind=st.sampled_from(["request", "follow_up", "reply", "delivery", "other"]),
-        occurred_at=st.integers(min_value=0, max_value=60 * 24 * 30).map(lambda m: T0 + timedelta(minutes=m)),
-        is_auto_reply=st.booleans(),
-    ),
-    max_size=12,
-    unique_by=lambda e: e.id,
-)
+def _logs(max_size: int = 12, **more) -> st.SearchStrategy[list[LogEntry]]:
+    return st.lists(
+        st.builds(
+            LogEntry,
+            id=st.integers(min_value=1, max_value=10_000),
+            direction=st.sampled_from(["out", "in", "note"]),
+            kind=st.sampled_from(["request", "follow_up", "reply", "delivery", "other"]),
+            occurred_at=st.integers(min_value=0, max_value=60 * 24 * 30).map(
+                lambda m: T0 + timedelta(minutes=m)
+            ),
+            is_auto_reply=st.booleans(),
+            **more,
+        ),
+        max_size=max_size,
+        unique_by=lambda e: e.id,
+    )
+
+
+entries = _logs()
 
 
 @given(entries, st.randoms())
@@ -141,20 +148,11 @@ def _derived_one_step_at_a_time(entries) -> list[DerivedExchange]:
     return exchanges
 
 
-logged_entries = st.lists(
-    st.builds(
-        LogEntry,
-        id=st.integers(min_value=1, max_value=10_000),
-        direction=st.sampled_from(["out", "in", "note"]),
-        kind=st.sampled_from(["request", "follow_up", "reply", "delivery", "other"]),
-        occurred_at=st.integers(min_value=0, max_value=60 * 24 * 30).map(lambda m: T0 + timedelta(minutes=m)),
-        is_auto_reply=st.booleans(),
-        not_an_answer=st.booleans(),
-        logged_at=st.none()
-        | st.integers(min_value=0, max_value=60 * 24 * 60).map(lambda m: T0 + timedelta(minutes=m)),
-    ),
+logged_entries = _logs(
     max_size=20,
-    unique_by=lambda e: e.id,
+    not_an_answer=st.booleans(),
+    logged_at=st.none()
+    | st.integers(min_value=0, max_value=60 * 24 * 60).map(lambda m: T0 + timedelta(minutes=m)),
 )
 
 
