@@ -17,7 +17,7 @@ The rules:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -70,27 +70,42 @@ def _order(entry: LogEntry) -> tuple[datetime, int, int]:
     return (entry.occurred_at, 0 if entry.direction == OUTBOUND else 1, entry.id)
 
 
+def _exchange(
+    request: LogEntry,
+    reply: LogEntry | None,
+    followups: int,
+    last_followup: LogEntry | None,
+) -> DerivedExchange:
+    return DerivedExchange(
+        request_id=request.id,
+        requested_at=request.occurred_at,
+        reply_id=reply.id if reply is not None else None,
+        replied_at=reply.occurred_at if reply is not None else None,
+        followups=followups,
+        last_followup_at=last_followup.occurred_at if last_followup is not None else None,
+        logged_at=request.logged_at,
+        followup_logged_at=last_followup.logged_at if last_followup is not None else None,
+    )
+
+
 def derive_exchanges(entries: Iterable[LogEntry]) -> list[DerivedExchange]:
     exchanges: list[DerivedExchange] = []
-    open_: DerivedExchange | None = None
+    # The open exchange, kept in locals and made once when it closes (a long log has many follow-ups).
+    request: LogEntry | None = None
+    followups = 0
+    last_followup: LogEntry | None = None
     for entry in sorted(entries, key=_order):
         if entry.direction == OUTBOUND:
-            if open_ is not None:
-                open_ = replace(
-                    open_,
-                    followups=open_.followups + 1,
-                    last_followup_at=entry.occurred_at,
-                    followup_logged_at=entry.logged_at,
-                )
+            if request is not None:
+                followups += 1
+                last_followup = entry
             elif entry.kind in OPENING_KINDS:
-                open_ = DerivedExchange(
-                    request_id=entry.id, requested_at=entry.occurred_at, logged_at=entry.logged_at
-                )
-        elif entry.answers and open_ is not None:
-            exchanges.append(replace(open_, reply_id=entry.id, replied_at=entry.occurred_at))
-            open_ = None
-    if open_ is not None:
-        exchanges.append(open_)
+                request, followups, last_followup = entry, 0, None
+        elif request is not None and entry.answers:
+            exchanges.append(_exchange(request, entry, followups, last_followup))
+            request = None
+    if request is not None:
+        exchanges.append(_exchange(request, None, followups, last_followup))
     return exchanges
 
 

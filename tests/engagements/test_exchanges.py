@@ -84,18 +84,25 @@ def test_two_rounds_give_two_exchanges():
     ]
 
 
-entries = st.lists(
-    st.builds(
-        LogEntry,
-        id=st.integers(min_value=1, max_value=10_000),
-        direction=st.sampled_from(["out", "in", "note"]),
-        kind=st.sampled_from(["request", "follow_up", "reply", "delivery", "other"]),
-        occurred_at=st.integers(min_value=0, max_value=60 * 24 * 30).map(lambda m: T0 + timedelta(minutes=m)),
-        is_auto_reply=st.booleans(),
-    ),
-    max_size=12,
-    unique_by=lambda e: e.id,
-)
+def _logs(max_size: int = 12, **more) -> st.SearchStrategy[list[LogEntry]]:
+    return st.lists(
+        st.builds(
+            LogEntry,
+            id=st.integers(min_value=1, max_value=10_000),
+            direction=st.sampled_from(["out", "in", "note"]),
+            kind=st.sampled_from(["request", "follow_up", "reply", "delivery", "other"]),
+            occurred_at=st.integers(min_value=0, max_value=60 * 24 * 30).map(
+                lambda m: T0 + timedelta(minutes=m)
+            ),
+            is_auto_reply=st.booleans(),
+            **more,
+        ),
+        max_size=max_size,
+        unique_by=lambda e: e.id,
+    )
+
+
+entries = _logs()
 
 
 @given(entries, st.randoms())
@@ -112,3 +119,58 @@ def test_exchanges_never_overlap_and_at_most_the_last_is_open(log):
     for a, b in itertools.pairwise(exchanges):
         assert a.replied_at is not None and a.replied_at <= b.requested_at
     assert all(e.reply_seconds is None or e.reply_seconds >= 0 for e in exchanges)
+
+
+def _derived_one_step_at_a_time(entries) -> list[DerivedExchange]:
+    """The derivation as first written, a new DerivedExchange per step: the reference for the faster one."""
+    from dataclasses import replace
+
+    exchanges: list[DerivedExchange] = []
+    open_: DerivedExchange | None = None
+    for entry in sorted(entries, key=lambda e: (e.occurred_at, 0 if e.direction == "out" else 1, e.id)):
+        if entry.direction == "out":
+            if open_ is not None:
+                open_ = replace(
+                    open_,
+                    followups=open_.followups + 1,
+                    last_followup_at=entry.occurred_at,
+                    followup_logged_at=entry.logged_at,
+                )
+            elif entry.kind in ("request", "follow_up"):
+                open_ = DerivedExchange(
+                    request_id=entry.id, requested_at=entry.occurred_at, logged_at=entry.logged_at
+                )
+        elif entry.answers and open_ is not None:
+            exchanges.append(replace(open_, reply_id=entry.id, replied_at=entry.occurred_at))
+            open_ = None
+    if open_ is not None:
+        exchanges.append(open_)
+    return exchanges
+
+
+logged_entries = _logs(
+    max_size=20,
+    not_an_answer=st.booleans(),
+    logged_at=st.none()
+    | st.integers(min_value=0, max_value=60 * 24 * 60).map(lambda m: T0 + timedelta(minutes=m)),
+)
+
+
+@given(logged_entries)
+def test_the_derivation_gives_what_one_new_exchange_per_step_gave(log):
+    assert derive_exchanges(log) == _derived_one_step_at_a_time(log)
+
+
+def test_follow_ups_and_when_they_were_logged_are_kept_on_the_open_and_the_answered_exchange():
+    log = [
+        LogEntry(1, "out", "request", at(0), logged_at=at(0)),
+        LogEntry(2, "out", "follow_up", at(1), logged_at=at(3)),
+        LogEntry(3, "out", "other", at(2), logged_at=at(4)),
+        LogEntry(4, "in", "reply", at(5)),
+        LogEntry(5, "out", "request", at(6), logged_at=at(6)),
+        LogEntry(6, "out", "follow_up", at(7), logged_at=at(8)),
+    ]
+    assert derive_exchanges(log) == [
+        DerivedExchange(1, at(0), 4, at(5), 2, at(2), logged_at=at(0), followup_logged_at=at(4)),
+        DerivedExchange(5, at(6), None, None, 1, at(7), logged_at=at(6), followup_logged_at=at(8)),
+    ]
