@@ -48,6 +48,52 @@ def test_the_navigation_fits_the_window_in_english_and_german(page, live_server,
     assert console.errors == []
 
 
+@pytest.mark.parametrize("width", [1280, 1440])
+def test_on_a_laptop_the_navigation_is_one_row_in_german_too_with_a_two_digit_count(
+    page, live_server, team, console, width
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from engagements.models import Flag
+    from tests.factories import EngagementFactory
+
+    Workspace.objects.filter(pk=team.workspace.pk).update(
+        name="Müller & Schmidt Online-Marketing Agentur GmbH"
+    )
+    for i in range(12):
+        engagement = EngagementFactory(workspace=team.workspace, title=f"Overdue {i}")
+        Flag.objects.create(
+            workspace=team.workspace,
+            engagement=engagement,
+            kind=Flag.Kind.REPLY_OVERDUE,
+            due_at=timezone.now() - timedelta(hours=i + 1),
+        )
+    _log_in(page, live_server, team.alice)
+    page.set_viewport_size({"width": width, "height": 700})
+    for language in ("en", "de"):
+        page.context.add_cookies([{"name": "django_language", "value": language, "url": live_server.url}])
+        page.goto("/w/acme/engagements/")
+        assert page.get_by_test_id("nav-attention").locator(".badge").inner_text().startswith("12")
+        tops = {
+            testid: round(page.get_by_test_id(testid).bounding_box()["y"])
+            for testid in (
+                "nav-attention",
+                "nav-reliability",
+                "nav-search-input",
+                "workspace-switcher",
+                "account-menu",
+            )
+        }
+        brand = page.locator(".navbar-brand").bounding_box()
+        assert all(abs(top - tops["nav-attention"]) <= 8 for top in tops.values()), (language, width, tops)
+        assert page.locator("nav.navbar").bounding_box()["height"] <= brand["height"] + 30, (language, width)
+        # The page below lines up with the bar.
+        assert abs(page.get_by_role("heading", level=1).bounding_box()["x"] - brand["x"]) <= 1
+    assert console.errors == []
+
+
 def test_the_icons_keep_their_names_and_members_sit_in_the_workspace_menu(page, live_server, team, console):
     _log_in(page, live_server, team.alice)
     page.set_viewport_size({"width": 1280, "height": 700})
