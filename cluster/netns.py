@@ -537,6 +537,12 @@ def check(
         f"\nPostgreSQL down {pg_up - pg_down:.1f} s; Redis cut {redis_up - redis_down:.0f} s; "
         f"probe answers {web['answers']}, failed {web['errors']} ({web['errors_outside']} outside the restart)"
     )
+    settled = counts.get("settled")
+    print(
+        f"settled (nothing owed, queued or importing) {settled:.0f} s after the load"
+        if settled is not None
+        else f"not settled within CLUSTER_SETTLE ({SETTLE} s) after the load"
+    )
     print(f"({time.monotonic() - started:.0f} s in all; logs in {work})")
     for problem in problems:
         print(f"FAILED: {problem}", file=sys.stderr)

@@ -86,9 +86,12 @@ def main() -> int:
     connection.autocommit = True
     cursor = connection.cursor()
     record = Path(os.environ["CHECK_RECORD"])
-    deadline = time.monotonic() + int(os.environ.get("CHECK_SETTLE", "150"))
+    waiting = time.monotonic()
+    deadline = waiting + int(os.environ.get("CHECK_SETTLE", "150"))
+    settled = None  # seconds after the load until nothing was owed, queued or importing
     while time.monotonic() < deadline:
         if not (scalar(cursor, OWED) or scalar(cursor, UNSENT) or scalar(cursor, UPLOADS_OPEN)):
+            settled = time.monotonic() - waiting
             break
         time.sleep(3)
     writes = common.missing_writes(cursor, record, wait=max(5.0, deadline - time.monotonic()))
@@ -116,6 +119,7 @@ def main() -> int:
         "unsent": scalar(cursor, UNSENT),
         "uploads_open": scalar(cursor, UPLOADS_OPEN),
         "writes": writes,
+        "settled": settled,
     }
     for channel in ("email", "webhook"):
         expected = sent_before[channel]
