@@ -578,6 +578,7 @@ def exchanges_recompute(*, engagement: Engagement, queue_metrics: bool = True) -
     return exchanges_recompute_many(engagements=[engagement], queue_metrics=queue_metrics)[engagement.pk]
 
 
+@transaction.atomic(savepoint=False)
 def exchanges_recompute_many(
     *, engagements: Sequence[Engagement], queue_metrics: bool = True
 ) -> dict[int, list[Exchange]]:
@@ -589,6 +590,17 @@ def exchanges_recompute_many(
     by_id = {e.pk: e for e in sorted(engagements, key=lambda e: e.pk)}
     if not by_id:
         return {}
+    # The engagements locked first, as a status change locks them, and their status read then:
+    # closed meanwhile, their exchanges are written closed (engagement_open, no next check), and
+    # the change's own update of the exchanges waits for these rows rather than deadlocking on them.
+    status_of = dict(
+        Engagement.objects.filter(pk__in=by_id)
+        .select_for_update(no_key=True)
+        .order_by("pk")
+        .values_list("pk", "status")
+    )
+    for pk, engagement in by_id.items():
+        engagement.status = status_of.get(pk, engagement.status)
     entries_of = _log_entries(by_id)
     existing_of: dict[int, dict[int, Exchange]] = {pk: {} for pk in by_id}
     for row in Exchange.objects.filter(engagement_id__in=by_id):

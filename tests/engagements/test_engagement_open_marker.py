@@ -4,11 +4,14 @@ that closes or reopens an engagement: Needs attention reads it instead of joinin
 from __future__ import annotations
 
 import importlib
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 from django.apps import apps
+from django.db import connection, transaction
+from django.utils import timezone
 
 from engagements import bulk, services
 from engagements.models import Engagement, Exchange
@@ -126,4 +129,60 @@ def test_the_queryset_marks_from_the_engagements(team, asked):
     assert wrong_markers() != []
     assert Exchange.objects.filter(engagement=asked).mark_engagement_open() == 2
     assert markers(asked) == [False, False]
+    assert wrong_markers() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_logged_while_its_engagement_is_being_closed_is_written_closed(team):
+    """The log's recompute locks the engagement as the status change does, and reads its status then.
+
+    Without that lock the recompute wrote the new request open from the engagement it was handed,
+    after the closing had already marked the older ones: Needs attention would list a request of a
+    closed engagement.
+    """
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks: SQLite runs one writer at a time anyway")
+    provider = ProviderFactory(workspace=team.workspace, name="Pixel Forge", time_zone="UTC", country="")
+    engagement = EngagementFactory(workspace=team.workspace, provider=provider, owner=team.alice)
+    earlier = timezone.now() - timedelta(hours=2)
+    services.message_log(engagement=engagement, direction="out", kind="request", occurred_at=earlier)
+    services.message_log(
+        engagement=engagement, direction="in", kind="reply", occurred_at=earlier + timedelta(hours=1)
+    )
+    stale = Engagement.objects.get(pk=engagement.pk)  # what the person's page had loaded: open
+    holding, release, errors = threading.Event(), threading.Event(), []
+
+    def close() -> None:
+        try:
+            with transaction.atomic():
+                services.engagement_set_status(
+                    engagement=engagement, status=Engagement.Status.CANCELLED, by=team.alice
+                )
+                holding.set()
+                release.wait(10)  # the change not yet committed while the request is logged
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    def log() -> None:
+        try:
+            services.message_log(engagement=stale, direction="out", kind="request")
+        except Exception as error:  # noqa: BLE001
+            errors.append(error)
+        finally:
+            connection.close()
+
+    closer = threading.Thread(target=close)
+    closer.start()
+    assert holding.wait(10)
+    logger = threading.Thread(target=log)
+    logger.start()
+    logger.join(0.5)  # it waits for the closing's lock (without it, it would write meanwhile)
+    release.set()
+    closer.join(10)
+    logger.join(10)
+    assert errors == []
+    assert Exchange.objects.filter(engagement=engagement).count() == 2
+    assert markers(engagement) == [False, False]
     assert wrong_markers() == []
