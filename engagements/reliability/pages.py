@@ -252,8 +252,9 @@ def _figure_sql(name: str, currency: str) -> Expression | F:
     if name == "spend":
         # The payload's spend in ``currency`` (the ``spend`` column holds the currency leading
         # when the row was written, which need not be this period's).
-        return RawSQL(
-            "(SELECT (e.value ->> 1)::numeric FROM jsonb_array_elements("
+        # The table's name is our model's; the currency goes in as a parameter.
+        return RawSQL(  # nosec B611
+            "(SELECT (e.value ->> 1)::numeric FROM jsonb_array_elements("  # nosec B608
             f'"{MetricSnapshot._meta.db_table}"."payload" -> \'spend\') AS e '
             "WHERE e.value ->> 0 = %s LIMIT 1)",
             (currency,),
