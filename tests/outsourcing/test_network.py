@@ -4,6 +4,7 @@ routable is refused, including IPv6 forms that embed a private IPv4 address."""
 from __future__ import annotations
 
 import re
+import ssl
 import urllib.error
 
 import pytest
@@ -92,3 +93,22 @@ def test_a_webhook_to_any_such_address_is_refused(team, settings, address):
         "Private, loopback and reserved addresses are not allowed for webhooks."
     ]
     assert Workspace.objects.get(slug="acme").webhook_url == ""
+
+
+def test_the_opener_and_its_tls_context_are_made_once_per_process_not_per_webhook(monkeypatch):
+    """Loading the system's certificates took ~20 ms, twice per webhook sent: most of delivering one."""
+    made: list[object] = []
+    real = ssl.create_default_context
+    monkeypatch.setattr(ssl, "create_default_context", lambda *a, **k: made.append(1) or real(*a, **k))
+    public_opener.cache_clear()
+    try:
+        first = public_opener(allow_private=False)
+        assert public_opener(allow_private=False) is first
+        assert public_opener(allow_private=True) is not first, "the setting is part of the opener"
+        assert len(made) == 2
+        for _ in range(3):  # refused before any TLS: the opener still checks each connection
+            with pytest.raises(urllib.error.URLError):
+                first.open(f"https://127.0.0.1:{BannerServer().port}/hook", timeout=5)
+        assert len(made) == 2
+    finally:
+        public_opener.cache_clear()
