@@ -153,6 +153,12 @@ class Engagement(models.Model):
                 name="eng_ws_delivered",
                 condition=Q(delivered_at__isnull=False),
             ),
+            # The Client filter's choices: a skip from one name to the next (queries.client_names).
+            models.Index(
+                fields=["workspace", "client_name"],
+                name="eng_ws_client",
+                condition=~Q(client_name=""),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
