@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import ssl
 import urllib.error
+from typing import Any
 
 import pytest
 
@@ -97,9 +98,14 @@ def test_a_webhook_to_any_such_address_is_refused(team, settings, address):
 
 def test_the_opener_and_its_tls_context_are_made_once_per_process_not_per_webhook(monkeypatch):
     """Loading the system's certificates took ~20 ms, twice per webhook sent: most of delivering one."""
-    made: list[object] = []
+    made: list[ssl.SSLContext] = []
     real = ssl.create_default_context
-    monkeypatch.setattr(ssl, "create_default_context", lambda *a, **k: made.append(1) or real(*a, **k))
+
+    def counted(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        made.append(real(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(ssl, "create_default_context", counted)
     public_opener.cache_clear()
     try:
         first = public_opener(allow_private=False)
