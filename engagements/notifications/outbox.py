@@ -252,9 +252,9 @@ def deliver_many(
     now = now or timezone.now()
     outcomes: dict[str, int] = {}
     own_connection = mail is None
+    # Opened by the batch's first e-mail (``_send_email``): a batch of webhooks, or of rows taken
+    # already, connects to no mail server, and one that is down fails only the e-mails.
     mail = mail or mailers.default
-    if own_connection:
-        mail.open()
     try:
         mine, lease = claim_many(ids, now)
         if len(mine) < len(ids):
@@ -359,6 +359,7 @@ def _send_email(notification: Notification, mail: BaseEmailBackend | None = None
     if mail is None:
         message.send()
     else:
+        mail.open()  # once for a batch: a connection open already stays as it is
         mail.send_messages([message])
 
 

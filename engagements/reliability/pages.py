@@ -32,7 +32,7 @@ from django.db.models import (
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Collate, Lower, Rank, Replace
 
-from engagements.models import Exchange, MetricsBacklog, MetricSnapshot
+from engagements.models import Exchange, MetricSnapshot
 from engagements.reliability import metrics, payload, snapshots
 from engagements.reliability.metrics import ALL, WORKSPACE, Metrics, Period, Sample, Scope
 from engagements.reliability.statistics import Interval
@@ -327,8 +327,7 @@ def _from_snapshots(
         )
 
     found = stamps()
-    if not found["n"] and not MetricSnapshot.objects.filter(workspace=workspace).exists():
-        snapshots.snapshots_refresh(workspace_id=workspace.pk)
+    if not found["n"] and snapshots.computed_now_if_never(workspace.pk):
         found = stamps()
     whole = snapshots.workspace_figures(workspace.pk, period.key) or Metrics()
     currency = snapshots.leading_currency(whole)
@@ -351,7 +350,7 @@ def _from_snapshots(
         rows=SnapshotRows(wanted, sort, currency, found["shown"]),
         currency=currency,
         computed_at=found["computed_at"],
-        pending=MetricsBacklog.objects.filter(workspace=workspace).exists(),
+        pending=snapshots.changes_pending(workspace.pk),
     )
 
 

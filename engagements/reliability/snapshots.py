@@ -405,8 +405,7 @@ def snapshots_read(
     if as_text:
         wanted = wanted.defer("payload").annotate(payload_text=Cast("payload", output_field=TextField()))
     found = list(wanted)
-    if not found and not MetricSnapshot.objects.filter(workspace_id=workspace_id).exists():
-        snapshots_refresh(workspace_id=workspace_id)
+    if not found and computed_now_if_never(workspace_id):
         found = list(wanted.all())
     by_provider = {s.provider_id: s for s in found if s.provider_id is not None}
     whole = next((s for s in found if s.provider_id is None), None)
@@ -415,8 +414,21 @@ def snapshots_read(
         computed_at=min(stamps) if stamps else None,
         providers=by_provider,
         workspace=whole,
-        pending=MetricsBacklog.objects.filter(workspace_id=workspace_id).exists(),
+        pending=changes_pending(workspace_id),
     )
+
+
+def computed_now_if_never(workspace_id: int) -> bool:
+    """Compute the workspace's figures now if it has none at all (its first look); whether it did."""
+    if MetricSnapshot.objects.filter(workspace_id=workspace_id).exists():
+        return False
+    snapshots_refresh(workspace_id=workspace_id)
+    return True
+
+
+def changes_pending(workspace_id: int) -> bool:
+    """Whether changes are queued that the workspace's figures do not show yet."""
+    return MetricsBacklog.objects.filter(workspace_id=workspace_id).exists()
 
 
 # Figures decoded from a payload, by the payload's JSON text: the leaderboard reads a thousand

@@ -42,6 +42,18 @@ def test_the_webhook_is_posted_to_the_workspaces_url(team, settings, http_receiv
     assert json.loads(http_receiver.received[0][2])["text"].startswith("Reply overdue: Logo redesign")
 
 
+def test_a_webhook_goes_out_while_the_mail_server_is_down(team, settings, http_receiver, smtp_down):
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
+    row = webhook_row(team, f"{http_receiver.url}/hook")
+    email = Notification.objects.get(channel=Notification.Channel.EMAIL)
+
+    outcomes = notifications.deliver_many([row.pk, email.pk])
+
+    assert outcomes == {"sent": 1, "retry": 1}
+    assert http_receiver.paths == ["/hook"]
+    assert Notification.objects.get(pk=row.pk).status == Notification.Status.SENT
+
+
 def test_a_redirect_is_not_followed_and_fails_the_delivery_for_good(team, settings, http_receiver):
     settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
     row = webhook_row(team, f"{http_receiver.url}/moved")
