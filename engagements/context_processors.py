@@ -18,9 +18,14 @@ def nav_counts(request: HttpRequest) -> dict[str, Any]:
     if current is None or not isinstance(user, User):
         return {"nav_counts": {}}
 
-    def counts() -> dict[str, int]:
+    def counts() -> dict[str, int | str]:
         attention, unread = queries.nav_counts(current, unread_notifications(user, current))
-        return {"attention": attention, "unread": unread}
+        return {"attention": _badge(attention), "unread": _badge(unread)}
 
-    # One query of COUNTs on partial indexes, run only when a page draws the navigation.
+    # One query of capped COUNTs on partial indexes, run only when a page draws the navigation.
     return {"nav_counts": SimpleLazyObject(counts)}
+
+
+def _badge(n: int) -> int | str:
+    """A badge's text: the count, or "99+" beyond the cap the counts stop at."""
+    return f"{queries.NAV_COUNT_CAP}+" if n > queries.NAV_COUNT_CAP else n

@@ -246,8 +246,14 @@ def _not_snoozed(now: datetime) -> Q:
     return Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=now)
 
 
-def _count(rows: QuerySet) -> Coalesce:
-    """How many of one workspace's ``rows`` there are, as a scalar subquery: several counts, one query."""
+def _count(rows: QuerySet, cap: int | None = None) -> Coalesce:
+    """How many of one workspace's ``rows`` there are, as a scalar subquery: several counts, one query.
+
+    With ``cap``, no more than ``cap + 1`` are counted: a badge that says "99+" need not read
+    forty thousand flags on every page to say so.
+    """
+    if cap is not None:
+        rows = rows.model.objects.filter(pk__in=rows.order_by().values("pk")[: cap + 1])
     counted = rows.order_by().values("workspace").annotate(n=Count("*")).values("n")
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
@@ -257,23 +263,33 @@ def _our_answers_overdue(workspace: Workspace, now: datetime) -> QuerySet[Engage
 
 
 def attention_count(workspace: Workspace, now: datetime | None = None) -> int:
-    """What the navigation counts beside Needs attention: open unsnoozed flags and our overdue answers.
+    """What Needs attention counts: open unsnoozed flags and our overdue answers (one query)."""
+    return nav_counts(workspace, now=now, cap=None)[0]
 
-    One query: two COUNTs over the ``flag_ws_open`` and ``eng_ws_our_answer_due`` partial indexes.
-    """
-    return nav_counts(workspace, now=now)[0]
+
+# The navigation's badges say "99+" beyond this: the exact figure is the page's to show.
+NAV_COUNT_CAP = 99
 
 
 def nav_counts(
-    workspace: Workspace, unread: QuerySet[Notification] | None = None, *, now: datetime | None = None
+    workspace: Workspace,
+    unread: QuerySet[Notification] | None = None,
+    *,
+    now: datetime | None = None,
+    cap: int | None = NAV_COUNT_CAP,
 ) -> tuple[int, int]:
     """The navigation's two numbers in one query: ``attention_count``'s, and how many ``unread`` rows
-    (the person's unread notifications of this workspace) there are (0 without them)."""
+    (the person's unread notifications of this workspace) there are (0 without them).
+
+    Each counts at most ``cap + 1`` rows (over the ``flag_ws_open``, ``eng_ws_our_answer_due``
+    and ``notification_unread`` partial indexes), so a page's badges cost the same at a
+    million messages as at ten; ``cap=None`` counts them all.
+    """
     now = now or timezone.now()
     flags = Flag.objects.filter(_not_snoozed(now), workspace=workspace, resolved_at=None)
-    counts = [_count(flags), _count(_our_answers_overdue(workspace, now))]
+    counts = [_count(flags, cap), _count(_our_answers_overdue(workspace, now), cap)]
     if unread is not None:
-        counts.append(_count(unread))
+        counts.append(_count(unread, cap))
     flagged, ours, *rest = Workspace.objects.filter(pk=workspace.pk).values_list(*counts).get()
     return flagged + ours, rest[0] if rest else 0
 

@@ -292,6 +292,32 @@ def test_a_page_draws_its_navigation_counts_with_one_query(team):
     assert not [sql for sql in counting if "engagements_flag" not in sql and '"read_at" IS NULL' in sql]
 
 
+def test_the_navigation_badge_says_99_plus_beyond_99_unread_and_counts_no_further(
+    team, django_assert_num_queries
+):
+    for _ in range(queries.NAV_COUNT_CAP):
+        note(team.workspace, team.alice)
+    client = team.client_for(team.alice)
+    page = reverse("engagements:list", kwargs={"ws": "acme"})
+    client.get(page)
+    assert (
+        f'{queries.NAV_COUNT_CAP}<span class="visually-hidden"> unread</span>'
+        in client.get(page).content.decode()
+    )
+    for _ in range(2):
+        note(team.workspace, team.alice)
+    assert (
+        f'{queries.NAV_COUNT_CAP}+<span class="visually-hidden"> unread</span>'
+        in client.get(page).content.decode()
+    )
+    unread = notifications.unread_notifications(team.alice, team.workspace)
+    with django_assert_num_queries(1):
+        assert queries.nav_counts(team.workspace, unread)[1] == queries.NAV_COUNT_CAP + 1
+    # Uncapped, the count is exact (what the notifications page itself says).
+    assert queries.nav_counts(team.workspace, unread, cap=None)[1] == queries.NAV_COUNT_CAP + 2
+    assert notifications.unread_count(team.alice, team.workspace) == queries.NAV_COUNT_CAP + 2
+
+
 # --- failed deliveries -------------------------------------------------------------------------
 
 
