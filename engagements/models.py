@@ -124,7 +124,8 @@ class Engagement(models.Model):
         verbose_name_plural = _("engagements")
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["workspace", "-created_at"], name="eng_ws_created"),
+            # The list's default order, whole: ties on created_at (an import) are read in order, not sorted.
+            models.Index(fields=["workspace", "-created_at", "-id"], name="eng_ws_created_id"),
             models.Index(fields=["workspace", "status"], name="eng_ws_status"),
             models.Index(fields=["provider", "status"], name="eng_provider_status"),
             models.Index(fields=["workspace", "owner"], name="eng_ws_owner"),
