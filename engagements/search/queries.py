@@ -6,11 +6,13 @@ tables on SQLite) is made by migration 0021_full_text_search and read only here.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Model, QuerySet
 from django.utils.html import escape
@@ -25,6 +27,9 @@ COUNT_CAP = 1000
 # Above this many matches, walking the newest rows until COUNT_CAP of them match is cheaper
 # than fetching every match to pick the newest (about sqrt(COUNT_CAP x rows) at a million rows).
 PLENTY = 20_000
+# How long "more than PLENTY" is remembered for one workspace's words: it picks a plan, never a
+# result (both plans find the same rows, tested), and counting that far costs more than the search.
+PLENTY_SECONDS = 10 * 60
 SNIPPET_CHARS = 160
 
 # Words as both engines' tokenizers see them (letters and digits of any script).
@@ -227,7 +232,13 @@ class Results:
         """More than PLENTY matches (asked of PostgreSQL only, and only past COUNT_CAP)."""
         if connection.vendor != "postgresql" or self.count() < COUNT_CAP:
             return False
-        return match_count(self.kind, self.terms, self.workspace_id, up_to=PLENTY) > PLENTY
+        words = hashlib.sha256("\x00".join(self.terms).encode()).hexdigest()[:16]
+        key = f"search-plenty-{self.workspace_id}-{self.kind.key}-{words}"
+        known = cache.get(key)  # the default cache forgives an outage: a miss, so counted again
+        if known is None:
+            known = match_count(self.kind, self.terms, self.workspace_id, up_to=PLENTY) > PLENTY
+            cache.set(key, known, timeout=PLENTY_SECONDS)
+        return bool(known)
 
     def __getitem__(self, page: slice) -> list[Hit]:
         start = page.start or 0

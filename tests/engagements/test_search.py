@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from engagements.models import Message
@@ -268,6 +269,26 @@ def test_both_ways_of_finding_the_newest_matches_rank_alike(team, log):
     ]
     assert len(ranked[0]) == 5
     assert ranked[0] == ranked[1]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the plan is chosen on PostgreSQL only")
+def test_whether_words_match_plenty_is_counted_once_then_remembered(team, log, monkeypatch):
+    monkeypatch.setattr(queries, "COUNT_CAP", 2)
+    monkeypatch.setattr(queries, "PLENTY", 3)
+    for n in range(5):
+        MessageFactory(engagement=log[1], subject="Invoice", body=f"invoice {n}")
+    kind = queries.KINDS["messages"]
+
+    def plenty_counted() -> tuple[bool, int]:
+        with CaptureQueriesContext(connection) as run:
+            plenty = queries.Results(kind, ["invoice"], team.workspace.pk).plenty()
+        return plenty, sum("LIMIT 4" in q["sql"] for q in run.captured_queries)
+
+    assert plenty_counted() == (True, 1)
+    assert plenty_counted() == (True, 0)
+    # Other words, or the same words in another workspace, are counted for themselves.
+    assert queries.Results(kind, ["status"], team.workspace.pk).plenty() is False
+    assert queries.Results(kind, ["invoice"], team.other_workspace.pk).plenty() is False
 
 
 def test_the_page_speaks_german(team, log, settings):
