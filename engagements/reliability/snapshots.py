@@ -7,7 +7,9 @@ and standard period instead. Two tasks keep them true:
 - as soon as a change commits (and every minute, as a safety net), the
   providers queued in ``MetricsBacklog`` (their log, status, review or flags
   changed) are recomputed, and with them the workspace's own figures: work
-  proportional to what changed;
+  proportional to what changed. A workspace's refresh waits after its
+  previous one up to three times as long as that one took (at most a minute;
+  ``engagements.backlog``), so continuous changes do not keep a worker busy;
 - regularly, a whole workspace is recomputed, because time alone moves some
   figures (an unanswered request keeps waiting, a rolling period moves on).
 
