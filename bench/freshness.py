@@ -6,7 +6,10 @@ separate process on Redis (``BENCH_REDIS_URL``, default database 15 of the
 local server), as in production. Each trial logs a reply to a waiting request
 through the service the log form calls, then waits until the provider's and
 the workspace's snapshots show it. The first trial includes the worker
-reading the whole workspace once; the others are the steady state.
+reading the whole workspace once; the others are the steady state. Each trial
+starts once the previous refresh's pace has passed (``engagements.backlog``):
+it measures a change made after a quiet moment. Under continuous changes a
+change may also wait up to three times a refresh's duration (at most 60 s).
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ def main() -> int:
     from django.db.models import Min
     from django.utils import timezone
 
-    from engagements import services
+    from engagements import backlog, services
     from engagements.models import Engagement, MetricsBacklog, MetricSnapshot
     from engagements.reliability import snapshots
     from outsourcing.celery import app
@@ -86,6 +89,7 @@ def main() -> int:
             .distinct("provider_id")[:TRIALS]
         )
         for engagement in waiting:
+            time.sleep(backlog.refresh_wait(workspace.pk) or 0)  # a quiet moment: the pace has passed
             before = MetricSnapshot.objects.filter(workspace=workspace, period="all", provider=None).get()
             logged = timezone.now()
             t0 = time.perf_counter()

@@ -36,12 +36,16 @@ BROKER_AWAY = (OperationalError, RedisError, OSError)
 BEAT_REDOES = frozenset({"engagements.tasks.deliver_notifications"})
 
 
-def _send(name: str, args: tuple[Any, ...]) -> None:
+def _send(name: str, args: tuple[Any, ...], countdown: float | None = None) -> None:
     # Not even tried while the broker failed moments ago: one timeout per process, not per call.
     BROKER.check()
     try:
         # The app registers every task when Django starts (EngagementsConfig.ready).
-        app.tasks[name].delay(*args)
+        task = app.tasks[name]
+        if countdown:
+            task.apply_async(args, countdown=countdown)
+        else:
+            task.delay(*args)
     except BROKER_AWAY as error:
         BROKER.trip(error)
         raise
@@ -66,9 +70,12 @@ def later(name: str, *args: Any) -> None:
     transaction.on_commit(partial(_send_or_fall_back, name, args))
 
 
-def send_now(name: str, *args: Any) -> None:
-    """Queue the task at once, for a caller that must know whether the broker took it."""
-    _send(name, args)
+def send_now(name: str, *args: Any, countdown: float | None = None) -> None:
+    """Queue the task at once, for a caller that must know whether the broker took it.
+
+    With ``countdown``, a worker starts it no sooner than that many seconds from now.
+    """
+    _send(name, args, countdown)
 
 
 def deliver_later(ids: Sequence[int]) -> None:

@@ -74,7 +74,7 @@ def refresh_metrics_backlog() -> int:
 
 @shared_task(name="engagements.tasks.refresh_metrics_workspace")
 def refresh_metrics_workspace(workspace_id: int) -> int:
-    """A change committed: recompute the workspace's queued figures now (see engagements.backlog)."""
+    """A change committed: recompute the workspace's queued figures (soon: paced by engagements.backlog)."""
     return snapshots.backlog_refresh(workspace_id=workspace_id)
 
 

@@ -7,7 +7,9 @@ and standard period instead. Two tasks keep them true:
 - as soon as a change commits (and every minute, as a safety net), the
   providers queued in ``MetricsBacklog`` (their log, status, review or flags
   changed) are recomputed, and with them the workspace's own figures: work
-  proportional to what changed;
+  proportional to what changed. A workspace's refresh waits after its
+  previous one up to three times as long as that one took (at most a minute;
+  ``engagements.backlog``), so continuous changes do not keep a worker busy;
 - regularly, a whole workspace is recomputed, because time alone moves some
   figures (an unanswered request keeps waiting, a rolling period moves on).
 
@@ -325,11 +327,20 @@ def backlog_refresh(*, now: datetime | None = None, workspace_id: int | None = N
     A workspace whose figures fail is logged and keeps its queue for the next
     run; a provider queued again during the run stays queued for the next
     one. Concurrent runs may compute the same providers; each removes only
-    what is still as it read it.
+    what is still as it read it. A run for one workspace records, done or
+    failed, how long it took: the next one waits in proportion (``engagements.backlog``).
     """
-    if workspace_id is not None:
-        backlog.refresh_started(workspace_id)
+    if workspace_id is None:
+        return _backlog_refresh(now=now, workspace_id=None, started=timezone.now())
+    backlog.refresh_started(workspace_id)
     started = timezone.now()
+    try:
+        return _backlog_refresh(now=now, workspace_id=workspace_id, started=started)
+    finally:
+        backlog.refresh_ended(workspace_id, started=started)
+
+
+def _backlog_refresh(*, now: datetime | None, workspace_id: int | None, started: datetime) -> int:
     done = 0
     failed: set[int] = set()
     queued = MetricsBacklog.objects.all()
@@ -345,8 +356,8 @@ def backlog_refresh(*, now: datetime | None = None, workspace_id: int | None = N
         if not claimed:
             return done
         by_workspace: dict[int, dict[int, tuple[int, datetime]]] = {}
-        for pk, workspace_id, provider_id, since in claimed:
-            by_workspace.setdefault(workspace_id, {})[provider_id] = (pk, since)
+        for pk, ws, provider_id, since in claimed:
+            by_workspace.setdefault(ws, {})[provider_id] = (pk, since)
         for ws, rows in by_workspace.items():
             try:
                 snapshots_refresh(

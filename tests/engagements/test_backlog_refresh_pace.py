@@ -1,0 +1,151 @@
+"""A workspace's refresh keeps a pace: it waits after the previous one up to three times as long as
+that one took (at most a minute), so refreshing under continuous changes takes about a quarter of a
+bulk worker. The clock is frozen: the waits are computed, never slept."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+import time_machine
+from django.test import override_settings
+from django.utils import timezone
+
+from engagements import backlog, jobs
+from engagements.models import MetricsBacklog
+from engagements.reliability import snapshots
+from outsourcing.celery import app
+from tests.realparts import caches_at
+
+REFRESH = "engagements.tasks.refresh_metrics_workspace"
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        yield traveller
+
+
+def _countdown_of_the_next_refresh(engagement, capture) -> float | None:
+    """Commit a change and say the countdown its refresh task was sent with."""
+    backlog.refresh_started(engagement.workspace_id)  # the previous one began: the next may be queued
+    with mock.patch.object(backlog.jobs, "send_now") as send_now, capture(execute=True):
+        backlog.backlog_add_for_engagement(engagement)
+    send_now.assert_called_once_with(REFRESH, engagement.workspace_id, countdown=mock.ANY)
+    return send_now.call_args.kwargs["countdown"]
+
+
+def _refresh_took(workspace_id: int, seconds: float, clock) -> None:
+    started = timezone.now()
+    clock.shift(timedelta(seconds=seconds))
+    backlog.refresh_ended(workspace_id, started=started)
+
+
+@pytest.mark.django_db
+def test_a_workspace_never_refreshed_has_its_refresh_sent_without_a_countdown(
+    engagement, django_capture_on_commit_callbacks
+):
+    assert _countdown_of_the_next_refresh(engagement, django_capture_on_commit_callbacks) is None
+
+
+@pytest.mark.django_db
+def test_after_a_five_second_refresh_ended_two_seconds_ago_the_next_waits_thirteen_seconds(
+    engagement, django_capture_on_commit_callbacks, clock
+):
+    _refresh_took(engagement.workspace_id, 5, clock)
+    clock.shift(timedelta(seconds=2))
+    countdown = _countdown_of_the_next_refresh(engagement, django_capture_on_commit_callbacks)
+    assert countdown == pytest.approx(3 * 5 - 2)
+
+
+@pytest.mark.django_db
+def test_after_a_forty_second_refresh_the_next_waits_a_minute_at_most(
+    engagement, django_capture_on_commit_callbacks, clock
+):
+    _refresh_took(engagement.workspace_id, 40, clock)
+    countdown = _countdown_of_the_next_refresh(engagement, django_capture_on_commit_callbacks)
+    assert countdown == pytest.approx(backlog.REFRESH_PACE_MAX_SECONDS) == pytest.approx(60)
+
+
+@pytest.mark.django_db
+def test_a_refresh_that_ended_longer_ago_than_its_pace_asks_for_no_wait(
+    engagement, django_capture_on_commit_callbacks, clock
+):
+    _refresh_took(engagement.workspace_id, 5, clock)
+    clock.shift(timedelta(seconds=16))
+    assert _countdown_of_the_next_refresh(engagement, django_capture_on_commit_callbacks) is None
+    _refresh_took(engagement.workspace_id, 40, clock)
+    clock.shift(timedelta(minutes=10))
+    assert _countdown_of_the_next_refresh(engagement, django_capture_on_commit_callbacks) is None
+
+
+@pytest.mark.django_db
+def test_the_pace_is_kept_per_workspace(team, engagement, clock):
+    _refresh_took(engagement.workspace_id, 5, clock)
+    assert backlog.refresh_wait(engagement.workspace_id) == pytest.approx(15)
+    assert backlog.refresh_wait(team.other_workspace.pk) is None
+
+
+@pytest.mark.django_db
+def test_a_workspace_refresh_whose_figures_fail_still_records_how_long_it_took(
+    engagement, django_capture_on_commit_callbacks, clock
+):
+    with mock.patch.object(backlog.jobs, "send_now"), django_capture_on_commit_callbacks(execute=True):
+        backlog.backlog_add_for_engagement(engagement)
+
+    def five_seconds_then_fail(**kwargs):
+        clock.shift(timedelta(seconds=5))
+        raise RuntimeError("figures failed")
+
+    with mock.patch.object(snapshots, "snapshots_refresh", side_effect=five_seconds_then_fail):
+        assert snapshots.backlog_refresh(workspace_id=engagement.workspace_id) == 0
+
+    assert MetricsBacklog.objects.filter(provider=engagement.provider).exists(), "kept queued"
+    assert backlog.refresh_wait(engagement.workspace_id) == pytest.approx(15)
+
+
+@pytest.mark.django_db
+def test_a_refresh_that_raises_outright_still_records_how_long_it_took(engagement, clock):
+    def five_seconds_then_fail(*args, **kwargs):
+        clock.shift(timedelta(seconds=5))
+        raise RuntimeError("database gone")
+
+    with (
+        mock.patch.object(snapshots, "_backlog_refresh", side_effect=five_seconds_then_fail),
+        pytest.raises(RuntimeError),
+    ):
+        snapshots.backlog_refresh(workspace_id=engagement.workspace_id)
+    assert backlog.refresh_wait(engagement.workspace_id) == pytest.approx(15)
+
+
+@pytest.mark.django_db
+def test_the_minutes_refresh_of_every_workspace_sets_no_pace(engagement, clock):
+    with mock.patch.object(snapshots, "_backlog_refresh", side_effect=lambda **kw: clock.shift(5) or 0):
+        snapshots.backlog_refresh()
+    assert backlog.refresh_wait(engagement.workspace_id) is None
+
+
+def test_with_the_cache_away_a_refresh_ends_without_error_and_the_next_waits_for_nothing(silent_redis, clock):
+    with override_settings(CACHES=caches_at(silent_redis.url)):
+        _refresh_took(7, 5, clock)
+        assert backlog.refresh_wait(7) is None
+    assert silent_redis.accepted, "the cache was asked (and did not answer)"
+
+
+def test_a_queued_refresh_task_outlasts_the_longest_wait():
+    # Else a change made while a paced task waits would queue a second one.
+    assert backlog.REFRESH_QUEUED_SECONDS > backlog.REFRESH_PACE_MAX_SECONDS
+
+
+def test_a_countdown_reaches_the_broker_and_no_countdown_sends_the_task_as_before():
+    task = app.tasks[REFRESH]
+    with mock.patch.object(task, "apply_async") as apply_async:
+        jobs.send_now(REFRESH, 7, countdown=13.0)
+        jobs.send_now(REFRESH, 8)
+        jobs.send_now(REFRESH, 9, countdown=None)
+    assert [(c.args[0], c.kwargs.get("countdown")) for c in apply_async.call_args_list] == [
+        ((7,), 13.0),
+        ((8,), None),
+        ((9,), None),
+    ]
