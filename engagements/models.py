@@ -823,6 +823,15 @@ class MetricSnapshot(models.Model):
                 name="snapshot_one_per_workspace",
             ),
         ]
+        indexes = [
+            # When a period's figures were computed and how many rows it has (every reliability
+            # page asks): read from the index alone, not from the rows and their JSON.
+            models.Index(
+                fields=["workspace", "period", "category"],
+                include=["computed_at", "provider", "id"],
+                name="snapshot_stamps",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.provider_id or 'workspace'} {self.category or 'all'} {self.period}"
