@@ -248,16 +248,23 @@ def _not_snoozed(now: datetime) -> Q:
     return Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=now)
 
 
-def _count(rows: QuerySet, cap: int | None = None) -> Coalesce:
-    """How many of one workspace's ``rows`` there are, as a scalar subquery: several counts, one query.
-
-    With ``cap``, no more than ``cap + 1`` are counted: a badge that says "99+" need not read
-    forty thousand flags on every page to say so.
-    """
-    if cap is not None:
-        rows = rows.model.objects.filter(pk__in=rows.order_by().values("pk")[: cap + 1])
+def _count(rows: QuerySet) -> Coalesce:
+    """How many of one workspace's ``rows`` there are, as a scalar subquery: several counts, one query."""
     counted = rows.order_by().values("workspace").annotate(n=Count("*")).values("n")
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+class _CountUpTo(Subquery):
+    """How many rows a sliced queryset holds, as a scalar subquery: ``count(*)`` over its first rows."""
+
+    template = "(SELECT count(*) FROM (%(subquery)s) AS capped)"
+    output_field = IntegerField()
+
+
+def _count_up_to(rows: QuerySet, cap: int | None) -> Coalesce | _CountUpTo:
+    """``_count``, or with ``cap`` no more than ``cap + 1`` rows read: a badge that says "99+"
+    need not read forty thousand flags on every page to say so."""
+    return _count(rows) if cap is None else _CountUpTo(rows.order_by().values("pk")[: cap + 1])
 
 
 def _our_answers_overdue(workspace: Workspace, now: datetime) -> QuerySet[Engagement]:
@@ -289,9 +296,9 @@ def nav_counts(
     """
     now = now or timezone.now()
     flags = Flag.objects.filter(_not_snoozed(now), workspace=workspace, resolved_at=None)
-    counts = [_count(flags, cap), _count(_our_answers_overdue(workspace, now), cap)]
+    counts = [_count_up_to(flags, cap), _count_up_to(_our_answers_overdue(workspace, now), cap)]
     if unread is not None:
-        counts.append(_count(unread, cap))
+        counts.append(_count_up_to(unread, cap))
     flagged, ours, *rest = Workspace.objects.filter(pk=workspace.pk).values_list(*counts).get()
     return flagged + ours, rest[0] if rest else 0
 
