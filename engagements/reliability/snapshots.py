@@ -132,13 +132,20 @@ def _keep(workspace_id: int, sample: Sample) -> None:
     if not settings.METRICS_KEEP_SAMPLE:
         return
     cache.set(_sample_key(workspace_id), sample.columns(), timeout=KEEP_SECONDS)
+    previous = cache.get(_generation_key(workspace_id))
     generation = secrets.token_hex(4)
+    by_provider = sample.by_provider()
     parts = {
         _provider_key(workspace_id, generation, provider_id): part.columns()
-        for provider_id, part in sample.by_provider().items()
+        for provider_id, part in by_provider.items()
     }
     cache.set_many(parts, timeout=KEEP_SECONDS)
     cache.set(_generation_key(workspace_id), generation, timeout=KEEP_SECONDS)
+    if previous:
+        # The parts the last refresh kept go now, not in KEEP_SECONDS: under steady changes a
+        # refresh every few seconds kept a whole workspace's parts each time (14 MB at a million
+        # messages). A page between reading the old name and its parts reads those providers afresh.
+        cache.delete_many([_provider_key(workspace_id, previous, pk) for pk in by_provider])
 
 
 def _workspace_sample(workspace_id: int, changed: Sequence[int], now: datetime) -> Sample:

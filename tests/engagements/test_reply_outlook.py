@@ -327,6 +327,24 @@ def test_a_provider_left_without_requests_has_no_part_from_an_earlier_refresh(te
     assert cache.get(snapshots._generation_key(team.workspace.pk))
 
 
+def test_a_refresh_removes_the_parts_the_refresh_before_it_kept(team, maria, settings):
+    from django.core.cache import cache
+
+    if not settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
+        pytest.skip("the kept parts live in a cache every process shares (Redis)")
+    settings.METRICS_KEEP_SAMPLE = True
+    open_request(team.workspace, maria, "Banner")
+    snapshots.snapshots_refresh(workspace_id=team.workspace.pk, now=timezone.now())
+    first = cache.get(snapshots._generation_key(team.workspace.pk))
+    assert cache.get(snapshots._provider_key(team.workspace.pk, first, maria.pk)) is not None
+    snapshots.snapshots_refresh(workspace_id=team.workspace.pk, now=timezone.now())
+    second = cache.get(snapshots._generation_key(team.workspace.pk))
+    assert second != first
+    assert cache.get(snapshots._provider_key(team.workspace.pk, first, maria.pk)) is None
+    assert cache.get(snapshots._provider_key(team.workspace.pk, second, maria.pk)) is not None
+    assert snapshots.kept_records(team.workspace.pk, [maria.pk], timezone.now())[1] == []
+
+
 def test_a_sample_splits_into_its_providers_parts_in_the_order_they_came():
     from engagements.reliability.metrics import Sample
 
