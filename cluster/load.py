@@ -189,6 +189,11 @@ def _drop_leftover_tasks(url: str) -> int:
     dropped = sum(int(client.llen(queue)) for queue in queues) + int(client.hlen("unacked"))
     # kombu's Redis transport keeps a reserved, unacknowledged task in "unacked" to hand it out again.
     client.delete(*queues, "unacked", "unacked_index")
+    # A dropped refresh leaves its "queued" mark (engagements.backlog), which would keep this run's
+    # changes from queuing one for up to 15 minutes: a run with no refreshes measures too kindly.
+    marks = list(client.scan_iter(match="*reliability-refresh-queued-*"))
+    if marks:
+        client.delete(*marks)
     return dropped
 
 
