@@ -10,7 +10,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
-from engagements import jobs, services
+from engagements import backlog, jobs, services
 from engagements.flagging import flag_pass
 from engagements.notifications import outbox as notifications
 from engagements.notifications.digest import send_daily_digests as _send_daily_digests
@@ -74,7 +74,15 @@ def refresh_metrics_backlog() -> int:
 
 @shared_task(name="engagements.tasks.refresh_metrics_workspace")
 def refresh_metrics_workspace(workspace_id: int) -> int:
-    """A change committed: recompute the workspace's queued figures (soon: paced by engagements.backlog)."""
+    """A change committed: recompute the workspace's queued figures (soon: paced by engagements.backlog).
+
+    A task queued while the previous refresh ran was sent with no wait (that one had not ended):
+    it is sent again for when the pace allows, its "queued" mark still set, and does nothing now.
+    """
+    wait = backlog.refresh_wait(workspace_id)
+    if wait:
+        jobs.send_now("engagements.tasks.refresh_metrics_workspace", workspace_id, countdown=wait)
+        return 0
     return snapshots.backlog_refresh(workspace_id=workspace_id)
 
 

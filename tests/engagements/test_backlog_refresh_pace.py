@@ -149,3 +149,28 @@ def test_a_countdown_reaches_the_broker_and_no_countdown_sends_the_task_as_befor
         ((8,), None),
         ((9,), None),
     ]
+
+
+@pytest.mark.django_db
+def test_a_refresh_task_queued_while_the_last_refresh_ran_waits_its_pace_before_refreshing(engagement, clock):
+    from engagements import tasks
+
+    MetricsBacklog.objects.create(
+        workspace_id=engagement.workspace_id, provider_id=engagement.provider_id, since=timezone.now()
+    )
+    _refresh_took(engagement.workspace_id, 4, clock)  # the one that ran while this task was queued
+    with (
+        mock.patch.object(jobs, "send_now") as send_now,
+        mock.patch.object(snapshots, "backlog_refresh") as refresh,
+    ):
+        assert tasks.refresh_metrics_workspace(engagement.workspace_id) == 0
+    send_now.assert_called_once_with(REFRESH, engagement.workspace_id, countdown=pytest.approx(12))
+    refresh.assert_not_called()
+    clock.shift(timedelta(seconds=12))
+    with (
+        mock.patch.object(jobs, "send_now") as send_now,
+        mock.patch.object(snapshots, "backlog_refresh") as refresh,
+    ):
+        tasks.refresh_metrics_workspace(engagement.workspace_id)
+    send_now.assert_not_called()
+    refresh.assert_called_once_with(workspace_id=engagement.workspace_id)
