@@ -7,6 +7,8 @@ recompute derives everything afresh from the log and the current calendar.
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import shared_task
 from django.utils import timezone
 
@@ -72,14 +74,15 @@ def refresh_metrics_backlog() -> int:
     return snapshots.backlog_refresh()
 
 
-@shared_task(name="engagements.tasks.refresh_metrics_workspace")
-def refresh_metrics_workspace(workspace_id: int) -> int:
+@shared_task(name="engagements.tasks.refresh_metrics_workspace", bind=True)
+def refresh_metrics_workspace(self: Any, workspace_id: int) -> int:
     """A change committed: recompute the workspace's queued figures (soon: paced by engagements.backlog).
 
     A task queued while the previous refresh ran was sent with no wait (that one had not ended):
     it is sent again for when the pace allows, its "queued" mark still set, and does nothing now.
+    Run in place (eagerly: tests, no broker) it refreshes at once, as a countdown means nothing there.
     """
-    wait = backlog.refresh_wait(workspace_id)
+    wait = None if self.request.is_eager else backlog.refresh_wait(workspace_id)
     if wait:
         jobs.send_now("engagements.tasks.refresh_metrics_workspace", workspace_id, countdown=wait)
         return 0

@@ -174,3 +174,18 @@ def test_a_refresh_task_queued_while_the_last_refresh_ran_waits_its_pace_before_
         tasks.refresh_metrics_workspace(engagement.workspace_id)
     send_now.assert_not_called()
     refresh.assert_called_once_with(workspace_id=engagement.workspace_id)
+
+
+@pytest.mark.django_db
+def test_a_refresh_task_run_in_place_refreshes_at_once_whatever_the_pace(engagement, clock):
+    """Eagerly (tests, no broker) a countdown means nothing: sending itself again would recurse."""
+    from engagements import tasks
+
+    _refresh_took(engagement.workspace_id, 4, clock)
+    with (
+        mock.patch.object(jobs, "send_now") as send_now,
+        mock.patch.object(snapshots, "backlog_refresh") as refresh,
+    ):
+        tasks.refresh_metrics_workspace.apply(args=[engagement.workspace_id])
+    send_now.assert_not_called()
+    refresh.assert_called_once_with(workspace_id=engagement.workspace_id)
