@@ -262,6 +262,9 @@ MIDDLEWARE = [
 ROOT_URLCONF = "outsourcing.urls"
 WSGI_APPLICATION = "outsourcing.wsgi.application"
 
+# Django's form templates, with the commonest widgets written in Python (same HTML).
+FORM_RENDERER = "outsourcing.form_renderer.WidgetRenderer"
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",

@@ -14,9 +14,10 @@ from html import escape  # Django's escape() is this, behind a lazy-string wrapp
 from typing import Any
 
 from django import forms
-from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
+
+from outsourcing.form_renderer import attributes
 
 MEDIA = forms.Media(
     css={"all": ["vendor/tom-select/css/tom-select.bootstrap5.min.css"]},
@@ -68,17 +69,6 @@ def make_searchable(form: forms.BaseForm, names: Iterable[str]) -> None:
         field.widget = widget
 
 
-def _attrs(attrs: dict[str, Any]) -> SafeString:
-    """HTML attributes in their order, as Django's ``attrs.html`` writes them."""
-    return mark_safe(  # nosec B308 B703  # each attribute escaped by format_html
-        "".join(
-            format_html(" {}", name) if value is True else format_html(' {}="{}"', name, value)
-            for name, value in attrs.items()
-            if value is not False
-        )
-    )
-
-
 class QuickSelect(forms.Select):
     """A select whose options are written in Python, not one template each: the same markup.
 
@@ -99,7 +89,7 @@ class QuickSelect(forms.Select):
         chosen = set(self.format_value(value))
         has_selected = False
         parts: list[str] = [
-            format_html('<select name="{}"{}>', name, _attrs(self.build_attrs(self.attrs, attrs)))
+            f'<select name="{escape(str(name))}"{attributes(self.build_attrs(self.attrs, attrs))}>'
         ]
         # As Select.optgroups: a None value is "", and a single select selects its first match only.
         for option_value, option_label in self.choices:

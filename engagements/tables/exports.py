@@ -11,12 +11,12 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from django.template.loader import get_template
 from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
 
 from engagements import deadlines
 from engagements.models import Engagement, Message
+from engagements.templatetags.list_rows import whose_turn_short
 
 Table = tuple[list[str], list[list[object]]]
 
@@ -30,7 +30,6 @@ def engagement_list_table(engagements: Sequence[Engagement], now: datetime) -> T
     """The list page's columns for these engagements (loaded as the page loads them)."""
     deadlines.mark_delivery_overdue(engagements, now)
     deadlines.mark_whose_turn(engagements, now)
-    turn = get_template("engagements/_whose_turn_short.html")
     headers = [
         _("Title"),
         _("Client"),
@@ -55,7 +54,7 @@ def engagement_list_table(engagements: Sequence[Engagement], now: datetime) -> T
             e.get_priority_display(),
             e.due_on,
             bool(getattr(e, "delivery_is_overdue", False)),
-            _plain(turn.render({"engagement": e})),
+            _plain(whose_turn_short(e.turn)),  # type: ignore[attr-defined]
             e.fee_amount,
             e.fee_currency,
             e.created_at,

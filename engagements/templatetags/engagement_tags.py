@@ -27,6 +27,11 @@ def _pk_pattern(prefix: str, urlconf: str | None, name: str, ws: str) -> tuple[s
     return before, after
 
 
+def pk_pattern(name: str, ws: str) -> tuple[str, str]:
+    """What an ``<int:pk>`` route's URL has before and after its pk, made once per process."""
+    return _pk_pattern(get_script_prefix(), get_urlconf(), name, ws)
+
+
 @register.simple_tag
 def pk_url(name: str, ws: str, pk: int) -> str:
     """``{% url name ws=ws pk=pk %}`` for an ``<int:pk>`` route, from a pattern made once.
@@ -35,7 +40,7 @@ def pk_url(name: str, ws: str, pk: int) -> str:
     a noticeable part of its time. Same result as ``reverse`` (the script prefix and urlconf
     are part of the pattern's key).
     """
-    before, after = _pk_pattern(get_script_prefix(), get_urlconf(), name, ws)
+    before, after = pk_pattern(name, ws)
     return f"{before}{int(pk)}{after}"
 
 

@@ -11,13 +11,14 @@ from django.template.context import Context
 from django.template.defaultfilters import floatformat, stringformat
 from django.utils import timezone
 from django.utils.formats import number_format
-from django.utils.html import format_html
+from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from engagements.reliability.charts import duration_text
 from engagements.reliability.statistics import Interval, Score
+from outsourcing import formats as format_locales
 
 if TYPE_CHECKING:
     from engagements.reliability.outlook import ReplyOutlook
@@ -119,46 +120,100 @@ def older_than_a_minute(moment: datetime | None) -> bool:
     return moment is not None and timezone.now() - moment > timedelta(minutes=1)
 
 
+# Where a page's ``_OutlookTexts`` are kept while it renders.
+_OUTLOOK_KEY = "engagements.reply_outlook"
+
+
+class _OutlookTexts:
+    """What the outlooks of one page share, each text made once: Needs attention shows one per row.
+
+    The catalog's two sentences for each number of hours (``ngettext`` picks by that number), and
+    each value as ``render_value_in_context`` writes it (localized, escaped): a provider's name,
+    a count, a share as ``percent`` and an interval as ``interval_range`` write it (both read only
+    the rounded percentages). Valid for one language, format and context's settings: ``_texts``
+    makes them anew when one changes.
+    """
+
+    def __init__(self) -> None:
+        self.values: dict[tuple[type, object], str] = {}
+        self.silent: dict[int, str] = {}
+        self.history: dict[int, str] = {}
+        self.shares: dict[int | None, str] = {}
+        self.ranges: dict[tuple[int, int] | None, str] = {}
+
+
+def _texts(context: Context) -> _OutlookTexts:
+    key = (get_language(), format_locales.current(), context.autoescape, context.use_l10n, context.use_tz)
+    kept = context.render_context.get(_OUTLOOK_KEY)
+    if kept is None or kept[0] != key:
+        kept = (key, _OutlookTexts())
+        context.render_context[_OUTLOOK_KEY] = kept
+    return kept[1]
+
+
 @register.simple_tag(takes_context=True)
 def reply_outlook(context: Context, outlook: ReplyOutlook, name: str) -> SafeString:
     """Is a reply still coming? One open request's outlook (``engagements.reliability.outlook``).
 
     Written in Python, not an included template: Needs attention shows one per
     row, and the two plural sentences cost most of each row's rendering. Each
-    value is rendered as a template would (localized, escaped).
+    value is rendered as a template would (localized, escaped), and each text the
+    page's outlooks share is made once (``_OutlookTexts``).
     """
+    texts = _texts(context)
+    values = texts.values
 
     def value(v: object) -> str:
-        return render_value_in_context(v, context)
+        key = (type(v), v)
+        text = values.get(key)
+        if text is None:
+            text = values[key] = render_value_in_context(v, context)
+        return text
+
+    def share(point: float | None) -> str:
+        key = None if point is None else round(point * 100)
+        text = texts.shares.get(key)
+        if text is None:
+            text = texts.shares[key] = value(percent(point))
+        return text
 
     hours = outlook.silent_hours
     next_day = outlook.answered_next_day
-    silent = ngettext(
-        "%(name)s has been silent %(hours)s business hour.",
-        "%(name)s has been silent %(hours)s business hours.",
-        hours,
-    ) % {"name": value(name), "hours": value(hours)}
-    history = ngettext(
-        "Of their past requests still unanswered at %(hours)s hour, %(answered)s (%(range)s, "
-        "n = %(n)s) were answered within the next business day; %(never)s never were.",
-        "Of their past requests still unanswered at %(hours)s hours, %(answered)s (%(range)s, "
-        "n = %(n)s) were answered within the next business day; %(never)s never were.",
-        hours,
-    ) % {
-        "hours": value(hours),
-        "answered": value(percent(next_day.point)),
-        "range": value(interval_range(next_day)),
+    low, high = next_day.low, next_day.high
+    bounds = None if low is None or high is None else (round(low * 100), round(high * 100))
+    range_text = texts.ranges.get(bounds)
+    if range_text is None:
+        range_text = texts.ranges[bounds] = value(interval_range(next_day))
+    silent = texts.silent.get(hours)
+    if silent is None:
+        silent = texts.silent[hours] = ngettext(
+            "%(name)s has been silent %(hours)s business hour.",
+            "%(name)s has been silent %(hours)s business hours.",
+            hours,
+        )
+    history = texts.history.get(hours)
+    if history is None:
+        history = texts.history[hours] = ngettext(
+            "Of their past requests still unanswered at %(hours)s hour, %(answered)s (%(range)s, "
+            "n = %(n)s) were answered within the next business day; %(never)s never were.",
+            "Of their past requests still unanswered at %(hours)s hours, %(answered)s (%(range)s, "
+            "n = %(n)s) were answered within the next business day; %(never)s never were.",
+            hours,
+        )
+    hours_text = value(hours)
+    # Our catalog's sentences around values value() escaped (and localized) already.
+    said = silent % {"name": value(name), "hours": hours_text}
+    told = history % {
+        "hours": hours_text,
+        "answered": share(next_day.point),
+        "range": range_text,
         "n": value(next_day.n),
-        "never": value(percent(outlook.never)),
+        "never": share(outlook.never),
     }
-    return format_html(
-        '<div class="small text-body-secondary" data-testid="reply-outlook" data-exchange="{}" '
-        'data-answered="{}" data-never="{}" data-n="{}">{} {}</div>',
-        value(outlook.exchange_id),
-        stringformat(outlook.figures.answered_within, ".9f"),
-        stringformat(outlook.never, ".9f"),
-        value(outlook.figures.n),
-        # Our catalog's sentences around values value() escaped (and localized) already.
-        mark_safe(silent),  # nosec B308 B703
-        mark_safe(history),  # nosec B308 B703
+    return mark_safe(  # nosec B308 B703: every value is escaped above or here
+        '<div class="small text-body-secondary" data-testid="reply-outlook" '
+        f'data-exchange="{value(outlook.exchange_id)}" '
+        f'data-answered="{escape(stringformat(outlook.figures.answered_within, ".9f"))}" '
+        f'data-never="{escape(stringformat(outlook.never, ".9f"))}" '
+        f'data-n="{value(outlook.figures.n)}">{said} {told}</div>'
     )

@@ -4,14 +4,31 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from django import forms, template
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, npgettext, pgettext
 
 from outsourcing.money import format_money
 
 register = template.Library()
+
+
+@lru_cache(maxsize=4096)
+def resolved_route(prefix: str, urlconf: str | None, name: str, ws: str) -> str:
+    return reverse(name, urlconf=urlconf, kwargs={"ws": ws} if ws else None)
+
+
+@register.simple_tag
+def route(name: str, ws: str = "") -> str:
+    """``{% url name %}``, or ``{% url name ws=ws %}`` with a workspace's slug, resolved once per process.
+
+    The navigation links every page to some twenty places: resolving each on every page took
+    about 1.5 ms of it. Same result as ``reverse`` (the script prefix and urlconf are part of the key).
+    """
+    return resolved_route(get_script_prefix(), get_urlconf(), name, ws)
 
 
 @register.simple_tag

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from playwright.sync_api import expect
 
 from engagements.chat.parsers import ChatMessage
 from engagements.chat.parsers.whatsapp import render
@@ -100,7 +101,7 @@ def test_a_chat_over_two_months_is_split_by_date_range_onto_two_engagements(
         page.locator(f"#id_range_{number}_end").fill(end.isoformat())
         page.locator(f"#id_range_{number}_engagement").select_option(str(engagement.pk))
     page.get_by_test_id("chat-preview-button").click()
-    assert f"{len(lines)} new" in page.get_by_test_id("chat-counts").inner_text()
+    expect(page.get_by_test_id("chat-counts")).to_contain_text(f"{len(lines)} new")
     page.get_by_test_id("chat-import-button").click()
     page.wait_for_url(re.compile(rf"/w/acme/engagements/{spring.pk}/$"))
 

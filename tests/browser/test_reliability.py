@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from engagements import services
 from engagements.reliability import snapshots
@@ -51,6 +52,8 @@ def test_a_manager_reads_the_reliability_pages_from_dashboard_to_comparison(page
 
     page.get_by_role("link", name="Providers", exact=True).last.click()
     rows = page.get_by_test_id("leaderboard-row")
+    # A click starts the navigation; the counts below are read once it has drawn the new page.
+    expect(rows).to_have_count(2)
     assert [rows.nth(i).locator("a").first.inner_text() for i in range(rows.count())] == [
         "Prompt Paula",
         "Silent Simon",
@@ -62,7 +65,8 @@ def test_a_manager_reads_the_reliability_pages_from_dashboard_to_comparison(page
     rows.filter(has_text="Silent Simon").locator("a").first.click()
     page.get_by_role("heading", name="Scorecard: Silent Simon").wait_for()
     page.get_by_role("link", name="Not answered").click()
-    assert page.get_by_test_id("exchange-row").count() == 4
+    page.wait_for_url("**show=unanswered**")
+    expect(page.get_by_test_id("exchange-row")).to_have_count(4)
     page.get_by_text("Show the numbers").first.click()
     assert page.locator("details[open] table").first.is_visible()
 

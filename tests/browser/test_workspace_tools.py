@@ -12,6 +12,7 @@ import zipfile
 from datetime import date
 
 import pytest
+from playwright.sync_api import expect
 
 from engagements import services
 from engagements.models import FollowupTemplate
@@ -119,7 +120,7 @@ def test_a_follow_up_text_is_previewed_as_it_is_typed_then_saved(page, console, 
     _log_in(page, live_server, team.alice)
     page.goto("/w/acme/mail/templates/")
     page.get_by_role("link", name="Edit the text for “Reply overdue” in English").click()
-    assert page.get_by_test_id("template-default").is_visible()
+    expect(page.get_by_test_id("template-default")).to_be_visible()
 
     text = page.get_by_label("Text")
     text.fill("Hi {provider}, about {engagement}: {days_waiting} days now. {nonsense}")

@@ -9,6 +9,7 @@ from django.utils import translation
 
 from engagements.reliability.outlook import ReplyOutlook
 from engagements.reliability.statistics import ConditionalReply, Interval, Score
+from engagements.templatetags.reliability_tags import reply_outlook
 
 # engagements/reliability/_share.html, _score.html and engagements/_reply_outlook.html as they were
 # before the tags replaced them.
@@ -65,3 +66,54 @@ def test_the_reply_outlook_tag_renders_what_its_template_did(language, outlook, 
     # The template began with a line break after its comment; a block element needs none.
     assert after == before.removeprefix("\n")
     assert "silent" in after or "schweigt" in after
+
+
+# Outlooks as a page shows them, many in one render: hours, shares and counts repeat.
+MANY_OUTLOOKS = [
+    ReplyOutlook(
+        pk,
+        3600 * hours,
+        8 * 3600,
+        ConditionalReply(hours, 8, n, answered, low, high, never),
+        history,
+    )
+    for pk, hours, n, answered, low, high, never, history in [
+        (1, 1.5, 12, 0.4166666667, 0.2, 0.65, 0.25, 30),
+        (2, 1.9, 12, 0.4166666667, 0.2, 0.65, 0.25, 30),
+        (3, 1.2, 1234, 0.41, 0.204, 0.649, 0.251, 2000),
+        (40, 40, 1, 1.0, 0.05, 1.0, 0.0, 8),
+        (1234567, 0.5, 12, 0.0, None, None, 1.0, 30),
+        (6, 2, 7, None, None, None, None, 12),
+        (7, 1, 5, 0.995, 0.994, 0.996, 0.005, 11),
+    ]
+]
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_many_reply_outlooks_in_one_page_read_as_each_did_alone(language):
+    """The texts the outlooks of a page share are made once; each outlook reads as its template did."""
+    old = OUTLOOK.replace(
+        "{% load i18n reliability_tags %}", "{% load i18n reliability_tags %}{% for outlook in outlooks %}"
+    ).replace("</div>", "</div>{% endfor %}")
+    new = "{% for outlook in outlooks %}\n{% reply_outlook outlook name %}{% endfor %}"
+    context = {"outlooks": MANY_OUTLOOKS * 2, "name": "O'Brien & <Sons>"}
+    before, after = both(old, new, context, language)
+    assert after == before
+    assert after.count('data-testid="reply-outlook"') == len(MANY_OUTLOOKS) * 2
+
+
+def test_an_outlook_reads_in_the_language_of_the_moment_within_one_render():
+    """A page's shared texts are made again when the language changes while it renders."""
+    outlook = MANY_OUTLOOKS[0]
+    context = Context({})
+    with context.bind_template(Template("")):
+        with translation.override("en"):
+            english = reply_outlook(context, outlook, "Maria")
+        with translation.override("de"):
+            german = reply_outlook(context, outlook, "Maria")
+    with translation.override("de"):
+        alone = Template("{% load reliability_tags %}{% reply_outlook outlook name %}").render(
+            Context({"outlook": outlook, "name": "Maria"})
+        )
+    assert english != german
+    assert german == alone
