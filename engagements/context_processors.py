@@ -7,8 +7,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from engagements import queries
-from engagements.notifications.outbox import unread_notifications
+from engagements import nav_badges, queries
 from outsourcing.models import User, Workspace
 
 
@@ -19,7 +18,7 @@ def nav_counts(request: HttpRequest) -> dict[str, Any]:
         return {"nav_counts": {}}
 
     def counts() -> dict[str, int | str]:
-        attention, unread = queries.nav_counts(current, unread_notifications(user, current))
+        attention, unread = nav_badges.badge_counts(current, user)
         return {"attention": _badge(attention), "unread": _badge(unread)}
 
     # One query of capped COUNTs on partial indexes, run only when a page draws the navigation.

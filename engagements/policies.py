@@ -10,9 +10,11 @@ import zoneinfo
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Q
+from django_countries.fields import Country
 
 from engagements.clock import BusinessCalendar
 from engagements.models import Engagement, StatusChange
@@ -72,9 +74,27 @@ def calendar_for(
     holds: tuple[tuple[datetime, datetime], ...] = (),
 ) -> BusinessCalendar:
     """The provider's business calendar under ``policy``; the policy's own zone/country win."""
-    zone_name = policy.time_zone or provider.time_zone or "UTC"
+    return _calendar(
+        policy,
+        time_zone=provider.time_zone,
+        country=str(provider.country or ""),
+        absences=absences,
+        holds=holds,
+    )
+
+
+def _calendar(
+    policy: ResponsePolicy,
+    *,
+    time_zone: str,
+    country: str,
+    absences: Iterable[Absence],
+    holds: tuple[tuple[datetime, datetime], ...],
+) -> BusinessCalendar:
+    """``calendar_for`` from the provider's zone and country (its code, as ``str(provider.country)``)."""
+    zone_name = policy.time_zone or time_zone or "UTC"
     country, subdivision = _holiday_region(
-        str(policy.holiday_country or provider.country or ""), policy.holiday_subdivision
+        str(policy.holiday_country or "") or country, policy.holiday_subdivision
     )
     return BusinessCalendar(
         time_zone=zoneinfo.ZoneInfo(zone_name),
@@ -138,8 +158,9 @@ def engagement_calendars(engagement_ids: Iterable[int]) -> dict[int, BusinessCal
 def engagement_policies(engagement_ids: Iterable[int]) -> dict[int, tuple[ResponsePolicy, BusinessCalendar]]:
     """What ``engagement_calendar`` gives, for many engagements at once (five queries, whatever their number).
 
-    Engagements that share a policy and a provider and were never on hold
-    share one calendar object.
+    Engagements whose calendars are made of the same parts (the policy, the
+    provider's zone, country and absences, the holds) share one calendar
+    object: made once, not once per engagement or provider.
     """
     ids = sorted(set(engagement_ids))
     if not ids:
@@ -149,10 +170,16 @@ def engagement_policies(engagement_ids: Iterable[int]) -> dict[int, tuple[Respon
             "pk", "workspace_id", "provider_id", "response_policy_id", "provider__response_policy_id"
         )
     )
-    providers = {p.pk: p for p in Provider.objects.filter(pk__in={r[2] for r in rows})}
-    absences: dict[int, list[Absence]] = {}
+    # What a calendar reads of a provider: its zone and country, as stored (no model to build).
+    providers = {
+        pk: (time_zone, country)
+        for pk, time_zone, country in Provider.objects.filter(pk__in={r[2] for r in rows}).values_list(
+            "pk", "time_zone", "country"
+        )
+    }
+    absences: dict[int, tuple[Absence, ...]] = {}
     for absence in Absence.objects.filter(provider_id__in=providers):
-        absences.setdefault(absence.provider_id, []).append(absence)
+        absences[absence.provider_id] = (*absences.get(absence.provider_id, ()), absence)
     # Only the moves into and out of a hold shape the calendar.
     changes: dict[int, list[StatusChange]] = {}
     for change in (
@@ -165,7 +192,9 @@ def engagement_policies(engagement_ids: Iterable[int]) -> dict[int, tuple[Respon
     policy_ids = {r[3] or r[4] for r in rows} - {None}
     policies = {p.pk: p for p in ResponsePolicy.objects.filter(pk__in=policy_ids)}
     defaults: dict[int, ResponsePolicy] = {}
-    shared: dict[tuple[int, int], BusinessCalendar] = {}
+    # A country as str(provider.country) writes it (django-countries' spelling of the code).
+    codes: dict[str, str] = {}
+    shared: dict[tuple[Any, ...], BusinessCalendar] = {}
     calendars: dict[int, tuple[ResponsePolicy, BusinessCalendar]] = {}
     for pk, workspace_id, provider_id, own_policy, provider_policy in rows:
         policy_id = own_policy or provider_policy
@@ -176,17 +205,16 @@ def engagement_policies(engagement_ids: Iterable[int]) -> dict[int, tuple[Respon
         else:
             policy = policies[policy_id]
         holds = hold_periods(changes.get(pk, ()))
-        key = (policy.pk, provider_id)
-        if not holds and key in shared:
-            calendars[pk] = policy, shared[key]
-            continue
-        calendar = calendar_for(
-            policy=policy,
-            provider=providers[provider_id],
-            absences=absences.get(provider_id, ()),
-            holds=holds,
-        )
-        if not holds:
-            shared[key] = calendar
+        time_zone, stored = providers[provider_id]
+        country = codes.get(stored)
+        if country is None:
+            country = codes[stored] = str(Country(stored) or "")
+        away = absences.get(provider_id, ())
+        key = (policy.pk, time_zone, country, tuple((a.starts_on, a.ends_on) for a in away), holds)
+        calendar = shared.get(key)
+        if calendar is None:
+            calendar = shared[key] = _calendar(
+                policy, time_zone=time_zone, country=country, absences=away, holds=holds
+            )
         calendars[pk] = policy, calendar
     return calendars

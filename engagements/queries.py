@@ -242,6 +242,13 @@ ATTENTION_CAP = 25
 DUE_SOON = timedelta(hours=24)
 # Long texts of the joined rows that the attention rows never show: not worth fetching by the hundred.
 ATTENTION_UNUSED = ("engagement__brief", "engagement__provider__notes")
+# What Needs attention's rows read of an engagement's provider and owner (the name, and
+# ``User.display_name``), and of the engagement: its link, title and status, when we last
+# wrote (``flag_followed_up_at``). Only these are read: the page builds some hundred rows,
+# and each column more is one more value to convert and set on every one of them.
+# A column left out and read after all costs a query per row: the query-count tests catch it.
+_ROW_PEOPLE = ("provider__name", "owner__first_name", "owner__last_name", "owner__email")
+_ROW_ENGAGEMENT = ("title", "status", "last_outbound_at", *_ROW_PEOPLE)
 
 
 def _not_snoozed(now: datetime) -> Q:
@@ -294,13 +301,20 @@ def nav_counts(
     and ``notification_unread`` partial indexes), so a page's badges cost the same at a
     million messages as at ten; ``cap=None`` counts them all.
     """
-    now = now or timezone.now()
+    query = nav_counts_query(workspace, unread, now=now or timezone.now(), cap=cap)
+    flagged, ours, *rest = query.get()
+    return flagged + ours, rest[0] if rest else 0
+
+
+def nav_counts_query(
+    workspace: Workspace, unread: QuerySet[Notification] | None, *, now: datetime, cap: int | None
+) -> QuerySet[Workspace, tuple[int, ...]]:
+    """``nav_counts``' one row: open unsnoozed flags, our overdue answers and (with them) ``unread``."""
     flags = Flag.objects.filter(_not_snoozed(now), workspace=workspace, resolved_at=None)
     counts = [_count_up_to(flags, cap), _count_up_to(_our_answers_overdue(workspace, now), cap)]
     if unread is not None:
         counts.append(_count_up_to(unread, cap))
-    flagged, ours, *rest = Workspace.objects.filter(pk=workspace.pk).values_list(*counts).get()
-    return flagged + ours, rest[0] if rest else 0
+    return Workspace.objects.filter(pk=workspace.pk).values_list(*counts)
 
 
 def _open_flags(workspace: Workspace, owner: User | None) -> QuerySet[Flag]:
@@ -308,7 +322,17 @@ def _open_flags(workspace: Workspace, owner: User | None) -> QuerySet[Flag]:
         Flag.objects.filter(workspace=workspace, resolved_at=None)
         # The exchange: when its request was last followed up.
         .select_related("engagement__provider", "engagement__owner", "exchange")
-        .defer(*ATTENTION_UNUSED)
+        .only(
+            "engagement_id",
+            "exchange__last_followup_at",
+            "kind",
+            "due_at",
+            "resolved_at",
+            "resolution",
+            "reason",
+            "snoozed_until",
+            *(f"engagement__{name}" for name in _ROW_ENGAGEMENT),
+        )
     )
     return flags if owner is None else flags.filter(engagement__owner=owner)
 
@@ -333,7 +357,16 @@ def attention_our_answers(
     rows = (
         _our_answers_overdue(workspace, now)
         .select_related("provider", "owner")
-        .defer("brief", "provider__notes")
+        # And what ``deadlines.whose_turn`` reads (the provider's zone: the delivery's deadline).
+        .only(
+            *_ROW_ENGAGEMENT,
+            "awaiting_reply",
+            "waiting_since",
+            "due_on",
+            "our_turn_since",
+            "our_answer_due_at",
+            "provider__time_zone",
+        )
         .order_by("our_answer_due_at", "id")
     )
     return rows if owner is None else rows.filter(owner=owner)
@@ -354,7 +387,17 @@ def _waiting_exchanges(workspace: Workspace, now: datetime, owner: User | None) 
             engagement_open=True,
         )
         .select_related("engagement__provider", "engagement__owner")
-        .defer(*ATTENTION_UNUSED)
+        .only(
+            "engagement_id",
+            "requested_at",
+            "replied_at",
+            "reply_due_at",
+            "followups",
+            "last_followup_at",
+            "within_policy",
+            "ghosted_due_at",
+            *(f"engagement__{name}" for name in _ROW_ENGAGEMENT),
+        )
         # Time left until the reply is due (negative once past): the page shows it as a duration.
         .annotate(due_in=F("reply_due_at") - Value(now, output_field=DateTimeField()))
     )

@@ -494,6 +494,11 @@ def _grouped(qs: QuerySet, prefix: str, grouping: Grouping, **aggregates: Any) -
     Counts and sums add up, so the workspace's and the categories' totals
     come from the same rows.
     """
+    if not grouping.by_provider:
+        # The whole scope only (a refresh's workspace row): one row of totals from the
+        # database, not one per provider and category to be added up here.
+        totals = qs.order_by().aggregate(**aggregates)
+        return {(WORKSPACE, ALL): {name: totals[name] or 0 for name in aggregates}}
     provider_field, category_field = f"{prefix}provider_id", f"{prefix}category"
     result: dict[Key, dict[str, Any]] = defaultdict(lambda: dict.fromkeys(aggregates, 0))
     for row in qs.values(provider_field, category_field).annotate(**aggregates).order_by():
@@ -616,9 +621,11 @@ def _spend(completed: QuerySet, grouping: Grouping) -> dict[Key, list[Spend]]:
     """Completed engagements' cost per group and currency (one query)."""
     paid = Coalesce("review__final_fee_amount", "fee_amount")
     both = Q(fee_amount__isnull=False)
+    # Per currency only, when the whole scope is the only group.
+    columns = ("provider_id", "category", "fee_currency") if grouping.by_provider else ("fee_currency",)
     rows = (
         completed.filter(Q(fee_amount__isnull=False) | Q(review__final_fee_amount__isnull=False))
-        .values("provider_id", "category", "fee_currency")
+        .values(*columns)
         .annotate(
             total=Sum(paid),
             completed=Count("id"),
@@ -630,7 +637,7 @@ def _spend(completed: QuerySet, grouping: Grouping) -> dict[Key, list[Spend]]:
     totals: dict[Key, dict[str, list[Any]]] = defaultdict(dict)
     for row in rows:
         figures = [row["total"] or Decimal(0), row["completed"], row["agreed"], row["paid_of_agreed"]]
-        for key in grouping.keys(row["provider_id"], row["category"]):
+        for key in grouping.keys(row.get("provider_id"), row.get("category", ALL)):
             current = totals[key].setdefault(
                 row["fee_currency"] or "", [Decimal(0), 0, Decimal(0), Decimal(0)]
             )

@@ -482,6 +482,32 @@ def test_the_query_count_does_not_grow_with_the_rows(team, provider, django_asse
         client.get(url("attention"))
 
 
+@pytest.mark.parametrize("query", [{"order": "never"}, {"mine": "1"}])
+def test_no_row_reads_what_its_section_left_out(team, provider, query):
+    """The sections read only the columns their rows show: any other read would be a query per row."""
+    client = team.client_for(team.bob)
+
+    def queries_run() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url("attention"), query).status_code == 200
+        return len(ctx)
+
+    queries_run()
+    _one_of_each(team.workspace, provider, team.bob, 0)
+    one = queries_run()
+    for n in range(1, 5):
+        _one_of_each(team.workspace, provider, team.bob, n)
+        Flag.objects.create(
+            workspace=team.workspace,
+            engagement=EngagementFactory(
+                workspace=team.workspace, provider=provider, owner=team.bob, title=f"Bounced {n}"
+            ),
+            kind=Flag.Kind.BOUNCED,
+            due_at=timezone.now() - timedelta(hours=2 + n),
+        )
+    assert queries_run() == one
+
+
 def test_attention_count_counts_open_unsnoozed_flags_in_one_query(team, provider, django_assert_num_queries):
     flagged(team.workspace, provider, "Open", overdue_by=timedelta(days=1))
     flagged(team.workspace, provider, "Open too", overdue_by=timedelta(hours=1))

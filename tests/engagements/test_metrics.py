@@ -195,6 +195,14 @@ def test_reviews_and_spend_per_currency_count_completed_engagements(team, data):
         ("EUR", Decimal("330")),
         ("USD", Decimal("50")),
     ]
+    # The workspace alone (a refresh's own row) is totalled by the database, not from the
+    # providers' groups: the same figures.
+    alone = metrics.compute(
+        Scope(workspace_id=team.workspace.pk), Period.standard("all", NOW), now=NOW, group_by_provider=False
+    )
+    assert set(alone) == {WORKSPACE}
+    for name in ("quality", "communication", "would_hire_again", "on_time", "ghosted", "spend", "score"):
+        assert getattr(alone[WORKSPACE], name) == getattr(result[WORKSPACE], name), name
 
 
 @pytest.mark.django_db

@@ -18,7 +18,7 @@ from engagements import clock, services
 from engagements.models import Engagement, Exchange, Flag
 from engagements.policies import engagement_calendar
 from engagements.reliability import snapshots
-from engagements.reliability.outlook import ProviderCurve, reply_outlooks
+from engagements.reliability.outlook import ProviderCurve, _indices_by_provider, reply_outlooks
 from engagements.reliability.statistics import conditional_reply
 from engagements.saved_views import current_query, normalise
 from tests.engagements.conftest import url
@@ -489,3 +489,15 @@ def test_the_order_of_awaiting_reply_costs_the_same_queries_for_2_and_8_provider
     response = client.get(path)
     assert response.context["page_obj"].paginator.count == 30
     assert _queries(client, path) == few
+
+
+@pytest.mark.parametrize("size", [0, 1, 7, 500])
+def test_each_providers_requests_are_found_as_a_scan_for_each_would_find_them(size):
+    providers = np.random.default_rng(size).integers(1, 12, size).astype(np.int64)
+    asked = (*range(14), 3)
+    found = _indices_by_provider(providers, asked)
+    assert set(found) == set(asked)
+    for provider_id in asked:
+        expected = np.flatnonzero(providers == provider_id)
+        assert found[provider_id].tolist() == expected.tolist()
+        assert found[provider_id].dtype == expected.dtype

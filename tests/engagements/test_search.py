@@ -291,6 +291,32 @@ def test_whether_words_match_plenty_is_counted_once_then_remembered(team, log, m
     assert queries.Results(kind, ["invoice"], team.other_workspace.pk).plenty() is False
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the plan is chosen on PostgreSQL only")
+def test_words_remembered_to_match_plenty_are_past_the_cap_without_counting_again(team, log, monkeypatch):
+    monkeypatch.setattr(queries, "COUNT_CAP", 2)
+    monkeypatch.setattr(queries, "PLENTY", 3)
+    for n in range(5):
+        MessageFactory(engagement=log[1], subject="Invoice", body=f"invoice {n}")
+    kind = queries.KINDS["messages"]
+
+    def counted() -> tuple[dict[str, int], int]:
+        with CaptureQueriesContext(connection) as run:
+            counts = queries.search_counts(team.workspace.pk, ["invoice"])
+        return counts, sum("engagements_message" in q["sql"] for q in run.captured_queries)
+
+    before, asked = counted()
+    assert before["messages"] > queries.COUNT_CAP and asked == 1
+    assert queries.Results(kind, ["invoice"], team.workspace.pk).plenty() is True
+    after, asked = counted()
+    assert after["messages"] == queries.COUNT_CAP + 1 and asked == 0
+    assert after["engagements"] == before["engagements"]
+    # The other kinds are still counted, and other words too.
+    assert after["engagements"] == queries.match_count(
+        queries.KINDS["engagements"], ["invoice"], team.workspace.pk
+    )
+    assert queries.search_counts(team.workspace.pk, ["status"])["messages"] == 0
+
+
 def test_the_page_speaks_german(team, log, settings):
     client = team.client_for(team.alice)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "de"
