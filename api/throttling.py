@@ -38,7 +38,9 @@ class PerToken(BaseThrottle):
             usage = get_usage(request, group=group, key=_by_token, rate=_rate, increment=True)
             if usage is not None and usage["should_limit"]:
                 allowed = False
-                self._wait = max(self._wait or 0, usage["time_left"])
+                # At least a second: at the very end of a window django-ratelimit says 0 seconds
+                # left, and DRF writes no Retry-After for a wait of 0.
+                self._wait = max(self._wait or 0, usage["time_left"], 1)
         return allowed
 
     def wait(self) -> float | None:

@@ -199,6 +199,21 @@ def test_a_token_over_its_rate_limit_gets_429_with_retry_after_and_others_go_on(
     assert owner.get("/api/v1/flags/").status_code == 200
 
 
+def test_a_call_refused_in_the_last_instant_of_its_window_still_says_when_to_retry(
+    api: ApiTeam, settings
+) -> None:
+    from unittest import mock
+
+    from api import throttling
+
+    settings.RATE_LIMITS = {"api_token": "3/m"}
+    at_the_edge = {"count": 4, "limit": 3, "should_limit": True, "time_left": 0}
+    with mock.patch.object(throttling, "get_usage", return_value=at_the_edge):
+        refused = api.client("member").get("/api/v1/flags/")
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == "1"
+
+
 def test_writes_have_a_tighter_limit_of_their_own(api: ApiTeam, settings) -> None:
     settings.RATE_LIMITS = {"api_token_write": "1/m"}
     client = api.client("member")
