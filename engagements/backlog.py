@@ -6,13 +6,15 @@ computes the figures just to add a row.
 
 Queuing also asks a worker to recompute the workspace's queued figures once
 the change commits; one such task per workspace is on its way at a time, and
-the minute's beat task is the safety net. The task is paced: it starts no
-sooner after the workspace's previous refresh ended than ``REFRESH_PACE``
-times that refresh's duration (at most ``REFRESH_PACE_MAX_SECONDS``). A
-refresh of a few milliseconds waits for nothing, so the pages show a change
-within seconds; one of seconds (a million messages) under continuous changes
-takes about a quarter of a bulk worker instead of all of it, and each one
-takes in the changes of its wait.
+the minute's beat task is the safety net (it too keeps each workspace's pace).
+The task is paced: it starts no sooner after the workspace's previous refresh
+ended than ``REFRESH_PACE`` times that refresh's duration (at most
+``REFRESH_PACE_MAX_SECONDS``). A refresh of a few milliseconds waits for
+nothing, so the pages show a change within seconds; one of seconds (a million
+messages) under continuous changes runs about a sixth of the time, and each one
+takes in the changes of its wait. Such a paced refresh (and the beat's) also
+runs throttled (``engagements.throttle``): at most a third of a core while it
+runs, so pages beside it keep their speed; a lone change's runs at full speed.
 """
 
 from __future__ import annotations
@@ -40,8 +42,9 @@ logger = logging.getLogger(__name__)
 REFRESH_QUEUED_SECONDS = 15 * 60
 
 # A workspace's refresh waits this many times the previous one's duration after it ended: the
-# refreshing then takes at most a quarter of a bulk worker, which leaves the CPU to the pages.
-REFRESH_PACE = 3
+# refreshing then runs at most a sixth of the time (and throttled, a third of a core meanwhile),
+# which leaves the CPU to the pages.
+REFRESH_PACE = 5
 # The longest such wait: a change's refresh starts within a minute however slow the last one was.
 REFRESH_PACE_MAX_SECONDS = 60
 
@@ -82,8 +85,10 @@ def _refresh_soon(workspace_id: int) -> None:
     if not cache.add(_queued_key(workspace_id), 1, timeout=REFRESH_QUEUED_SECONDS):
         return
     try:
+        wait = refresh_wait(workspace_id)
+        # Paced (a refresh ran moments ago: changes keep coming), it will also run throttled.
         jobs.send_now(
-            "engagements.tasks.refresh_metrics_workspace", workspace_id, countdown=refresh_wait(workspace_id)
+            "engagements.tasks.refresh_metrics_workspace", workspace_id, wait is not None, countdown=wait
         )
     except Exception:  # the broker is away: the change is queued, the minute's beat task takes it
         logger.warning("Could not queue the reliability refresh of workspace %s", workspace_id, exc_info=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from engagements import backlog, jobs, services
@@ -19,6 +20,7 @@ from engagements.notifications.digest import send_daily_digests as _send_daily_d
 from engagements.reliability import snapshots
 from engagements.reports.services import report_send_claimed as _send_report_now
 from engagements.reports.services import send_due_reports as _send_due_reports
+from engagements.throttle import throttled
 
 
 @shared_task(name="engagements.tasks.flag_overdue")
@@ -69,13 +71,19 @@ def send_daily_digests() -> int:
     return _send_daily_digests()
 
 
-@shared_task(name="engagements.tasks.refresh_metrics_backlog")
-def refresh_metrics_backlog() -> int:
-    return snapshots.backlog_refresh()
+def _refresh_pace(task: Any) -> float:
+    """How gently a refresh task runs (engagements.throttle): full speed when run in place (tests)."""
+    return 0.0 if task.request.is_eager else settings.METRICS_REFRESH_THROTTLE
+
+
+@shared_task(name="engagements.tasks.refresh_metrics_backlog", bind=True)
+def refresh_metrics_backlog(self: Any) -> int:
+    with throttled(_refresh_pace(self)):
+        return snapshots.backlog_refresh()
 
 
 @shared_task(name="engagements.tasks.refresh_metrics_workspace", bind=True)
-def refresh_metrics_workspace(self: Any, workspace_id: int) -> int:
+def refresh_metrics_workspace(self: Any, workspace_id: int, paced: bool = False) -> int:
     """A change committed: recompute the workspace's queued figures (soon: paced by engagements.backlog).
 
     A task queued while the previous refresh ran was sent with no wait (that one had not ended):
@@ -84,14 +92,18 @@ def refresh_metrics_workspace(self: Any, workspace_id: int) -> int:
     """
     wait = None if self.request.is_eager else backlog.refresh_wait(workspace_id)
     if wait:
-        jobs.send_now("engagements.tasks.refresh_metrics_workspace", workspace_id, countdown=wait)
+        jobs.send_now("engagements.tasks.refresh_metrics_workspace", workspace_id, True, countdown=wait)
         return 0
-    return snapshots.backlog_refresh(workspace_id=workspace_id)
+    # A lone change's refresh runs at full speed (its figures show within seconds); one paced
+    # behind another (a steady stream of changes) runs throttled, leaving the CPU to the pages.
+    with throttled(_refresh_pace(self) if paced else 0.0):
+        return snapshots.backlog_refresh(workspace_id=workspace_id)
 
 
-@shared_task(name="engagements.tasks.refresh_metrics_all")
-def refresh_metrics_all() -> int:
-    return snapshots.refresh_all()
+@shared_task(name="engagements.tasks.refresh_metrics_all", bind=True)
+def refresh_metrics_all(self: Any) -> int:
+    with throttled(_refresh_pace(self)):
+        return snapshots.refresh_all()
 
 
 # The mail tasks live beside the mail code; importing them here registers them with the worker.

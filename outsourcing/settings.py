@@ -450,6 +450,9 @@ else:
 # The reliability refresh keeps a workspace's requests between runs only where every process
 # shares the cache (engagements/reliability/snapshots.py); a per-process cache could go stale.
 METRICS_KEEP_SAMPLE = CACHES["default"]["BACKEND"].endswith("RedisCache")
+# The background refreshes pause after each query this many times what they did since the last
+# pause (engagements/throttle.py): at most a third of a core, so pages beside them stay quick.
+METRICS_REFRESH_THROTTLE = env_float("METRICS_REFRESH_THROTTLE", 2.0)
 
 # --- Accounts -------------------------------------------------------------
 

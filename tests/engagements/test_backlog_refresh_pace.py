@@ -1,6 +1,7 @@
-"""A workspace's refresh keeps a pace: it waits after the previous one up to three times as long as
-that one took (at most a minute), so refreshing under continuous changes takes about a quarter of a
-bulk worker. The clock is frozen: the waits are computed, never slept."""
+"""A workspace's refresh keeps a pace: it waits after the previous one up to REFRESH_PACE (five) times
+as long as that one took (at most a minute), so refreshing under continuous changes runs about a sixth
+of the time; the minute's safety net keeps each workspace's pace too. The clock is frozen: the waits
+are computed, never slept."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from engagements import backlog, jobs
 from engagements.models import MetricsBacklog
 from engagements.reliability import snapshots
 from outsourcing.celery import app
+from tests.factories import EngagementFactory
 from tests.realparts import caches_at
 
 REFRESH = "engagements.tasks.refresh_metrics_workspace"
@@ -32,8 +34,11 @@ def _countdown_of_the_next_refresh(engagement, capture) -> float | None:
     backlog.refresh_started(engagement.workspace_id)  # the previous one began: the next may be queued
     with mock.patch.object(backlog.jobs, "send_now") as send_now, capture(execute=True):
         backlog.backlog_add_for_engagement(engagement)
-    send_now.assert_called_once_with(REFRESH, engagement.workspace_id, countdown=mock.ANY)
-    return send_now.call_args.kwargs["countdown"]
+    send_now.assert_called_once_with(REFRESH, engagement.workspace_id, mock.ANY, countdown=mock.ANY)
+    countdown = send_now.call_args.kwargs["countdown"]
+    # A task that must wait is a paced one (it will run throttled); one sent at once is not.
+    assert send_now.call_args.args[2] is (countdown is not None)
+    return countdown
 
 
 def _refresh_took(workspace_id: int, seconds: float, clock) -> None:
@@ -50,13 +55,14 @@ def test_a_workspace_never_refreshed_has_its_refresh_sent_without_a_countdown(
 
 
 @pytest.mark.django_db
-def test_after_a_five_second_refresh_ended_two_seconds_ago_the_next_waits_thirteen_seconds(
+def test_after_a_five_second_refresh_ended_two_seconds_ago_the_next_waits_twenty_three_seconds(
     engagement, django_capture_on_commit_callbacks, clock
 ):
     _refresh_took(engagement.workspace_id, 5, clock)
     clock.shift(timedelta(seconds=2))
     countdown = _countdown_of_the_next_refresh(engagement, django_capture_on_commit_callbacks)
-    assert countdown == pytest.approx(3 * 5 - 2)
+    assert backlog.REFRESH_PACE == 5
+    assert countdown == pytest.approx(5 * 5 - 2)
 
 
 @pytest.mark.django_db
@@ -73,7 +79,7 @@ def test_a_refresh_that_ended_longer_ago_than_its_pace_asks_for_no_wait(
     engagement, django_capture_on_commit_callbacks, clock
 ):
     _refresh_took(engagement.workspace_id, 5, clock)
-    clock.shift(timedelta(seconds=16))
+    clock.shift(timedelta(seconds=26))
     assert _countdown_of_the_next_refresh(engagement, django_capture_on_commit_callbacks) is None
     _refresh_took(engagement.workspace_id, 40, clock)
     clock.shift(timedelta(minutes=10))
@@ -83,7 +89,7 @@ def test_a_refresh_that_ended_longer_ago_than_its_pace_asks_for_no_wait(
 @pytest.mark.django_db
 def test_the_pace_is_kept_per_workspace(team, engagement, clock):
     _refresh_took(engagement.workspace_id, 5, clock)
-    assert backlog.refresh_wait(engagement.workspace_id) == pytest.approx(15)
+    assert backlog.refresh_wait(engagement.workspace_id) == pytest.approx(25)
     assert backlog.refresh_wait(team.other_workspace.pk) is None
 
 
@@ -102,7 +108,7 @@ def test_a_workspace_refresh_whose_figures_fail_still_records_how_long_it_took(
         assert snapshots.backlog_refresh(workspace_id=engagement.workspace_id) == 0
 
     assert MetricsBacklog.objects.filter(provider=engagement.provider).exists(), "kept queued"
-    assert backlog.refresh_wait(engagement.workspace_id) == pytest.approx(15)
+    assert backlog.refresh_wait(engagement.workspace_id) == pytest.approx(25)
 
 
 @pytest.mark.django_db
@@ -116,14 +122,38 @@ def test_a_refresh_that_raises_outright_still_records_how_long_it_took(engagemen
         pytest.raises(RuntimeError),
     ):
         snapshots.backlog_refresh(workspace_id=engagement.workspace_id)
-    assert backlog.refresh_wait(engagement.workspace_id) == pytest.approx(15)
+    assert backlog.refresh_wait(engagement.workspace_id) == pytest.approx(25)
 
 
 @pytest.mark.django_db
-def test_the_minutes_refresh_of_every_workspace_sets_no_pace(engagement, clock):
-    with mock.patch.object(snapshots, "_backlog_refresh", side_effect=lambda **kw: clock.shift(5) or 0):
-        snapshots.backlog_refresh()
-    assert backlog.refresh_wait(engagement.workspace_id) is None
+def test_the_minutes_refresh_leaves_a_workspace_that_just_refreshed_to_its_pace_and_refreshes_the_others(
+    team, engagement, clock
+):
+    other = EngagementFactory(workspace=team.other_workspace)
+    for queued in (engagement, other):
+        MetricsBacklog.objects.create(
+            workspace_id=queued.workspace_id, provider_id=queued.provider_id, since=timezone.now()
+        )
+    _refresh_took(engagement.workspace_id, 5, clock)  # its own task ran moments ago
+    clock.shift(timedelta(seconds=1))
+    real_refresh = snapshots.snapshots_refresh
+
+    def three_seconds(**kwargs):
+        clock.shift(timedelta(seconds=3))
+        return real_refresh(**kwargs)
+
+    with mock.patch.object(snapshots, "snapshots_refresh", side_effect=three_seconds):
+        assert snapshots.backlog_refresh() == 1
+
+    assert MetricsBacklog.objects.filter(provider=engagement.provider).exists(), "left to its pace"
+    assert not MetricsBacklog.objects.filter(provider=other.provider).exists(), "refreshed"
+    # Refreshed by the minute's task, the other workspace now keeps a pace as after its own task.
+    assert backlog.refresh_wait(other.workspace_id) == pytest.approx(5 * 3)
+    clock.shift(timedelta(seconds=25))
+    assert snapshots.backlog_refresh() == 1
+    assert not MetricsBacklog.objects.filter(provider=engagement.provider).exists(), (
+        "its pace kept, then refreshed"
+    )
 
 
 def test_with_the_cache_away_a_refresh_ends_without_error_and_the_next_waits_for_nothing(silent_redis, clock):
@@ -164,9 +194,9 @@ def test_a_refresh_task_queued_while_the_last_refresh_ran_waits_its_pace_before_
         mock.patch.object(snapshots, "backlog_refresh") as refresh,
     ):
         assert tasks.refresh_metrics_workspace(engagement.workspace_id) == 0
-    send_now.assert_called_once_with(REFRESH, engagement.workspace_id, countdown=pytest.approx(12))
+    send_now.assert_called_once_with(REFRESH, engagement.workspace_id, True, countdown=pytest.approx(20))
     refresh.assert_not_called()
-    clock.shift(timedelta(seconds=12))
+    clock.shift(timedelta(seconds=20))
     with (
         mock.patch.object(jobs, "send_now") as send_now,
         mock.patch.object(snapshots, "backlog_refresh") as refresh,

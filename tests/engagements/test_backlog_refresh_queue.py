@@ -27,7 +27,7 @@ def test_changes_committed_before_the_refresh_starts_queue_it_once(
     with mock.patch.object(backlog.jobs, "send_now") as send_now:
         for _ in range(5):
             _commit_a_change(engagement, django_capture_on_commit_callbacks)
-        assert send_now.call_args_list == [mock.call(REFRESH, engagement.workspace_id, countdown=None)]
+        assert send_now.call_args_list == [mock.call(REFRESH, engagement.workspace_id, False, countdown=None)]
 
         # The refresh began: what commits from now on needs the next one.
         backlog.refresh_started(engagement.workspace_id)
