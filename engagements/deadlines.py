@@ -149,10 +149,15 @@ BACKDATE_GRACE = timedelta(minutes=10)
 def exchange_next_check(exchange: Exchange, derived: DerivedExchange | None = None) -> datetime | None:
     """When the flagging pass next looks at this exchange.
 
+    None while its engagement is closed (``engagement_open``, set first): the pass owes it
+    nothing, and a message logged on a closed engagement must not give it a check in the past.
+
     With ``derived`` (its log): a deadline that had already passed when the
     message it runs from was entered — the request for the reply, the last
     follow-up for ghosting — is deferred to ``BACKDATE_GRACE`` after that.
     """
+    if not exchange.engagement_open:
+        return None
     due = next_check(exchange.escalation, exchange.replied_at, exchange.reply_due_at, exchange.ghosted_due_at)
     if due is None or derived is None:
         return due

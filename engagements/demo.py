@@ -1574,12 +1574,19 @@ class _Generator:
             policy=self.policy, provider=provider, absences=provider.absences.all(), holds=holds
         )
 
-    def _exchange_row(self, derived: DerivedExchange, calendar: BusinessCalendar) -> dict[str, Any]:
+    def _exchange_row(
+        self, derived: DerivedExchange, calendar: BusinessCalendar, *, is_open: bool
+    ) -> dict[str, Any]:
         row = deadlines.exchange_values(derived, policy=self.policy, calendar=calendar)
-        # Nothing raised yet: the flagging pass catches up on what is already past due, as it would live.
+        # Nothing raised yet: the flagging pass catches up on what is already past due, as it would
+        # live; a closed engagement's requests owe it nothing, as closing one leaves them.
         row["escalation"] = deadlines.NOT_RAISED
-        row["next_check_at"] = deadlines.next_check(
-            deadlines.NOT_RAISED, row["replied_at"], row["reply_due_at"], row["ghosted_due_at"]
+        row["next_check_at"] = (
+            deadlines.next_check(
+                deadlines.NOT_RAISED, row["replied_at"], row["reply_due_at"], row["ghosted_due_at"]
+            )
+            if is_open
+            else None
         )
         return row
 
@@ -1697,13 +1704,14 @@ class _Generator:
                     id=message_id, workspace_id=ws, engagement_id=engagement_id, created_at=m.occurred_at
                 )
                 messages.append(row)
+            is_open = plan.engagement["status"] in Engagement.OPEN_STATUSES
             exchanges.extend(
                 {
                     "workspace_id": ws,
                     "engagement_id": engagement_id,
                     "request_message_id": d.request_id,
-                    "engagement_open": plan.engagement["status"] in Engagement.OPEN_STATUSES,
-                    **self._exchange_row(d, calendar),
+                    "engagement_open": is_open,
+                    **self._exchange_row(d, calendar, is_open=is_open),
                 }
                 for d in derived
             )

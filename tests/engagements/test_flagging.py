@@ -118,6 +118,15 @@ def test_closing_the_engagement_resolves_its_flags(story, team):
     assert flag_pass(now=at(30)).raised == 0
 
 
+def test_a_message_logged_on_a_closed_engagement_gives_its_requests_no_next_check(story, team):
+    services.engagement_set_status(engagement=story, status=Engagement.Status.CANCELLED, by=team.alice)
+    # A late note on the cancelled engagement re-derives its exchanges: they stay closed, so the
+    # flagging pass owes them nothing (its lag, now minus the oldest due check, stays 0).
+    _log(story, 5, "out", "follow_up")
+    assert list(Exchange.objects.values_list("engagement_open", "next_check_at")) == [(False, None)]
+    assert flag_pass(now=at(30)).raised == 0
+
+
 def test_a_flag_writes_email_and_in_app_rows_for_the_owner_and_a_webhook_row(story, team):
     team.workspace.webhook_url = "https://hooks.example.com/tracker"
     team.workspace.save(update_fields=["webhook_url"])
