@@ -113,13 +113,16 @@ def locust(
     tags: Sequence[str] = (),
     prefix: Sequence[str] = (),
     max_requests: int = 0,
+    pace: float = 0.0,
 ) -> int:
-    """Run the scenario headless, bounded in time (and in requests when max_requests is set)."""
+    """Run the scenario headless, bounded in time (and in requests when max_requests is set);
+    with ``pace``, each person clicks that many times a second (cluster/locustfile.py's LOAD_PACE)."""
     env = {
         **os.environ,
         "LOAD_PLAN": str(plan),
         "LOAD_RECORD": str(record),
         "LOAD_MAX_REQUESTS": str(max_requests),
+        "LOAD_PACE": str(pace),
     }
     command = [
         *prefix,

@@ -18,7 +18,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from locust import HttpUser, between, events, tag, task
+from locust import HttpUser, between, constant_throughput, events, tag, task
 from locust.exception import StopUser
 
 PLAN: dict[str, Any] = (
@@ -28,6 +28,9 @@ RECORD = Path(os.environ.get("LOAD_RECORD", "var/load-record.txt"))
 MAX_REQUESTS = int(os.environ.get("LOAD_MAX_REQUESTS", "0"))
 # 0: each person clicks again as soon as a page came (a closed loop measuring capacity).
 WAIT = float(os.environ.get("LOAD_WAIT", "0"))
+# Clicks per second and person (> 0: paced, whatever the pages' speed, as long as they keep up):
+# people together offer a set rate, and the latencies are those at that rate, not at saturation.
+PACE = float(os.environ.get("LOAD_PACE", "0"))
 
 _state: dict[str, Any] = {"requests": 0, "environment": None}
 
@@ -69,7 +72,7 @@ A reply uploaded by the load test ({token}).
 class Person(HttpUser):
     """One member of the demo team, clicking through the pages a day's work needs."""
 
-    wait_time = between(WAIT * 0.5, WAIT * 1.5)
+    wait_time = constant_throughput(PACE) if PACE > 0 else between(WAIT * 0.5, WAIT * 1.5)
 
     def on_start(self) -> None:
         if not PLAN:
