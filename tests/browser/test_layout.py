@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 from django.core.management import call_command
+from playwright.sync_api import expect
 
-from engagements.models import Engagement
+from engagements.models import Engagement, Notification
 from outsourcing.models import User, Workspace
 from providers.models import Provider
 from tests.browser.test_mail_upload import _log_in
@@ -156,4 +157,30 @@ def test_the_main_pages_fit_a_phone_and_a_laptop_in_english_and_german(page, liv
                 if seen["wider"] > 0:
                     too_wide.append((width, language, path, seen))
     assert too_wide == []
+    assert console.errors == []
+
+
+def test_on_a_phone_an_unread_notification_with_a_long_word_keeps_its_button_on_screen(
+    page, live_server, team, console
+):
+    # A headline with a word as wide as the phone's column; beside it, the actions left the window.
+    Notification.objects.create(
+        workspace=team.workspace,
+        recipient=team.alice,
+        channel=Notification.Channel.IN_APP,
+        status=Notification.Status.SENT,
+        subject="Rückmeldefristüberschreitungsbenachrichtigung: Suchmaschinenoptimierungsagentur",
+        idempotency_key="long-word",
+    )
+    _log_in(page, live_server, team.alice)
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.context.add_cookies([{"name": "django_language", "value": "de", "url": live_server.url}])
+    page.goto("/w/acme/notifications/")
+
+    assert page.evaluate(OVERFLOW)["wider"] <= 0
+    button = page.get_by_test_id("notification").get_by_role("button", name="Als gelesen markieren")
+    box = button.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+    button.click()
+    expect(page.get_by_test_id("notification")).not_to_have_attribute("data-unread", "true")
     assert console.errors == []
