@@ -320,6 +320,8 @@ REDIS_RETRY_AFTER = env_float("REDIS_RETRY_AFTER", 5.0)
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    # kombu's transport, with each message written whole (see outsourcing/broker.py).
+    CELERY_BROKER_TRANSPORT = "outsourcing.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(VAR_DIR)
 elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # A task unacknowledged this long is handed to another worker.

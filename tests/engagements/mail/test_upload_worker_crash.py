@@ -33,6 +33,7 @@ from kombu import Connection
 from engagements.mail import upload
 from engagements.mail.upload_tasks import import_mail_upload, requeue_stalled_mail_uploads
 from engagements.models import Engagement, InboundMail, MailUpload, Message
+from outsourcing.broker import TRANSPORT as FILESYSTEM
 from outsourcing.celery import app as celery_app
 from outsourcing.settings import filesystem_broker_options
 from tests.factories import EngagementFactory, ProviderEmailFactory, ProviderFactory
@@ -141,7 +142,9 @@ def test_an_import_whose_worker_was_killed_goes_on_where_it_stopped_and_logs_not
     }
 
     def publish(task, *args) -> None:
-        with Connection(url, transport_options=options) as conn:
+        with Connection(
+            url, transport=FILESYSTEM if broker == "filesystem" else None, transport_options=options
+        ) as conn:
             task.apply_async(args=args, queue=queue, connection=conn)
 
     # The pages queue the import on the workers' broker and queue (the sweep, run by a worker, does so itself).
