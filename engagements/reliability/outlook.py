@@ -10,7 +10,8 @@ works an example through.
 
 A fixed number of queries for any number of requests and providers: the
 providers' records from what the reliability refresh keeps of each (their
-parts of the kept sample, a few small cache reads) with one query for the
+parts of the kept sample, a few small cache reads, turned into curves each
+process keeps until the next refresh: ``kept_curves``) with one query for the
 requests asked about, else one query for all their requests, and their
 engagements' calendars (``engagement_calendars``), which also say how long
 each one's business day is.
@@ -23,6 +24,8 @@ request.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -45,8 +48,8 @@ from engagements.reliability.statistics import (
     MIN_DATA_POINTS,
     ConditionalReply,
     Interval,
-    conditional_reply,
     kaplan_meier,
+    log_log_bounds,
 )
 
 HOUR = 3600
@@ -89,25 +92,24 @@ def _enough(history: int, at_risk: int) -> bool:
 
 @dataclass(frozen=True)
 class _Read:
-    """What the outlooks are computed from: the requests asked about and their providers' records."""
+    """What the outlooks are computed from: the requests asked about and their providers' curves."""
 
     asked: list[tuple[_ExchangeRow, float]]  # each still unanswered, with its business seconds of silence
     calendars: dict[int, BusinessCalendar]  # by engagement id
-    records: Sample  # the providers' requests (all time)
-    by_provider: dict[int, np.ndarray]  # each provider's indices into ``records``
+    curves: dict[int, ProviderCurve]  # by provider id, from each provider's requests (all time)
 
 
 def _read(workspace_id: int, wanted: dict[int, int], now: datetime) -> _Read:
-    """The records of the providers in ``wanted`` (exchange id → provider id) and the requests' silence.
+    """The curves of the providers in ``wanted`` (exchange id → provider id) and the requests' silence.
 
-    The providers' records come from their requests as the last reliability
-    refresh kept them (``snapshots.kept_records``), and from the database for
-    those it kept none of; the requests asked about are always read afresh,
-    with how long they have waited as of ``now``.
+    The providers' curves come from their requests as the last reliability
+    refresh kept them (``kept_curves``), and from the database for those it
+    kept none of; the requests asked about are always read afresh, with how
+    long they have waited as of ``now``.
     """
     provider_ids = tuple(sorted(set(wanted.values())))
     period = Period.standard("all", now)
-    kept, missing = snapshots.kept_records(workspace_id, provider_ids, now)
+    curves, missing = kept_curves(workspace_id, provider_ids)
     rows = []
     if len(missing) < len(provider_ids):
         gone = set(missing)
@@ -121,9 +123,8 @@ def _read(workspace_id: int, wanted: dict[int, int], now: datetime) -> _Read:
     waited = fresh.business_t
     if missing:
         loaded = fresh.take(np.isin(fresh.provider, np.asarray(missing, dtype=np.int64)))
-        records = loaded if kept is None else kept.plus(loaded)
-    else:
-        records = kept if kept is not None else fresh
+        for provider_id, mine in _indices_by_provider(loaded.provider, missing).items():
+            curves[provider_id] = ProviderCurve.of(loaded.business_t[mine], loaded.answered[mine])
     return _Read(
         asked=[
             (row, float(waited[i]))
@@ -131,9 +132,47 @@ def _read(workspace_id: int, wanted: dict[int, int], now: datetime) -> _Read:
             if row.exchange_id in wanted and row.replied_at is None
         ],
         calendars=calendars,
-        records=records,
-        by_provider=_indices_by_provider(records.provider, provider_ids),
+        curves=curves,
     )
+
+
+# Each process keeps the curves it made from the kept parts, per workspace, for as long as the
+# workspace's kept generation is the same: a generation's parts never change (each refresh keeps
+# its own under a new name), so such a curve is right until the next refresh. Reading and
+# unpickling a hundred providers' parts was a sixth of Needs attention's time at a million messages.
+_CURVES: OrderedDict[int, tuple[str, dict[int, ProviderCurve]]] = OrderedDict()
+_CURVES_WORKSPACES = 64  # the most workspaces whose curves a process keeps (the least recently shown go)
+_CURVES_LOCK = threading.Lock()
+
+
+def kept_curves(workspace_id: int, provider_ids: Sequence[int]) -> tuple[dict[int, ProviderCurve], list[int]]:
+    """These providers' curves from the parts the last refresh kept, and the providers it kept none of.
+
+    The second are to be read afresh: nothing kept (no refresh yet, the cache down or emptied), or a
+    provider without requests. A curve this process already made from the same generation is not
+    read again.
+    """
+    generation = snapshots.kept_generation(workspace_id) if provider_ids else None
+    if not generation:
+        return {}, list(provider_ids)
+    with _CURVES_LOCK:
+        entry = _CURVES.get(workspace_id)
+        known = entry[1] if entry is not None and entry[0] == generation else {}
+    wanted = [pk for pk in provider_ids if pk not in known]
+    made = {
+        pk: ProviderCurve.of(np.asarray(part["business_t"]), np.asarray(part["answered"]))
+        for pk, part in (snapshots.kept_parts(workspace_id, generation, wanted) if wanted else {}).items()
+    }
+    with _CURVES_LOCK:
+        entry = _CURVES.get(workspace_id)
+        if entry is None or entry[0] != generation:
+            entry = _CURVES[workspace_id] = (generation, {})
+        entry[1].update(made)
+        _CURVES.move_to_end(workspace_id)
+        while len(_CURVES) > _CURVES_WORKSPACES:
+            _CURVES.popitem(last=False)
+    curves = {pk: curve for pk in provider_ids if (curve := known.get(pk) or made.get(pk)) is not None}
+    return curves, [pk for pk in provider_ids if pk not in curves]
 
 
 def _indices_by_provider(providers: np.ndarray, provider_ids: Sequence[int]) -> dict[int, np.ndarray]:
@@ -163,10 +202,9 @@ def reply_outlooks(
     if not wanted:
         return {}
     read = _read(workspace_id, wanted, now)
-    records = read.records
     outlooks = {}
     for row, silent in read.asked:
-        mine = read.by_provider[row.provider_id]
+        curve = read.curves[row.provider_id]
         day_seconds = read.calendars[row.engagement_id].day_seconds
         outlook = ReplyOutlook(
             exchange_id=row.exchange_id,
@@ -174,10 +212,8 @@ def reply_outlooks(
             day_seconds=day_seconds,
             # A request censored at or before its silence (the one asked about, kept
             # at what it had waited at the refresh) is never at risk after it.
-            figures=conditional_reply(
-                records.business_t[mine], records.answered[mine], silent=silent, within=day_seconds
-            ),
-            history=int(mine.size),
+            figures=curve.conditional(silent, day_seconds),
+            history=curve.history,
         )
         if outlook.enough:
             outlooks[row.exchange_id] = outlook
@@ -188,17 +224,19 @@ def reply_outlooks(
 class ProviderCurve:
     """One provider's Kaplan–Meier curve, ready to be restarted at any silence.
 
-    ``never(silent)`` is ``conditional_reply(...).never`` to the last bit, for a
-    small fraction of its cost: the risk set past ``silent`` has the very same
-    steps as the whole curve past it (each reply time's at-risk count is
-    everyone whose time is at least that time), so its survival is the running
-    product of the whole curve's factors from there on, multiplied in the same
-    order.
+    ``conditional(silent, within)`` is ``conditional_reply(...)`` on the
+    provider's requests to the last bit, for a fraction of its cost: the risk
+    set past ``silent`` has the very same steps as the whole curve past it
+    (each reply time's at-risk count is everyone whose time is at least that
+    time), so its survival is the running product of the whole curve's factors
+    from there on, multiplied in the same order, and its Greenwood sum is the
+    whole curve's terms from there on (an exactly rounded sum, in any order).
     """
 
     times: np.ndarray  # every request's time, sorted (to count who is at risk)
     reply_times: np.ndarray  # the curve's reply times, ascending
     factors: np.ndarray  # (n − d) / n at each of them
+    greenwood: np.ndarray  # d / (n (n − d)) at each of them (inf where all at risk replied)
     history: int
 
     @classmethod
@@ -206,10 +244,15 @@ class ProviderCurve:
         curve = kaplan_meier(durations, answered)
         at_risk = np.asarray(curve.at_risk, dtype=np.float64)
         events = np.asarray(curve.events, dtype=np.float64)
+        with np.errstate(divide="ignore"):
+            # Counts are whole numbers far below 2**53: n (n − d) is exact, and the division rounds
+            # once, as Python's int / int does in conditional_reply.
+            greenwood = events / (at_risk * (at_risk - events))
         return cls(
             times=np.sort(np.asarray(durations, dtype=np.float64)),
             reply_times=np.asarray(curve.times, dtype=np.float64),
             factors=(at_risk - events) / at_risk,
+            greenwood=greenwood,
             history=int(durations.size),
         )
 
@@ -223,6 +266,23 @@ class ProviderCurve:
             return None
         tail = self.factors[np.searchsorted(self.reply_times, silent, side="right") :]
         return float(np.cumprod(tail)[-1]) if tail.size else 1.0
+
+    def conditional(self, silent: float, within: float, confidence: float = 0.95) -> ConditionalReply:
+        """What ``conditional_reply`` says of a request silent for ``silent``, answered within ``within``."""
+        if silent < 0 or within <= 0:
+            raise ValueError(f"need silent >= 0 and within > 0, got {silent} and {within}")
+        n = self.at_risk(silent)
+        if not n:
+            return ConditionalReply(silent, within, 0, None, None, None, None)
+        start = int(np.searchsorted(self.reply_times, silent, side="right"))
+        horizon = silent + within
+        upto = int(np.searchsorted(self.reply_times, horizon, side="right"))
+        path = np.cumprod(self.factors[start:])
+        survival = float(path[upto - start - 1]) if upto > start else 1.0
+        bounds = log_log_bounds(survival, self.greenwood[start:upto].tolist(), confidence)
+        return ConditionalReply.restarted(
+            silent, within, n, survival, bounds, float(path[-1]) if path.size else 1.0
+        )
 
 
 class Awaiting(NamedTuple):
@@ -246,10 +306,7 @@ def least_likely_order(workspace_id: int, candidates: Sequence[Awaiting], *, now
     if not candidates:
         return []
     read = _read(workspace_id, {c.exchange_id: c.provider_id for c in candidates}, now)
-    curves = {
-        provider_id: ProviderCurve.of(read.records.business_t[mine], read.records.answered[mine])
-        for provider_id, mine in read.by_provider.items()
-    }
+    curves = read.curves
     chances: dict[int, float] = {}
     for row, silent in read.asked:
         curve = curves[row.provider_id]

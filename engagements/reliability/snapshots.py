@@ -184,19 +184,35 @@ def kept_records(
     waited is as of that refresh: at most ``METRICS_FULL_REFRESH_MINUTES`` old,
     and a changed provider's are kept afresh within a minute.
     """
-    if not settings.METRICS_KEEP_SAMPLE or not provider_ids:
-        return None, list(provider_ids)
-    # The default cache forgives an outage: a miss, so a slower page, never no page.
-    generation = cache.get(_generation_key(workspace_id))
-    keys = {_provider_key(workspace_id, generation, pk): pk for pk in provider_ids} if generation else {}
-    found = cache.get_many(keys) if keys else {}
-    missing = [pk for pk in provider_ids if _provider_key(workspace_id, generation or "", pk) not in found]
+    generation = kept_generation(workspace_id) if provider_ids else None
+    found = kept_parts(workspace_id, generation, provider_ids) if generation else {}
+    missing = [pk for pk in provider_ids if pk not in found]
     if not found:
         return None, missing
     parts = list(found.values())
     return Sample.from_columns(
         {name: np.concatenate([p[name] for p in parts]) for name in Sample.COLUMNS}, now
     ), missing
+
+
+def kept_generation(workspace_id: int) -> str | None:
+    """The name of the parts the workspace's last refresh kept (None: none kept, or no shared cache).
+
+    A generation's parts never change: each refresh keeps its parts under a new name.
+    """
+    if not settings.METRICS_KEEP_SAMPLE:
+        return None
+    # The default cache forgives an outage: a miss, so a slower page, never no page.
+    return cache.get(_generation_key(workspace_id))
+
+
+def kept_parts(workspace_id: int, generation: str, provider_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The columns (``Sample.COLUMNS``) of these providers' parts in ``generation``, by provider id.
+
+    A provider without a part (no requests, or its part gone from the cache) is left out.
+    """
+    keys = {_provider_key(workspace_id, generation, pk): pk for pk in provider_ids}
+    return {keys[key]: part for key, part in cache.get_many(keys).items()}
 
 
 # "all" first: its figures name the workspace's leading currency, which every period's spend is in.

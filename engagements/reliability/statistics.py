@@ -328,6 +328,23 @@ class ConditionalReply:
         """Whether there is enough history behind the figures to show them."""
         return self.n >= MIN_AT_RISK
 
+    @classmethod
+    def restarted(
+        cls, silent: float, within: float, n: int, survival: float, bounds: tuple[float, float], never: float
+    ) -> ConditionalReply:
+        """From the restarted curve's survival at ``silent + within``, its interval and its plateau."""
+        low, high = bounds
+        return cls(
+            silent=silent,
+            within=within,
+            n=n,
+            answered_within=1.0 - survival,
+            # The survival's upper bound is the answered share's lower one.
+            low=1.0 - high,
+            high=1.0 - low,
+            never=never,
+        )
+
 
 def conditional_reply(
     durations: Iterable[float] | np.ndarray,
@@ -366,32 +383,25 @@ def conditional_reply(
     horizon = silent + within
     survival = curve.survival_at(horizon)
     never = curve.survival[-1] if curve.survival else 1.0
-    low, high = _log_log_interval(curve, horizon, survival, confidence)
-    return ConditionalReply(
-        silent=silent,
-        within=within,
-        n=n,
-        answered_within=1.0 - survival,
-        # The survival's upper bound is the answered share's lower one.
-        low=1.0 - high,
-        high=1.0 - low,
-        never=never,
+    upto = bisect.bisect_right(curve.times, horizon)
+    terms = (d / (n * (n - d)) for n, d in zip(curve.at_risk[:upto], curve.events[:upto], strict=True))
+    return ConditionalReply.restarted(
+        silent, within, n, survival, log_log_bounds(survival, terms, confidence), never
     )
 
 
-def _log_log_interval(
-    curve: SurvivalCurve, t: float, survival: float, confidence: float
-) -> tuple[float, float]:
-    """Greenwood's interval for S(t) on the log(−log S) scale, as lifelines computes it."""
+def log_log_bounds(survival: float, greenwood: Iterable[float], confidence: float) -> tuple[float, float]:
+    """Greenwood's interval for a survival S on the log(−log S) scale, as lifelines computes it.
+
+    ``greenwood`` are the terms d / (n (n − d)) of the reply times up to S's, added exactly
+    (``math.fsum``, so their order does not matter); at S of exactly 1 or 0 the interval has no
+    width and they are not read.
+    """
     if survival >= 1.0 or survival <= 0.0:
         return survival, survival
-    upto = bisect.bisect_right(curve.times, t)
-    greenwood = math.fsum(
-        d / (n * (n - d)) for n, d in zip(curve.at_risk[:upto], curve.events[:upto], strict=True)
-    )
     z = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
     log_s = math.log(survival)
-    spread = z * math.sqrt(greenwood) / log_s  # negative: log S < 0
+    spread = z * math.sqrt(math.fsum(greenwood)) / log_s  # negative: log S < 0
     low = math.exp(-math.exp(math.log(-log_s) - spread))
     high = math.exp(-math.exp(math.log(-log_s) + spread))
     return low, high

@@ -17,7 +17,7 @@ from django.utils import timezone
 from engagements import clock, services
 from engagements.models import Engagement, Exchange, Flag
 from engagements.policies import engagement_calendar
-from engagements.reliability import snapshots
+from engagements.reliability import outlook, snapshots
 from engagements.reliability.outlook import ProviderCurve, _indices_by_provider, reply_outlooks
 from engagements.reliability.statistics import conditional_reply
 from engagements.saved_views import current_query, normalise
@@ -302,12 +302,62 @@ def test_each_provider_is_read_from_its_kept_part_or_afresh_when_it_has_none_wit
     generation = cache.get(snapshots._generation_key(team.workspace.pk))
     assert cache.delete(snapshots._provider_key(team.workspace.pk, generation, ivan.pk))
     assert snapshots.kept_records(team.workspace.pk, [maria.pk, ivan.pk], timezone.now())[1] == [ivan.pk]
+    outlook._CURVES.clear()  # another process: it has made no curves yet
     with CaptureQueriesContext(connection) as one_kept:
         assert reply_outlooks(team.workspace.pk, asked, now=timezone.now()) == from_database
     cache.delete(snapshots._generation_key(team.workspace.pk))
     with CaptureQueriesContext(connection) as none_kept:
         assert reply_outlooks(team.workspace.pk, asked, now=timezone.now()) == from_database
     assert len(one_kept) == len(all_kept) + 1 == len(none_kept) + 1
+
+
+def test_a_process_reads_a_providers_kept_part_once_per_refresh(team, maria, settings, monkeypatch):
+    from django.core.cache import cache
+
+    if not settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
+        pytest.skip("the kept parts live in a cache every process shares (Redis)")
+    settings.METRICS_KEEP_SAMPLE = True
+    outlook._CURVES.clear()
+    exchange = open_request(team.workspace, maria, "Banner")
+    asked = [(exchange.pk, maria.pk)]
+    snapshots.snapshots_refresh(workspace_id=team.workspace.pk, now=timezone.now())
+    read: list[list[int]] = []
+    kept_parts = snapshots.kept_parts
+
+    def counted(workspace_id, generation, provider_ids):
+        read.append(list(provider_ids))
+        return kept_parts(workspace_id, generation, provider_ids)
+
+    monkeypatch.setattr(snapshots, "kept_parts", counted)
+    first = reply_outlooks(team.workspace.pk, asked, now=timezone.now())
+    again = reply_outlooks(team.workspace.pk, asked, now=timezone.now())
+    assert first == again and exchange.pk in first
+    assert read == [[maria.pk]]
+    # A refresh keeps a new generation: the next page reads the new part, and sees what changed.
+    Exchange.objects.filter(engagement__provider=maria, reply_business_seconds=18 * HOUR).update(
+        reply_business_seconds=HOUR
+    )
+    assert reply_outlooks(team.workspace.pk, asked, now=timezone.now()) == first  # not refreshed yet
+    snapshots.snapshots_refresh(workspace_id=team.workspace.pk, now=timezone.now())
+    after = reply_outlooks(team.workspace.pk, asked, now=timezone.now())
+    assert read == [[maria.pk], [maria.pk]]
+    # The shortened wait leaves too few past requests outlasting the silence: no outlook now.
+    assert exchange.pk not in after
+    settings.METRICS_KEEP_SAMPLE = False
+    assert reply_outlooks(team.workspace.pk, asked, now=timezone.now()) == after  # read afresh: the same
+    assert cache.get(snapshots._generation_key(team.workspace.pk))
+
+
+def test_a_process_keeps_the_curves_of_a_bounded_number_of_workspaces(monkeypatch):
+    monkeypatch.setattr(outlook, "_CURVES_WORKSPACES", 2)
+    monkeypatch.setattr(outlook, "_CURVES", outlook.OrderedDict())
+    monkeypatch.setattr(snapshots, "kept_generation", lambda workspace_id: f"g{workspace_id}")
+    part = {"business_t": np.array([HOUR, 2.0 * HOUR]), "answered": np.array([True, False])}
+    monkeypatch.setattr(snapshots, "kept_parts", lambda ws, g, pks: dict.fromkeys(pks, part))
+    for workspace_id in (1, 2, 1, 3):
+        curves, missing = outlook.kept_curves(workspace_id, [7])
+        assert missing == [] and curves[7].history == 2
+    assert list(outlook._CURVES) == [1, 3]
 
 
 def test_a_provider_left_without_requests_has_no_part_from_an_earlier_refresh(team, maria, settings):
@@ -372,9 +422,12 @@ def test_a_providers_curve_restarted_at_any_silence_gives_the_engines_figure_to_
     answered = generator.random(size) < 0.7
     curve = ProviderCurve.of(durations, answered)
     for silent in [0.0, *durations.tolist(), *(generator.random(5) * 45 * HOUR).tolist()]:
-        figures = conditional_reply(durations, answered, silent=silent, within=8 * HOUR)
-        assert curve.at_risk(silent) == figures.n
-        assert curve.never(silent) == figures.never  # exactly: the same products in the same order
+        for within in (8 * HOUR, 0.5 * HOUR, 30 * HOUR):
+            figures = conditional_reply(durations, answered, silent=silent, within=within)
+            assert curve.at_risk(silent) == figures.n
+            assert curve.never(silent) == figures.never  # exactly: the same products in the same order
+            # Every figure exactly, the interval's Greenwood sum included.
+            assert curve.conditional(silent, within) == figures
 
 
 @pytest.fixture
