@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
+from outsourcing.formats import whole_number
+
 # The viewBox; the SVG scales to its container's width (CSS class chart-svg).
 WIDTH = 560
 HEIGHT = 280
@@ -252,11 +254,11 @@ def _finite(value: float | None) -> float | None:
 
 
 def _percent_text(value: float) -> str:
-    return _("%(n)s %%") % {"n": number_format(round(value))}
+    return _("%(n)s %%") % {"n": whole_number(round(value))}
 
 
 def _range_text(low: float, high: float) -> str:
-    return _("%(low)s–%(high)s %%") % {"low": number_format(round(low)), "high": number_format(round(high))}
+    return _("%(low)s–%(high)s %%") % {"low": whole_number(round(low)), "high": whole_number(round(high))}
 
 
 def _wrap(label: str, max_chars: int) -> tuple[str, ...]:
@@ -555,7 +557,7 @@ def time_tick_label(seconds: float, step: float, *, hours_only: bool = False) ->
         if step % (unit / 2) == 0:
             value = seconds / unit
             return text % {"n": number_format(value, 0 if value == int(value) else 1)}
-    return _("%(n)s min") % {"n": number_format(round(seconds / MINUTE))}
+    return _("%(n)s min") % {"n": whole_number(round(seconds / MINUTE))}
 
 
 def duration_text(seconds: float, *, hours_only: bool = False) -> str:
@@ -567,7 +569,7 @@ def duration_text(seconds: float, *, hours_only: bool = False) -> str:
     if seconds == 0:
         return "0"
     if seconds < HOUR:
-        return _("%(n)s min") % {"n": number_format(round(seconds / MINUTE))}
+        return _("%(n)s min") % {"n": whole_number(round(seconds / MINUTE))}
     if seconds < DAY or hours_only:
         return _("%(n)s h") % {"n": number_format(seconds / HOUR, 1)}
     if seconds < 2 * WEEK:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, TypeGuard
 from django import template
 from django.template.base import render_value_in_context
 from django.template.context import Context
-from django.template.defaultfilters import floatformat, stringformat
+from django.template.defaultfilters import stringformat
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.html import escape, format_html
@@ -48,7 +48,7 @@ def percent(share: float | None) -> str:
     """0.723 → 72 %; an em dash for no data."""
     if share is None:
         return "—"
-    return _("%(n)s %%") % {"n": number_format(round(share * 100))}
+    return _("%(n)s %%") % {"n": format_locales.whole_number(round(share * 100))}
 
 
 @register.filter
@@ -57,8 +57,8 @@ def interval_range(interval: Interval | None) -> str:
     if interval is None or interval.low is None or interval.high is None:
         return ""
     return _("%(low)s–%(high)s %%") % {
-        "low": number_format(round(interval.low * 100)),
-        "high": number_format(round(interval.high * 100)),
+        "low": format_locales.whole_number(round(interval.low * 100)),
+        "high": format_locales.whole_number(round(interval.high * 100)),
     }
 
 
@@ -83,7 +83,7 @@ def share(interval: Interval | None, title: str = "") -> SafeString:
         format_html(' title="{}"', title) if title else "",
         percent(interval.point),  # type: ignore[union-attr]
         interval_range(interval),
-        floatformat(n, "0g"),
+        format_locales.whole_number(n, grouping=True),
     )
 
 
@@ -93,7 +93,7 @@ def score(value: Score | None) -> SafeString:
     points = (
         format_html(
             '<span class="small text-body-secondary text-nowrap">(n&nbsp;=&nbsp;{})</span>',
-            floatformat(value.n, "0g"),
+            format_locales.whole_number(value.n, grouping=True),
         )
         if value
         else ""

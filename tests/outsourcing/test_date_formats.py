@@ -129,3 +129,25 @@ def test_the_admins_javascript_catalog_carries_the_chosen_formats(client):
     response = client.get("/admin/jsi18n/", HTTP_ACCEPT_LANGUAGE="en-GB")
     assert response.status_code == 200
     assert '"SHORT_DATE_FORMAT": "j M Y"' in response.content.decode()
+
+
+@pytest.mark.parametrize("thousand_separator", [True, False])
+@pytest.mark.parametrize("language", ["en", "de"])
+@pytest.mark.parametrize("choice", [formats.US, formats.UK, formats.DE])
+def test_a_whole_number_is_written_as_djangos_number_format_writes_it(
+    choice, language, thousand_separator, settings
+):
+    from django.template.defaultfilters import floatformat
+    from django.utils.formats import number_format
+
+    settings.USE_THOUSAND_SEPARATOR = thousand_separator
+    token = formats.activate(choice)
+    try:
+        with translation.override(language):
+            for value in [*range(-1200, 1200), 9_999, 12_345, 1_234_567, -45_000]:
+                assert formats.whole_number(value) == number_format(value), value
+                assert formats.whole_number(value, grouping=True) == floatformat(value, "0g"), value
+            # Grouping shows where it applies: a thousand is written with the format's separator.
+            assert formats.whole_number(1000, grouping=True) == floatformat(1000, "0g") != "1000"
+    finally:
+        formats.deactivate(token)
