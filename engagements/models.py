@@ -925,6 +925,14 @@ class Flag(models.Model):
                 condition=Q(resolved_at__isnull=True),
                 include=["snoozed_until"],
             ),
+            # Open flags snoozed, the first to wake first (Needs attention's "Snoozed"): few of
+            # them, so an index of their own; the one above made it a scan of every open flag
+            # (11 ms at a million messages, for none snoozed).
+            models.Index(
+                fields=["workspace", "snoozed_until"],
+                name="flag_ws_snoozed",
+                condition=Q(resolved_at__isnull=True, snoozed_until__isnull=False),
+            ),
             models.Index(fields=["engagement", "raised_at"], name="flag_engagement"),
         ]
 

@@ -205,6 +205,26 @@ def test_a_snoozed_flag_waits_in_the_snoozed_section_until_its_date(team, provid
     assert section(response, "snoozed") == []
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="reads PostgreSQL's query plan")
+def test_the_snoozed_section_reads_an_index_of_snoozed_flags_not_every_open_flag(team, provider):
+    flagged(team.workspace, provider, "Awake", overdue_by=timedelta(days=1))
+    flagged(
+        team.workspace,
+        provider,
+        "Asleep",
+        overdue_by=timedelta(days=1),
+        snoozed_until=timezone.now() + timedelta(days=2),
+    )
+    snoozed = queries.attention_snoozed(team.workspace, now=timezone.now())
+    with connection.cursor() as cursor:
+        # A test's tables are tiny, so PostgreSQL would scan them whatever the indexes:
+        # forbidding the scan shows whether an index answers the query at all.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = snoozed.explain()
+    assert "flag_ws_snoozed" in plan, plan
+    assert [f.engagement.title for f in snoozed] == ["Asleep"]
+
+
 def test_answered_requests_and_closed_engagements_are_not_listed(team, provider):
     answered = waiting(team.workspace, provider, "Answered", due_in=timedelta(hours=5))
     services.message_log(engagement=answered.engagement, direction="in", kind="reply")
