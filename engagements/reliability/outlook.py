@@ -136,12 +136,23 @@ def _read(workspace_id: int, wanted: dict[int, int], now: datetime) -> _Read:
     )
 
 
+@dataclass
+class _Kept:
+    """One workspace's curves made from one generation of kept parts, and how many requests they hold."""
+
+    generation: str
+    curves: dict[int, ProviderCurve]
+    requests: int = 0
+
+
 # Each process keeps the curves it made from the kept parts, per workspace, for as long as the
 # workspace's kept generation is the same: a generation's parts never change (each refresh keeps
 # its own under a new name), so such a curve is right until the next refresh. Reading and
 # unpickling a hundred providers' parts was a sixth of Needs attention's time at a million messages.
-_CURVES: OrderedDict[int, tuple[str, dict[int, ProviderCurve]]] = OrderedDict()
-_CURVES_WORKSPACES = 64  # the most workspaces whose curves a process keeps (the least recently shown go)
+_CURVES: OrderedDict[int, _Kept] = OrderedDict()
+# At most this many requests' curves a process keeps (about 32 bytes each, so some 32 MB): the
+# least recently shown workspaces go first, and the one just shown is always kept.
+_CURVES_MAX_REQUESTS = 1_000_000
 _CURVES_LOCK = threading.Lock()
 
 
@@ -156,22 +167,26 @@ def kept_curves(workspace_id: int, provider_ids: Sequence[int]) -> tuple[dict[in
     if not generation:
         return {}, list(provider_ids)
     with _CURVES_LOCK:
-        entry = _CURVES.get(workspace_id)
-        known = entry[1] if entry is not None and entry[0] == generation else {}
+        kept = _CURVES.get(workspace_id)
+        known = dict(kept.curves) if kept is not None and kept.generation == generation else {}
     wanted = [pk for pk in provider_ids if pk not in known]
     made = {
         pk: ProviderCurve.of(np.asarray(part["business_t"]), np.asarray(part["answered"]))
         for pk, part in (snapshots.kept_parts(workspace_id, generation, wanted) if wanted else {}).items()
     }
     with _CURVES_LOCK:
-        entry = _CURVES.get(workspace_id)
-        if entry is None or entry[0] != generation:
-            entry = _CURVES[workspace_id] = (generation, {})
-        entry[1].update(made)
+        kept = _CURVES.get(workspace_id)
+        if kept is None or kept.generation != generation:
+            kept = _CURVES[workspace_id] = _Kept(generation, {})
+        for pk, curve in made.items():
+            if pk not in kept.curves:
+                kept.curves[pk] = curve
+                kept.requests += curve.history
         _CURVES.move_to_end(workspace_id)
-        while len(_CURVES) > _CURVES_WORKSPACES:
-            _CURVES.popitem(last=False)
-    curves = {pk: curve for pk in provider_ids if (curve := known.get(pk) or made.get(pk)) is not None}
+        total = sum(k.requests for k in _CURVES.values())  # one number per workspace kept
+        while total > _CURVES_MAX_REQUESTS and len(_CURVES) > 1:
+            total -= _CURVES.popitem(last=False)[1].requests
+    curves = {pk: found for pk in provider_ids if (found := known.get(pk) or made.get(pk)) is not None}
     return curves, [pk for pk in provider_ids if pk not in curves]
 
 

@@ -348,16 +348,21 @@ def test_a_process_reads_a_providers_kept_part_once_per_refresh(team, maria, set
     assert cache.get(snapshots._generation_key(team.workspace.pk))
 
 
-def test_a_process_keeps_the_curves_of_a_bounded_number_of_workspaces(monkeypatch):
-    monkeypatch.setattr(outlook, "_CURVES_WORKSPACES", 2)
+def test_a_process_keeps_a_bounded_number_of_requests_curves_the_least_recently_shown_going_first(
+    monkeypatch,
+):
+    monkeypatch.setattr(outlook, "_CURVES_MAX_REQUESTS", 5)
     monkeypatch.setattr(outlook, "_CURVES", outlook.OrderedDict())
     monkeypatch.setattr(snapshots, "kept_generation", lambda workspace_id: f"g{workspace_id}")
     part = {"business_t": np.array([HOUR, 2.0 * HOUR]), "answered": np.array([True, False])}
     monkeypatch.setattr(snapshots, "kept_parts", lambda ws, g, pks: dict.fromkeys(pks, part))
-    for workspace_id in (1, 2, 1, 3):
+    for workspace_id in (1, 2, 1, 3):  # two requests each
         curves, missing = outlook.kept_curves(workspace_id, [7])
         assert missing == [] and curves[7].history == 2
     assert list(outlook._CURVES) == [1, 3]
+    # One workspace over the cap on its own is still kept (it is the one being shown).
+    curves, _missing = outlook.kept_curves(4, [7, 8, 9])
+    assert list(outlook._CURVES) == [4] and outlook._CURVES[4].requests == 6 and len(curves) == 3
 
 
 def test_a_provider_left_without_requests_has_no_part_from_an_earlier_refresh(team, maria, settings):
