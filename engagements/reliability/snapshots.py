@@ -35,7 +35,7 @@ import json
 import logging
 import secrets
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -77,18 +77,28 @@ def leading_currency(whole: Metrics) -> str:
     return max(whole.spend, key=lambda s: (s.completed, s.total)).currency
 
 
-def _charts(scope: Scope, period: Period, sample: Sample) -> dict[str, Any]:
-    """The dashboard's chart data (months and weeks in the site's display zone), as payload."""
+def _charts(
+    scope: Scope, periods: Sequence[Period], samples: Mapping[str, Sample]
+) -> dict[str, dict[str, Any]]:
+    """The dashboard's chart data of each period (by key), as payload: months and weeks in the site's display zone.
+
+    The periods end together, each inside the next: each figure is one query for all of them.
+    """
     zone = zoneinfo.ZoneInfo(settings.DISPLAY_TIME_ZONE)
-    return payload.charts_to_payload(
-        payload.Charts(
-            zone=settings.DISPLAY_TIME_ZONE,
-            distribution=metrics.reply_time_distribution(sample),
-            within_by_month=metrics.within_policy_by_month(sample, zone),
-            overdue_weeks=metrics.overdue_per_week(scope, period, zone),
-            trend=metrics.monthly_trend(scope, period, sample, zone),
+    overdue = metrics.overdue_per_week_periods(scope, periods, zone)
+    trends = metrics.monthly_trends_periods(scope, periods, samples, zone)
+    return {
+        period.key: payload.charts_to_payload(
+            payload.Charts(
+                zone=settings.DISPLAY_TIME_ZONE,
+                distribution=metrics.reply_time_distribution(samples[period.key]),
+                within_by_month=metrics.within_policy_by_month(samples[period.key], zone),
+                overdue_weeks=overdue[period.key],
+                trend=trends[period.key][WORKSPACE],
+            )
         )
-    )
+        for period in periods
+    }
 
 
 def workspace_figures(workspace_id: int, period: str) -> Metrics | None:
@@ -275,26 +285,31 @@ def snapshots_refresh(
     return len(rows)
 
 
+def _standard_periods(everything: Sample, now: datetime) -> tuple[list[Period], dict[str, Sample]]:
+    """The standard periods at ``now``, "all" first, and each one's part of ``everything`` (all time)."""
+    periods = [Period.standard(key, now) for key in PERIODS_ALL_FIRST]
+    samples = {p.key: everything if p.key == "all" else everything.within_period(p) for p in periods}
+    return periods, samples
+
+
 def _full_rows(workspace_id: int, now: datetime) -> list[MetricSnapshot]:
     """Every snapshot row of the workspace: per provider, per provider and category, and its own."""
     scope = Scope(workspace_id=workspace_id)
     # One read of every request; the shorter periods are parts of it.
     everything = Sample.load(scope, Period.standard("all", now), now)
     _keep(workspace_id, everything)
+    periods, samples = _standard_periods(everything, now)
+    by_period = metrics.compute_periods(
+        scope, periods, now=now, grouping=Grouping(by_provider=True, by_category=True), samples=samples
+    )
+    charts = _charts(scope, periods, samples)
+    currency = leading_currency(by_period["all"][(WORKSPACE, ALL)])
     rows: list[MetricSnapshot] = []
-    currency = ""
-    for key in PERIODS_ALL_FIRST:
-        period = Period.standard(key, now)
-        sample = everything if key == "all" else everything.within_period(period)
-        groups = metrics.compute_groups(
-            scope, period, now=now, grouping=Grouping(by_provider=True, by_category=True), sample=sample
-        )
-        if key == "all":
-            currency = leading_currency(groups[(WORKSPACE, ALL)])
-        for group, m in groups.items():
-            row = _row(workspace_id, group, key, m, now, currency)
+    for period in periods:
+        for group, m in by_period[period.key].items():
+            row = _row(workspace_id, group, period.key, m, now, currency)
             if group == (WORKSPACE, ALL):
-                row.payload["charts"] = _charts(scope, period, sample)
+                row.payload["charts"] = charts[period.key]
             rows.append(row)
     return rows
 
@@ -307,43 +322,38 @@ def _partial_rows(workspace_id: int, provider_ids: tuple[int, ...], now: datetim
     """
     whole = Scope(workspace_id=workspace_id)
     everything = _workspace_sample(workspace_id, provider_ids, now)
-    workspace_rows: list[MetricSnapshot] = []
-    priors: dict[str, dict[str, float]] = {}
-    currency = ""
-    for key in PERIODS_ALL_FIRST:
-        period = Period.standard(key, now)
-        sample = everything if key == "all" else everything.within_period(period)
-        m = metrics.compute_groups(
-            whole, period, now=now, grouping=Grouping(by_provider=False), sample=sample
-        )[(WORKSPACE, ALL)]
-        priors[key] = metrics.workspace_priors(m)
-        if key == "all":
-            currency = leading_currency(m)
-        row = _row(workspace_id, (WORKSPACE, ALL), key, m, now, currency)
-        row.payload["charts"] = _charts(whole, period, sample)
-        workspace_rows.append(row)
-
-    scope = Scope(workspace_id=workspace_id, provider_ids=provider_ids)
-    mine = everything.take(np.isin(everything.provider, np.asarray(provider_ids, dtype=np.int64)))
+    periods, samples = _standard_periods(everything, now)
+    workspace = metrics.compute_periods(
+        whole, periods, now=now, grouping=Grouping(by_provider=False), samples=samples
+    )
+    charts = _charts(whole, periods, samples)
+    currency = leading_currency(workspace["all"][(WORKSPACE, ALL)])
     rows: list[MetricSnapshot] = []
-    for key in PERIODS:
-        period = Period.standard(key, now)
-        sample = mine if key == "all" else mine.within_period(period)
-        groups = metrics.compute_groups(
-            scope,
-            period,
-            now=now,
-            grouping=Grouping(by_provider=True, by_category=True),
-            # A provider's scores in every category shrink toward the workspace's overall shares.
-            priors={ALL: priors[key]},
-            sample=sample,
+    for period in periods:
+        row = _row(
+            workspace_id, (WORKSPACE, ALL), period.key, workspace[period.key][(WORKSPACE, ALL)], now, currency
         )
+        row.payload["charts"] = charts[period.key]
+        rows.append(row)
+
+    wanted = np.asarray(provider_ids, dtype=np.int64)
+    mine = {key: sample.take(np.isin(sample.provider, wanted)) for key, sample in samples.items()}
+    groups = metrics.compute_periods(
+        Scope(workspace_id=workspace_id, provider_ids=provider_ids),
+        periods,
+        now=now,
+        grouping=Grouping(by_provider=True, by_category=True),
+        # A provider's scores in every category shrink toward the workspace's overall shares.
+        priors={p.key: {ALL: metrics.workspace_priors(workspace[p.key][(WORKSPACE, ALL)])} for p in periods},
+        samples=mine,
+    )
+    for period in periods:
         rows += [
-            _row(workspace_id, group, key, m, now, currency)
-            for group, m in groups.items()
+            _row(workspace_id, group, period.key, m, now, currency)
+            for group, m in groups[period.key].items()
             if group[0] is not WORKSPACE  # the sum of a few providers is not the workspace
         ]
-    return workspace_rows + rows
+    return rows
 
 
 def backlog_refresh(*, now: datetime | None = None, workspace_id: int | None = None) -> int:

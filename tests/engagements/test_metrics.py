@@ -396,3 +396,85 @@ def test_the_overdue_chart_counts_each_flag_in_the_week_its_deadline_passed(team
     assert weeks[date(2026, 11, 2)] == 1
     assert weeks[date(2026, 11, 23)] == 0
     assert sum(weeks.values()) == 1
+
+
+@pytest.mark.django_db
+def test_the_four_standard_periods_read_together_give_each_periods_own_figures(team):
+    """One query per figure for all four periods (``Bands``) gives what each period's own queries give,
+    rows exactly on a period's first moment included."""
+    import random
+
+    from engagements.models import Flag, Review
+
+    rng = random.Random(16)
+    ws = team.workspace
+    providers = [ProviderFactory(workspace=ws, name=f"P{i}") for i in range(3)]
+    periods = [Period.standard(key, NOW) for key in ("all", "365", "90", "30")]
+    # Moments on every side of each period's start, and on it.
+    starts = [p.start for p in periods if p.start is not None]
+    moments = [s + timedelta(seconds=d) for s in starts for d in (-1, 0, 1)]
+    moments += [NOW - timedelta(days=rng.randrange(1, 800), minutes=rng.randrange(1440)) for _ in range(30)]
+    for i, moment in enumerate(moments):
+        provider = providers[i % len(providers)]
+        currency = rng.choice(["EUR", "USD", ""])
+        engagement = EngagementFactory(
+            workspace=ws, provider=provider, owner=team.alice, category=rng.choice(["seo", "web_design"])
+        )
+        Engagement.objects.filter(pk=engagement.pk).update(
+            delivered_at=moment,
+            delivered_on_time=rng.choice([True, False]),
+            completed_at=moment,
+            fee_amount=rng.choice([None, Decimal("10.50"), Decimal("99.99")]),
+            fee_currency=currency,
+        )
+        if i % 2:
+            Review.objects.create(
+                workspace=ws,
+                engagement=engagement,
+                quality=rng.randint(1, 5),
+                communication=rng.randint(1, 5),
+                on_time=True,
+                would_hire_again=rng.choice([True, False]),
+                final_fee_amount=rng.choice([None, Decimal("12.25")]),
+            )
+        for kind in (Flag.Kind.GHOSTED, Flag.Kind.REPLY_OVERDUE):
+            Flag.objects.create(
+                workspace=ws,
+                engagement=engagement,
+                kind=kind,
+                due_at=moment,
+                raised_at=moment,
+                resolved_at=moment + timedelta(hours=1),
+                resolution=rng.choice([Flag.Resolution.DISMISSED, Flag.Resolution.WITHDRAWN]),
+            )
+        if i < 6:
+            request(engagement, moment)
+    scope = Scope(workspace_id=ws.pk)
+    everything = Sample.load(scope, Period.standard("all", NOW), NOW)
+    samples = {p.key: everything.within_period(p) for p in periods}
+
+    for grouping in (Grouping(by_provider=False), Grouping(by_provider=True, by_category=True)):
+        together = metrics.compute_periods(scope, periods, now=NOW, grouping=grouping, samples=samples)
+        for period in periods:
+            alone = metrics.compute_groups(
+                scope, period, now=NOW, grouping=grouping, sample=samples[period.key]
+            )
+            assert set(together[period.key]) == set(alone), period.key
+            for key, m in alone.items():
+                # As kept (without the curves); sums compared as numbers (SQLite's carry more zeros).
+                kept = payload.figures_from_payload(payload.figures_to_payload(m))
+                assert (
+                    payload.figures_from_payload(payload.figures_to_payload(together[period.key][key]))
+                    == kept
+                )
+    trends = metrics.monthly_trends_periods(scope, periods, samples, BERLIN, by_provider=True)
+    weeks = metrics.overdue_per_week_periods(scope, periods, BERLIN)
+    for period in periods:
+        alone_trend = metrics.monthly_trends(scope, period, samples[period.key], BERLIN, by_provider=True)
+        assert trends[period.key] == alone_trend
+        assert weeks[period.key] == metrics.overdue_per_week(scope, period, BERLIN)
+    # Not vacuous: the periods differ, and the narrow ones hold the rows on their first moment.
+    assert together["30"][(WORKSPACE, ALL)].on_time != together["all"][(WORKSPACE, ALL)].on_time
+    assert together["30"][(WORKSPACE, ALL)].on_time.n == 2 + sum(
+        1 for m in moments[9:] if m >= periods[3].start
+    )
