@@ -24,8 +24,10 @@ from django import forms
 from django.conf import settings
 from django.forms import BoundField
 from django.template.defaultfilters import unordered_list
-from django.utils.html import conditional_escape, escape
+from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+
+from outsourcing.escaping import esc
 
 # What crispy's bootstrap5 field template writes differently, or in a fieldset: left to crispy.
 _OTHER_WIDGETS = (
@@ -60,16 +62,16 @@ def _help_and_errors(field: BoundField) -> str:
     """``bootstrap5/layout/help_text_and_errors.html`` with inline errors and block help text."""
     html = ""
     if field.errors:
-        field_id = conditional_escape(str(getattr(field.errors, "field_id", "")))
+        field_id = esc(str(getattr(field.errors, "field_id", "")))
         html += f'\n    <div id="{field_id}_error" class="invalid-feedback">\n'
         for n, error in enumerate(field.errors, 1):
             html += (
-                f'        <span id="error_{n}_{conditional_escape(field.auto_id)}">'
-                f"<strong>{conditional_escape(str(error))}</strong></span>\n    \n"
+                f'        <span id="error_{n}_{esc(field.auto_id)}">'
+                f"<strong>{esc(str(error))}</strong></span>\n    \n"
             )
         html += "    </div>\n"
     if field.help_text:
-        help_id = f'id="{conditional_escape(field.auto_id)}_helptext" ' if field.auto_id else ""
+        help_id = f'id="{esc(field.auto_id)}_helptext" ' if field.auto_id else ""
         html += f'\n        <div {help_id}class="form-text">{field.help_text}</div>\n'
     return html
 
@@ -82,7 +84,7 @@ def _file_input(field: BoundField) -> str:
         if data.get("is_initial"):
             raise NotPlain(field.name)
         attrs = data["attrs"]
-        own_class = f" {conditional_escape(attrs['class'])}" if attrs.get("class") else ""
+        own_class = f" {esc(attrs['class'])}" if attrs.get("class") else ""
         invalid = " is-invalid" if field.errors else ""
         rest = "".join(
             f" {name}" if value is True else f' {name}="{escape(str(value))}"'
@@ -92,7 +94,7 @@ def _file_input(field: BoundField) -> str:
         wrapper = ' class="is-invalid"' if field.errors else ""
         html += (
             f"\n<div{wrapper}>\n"
-            f'    <input type="{conditional_escape(data["type"])}" name="{conditional_escape(data["name"])}" '
+            f'    <input type="{esc(data["type"])}" name="{esc(data["name"])}" '
             f'class="form-control{own_class}{invalid}"{" disabled" if field.field.disabled else ""}{rest}>\n'
             f"    {_help_and_errors(field)}\n    \n</div>\n"
         )
@@ -116,19 +118,19 @@ def _field(field: BoundField) -> str:
     html = f'\n    <div id="div_{field.auto_id}" class="mb-3{f" {css_classes}" if css_classes else ""}">\n'
     fieldset = field.use_fieldset and bool(field.label)
     if field.label:
-        for_label = f'for="{conditional_escape(field.id_for_label)}"' if field.id_for_label else ""
+        for_label = f'for="{esc(field.id_for_label)}"' if field.id_for_label else ""
         required_class, asterisk = (
             (" requiredField", '<span class="asteriskField">*</span>') if required else ("", "")
         )
         tag = "legend" if fieldset else "label"
         if fieldset:
             described = field.aria_describedby
-            described_by = f' aria-describedby="{conditional_escape(described)}"' if described else ""
+            described_by = f' aria-describedby="{esc(described)}"' if described else ""
             html += f"            <fieldset{described_by}>"
         html += (
             f"\n            <{tag}\n                {for_label} "
             f'class="form-label{required_class}{" fs-6" if fieldset else ""}">\n'
-            f"                {conditional_escape(field.label)}{asterisk}\n            </{tag}>\n"
+            f"                {esc(field.label)}{asterisk}\n            </{tag}>\n"
         )
     if is_file:
         html += "\n                    " + _file_input(field)
@@ -140,19 +142,19 @@ def _field(field: BoundField) -> str:
 
 
 def _column(form: forms.BaseForm, column: Column) -> str:
-    css_id = f'id="{conditional_escape(column.css_id)}"' if column.css_id else ""
+    css_id = f'id="{esc(column.css_id)}"' if column.css_id else ""
     css_class = column.css_class or ""
     css = css_class if "col" in css_class else f"col-md {css_class}"
     fields = "".join(_layout_item(form, item) for item in column.fields)
-    return f'<div {css_id}\n     class="{conditional_escape(css)}" {column.flat_attrs}>\n        {fields}\n</div>\n    \n'
+    return f'<div {css_id}\n     class="{esc(css)}" {column.flat_attrs}>\n        {fields}\n</div>\n    \n'
 
 
 def _row(form: forms.BaseForm, row: Row) -> str:
-    css_id = f'id="{conditional_escape(row.css_id)}"' if row.css_id else ""
+    css_id = f'id="{esc(row.css_id)}"' if row.css_id else ""
     fields = "".join(
         _column(form, item) if isinstance(item, Column) else _layout_item(form, item) for item in row.fields
     )
-    return f'<div {css_id} class="row {conditional_escape(row.css_class or "")}" {row.flat_attrs}>\n  {fields}\n</div>\n'
+    return f'<div {css_id} class="row {esc(row.css_class or "")}" {row.flat_attrs}>\n  {fields}\n</div>\n'
 
 
 def _layout_item(form: forms.BaseForm, item: object) -> str:

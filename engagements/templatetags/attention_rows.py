@@ -19,7 +19,6 @@ app's modules, which ``lint-imports`` refuses.
 
 from __future__ import annotations
 
-import html
 from datetime import datetime
 from typing import Any
 
@@ -27,7 +26,6 @@ from django import template
 from django.template.context import Context
 from django.utils import dateformat
 from django.utils.formats import get_format, localize
-from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import template_localtime  # type: ignore[attr-defined]
 from django.utils.translation import get_language, ngettext
@@ -38,6 +36,7 @@ from engagements.models import Engagement, Exchange, Flag
 from engagements.templatetags.engagement_tags import pk_pattern, silent_for
 from engagements.templatetags.reliability_tags import reply_outlook
 from outsourcing import formats as format_locales
+from outsourcing.escaping import esc
 from outsourcing.templatetags.tracker import duration, route
 
 register = template.Library()
@@ -48,20 +47,9 @@ _SHARED_KEY = "engagements.attention_rows"
 DANGER_KINDS = (Flag.Kind.GHOSTED, Flag.Kind.BOUNCED)
 
 
-def _esc(value: Any) -> str:
-    """A value as ``{{ value }}`` writes it: as text, escaped unless marked safe.
-
-    ``conditional_escape`` without its lazy wrappers (a page escapes about a thousand values):
-    Django's ``escape`` is ``html.escape`` of the text too.
-    """
-    if hasattr(value, "__html__"):
-        return value.__html__()
-    return html.escape(str(value))
-
-
 def _number(value: int) -> str:
     """A count as ``{{ n }}`` writes it: localized, escaped."""
-    return conditional_escape(localize(value))
+    return esc(localize(value))
 
 
 class _Shared:
@@ -72,8 +60,8 @@ class _Shared:
         self._links: dict[str, tuple[str, str]] = {}
         self.short_datetime = str(get_format("SHORT_DATETIME_FORMAT"))
         self.date = str(get_format("DATE_FORMAT"))
-        self.kinds = {str(value): _esc(label) for value, label in Flag.Kind.choices}
-        self.resolutions = {str(value): _esc(label) for value, label in Flag.Resolution.choices}
+        self.kinds = {str(value): esc(label) for value, label in Flag.Kind.choices}
+        self.resolutions = {str(value): esc(label) for value, label in Flag.Resolution.choices}
         # {% translate %}: the catalog's text as it is.
         self.no_owner = _("no owner")
         self.not_followed_up = _("Not followed up yet")
@@ -110,14 +98,14 @@ class _Shared:
         pattern = self._links.get(name)
         if pattern is None:
             before, after = pk_pattern(name, self.ws)
-            pattern = self._links[name] = (_esc(before), _esc(after))
+            pattern = self._links[name] = (esc(before), esc(after))
         return f"{pattern[0]}{int(pk)}{pattern[1]}"
 
     @property
     def bulk_url(self) -> str:
         """``{% url 'engagements:flag_bulk' ws=workspace.slug %}``."""
         if self._bulk_url is None:
-            self._bulk_url = _esc(route("engagements:flag_bulk", self.ws))
+            self._bulk_url = esc(route("engagements:flag_bulk", self.ws))
         return self._bulk_url
 
     def at(self, moment: datetime | None, format: str | None = None) -> str:
@@ -128,7 +116,7 @@ class _Shared:
         writer = self._dates.get(format)
         if writer is None:
             writer = self._dates[format] = _DateWriter(format)
-        return _esc(writer.format(template_localtime(moment)))
+        return esc(writer.format(template_localtime(moment)))
 
 
 # Format characters whose text depends only on the calendar day, or only on the hour and minute.
@@ -194,12 +182,12 @@ def _csrf_input(context: Context) -> str:
         return ""
     if token == "NOTPROVIDED":
         return ""
-    return f'<input type="hidden" name="csrfmiddlewaretoken" value="{_esc(token)}">'
+    return f'<input type="hidden" name="csrfmiddlewaretoken" value="{esc(token)}">'
 
 
 def _owner(shared: _Shared, engagement: Engagement) -> str:
     owner = engagement.owner
-    return _esc(owner.display_name) if owner else shared.no_owner
+    return esc(owner.display_name) if owner else shared.no_owner
 
 
 def _snoozed(flag: Flag, now: object) -> bool:
@@ -218,27 +206,27 @@ def flag_row(context: Context, flag: Flag, show_engagement: object = None) -> Sa
     kind = str(flag.kind)
     engagement = flag.engagement
     resolved = bool(flag.resolved_at)
-    kind_label = s.kinds.get(kind) or _esc(flag.get_kind_display())
+    kind_label = s.kinds.get(kind) or esc(flag.get_kind_display())
     exchange = "" if flag.exchange_id is None else int(flag.exchange_id)
     out = [
-        f'\n<li class="list-group-item" id="flag-{pk}" data-testid="flag-row" data-kind="{_esc(kind)}" '
+        f'\n<li class="list-group-item" id="flag-{pk}" data-testid="flag-row" data-kind="{esc(kind)}" '
         f'data-exchange="{exchange}">\n'
         '  <div class="d-flex flex-wrap justify-content-between align-items-start gap-2">\n    <div>\n      '
     ]
     if bulk_form and can_edit and not resolved:
-        label = s.select % {"title": _esc(engagement.title), "kind": kind_label}
+        label = s.select % {"title": esc(engagement.title), "kind": kind_label}
         out.append(
             f'<input type="checkbox" class="form-check-input me-1" name="flags" value="{pk}" '
-            f'form="{_esc(bulk_form)}" aria-label="{label}" data-testid="flag-select">'
+            f'form="{esc(bulk_form)}" aria-label="{label}" data-testid="flag-select">'
         )
     badge = "text-bg-danger" if kind in DANGER_KINDS else "text-bg-warning"
     out.append(f'\n      <span class="badge {badge}" data-testid="flag-kind">{kind_label}</span>\n      ')
     if show:
         out.append(
             f'\n      <a class="fw-semibold" href="{s.link("engagements:detail", flag.engagement_id)}">'
-            f"{_esc(engagement.title)}</a>\n"
+            f"{esc(engagement.title)}</a>\n"
             '      <div class="small text-body-secondary">\n'
-            f"        {_esc(engagement.provider.name)} ·\n"
+            f"        {esc(engagement.provider.name)} ·\n"
             f"        {_owner(s, engagement)}\n"
             "      </div>\n      "
         )
@@ -246,18 +234,18 @@ def flag_row(context: Context, flag: Flag, show_engagement: object = None) -> Sa
     if resolved:
         resolution = s.resolutions.get(str(flag.resolution))
         if resolution is None:
-            resolution = _esc(flag.get_resolution_display())
+            resolution = esc(flag.get_resolution_display())
         done = s.resolved_on % {"resolution": resolution, "at": s.at(flag.resolved_at)}
-        reason = f" · {_esc(flag.reason)}" if flag.reason else ""
+        reason = f" · {esc(flag.reason)}" if flag.reason else ""
         out.append(f"\n        {done}{reason}\n        ")
     elif kind == Flag.Kind.BOUNCED:
         bounced = s.not_delivered % {"at": s.at(flag.due_at)}
-        reason = f' <span class="text-body-secondary">· {_esc(flag.reason)}</span>' if flag.reason else ""
+        reason = f' <span class="text-body-secondary">· {esc(flag.reason)}</span>' if flag.reason else ""
         out.append(
             f'\n        <span class="text-danger fw-semibold" data-testid="bounced">{bounced}</span>{reason}\n        '
         )
     else:
-        overdue = s.overdue_by % {"span": _esc(duration(silent_for(flag.due_at), "dative"))}
+        overdue = s.overdue_by % {"span": esc(duration(silent_for(flag.due_at), "dative"))}
         out.append(
             f'\n        <span class="text-danger fw-semibold" data-testid="overdue-by">{overdue}</span>\n'
             f'        <span class="text-body-secondary">· {s.deadline % {"at": s.at(flag.due_at)}}</span>\n        '
@@ -309,7 +297,7 @@ def _flag_actions(context: Context, s: _Shared, flag: Flag, pk: int, kind: str, 
         unsnooze_url = s.link("engagements:flag_unsnooze", pk)
         middle = (
             f'\n      <form method="post" action="{unsnooze_url}" hx-post="{unsnooze_url}" {target}>\n'
-            f'        {_csrf_input(context)}<input type="hidden" name="next" value="{_esc(context.get("back", ""))}">\n'
+            f'        {_csrf_input(context)}<input type="hidden" name="next" value="{esc(context.get("back", ""))}">\n'
             f'        <button type="submit" class="btn btn-sm btn-outline-secondary">{s.show_again}</button>\n'
             "      </form>\n      "
         )
@@ -328,7 +316,7 @@ def _flag_actions(context: Context, s: _Shared, flag: Flag, pk: int, kind: str, 
             f"{s.snooze}</button>\n"
             f'        <form method="post" action="{snooze_url}" hx-post="{snooze_url}" {target} '
             'class="dropdown-menu dropdown-menu-end p-3">\n'
-            f"          {_esc(context.get('flag_snooze_fields', ''))}\n"
+            f"          {esc(context.get('flag_snooze_fields', ''))}\n"
             "        </form>\n      </div>\n      "
         )
     dismiss_url = s.link("engagements:flag_dismiss", pk)
@@ -341,7 +329,7 @@ def _flag_actions(context: Context, s: _Shared, flag: Flag, pk: int, kind: str, 
         f"{s.dismiss}</button>\n"
         f'        <form method="post" action="{dismiss_url}" hx-post="{dismiss_url}" {target} '
         'class="dropdown-menu dropdown-menu-end p-3">\n'
-        f"          {_esc(context.get('flag_dismiss_fields', ''))}\n"
+        f"          {esc(context.get('flag_dismiss_fields', ''))}\n"
         "        </form>\n      </div>\n    </div>\n    "
     )
 
@@ -350,10 +338,10 @@ def provider_flags(context: Context, group: queries.ProviderFlags) -> SafeString
     """One provider's overdue flags, with one follow-up mail for all of them (was _provider_flags.html)."""
     s = _shared(context)
     provider = group.provider
-    name = _esc(provider.name)
+    name = esc(provider.name)
     followable = group.followable
     n = len(followable)
-    oldest = s.oldest_overdue_by % {"span": _esc(duration(silent_for(group.oldest_due_at), "dative"))}
+    oldest = s.oldest_overdue_by % {"span": esc(duration(silent_for(group.oldest_due_at), "dative"))}
     out = [
         f'\n<div class="mb-3" data-testid="provider-group" data-provider="{int(provider.pk)}">\n'
         '  <div class="d-flex flex-wrap justify-content-between align-items-center gap-2 mb-1">\n'
@@ -374,7 +362,7 @@ def provider_flags(context: Context, group: queries.ProviderFlags) -> SafeString
         flags = "".join(f'<input type="hidden" name="flags" value="{int(pk)}">' for pk in followable)
         out.append(
             f'\n    <form method="post" action="{s.bulk_url}" data-confirm="{confirm}">\n'
-            f'      {_csrf_input(context)}<input type="hidden" name="next" value="{_esc(context.get("back", ""))}">'
+            f'      {_csrf_input(context)}<input type="hidden" name="next" value="{esc(context.get("back", ""))}">'
             '<input type="hidden" name="action" value="follow_up">\n'
             f"      {flags}\n"
             f'      <button type="submit" class="btn btn-sm btn-primary" data-testid="follow-up-all">{button}</button>\n'
@@ -393,19 +381,19 @@ def exchange_row(context: Context, x: Exchange) -> SafeString:
     state = getattr(x, "state", "")
     out = [
         f'\n<li class="list-group-item" data-testid="exchange-row" data-exchange="{int(x.pk)}" '
-        f'data-state="{_esc(state)}">\n'
+        f'data-state="{esc(state)}">\n'
         '  <div class="d-flex flex-wrap justify-content-between align-items-start gap-2">\n    <div>\n'
         f'      <a class="fw-semibold" href="{s.link("engagements:detail", x.engagement_id)}">'
-        f"{_esc(engagement.title)}</a>\n"
+        f"{esc(engagement.title)}</a>\n"
         '      <div class="small text-body-secondary">\n'
-        f"        {_esc(engagement.provider.name)} ·\n"
+        f"        {esc(engagement.provider.name)} ·\n"
         f"        {_owner(s, engagement)}\n"
         '      </div>\n      <div class="small">\n'
         f"        {s.requested % {'at': s.at(x.requested_at)}}\n        "
     ]
     if x.reply_due_at:
         if state == "not_due":
-            span = _esc(duration(getattr(x, "due_in", None), "dative"))
+            span = esc(duration(getattr(x, "due_in", None), "dative"))
             due = s.due_in % {"span": span, "at": s.at(x.reply_due_at)}
             out.append(f'·\n        \n        <span data-testid="due-in">{due}</span>\n        \n        ')
         else:
@@ -449,15 +437,15 @@ def our_answer_row(context: Context, e: Engagement) -> SafeString:
     s = _shared(context)
     turn: Any = getattr(e, "turn", None)
     o = turn.ours if turn is not None else None
-    waited = s.our_answer_waiting % {"span": _esc(duration(o.waited if o else None, "dative"))}
+    waited = s.our_answer_waiting % {"span": esc(duration(o.waited if o else None, "dative"))}
     wrote = s.provider_wrote % {"at": s.at(o.since if o else None)}
     due = s.our_answer_due % {"at": s.at(o.due_at if o else None)}
     out = [
         '\n<li class="list-group-item" data-testid="our-answer-row">\n'
         '  <div class="d-flex flex-wrap justify-content-between align-items-start gap-2">\n    <div>\n'
-        f'      <a class="fw-semibold" href="{s.link("engagements:detail", e.pk)}">{_esc(e.title)}</a>\n'
+        f'      <a class="fw-semibold" href="{s.link("engagements:detail", e.pk)}">{esc(e.title)}</a>\n'
         '      <div class="small text-body-secondary">\n'
-        f"        {_esc(e.provider.name)} ·\n"
+        f"        {esc(e.provider.name)} ·\n"
         f"        {_owner(s, e)}\n"
         '      </div>\n      <div class="small">\n'
         f'        <span class="text-danger fw-semibold" data-testid="our-answer-waiting">{waited}</span>\n'

@@ -15,7 +15,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
@@ -23,6 +22,7 @@ from engagements.reliability.pages import Row
 from engagements.templatetags.engagement_tags import pk_url
 from engagements.templatetags.list_rows import choice_labels, value
 from engagements.templatetags.reliability_tags import business_hours, one_decimal, score, share
+from outsourcing.escaping import esc
 from outsourcing.money import format_money
 from outsourcing.sorting import SortColumn
 from providers.models import Provider
@@ -54,7 +54,7 @@ def _spend(row: Row, currency: str) -> str:
         return _NONE
     other = ' class="small text-body-secondary"'
     return "".join(
-        f"<div{'' if s.currency == currency else other}>{conditional_escape(format_money(s.total, s.currency))}</div>"
+        f"<div{'' if s.currency == currency else other}>{esc(format_money(s.total, s.currency))}</div>"
         for s in row.m.spend
     )
 
@@ -64,11 +64,11 @@ def _row(row: Row, p: _Page) -> str:
     pk = provider.pk
     rank = value(row.rank) if row.rank else f'<span title="{p.no_rank}">—</span>'
     kind = provider.kind
-    median: str = conditional_escape(business_hours(m.business.median if m.business is not None else ""))
+    median: str = esc(business_hours(m.business.median if m.business is not None else ""))
     if m.business is not None:
         median += f' <span class="small text-body-secondary">(n&nbsp;=&nbsp;{value(m.business.n)})</span>'
     quality = (
-        f"{conditional_escape(one_decimal(m.quality.value))} "
+        f"{esc(one_decimal(m.quality.value))} "
         f'<span class="small text-body-secondary">(n&nbsp;=&nbsp;{value(m.quality.n)})</span>'
         if m.quality.n
         else _NONE
@@ -76,8 +76,8 @@ def _row(row: Row, p: _Page) -> str:
     return (
         f'\n    <tr data-testid="leaderboard-row" data-provider="{value(pk)}">\n      '
         f'<td class="text-end text-body-secondary" data-label="#" data-testid="rank">{rank}</td>\n      '
-        f'<td><a href="{conditional_escape(pk_url("reliability:scorecard", p.ws, pk))}{p.query}">'
-        f"{conditional_escape(provider.name)}</a>"
+        f'<td><a href="{esc(pk_url("reliability:scorecard", p.ws, pk))}{p.query}">'
+        f"{esc(provider.name)}</a>"
         f'<div class="small text-body-secondary">{value(p.kinds.get(kind, kind))}</div></td>\n      '
         f'<td data-label="{p.score}">{score(m.score)}</td>\n      '
         f'<td data-label="{p.response_rate}">{share(m.response_rate)}</td>\n      '
@@ -98,7 +98,7 @@ def leaderboard_rows(
     page = _Page(
         ws=ws,
         currency=currency,
-        query=conditional_escape(query),
+        query=esc(query),
         no_rank=_("No rank: too little data for a score."),
         score=value(columns["score"].label),
         response_rate=value(columns["response_rate"].label),

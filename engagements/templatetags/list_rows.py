@@ -20,7 +20,6 @@ from typing import Any
 
 from django.utils import dateformat
 from django.utils.formats import get_format, localize
-from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import template_localtime  # type: ignore[attr-defined]
 from django.utils.translation import gettext as _
@@ -28,6 +27,7 @@ from django.utils.translation import gettext as _
 from engagements.deadlines import Obligation, Turn
 from engagements.models import Engagement
 from engagements.templatetags.engagement_tags import pk_url, status_badge
+from outsourcing.escaping import esc
 from outsourcing.money import format_money
 from outsourcing.sorting import SortColumn
 from outsourcing.templatetags.tracker import duration
@@ -36,15 +36,15 @@ from outsourcing.templatetags.tracker import duration
 def value(v: object) -> str:
     """``{{ v }}``: localized, then escaped (user text is never trusted)."""
     if isinstance(v, str):
-        return conditional_escape(v)
-    return conditional_escape(str(localize(template_localtime(v))))
+        return esc(v)
+    return esc(str(localize(template_localtime(v))))
 
 
 def short_date(moment: date | datetime | None, fmt: str) -> str:
     """``{{ moment|date:"SHORT_DATE_FORMAT" }}`` with the format looked up once (``fmt``)."""
     if moment in (None, ""):
         return ""
-    return conditional_escape(dateformat.format(template_localtime(moment), fmt))
+    return esc(dateformat.format(template_localtime(moment), fmt))
 
 
 # --- Whose turn, short (engagements/_whose_turn_short.html) ---------------------------------
@@ -61,25 +61,23 @@ def _obligation(o: Obligation, datetime_format: str) -> str:
         css = "text-warning-emphasis"
     title = ""
     if o.since:
-        since = conditional_escape(dateformat.format(template_localtime(o.since), datetime_format))
+        since = esc(dateformat.format(template_localtime(o.since), datetime_format))
         title = f' title="{_("since %(since)s") % {"since": since}}"'
     if o.what == "reply":
         text = _("provider owes a reply · silent for %(silence)s") % {
-            "silence": conditional_escape(duration(o.waited, "dative"))
+            "silence": esc(duration(o.waited, "dative"))
         }
     elif o.what == "delivery":
         if o.state == "overdue":
             text = _("provider owes the delivery · %(span)s overdue") % {
-                "span": conditional_escape(duration(o.overdue_by, "dative"))
+                "span": esc(duration(o.overdue_by, "dative"))
             }
         else:
             text = _("provider owes the delivery · due %(day)s") % {
                 "day": short_date(o.due_on, get_format("SHORT_DATE_FORMAT"))
             }
     else:
-        text = _("your answer · waiting %(span)s") % {
-            "span": conditional_escape(duration(o.waited, "dative"))
-        }
+        text = _("your answer · waiting %(span)s") % {"span": esc(duration(o.waited, "dative"))}
     if o.state == "overdue" and o.what != "delivery":
         text += f" ({_('overdue')})"
     elif o.state == "ghosted":
@@ -87,8 +85,8 @@ def _obligation(o: Obligation, datetime_format: str) -> str:
     elif o.state == "paused":
         text += f" ({_('paused')})"
     return (
-        f'<span data-testid="obligation" data-what="{conditional_escape(o.what)}" '
-        f'data-state="{conditional_escape(o.state)}" class="{css}"{title}>{text}</span>'
+        f'<span data-testid="obligation" data-what="{esc(o.what)}" '
+        f'data-state="{esc(o.state)}" class="{css}"{title}>{text}</span>'
     )
 
 
@@ -148,7 +146,7 @@ class _Page:
 
 
 def _row(e: Engagement, p: _Page) -> str:
-    title = conditional_escape(e.title)
+    title = esc(e.title)
     pk = e.pk
     bulk = (
         '<td class="card-select"><input type="checkbox" class="form-check-input" name="engagements" '
@@ -157,15 +155,9 @@ def _row(e: Engagement, p: _Page) -> str:
         if p.bulk
         else ""
     )
-    client = (
-        f'<div class="small text-body-secondary">{conditional_escape(e.client_name)}</div>'
-        if e.client_name
-        else ""
-    )
+    client = f'<div class="small text-body-secondary">{esc(e.client_name)}</div>' if e.client_name else ""
     owner = e.owner
-    owner_cell = (
-        conditional_escape(owner.display_name) if owner else '<span class="text-body-secondary">—</span>'
-    )
+    owner_cell = esc(owner.display_name) if owner else '<span class="text-body-secondary">—</span>'
     due = ""
     if e.due_on:
         overdue = getattr(e, "delivery_is_overdue", False)
@@ -181,17 +173,17 @@ def _row(e: Engagement, p: _Page) -> str:
     return (
         '\n    <tr data-testid="engagement-row">\n      '
         f"{bulk}\n      "
-        f'<td data-testid="cell-title"><a href="{conditional_escape(pk_url("engagements:detail", p.ws, pk))}">'
+        f'<td data-testid="cell-title"><a href="{esc(pk_url("engagements:detail", p.ws, pk))}">'
         f"{title}</a>{client}</td>\n      "
-        f'<td data-label="{p.provider}">{conditional_escape(e.provider.name)}</td>\n      '
+        f'<td data-label="{p.provider}">{esc(e.provider.name)}</td>\n      '
         f'<td data-label="{p.owner}">{owner_cell}</td>\n      '
         f'<td data-label="{p.status}" data-testid="cell-status"><span class="badge '
-        f'{conditional_escape(status_badge(status))}">{value(p.statuses.get(status, status))}</span></td>\n      '
+        f'{esc(status_badge(status))}">{value(p.statuses.get(status, status))}</span></td>\n      '
         f'<td data-label="{p.priority}">{_priority(priority, value(p.priorities.get(priority, priority)))}\n</td>\n      '
         f'<td data-label="{p.due}" data-testid="cell-due">{due}</td>\n      '
         f'<td class="small" data-label="{p.silent}" data-testid="cell-turn">{whose_turn_short(e.turn)}\n</td>\n      '  # type: ignore[attr-defined]
         f'<td class="text-end text-nowrap" data-label="{p.fee}">'
-        f"{conditional_escape(format_money(e.fee_amount, e.fee_currency))}</td>\n      "
+        f"{esc(format_money(e.fee_amount, e.fee_currency))}</td>\n      "
         f'<td class="small text-nowrap" data-label="{p.created}">{short_date(e.created_at, p.short_date)}</td>\n'
         "    </tr>\n  "
     )

@@ -20,13 +20,14 @@ from django.template.context import Context
 from django.template.defaultfilters import filesizeformat
 from django.utils import dateformat
 from django.utils.formats import get_format
-from django.utils.html import conditional_escape, format_html
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import template_localtime  # type: ignore[attr-defined]
 from django.utils.translation import gettext
 
 from engagements.models import Message
 from engagements.templatetags.engagement_tags import mail_html, pk_url, sender_local_time
+from outsourcing.escaping import esc
 
 register = template.Library()
 
@@ -40,7 +41,7 @@ def _url_for(name: str, slug: str) -> Callable[[int], str]:
 
 def _labels(choices: type[models.TextChoices]) -> dict[str, str]:
     """What ``get_FOO_display`` gives for each stored value, escaped."""
-    return {value: str(conditional_escape(str(label))) for value, label in choices.choices}
+    return {value: str(esc(str(label))) for value, label in choices.choices}
 
 
 class MessageRows:
@@ -116,12 +117,12 @@ class MessageRows:
         """``{{ v|date:fmt }}``, with fmt already resolved."""
         if v in (None, ""):
             return ""
-        return str(conditional_escape(dateformat.format(template_localtime(v, self.context.use_tz), fmt)))
+        return str(esc(dateformat.format(template_localtime(v, self.context.use_tz), fmt)))
 
     def who(self, user: Any) -> str:
         """``user.display_name|default:_("someone")``, escaped."""
         name = getattr(user, "display_name", "") if user is not None else ""
-        return str(conditional_escape(name)) if name else self.t["someone"]
+        return str(esc(name)) if name else self.t["someone"]
 
     def render(self, messages: Iterable[Message]) -> SafeString:
         return mark_safe("".join([self.row(m) for m in messages]))  # nosec B308 B703
@@ -132,7 +133,7 @@ class MessageRows:
         deleted = m.deleted_at is not None
         direction = m.direction
         out = [
-            f'<li id="message-{pk}" class="timeline-item direction-{conditional_escape(direction)}',
+            f'<li id="message-{pk}" class="timeline-item direction-{esc(direction)}',
             " is-deleted" if deleted else "",
             '" data-testid="message"',
             ' tabindex="-1" data-swap-focus' if self.logged_pk is not None and self.logged_pk == m.pk else "",
@@ -257,7 +258,7 @@ class MessageRows:
                     '">📎 ',
                     self.value(a.original_name),
                     '</a> <span class="text-body-secondary">(',
-                    str(conditional_escape(filesizeformat(a.size))),
+                    str(esc(filesizeformat(a.size))),
                     ")</span></li>",
                 ]
             out.append("\n  </ul>\n  ")

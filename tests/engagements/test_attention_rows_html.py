@@ -23,8 +23,8 @@ from engagements.models import Engagement, Exchange, Flag
 from engagements.queries import ProviderFlags
 from engagements.reliability.outlook import ReplyOutlook
 from engagements.reliability.statistics import ConditionalReply
-from engagements.templatetags.attention_rows import _esc
 from outsourcing import formats as format_locales
+from outsourcing.escaping import esc as _esc
 from outsourcing.models import User, Workspace
 from providers.models import Provider
 
