@@ -444,12 +444,6 @@ def provider_timeline(request: HttpRequest, provider_pk: int) -> HttpResponse:
 # --- Needs attention, and what can be done about a flag ---------------------
 
 
-def _capped(rows: Any) -> tuple[list, bool]:
-    """The first ATTENTION_CAP rows, and whether there were more (one query)."""
-    fetched = list(rows[: queries.ATTENTION_CAP + 1])
-    return fetched[: queries.ATTENTION_CAP], len(fetched) > queries.ATTENTION_CAP
-
-
 def _flag_row_context(request: HttpRequest, back: str, now: datetime) -> dict[str, Any]:
     """What the flag rows need: the moment, where their forms return, their snooze and dismiss fields.
 
@@ -513,15 +507,13 @@ def attention(request: HttpRequest) -> HttpResponse:
     mine = request.GET.get("mine") == "1"
     least_likely = request.GET.get("order") == ATTENTION_ORDER_NEVER
     owner = req.user if mine else None
-    overdue, more_overdue = _capped(queries.attention_overdue(req.workspace, now=now, owner=owner))
-    our_answers, more_our_answers = _capped(
-        queries.with_open_request_deadlines(
-            queries.attention_our_answers(req.workspace, now=now, owner=owner)
-        )
+    overdue, more_overdue = queries.attention_section("overdue", req.workspace, now=now, owner=owner)
+    our_answers, more_our_answers = queries.attention_section(
+        "our_answers", req.workspace, now=now, owner=owner
     )
     deadlines.mark_whose_turn(our_answers, now)
-    due_soon, more_due_soon = _capped(queries.attention_due_soon(req.workspace, now=now, owner=owner))
-    snoozed, more_snoozed = _capped(queries.attention_snoozed(req.workspace, now=now, owner=owner))
+    due_soon, more_due_soon = queries.attention_section("due_soon", req.workspace, now=now, owner=owner)
+    snoozed, more_snoozed = queries.attention_section("snoozed", req.workspace, now=now, owner=owner)
     awaiting = queries.attention_awaiting(req.workspace, now=now, owner=owner)
     if least_likely:
         page = _least_likely_page(req, awaiting, now)

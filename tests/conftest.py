@@ -256,3 +256,19 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             if name == "reply_corpus" and report.when == "call":
                 terminalreporter.write_sep("-", "reply text: corpus accuracy per set")
                 terminalreporter.write_line(str(value))
+
+
+@pytest.fixture
+def compiles(monkeypatch) -> list[int]:
+    """One entry for each query Django compiles from now on (``SQLCompiler.as_sql``)."""
+    from django.db.models.sql.compiler import SQLCompiler
+
+    compiled: list[int] = []
+    as_sql = SQLCompiler.as_sql
+
+    def counting(self, *args, **kwargs):
+        compiled.append(1)
+        return as_sql(self, *args, **kwargs)
+
+    monkeypatch.setattr(SQLCompiler, "as_sql", counting)
+    return compiled

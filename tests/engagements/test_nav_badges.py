@@ -40,11 +40,12 @@ def busy(team, provider):
     return team
 
 
-def test_the_statement_is_compiled_once_with_its_three_values_found_on_this_database(db):
-    statement = nav_badges._statement(connection.alias)
-    assert statement is not None
-    assert {name for _, name in statement.slots} == {"workspace", "user", "now"}
-    assert nav_badges._statement(connection.alias) is statement
+def test_the_badges_are_compiled_once_per_process(busy, request):
+    nav_badges.badge_counts(busy.workspace, busy.alice)  # compiled here, if no test did before
+    compiled = request.getfixturevalue("compiles")
+    for user in (busy.alice, busy.bob, busy.vera):
+        nav_badges.badge_counts(busy.workspace, user, now=timezone.now() + timedelta(days=1))
+    assert not compiled
 
 
 @pytest.mark.parametrize("days", [-3, 0, 2, 30])
@@ -67,23 +68,3 @@ def test_the_badges_stop_counting_past_the_cap(team):
     for _ in range(queries.NAV_COUNT_CAP + 2):
         note(team.workspace, team.alice)
     assert nav_badges.badge_counts(team.workspace, team.alice) == (0, queries.NAV_COUNT_CAP + 1)
-
-
-def test_without_a_statement_the_query_is_built_as_before(busy, monkeypatch):
-    compiled = nav_badges.badge_counts(busy.workspace, busy.alice)
-    monkeypatch.setattr(nav_badges, "_statement", lambda alias: None)
-    with CaptureQueriesContext(connection) as run:
-        assert nav_badges.badge_counts(busy.workspace, busy.alice) == compiled
-    assert len(run) == 1
-
-
-def test_a_statement_whose_values_cannot_be_told_apart_is_not_kept(db, monkeypatch):
-    """Were ``now`` moved before it reached the SQL (a deadline computed in Python), the stand-ins
-    would not be found where the parameters differ: no statement, the ORM every time."""
-    real = nav_badges._compiled
-
-    def shifted(alias, stand_ins):
-        return real(alias, {**stand_ins, "now": stand_ins["now"] - timedelta(hours=1)})
-
-    monkeypatch.setattr(nav_badges, "_compiled", shifted)
-    assert nav_badges._statement.__wrapped__(connection.alias) is None
