@@ -892,6 +892,22 @@ def _working_time(moment: datetime, zone: ZoneInfo, rng: random.Random) -> datet
     return _at(day, 8 + rng.randrange(3), rng.randrange(60), zone)
 
 
+def _working_time_before(moment: datetime, zone: ZoneInfo, rng: random.Random) -> datetime:
+    """``moment`` moved back into Mon–Fri 08:00–18:00 in ``zone``: a time of the working day before.
+
+    Early enough (09:00–15:59) that what follows it within the hour is still that day's work.
+    """
+    local = moment.astimezone(zone)
+    if local.weekday() < 5 and 8 <= local.hour < 18:
+        return moment
+    day = local.date()
+    if local.hour < 8:
+        day -= timedelta(days=1)
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    return _at(day, 9 + rng.randrange(7), rng.randrange(60), zone)
+
+
 # --- one engagement's story --------------------------------------------------------
 
 
@@ -1554,8 +1570,14 @@ class _Generator:
             p = self._pick_provider(rng, unit, index)
             if unit == 0 and index == ABSENT_NOW:
                 # Asked while on holiday: the out-of-office reply is all there is so far.
-                start = _working_time(self.now - timedelta(days=rng.uniform(1, 3)), OUR_ZONE, rng)
-                start = min(start, self.limit - timedelta(hours=1))
+                asked = self.now - timedelta(days=rng.uniform(1, 3))
+                start = _working_time(asked, OUR_ZONE, rng)
+                if start > self.limit - timedelta(hours=1):
+                    # Moved past the present (a weekend or a night just before it): the working
+                    # day before instead. Clamped to an hour before the present, the request was
+                    # then moved on into the next working morning, after the present: early on a
+                    # Monday the engagement stayed a draft, with no out-of-office reply.
+                    start = _working_time_before(asked, OUR_ZONE, rng)
                 yield self._plan(rng, p, "waiting", seq, start=start, exact=True)
                 continue
             yield self._plan(rng, p, self._archetype(rng, p, planned), seq)

@@ -9,6 +9,7 @@ from io import StringIO
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from allauth.account.models import EmailAddress
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -174,22 +175,35 @@ def test_contacts_and_links_use_example_domains_only():
 
 
 @pytest.mark.django_db
-def test_one_provider_is_away_now_and_another_announced_an_absence():
-    seed()
+@pytest.mark.parametrize(
+    "moment",
+    [
+        None,
+        # Early on a Monday, late on a Sunday and on a Friday evening in Berlin: the request made
+        # one to three days before may fall on a weekend or a night, and must still be in the past.
+        datetime(2026, 12, 7, 2, 10, tzinfo=UTC),
+        datetime(2026, 12, 6, 22, 30, tzinfo=UTC),
+        datetime(2026, 12, 4, 18, 45, tzinfo=UTC),
+    ],
+)
+def test_one_provider_is_away_now_and_another_announced_an_absence(moment):
+    with time_machine.travel(moment or timezone.now(), tick=False):
+        seed()
 
-    today = timezone.localdate()
-    current = Absence.objects.filter(starts_on__lte=today, ends_on__gte=today)
-    upcoming = Absence.objects.filter(starts_on__gt=today)
-    assert current.count() == 1
-    assert upcoming.count() == 1
-    # Asked while away: the out-of-office reply is logged, but nobody has answered yet.
-    away = current.get()
-    assert Message.objects.filter(
-        engagement__provider=away.provider,
-        engagement__awaiting_reply=True,
-        is_auto_reply=True,
-        occurred_at__date__gte=away.starts_on,
-    ).exists()
+        today = timezone.localdate()
+        current = Absence.objects.filter(starts_on__lte=today, ends_on__gte=today)
+        upcoming = Absence.objects.filter(starts_on__gt=today)
+        assert current.count() == 1
+        assert upcoming.count() == 1
+        # Asked while away: the out-of-office reply is logged, but nobody has answered yet.
+        away = current.get()
+        assert Message.objects.filter(
+            engagement__provider=away.provider,
+            engagement__awaiting_reply=True,
+            is_auto_reply=True,
+            occurred_at__date__gte=away.starts_on,
+            occurred_at__lte=timezone.now(),
+        ).exists()
 
 
 @pytest.mark.django_db
