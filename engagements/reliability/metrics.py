@@ -775,9 +775,9 @@ def _spend(engagements: QuerySet, bands: Bands, grouping: Grouping) -> list[dict
     for groups in bands.totals(rows, lambda row: tuple(row[c] for c in columns), names):
         totals: dict[Key, dict[str, list[Any]]] = defaultdict(dict)
         for group, row in groups.items():
-            provider_id, category = (group[0], group[1]) if grouping.by_provider else (0, ALL)
             figures = [row["total"] or Decimal(0), row["completed"], row["agreed"], row["paid_of_agreed"]]
-            for key in grouping.keys(provider_id, category):
+            keys = grouping.keys(group[0], group[1]) if grouping.by_provider else [(WORKSPACE, ALL)]
+            for key in keys:
                 current = totals[key].setdefault(group[-1] or "", [Decimal(0), 0, Decimal(0), Decimal(0)])
                 for i, value in enumerate(figures):
                     current[i] += value

@@ -191,10 +191,10 @@ def kept_records(
 
     The pages read the parts through ``kept_generation`` and ``kept_parts`` (Needs attention
     keeps curves made from them, ``outlook.kept_curves``); this puts them back together as one
-    sample, as the tests inspect what a refresh kept. The second are to be read afresh: nothing kept (no refresh yet, the cache
-    down or emptied), or a provider without requests. What unanswered ones had
-    waited is as of that refresh: at most ``METRICS_FULL_REFRESH_MINUTES`` old,
-    and a changed provider's are kept afresh within a minute.
+    sample, as the tests inspect what a refresh kept. The second are to be read afresh: nothing
+    kept (no refresh yet, the cache down or emptied), or a provider without requests. What
+    unanswered ones had waited is as of that refresh: at most ``METRICS_FULL_REFRESH_MINUTES``
+    old, and a changed provider's are kept afresh within a minute.
     """
     generation = kept_generation(workspace_id) if provider_ids else None
     found = kept_parts(workspace_id, generation, provider_ids) if generation else {}
