@@ -39,7 +39,7 @@ from engagements.models import (
     Notification,
 )
 from outsourcing.models import User, Workspace
-from outsourcing.statements import Statement
+from outsourcing.statements import MAX_ID, Statement
 from providers.models import Provider, ProviderEmail
 
 # Sort keys offered in the list -> the field (or expression) they order by ("-key" reverses it).
@@ -161,16 +161,25 @@ def with_open_request_deadlines(engagements: QuerySet[Engagement]) -> QuerySet[E
     )
 
 
+def _engagement(workspace_id: int, pk: int) -> QuerySet[Engagement]:
+    return Engagement.objects.select_related("provider", "owner", "review__reviewer").filter(
+        workspace_id=workspace_id, pk=pk
+    )
+
+
+# The engagement page and its log's queries: fixed shapes, compiled once per process.
+_ENGAGEMENT: Statement[Engagement] = Statement(Engagement, _engagement, workspace_id=int, pk=int)
+
+
 def engagement_for(workspace: Workspace, pk: int) -> Engagement:
     """One engagement of the workspace, or 404; its review (if any) comes in the same query.
 
     It knows its workspace without asking again (the links to it need the slug).
     """
-    engagement = get_object_or_404(
-        Engagement.objects.select_related("provider", "owner", "review__reviewer"),
-        workspace=workspace,
-        pk=pk,
-    )
+    found = _ENGAGEMENT(workspace_id=workspace.pk, pk=pk) if 0 < pk <= MAX_ID else []
+    if not found:
+        raise Http404("No such engagement.")
+    [engagement] = found
     engagement.workspace = workspace
     return engagement
 
@@ -199,16 +208,49 @@ def timeline(engagement: Engagement) -> QuerySet[Message]:
     )
 
 
+class _OwnRows[T]:
+    """``build(engagement id)`` as a compiled statement whose rows know their engagement without a query."""
+
+    def __init__(self, model: type[T], build: Callable[[int], QuerySet[Any]]) -> None:
+        self.statement: Statement[T] = Statement(model, build, engagement_id=int)  # type: ignore[arg-type]
+
+    def __call__(self, engagement: Engagement) -> list[T]:
+        rows = self.statement(engagement_id=engagement.pk)
+        for row in rows:
+            row.engagement = engagement  # type: ignore[attr-defined]
+        return rows
+
+
+_TIMELINE = _OwnRows(Message, lambda engagement_id: timeline(Engagement(pk=engagement_id)))
+_PROPOSALS = _OwnRows(
+    DueDateProposal,
+    lambda engagement_id: (
+        DueDateProposal.objects.filter(engagement_id=engagement_id)
+        .select_related("decided_by")
+        .order_by("-created_at", "-id")[:20]
+    ),
+)
+_EXCHANGES = _OwnRows(
+    Exchange,
+    lambda engagement_id: Exchange.objects.filter(engagement_id=engagement_id).order_by(
+        "-requested_at", "-id"
+    ),
+)
+
+
+def timeline_rows(engagement: Engagement) -> list[Message]:
+    """``timeline(engagement)`` as a list, attachments included."""
+    return _TIMELINE(engagement)
+
+
 def due_date_proposals(engagement: Engagement) -> list[DueDateProposal]:
-    """The dates the provider proposed on their answer page, newest first (one query)."""
-    return list(
-        engagement.due_date_proposals.select_related("decided_by").order_by("-created_at", "-id")[:20]
-    )
+    """The dates the provider proposed on their answer page, the latest 20, newest first."""
+    return _PROPOSALS(engagement)
 
 
-def exchanges(engagement: Engagement) -> QuerySet[Exchange]:
-    """The engagement's exchanges, newest request first (each knows its engagement without a query)."""
-    return engagement.exchanges.order_by("-requested_at", "-id")
+def exchanges(engagement: Engagement) -> list[Exchange]:
+    """The engagement's exchanges, newest request first."""
+    return _EXCHANGES(engagement)
 
 
 def provider_open_engagements(provider: Provider) -> QuerySet[Engagement]:
@@ -524,10 +566,19 @@ def flag_followed_up_at(flag: Flag) -> datetime | None:
     return last if last is not None and last >= flag.due_at else None
 
 
+_FLAGS = _OwnRows(
+    Flag,
+    lambda engagement_id: (
+        Flag.objects.filter(engagement_id=engagement_id)
+        .select_related("resolved_by", "exchange")
+        .order_by("-raised_at", "-id")
+    ),
+)
+
+
 def engagement_flags(engagement: Engagement) -> list[Flag]:
     """All the engagement's flags, open and resolved, the latest raised first."""
-    # Through the engagement's manager: each flag's ``engagement`` is this instance, not a query.
-    return list(engagement.flags.select_related("resolved_by", "exchange").order_by("-raised_at", "-id"))
+    return _FLAGS(engagement)
 
 
 def flag_for(workspace: Workspace, pk: int) -> Flag:

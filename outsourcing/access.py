@@ -21,7 +21,7 @@ from django_htmx.middleware import HtmxDetails
 
 from outsourcing import two_factor
 from outsourcing.models import Membership, Role, User, Workspace
-from outsourcing.queries import user_memberships
+from outsourcing.queries import user_membership_list
 
 V = TypeVar("V", bound=Callable[..., HttpResponseBase])
 
@@ -45,7 +45,7 @@ def get_membership(request: HttpRequest, slug: str) -> Membership:
     """
     if not request.user.is_authenticated:
         raise Http404
-    memberships = list(user_memberships(request.user))  # type: ignore[arg-type]
+    memberships = user_membership_list(request.user)  # type: ignore[arg-type]
     membership = next((m for m in memberships if m.workspace.slug == slug), None)
     if membership is None:
         raise Http404

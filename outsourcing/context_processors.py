@@ -6,7 +6,7 @@ from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
 from outsourcing.models import Membership
-from outsourcing.queries import user_memberships
+from outsourcing.queries import user_membership_list
 
 
 def workspace(request: HttpRequest) -> dict[str, Any]:
@@ -15,7 +15,7 @@ def workspace(request: HttpRequest) -> dict[str, Any]:
             return []
         # A workspace page read them all already, to find the current one (access.get_membership).
         known: list[Membership] | None = getattr(request, "user_memberships", None)
-        return known if known is not None else list(user_memberships(request.user))  # type: ignore[arg-type]
+        return known if known is not None else user_membership_list(request.user)  # type: ignore[arg-type]
 
     return {
         "workspace": getattr(request, "workspace", None),

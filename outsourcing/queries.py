@@ -6,6 +6,7 @@ from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.utils import timezone
 
 from outsourcing.models import ROLE_RANK, Invitation, Membership, User, Workspace
+from outsourcing.statements import Statement
 from outsourcing.two_factor import member_has_two_factor
 
 
@@ -37,3 +38,16 @@ def open_invitations(workspace: Workspace) -> QuerySet[Invitation]:
 def user_memberships(user: User) -> QuerySet[Membership]:
     """The user's memberships with their workspaces, by workspace name."""
     return Membership.objects.filter(user=user).select_related("workspace").order_by("workspace__name")
+
+
+def _memberships_of(user_id: int) -> QuerySet[Membership]:
+    return user_memberships(User(pk=user_id))
+
+
+# Every workspace page reads them (the access check, the switcher): compiled once per process.
+USER_MEMBERSHIPS: Statement[Membership] = Statement(Membership, _memberships_of, user_id=int)
+
+
+def user_membership_list(user: User) -> list[Membership]:
+    """``user_memberships(user)`` as a list, without building its SQL again."""
+    return USER_MEMBERSHIPS(user_id=user.pk)

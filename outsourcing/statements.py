@@ -34,6 +34,10 @@ from django.db.models import Model, QuerySet
 from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
 
+# The widest id a query may be asked for (a signed 64-bit integer): the ORM turns a wider one
+# into "no rows" before it reaches the database, but a statement binds its values as given.
+MAX_ID = 2**63 - 1
+
 
 class StatementError(Exception):
     """The queryset does not keep its shape when only its values change."""
@@ -84,6 +88,9 @@ class Statement[T]:
     def __call__(self, **values: Any) -> list[T]:
         if set(values) != set(self.kinds):
             raise TypeError(f"expected {sorted(self.kinds)}, got {sorted(values)}")
+        for name, value in values.items():
+            if self.kinds[name] is int and value is not None and not -MAX_ID - 1 <= value <= MAX_ID:
+                raise ValueError(f"{name}={value} is wider than 64 bits: check it before asking")
         absent = tuple(sorted(name for name, value in values.items() if value is None))
         alias = router.db_for_read(self.model)
         key = (alias, timezone.get_current_timezone_name(), absent)

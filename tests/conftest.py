@@ -259,15 +259,15 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 
 
 @pytest.fixture
-def compiles(monkeypatch) -> list[int]:
-    """One entry for each query Django compiles from now on (``SQLCompiler.as_sql``)."""
+def compiles(monkeypatch) -> list[str]:
+    """The model (its label) of each query Django compiles from now on (``SQLCompiler.as_sql``)."""
     from django.db.models.sql.compiler import SQLCompiler
 
-    compiled: list[int] = []
+    compiled: list[str] = []
     as_sql = SQLCompiler.as_sql
 
     def counting(self, *args, **kwargs):
-        compiled.append(1)
+        compiled.append(self.query.model._meta.label if self.query.model else "")
         return as_sql(self, *args, **kwargs)
 
     monkeypatch.setattr(SQLCompiler, "as_sql", counting)

@@ -9,8 +9,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from engagements import services
+from engagements import queries, services
 from engagements.models import Engagement, Exchange
+from outsourcing.queries import user_membership_list
 from tests.engagements.conftest import url
 from tests.factories import EngagementFactory
 
@@ -33,6 +34,12 @@ def test_an_outsider_gets_a_404(team, engagement):
 def test_another_workspaces_engagement_is_a_404(team):
     foreign = EngagementFactory(workspace=team.other_workspace)
     assert team.client_for(team.alice).get(url("detail", pk=foreign.pk)).status_code == 404
+
+
+@pytest.mark.parametrize("pk", [0, 2**63, 10**30])
+def test_an_id_no_engagement_can_have_is_a_404(team, engagement, pk):
+    # Wider than the database's ids: answered without asking it, as the ORM would.
+    assert team.client_for(team.alice).get(url("detail", pk=pk)).status_code == 404
 
 
 def test_a_viewer_sees_no_edit_controls(team, engagement, message):
@@ -132,6 +139,38 @@ def test_the_query_count_does_not_grow_with_the_messages(team, engagement):
     for i in range(2, 20):
         log(i)
     assert _detail_queries(client, engagement) == two
+
+
+def test_the_pages_own_queries_are_compiled_once_per_process(team, engagement, message, request):
+    other = EngagementFactory(workspace=team.workspace, provider=engagement.provider)
+
+    def read(pk: int) -> list:
+        found = queries.engagement_for(team.workspace, pk)
+        rows = [queries.timeline_rows(found), queries.engagement_flags(found), queries.exchanges(found)]
+        return [found, *rows, queries.due_date_proposals(found), user_membership_list(team.alice)]
+
+    first = read(engagement.pk)  # compiled here, if no test did before
+    compiled = request.getfixturevalue("compiles")
+    again, others = read(engagement.pk), read(other.pk)
+    # Only the attachments' prefetch, whose SQL lists the messages (the other log is empty).
+    assert compiled == ["engagements.Attachment"]
+    assert again[0] == engagement and others[0] == other
+    assert [m.pk for m in again[1]] == [m.pk for m in first[1]] == [message.pk]
+    assert others[1] == [] and again[5] == first[5] and again[5]
+
+
+def test_the_logs_rows_know_their_engagement_without_a_query(team, engagement, message):
+    services.message_log(
+        engagement=engagement, direction="in", kind="reply", occurred_at=timezone.now(), author=team.alice
+    )
+    found = queries.engagement_for(team.workspace, engagement.pk)
+    exchanges, timeline = queries.exchanges(found), queries.timeline_rows(found)
+    assert exchanges and len(timeline) == 2
+    with CaptureQueriesContext(connection) as ctx:
+        assert all(x.engagement is found for x in exchanges)
+        assert all(m.engagement is found for m in timeline)
+        assert [list(m.attachments.all()) for m in timeline] == [[], []]  # prefetched
+    assert not ctx.captured_queries
 
 
 def test_the_engagement_page_does_not_read_its_workspace_again(team, engagement):

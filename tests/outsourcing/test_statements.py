@@ -131,3 +131,17 @@ def test_sql_that_reads_the_active_time_zone_is_kept_per_zone(team, engagements)
     for zone in ("Asia/Tokyo", "America/Los_Angeles", "Asia/Tokyo"):
         with timezone.override(ZoneInfo(zone)):
             assert statement(workspace_id=team.workspace.pk) == list(days(team.workspace.pk)), zone
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("wide", [2**63, -(2**63) - 1, 10**30])
+def test_an_integer_wider_than_64_bits_is_refused_before_the_database(team, wide):
+    # The ORM answers such an id with no rows without asking; a statement binds values as given.
+    statement: Statement[Any] = Statement(
+        Engagement,
+        lambda workspace_id: Engagement.objects.filter(workspace_id=workspace_id),
+        workspace_id=int,
+    )
+    assert statement(workspace_id=2**63 - 1) == []
+    with pytest.raises(ValueError, match="wider than 64 bits"):
+        statement(workspace_id=wide)
