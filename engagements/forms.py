@@ -72,7 +72,10 @@ class EngagementFilterForm(forms.Form):
     )
     sort = forms.CharField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, workspace: Workspace, members: list[User] | None = None, **kwargs: Any
+    ) -> None:
+        """``members``: the workspace's, by name, when the page read them already (the bulk form's too)."""
         super().__init__(*args, **kwargs)
         provider_field: Any = self.fields["provider"]
         provider_field.queryset = Provider.objects.filter(workspace=workspace).order_by("name", "id")
@@ -85,9 +88,14 @@ class EngagementFilterForm(forms.Form):
             return [("", str(_("Any"))), *providers.values_list("pk", "name")]
 
         provider_field.widget.choices = provider_options
-        members = [(str(u.pk), u.display_name) for u in queries.workspace_members(workspace)]
+        if members is None:
+            members = list(queries.workspace_members(workspace))
         owner_field: Any = self.fields["owner"]
-        owner_field.choices = [("", _("Anyone")), ("me", _("Me")), *members]
+        owner_field.choices = [
+            ("", _("Anyone")),
+            ("me", _("Me")),
+            *((str(u.pk), u.display_name) for u in members),
+        ]
         make_searchable(self, ["status"])
         self.helper = FormHelper()
         self.helper.include_media = False  # the page's head and scripts blocks load it

@@ -79,7 +79,8 @@ def _detail_url(engagement: Engagement, anchor: str = "") -> str:
 def engagement_list(request: HttpRequest) -> HttpResponse:
     """All engagements of the workspace, filtered, sorted and paginated."""
     req = _ws(request)
-    form = EngagementFilterForm(request.GET, workspace=req.workspace)
+    members = list(queries.workspace_members(req.workspace))  # the filter's and the bulk form's owners
+    form = EngagementFilterForm(request.GET, workspace=req.workspace, members=members)
     filters = form.filters()
     rows = queries.with_open_request_deadlines(
         queries.engagement_list(req.workspace, user=req.user, **filters)
@@ -105,6 +106,7 @@ def engagement_list(request: HttpRequest) -> HttpResponse:
             "columns": sort_columns(filters["sort"], SORT_COLUMNS, descending_first=DESCENDING_FIRST),
             "filtered": any(v for k, v in filters.items() if k != "sort"),
             "bulk_form": EngagementBulkForm(workspace=req.workspace) if req.membership.can_edit else None,
+            "members": members,  # the bulk form's owners, as its queryset would list them
             "back": request.get_full_path(),
         },
     )
@@ -173,7 +175,7 @@ def _log_context(request: WorkspaceRequest, engagement: Engagement, form: Messag
     all_flags = queries.engagement_flags(engagement)
     now = timezone.now()
     deadlines.mark_delivery_overdue([engagement], now)
-    exchanges = list(queries.exchanges(engagement))
+    exchanges = queries.exchanges(engagement)
     # The open request, if any (at most one; newest first, so the oldest open is the last).
     waiting = next((x for x in reversed(exchanges) if x.replied_at is None), None)
     outlook = None
@@ -192,7 +194,7 @@ def _log_context(request: WorkspaceRequest, engagement: Engagement, form: Messag
         ),
         # Each with where it stands now, by the rule the flags follow.
         "exchanges": [(x, deadlines.exchange_state_key(x, now)) for x in exchanges],
-        "timeline": list(queries.timeline(engagement)),
+        "timeline": queries.timeline_rows(engagement),
         "proposals": with_decline_forms(queries.due_date_proposals(engagement)),
         "log_form": form or MessageLogForm(initial=MessageLogForm.initial_for(engagement)),
         "can_edit": request.membership.can_edit,

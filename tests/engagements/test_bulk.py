@@ -650,3 +650,16 @@ def test_a_bulk_move_leaves_an_engagement_as_the_single_move_does(team, provider
         }
 
     assert state(many) == state(single)
+
+
+def test_the_list_reads_the_workspaces_members_once(team, provider):
+    EngagementFactory(workspace=team.workspace, provider=provider)
+    team.bob.first_name = "Bob <&>"
+    team.bob.save(update_fields=["first_name"])
+    client = team.client_for(team.bob)
+    client.get(url("list"))
+    with CaptureQueriesContext(connection) as ctx:
+        page = client.get(url("list")).content.decode()
+    members = [q for q in ctx.captured_queries if 'FROM "outsourcing_user" INNER JOIN' in q["sql"]]
+    assert len(members) == 1
+    assert page.count(f'<option value="{team.vera.pk}"') == 2  # the filter's owner and the bulk form's
