@@ -36,6 +36,7 @@ from engagements.forms import EngagementFilterForm
 from engagements.models import SavedView
 from engagements.saved_view_forms import AttentionFilterForm
 from outsourcing.models import Membership, Role, User, Workspace
+from outsourcing.statements import Statement
 
 Page = SavedView.Page
 
@@ -112,14 +113,22 @@ def visible(*, workspace: Workspace, user: User) -> QuerySet[SavedView]:
     return SavedView.objects.filter(workspace=workspace).filter(Q(shared=True) | Q(creator=user))
 
 
-def for_bar(*, workspace: Workspace, user: User, page: str) -> list[SavedView]:
-    """The views of one page for the bar, shared and own, by name (one query)."""
-    rows = list(
-        visible(workspace=workspace, user=user)
+def _bar(workspace_id: int, user_id: int, page: str) -> QuerySet[SavedView]:
+    return (
+        visible(workspace=Workspace(pk=workspace_id), user=User(pk=user_id))
         .filter(page=page)
         .select_related("creator")
         .order_by(Lower("name"), "pk")
     )
+
+
+# On every list page: compiled once per process.
+_BAR: Statement[SavedView] = Statement(SavedView, _bar, workspace_id=int, user_id=int, page=str)
+
+
+def for_bar(*, workspace: Workspace, user: User, page: str) -> list[SavedView]:
+    """The views of one page for the bar, shared and own, by name (one query)."""
+    rows = _BAR(workspace_id=workspace.pk, user_id=user.pk, page=str(page))
     for row in rows:
         row.workspace = workspace  # their URLs need the slug: no query for it
     return rows

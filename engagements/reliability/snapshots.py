@@ -44,7 +44,7 @@ import numpy as np
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Q, TextField
+from django.db.models import Q, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -53,6 +53,7 @@ from engagements.models import MetricsBacklog, MetricSnapshot
 from engagements.reliability import metrics, payload
 from engagements.reliability.metrics import ALL, PERIODS, WORKSPACE, Grouping, Metrics, Period, Sample, Scope
 from outsourcing.models import Workspace
+from outsourcing.statements import Statement
 
 BATCH = 1000
 
@@ -435,6 +436,33 @@ class Board:
     pending: bool  # changes are queued that these figures do not show yet
 
 
+def _snapshots(providers: bool, as_text: bool) -> Statement[MetricSnapshot]:
+    def build(workspace_id: int, period: str, category: str) -> QuerySet[MetricSnapshot]:
+        wanted = MetricSnapshot.objects.filter(workspace_id=workspace_id, period=period, category=category)
+        if not providers:
+            wanted = wanted.filter(provider=None)
+        if as_text:
+            wanted = wanted.defer("payload").annotate(payload_text=Cast("payload", output_field=TextField()))
+        return wanted
+
+    return Statement(MetricSnapshot, build, workspace_id=int, period=str, category=str)
+
+
+# Every reliability page reads them: compiled once per process, one per (providers, as_text).
+_SNAPSHOTS = {
+    (providers, as_text): _snapshots(providers, as_text)
+    for providers in (False, True)
+    for as_text in (False, True)
+}
+_PENDING: Statement[int] = Statement(
+    MetricsBacklog,
+    lambda workspace_id: MetricsBacklog.objects.filter(workspace_id=workspace_id).values_list(
+        "pk", flat=True
+    )[:1],
+    workspace_id=int,
+)
+
+
 def snapshots_read(
     *, workspace_id: int, period: str, category: str = ALL, providers: bool = True, as_text: bool = False
 ) -> Board:
@@ -445,14 +473,10 @@ def snapshots_read(
     """
     if period not in PERIODS:
         raise ValueError(f"snapshots hold the standard periods, not {period!r}")
-    wanted = MetricSnapshot.objects.filter(workspace_id=workspace_id, period=period, category=category)
-    if not providers:
-        wanted = wanted.filter(provider=None)
-    if as_text:
-        wanted = wanted.defer("payload").annotate(payload_text=Cast("payload", output_field=TextField()))
-    found = list(wanted)
+    statement = _SNAPSHOTS[(providers, as_text)]
+    found = statement(workspace_id=workspace_id, period=period, category=str(category))
     if not found and computed_now_if_never(workspace_id):
-        found = list(wanted.all())
+        found = statement(workspace_id=workspace_id, period=period, category=str(category))
     by_provider = {s.provider_id: s for s in found if s.provider_id is not None}
     whole = next((s for s in found if s.provider_id is None), None)
     stamps = [s.computed_at for s in found]
@@ -474,7 +498,7 @@ def computed_now_if_never(workspace_id: int) -> bool:
 
 def changes_pending(workspace_id: int) -> bool:
     """Whether changes are queued that the workspace's figures do not show yet."""
-    return MetricsBacklog.objects.filter(workspace_id=workspace_id).exists()
+    return bool(_PENDING(workspace_id=workspace_id))
 
 
 # Figures decoded from a payload, by the payload's JSON text: the leaderboard reads a thousand

@@ -158,3 +158,27 @@ def test_someone_who_leaves_takes_their_private_views_and_leaves_the_shared_ones
     team.membership(team.bob).delete()
     assert set(SavedView.objects.values_list("name", flat=True)) == {"Bob shared", "Alice private"}
     assert list(saved_views.visible(workspace=team.workspace, user=team.vera)) == [shared]
+
+
+def test_the_bar_lists_the_shared_and_own_views_of_one_page_by_name_compiled_once(team, request):
+    save(team, team.alice, "b shared", shared=True)
+    save(team, team.alice, "A own")
+    save(team, team.bob, "Bob's own")
+    save(team, team.bob, "c shared by Bob", shared=True)
+    save(team, team.alice, "On attention", page=ATTENTION)
+    saved_views.for_bar(workspace=team.workspace, user=team.alice, page=LIST)  # compiled here, if not before
+    compiled = request.getfixturevalue("compiles")
+    names = {
+        (user.email, page): [
+            v.name for v in saved_views.for_bar(workspace=team.workspace, user=user, page=page)
+        ]
+        for user in (team.alice, team.bob)
+        for page in (LIST, ATTENTION)
+    }
+    others = saved_views.for_bar(workspace=team.other_workspace, user=team.charlie, page=LIST)
+    assert not compiled
+    assert names[(team.alice.email, LIST)] == ["A own", "b shared", "c shared by Bob"]
+    assert names[(team.bob.email, LIST)] == ["b shared", "Bob's own", "c shared by Bob"]
+    assert names[(team.alice.email, ATTENTION)] == ["On attention"]
+    assert names[(team.bob.email, ATTENTION)] == []
+    assert others == []  # another workspace's

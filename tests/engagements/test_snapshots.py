@@ -11,7 +11,7 @@ from engagements import backlog, services
 from engagements.backlog import backlog_add
 from engagements.models import Engagement, Exchange, Message, MetricsBacklog, MetricSnapshot
 from engagements.reliability import snapshots
-from engagements.reliability.metrics import PERIODS
+from engagements.reliability.metrics import ALL, PERIODS
 from tests.factories import EngagementFactory, ProviderFactory
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -168,6 +168,43 @@ def test_the_dashboard_reads_only_the_workspaces_own_row(team, providers):
     assert board.providers == {}
     assert board.workspace is not None
     assert board.workspace.requests == 2
+
+
+@pytest.mark.django_db
+def test_the_boards_four_readings_are_the_snapshots_rows_and_compiled_once(team, providers, request):
+    anna, bert = providers
+    snapshots.snapshots_refresh(workspace_id=team.workspace.pk, now=NOW)
+    log_request(EngagementFactory(workspace=team.other_workspace), 2)
+    snapshots.snapshots_refresh(workspace_id=team.other_workspace.pk, now=NOW)
+    shapes = [(p, t) for p in (False, True) for t in (False, True)]
+    for providers_, as_text in shapes:  # compiled here, if no test did before
+        snapshots.snapshots_read(
+            workspace_id=team.workspace.pk, period="all", providers=providers_, as_text=as_text
+        )
+    compiled = request.getfixturevalue("compiles")
+    readings = {
+        (providers_, as_text, period, category): snapshots.snapshots_read(
+            workspace_id=team.workspace.pk,
+            period=period,
+            category=category,
+            providers=providers_,
+            as_text=as_text,
+        )
+        for providers_, as_text in shapes
+        # A category's figures are the providers' (the workspace's own row is of every category);
+        # a reading that finds none asks whether anything was ever computed (a query of its own).
+        for period, category in ((("30", ALL), ("all", "seo")) if providers_ else (("30", ALL), ("all", ALL)))
+    }
+    assert not compiled
+    for (providers_, as_text, period, category), board in readings.items():
+        rows = MetricSnapshot.objects.filter(workspace=team.workspace, period=period, category=category)
+        expected = rows if providers_ else rows.filter(provider=None)
+        found = [*([board.workspace] if board.workspace else []), *board.providers.values()]
+        assert found == sorted(expected, key=lambda s: s.provider_id or 0)
+        assert found
+        assert set(board.providers) <= ({anna.pk, bert.pk} if providers_ else set())
+        if as_text and board.workspace:
+            assert snapshots.figures_of(board.workspace).requests == board.workspace.requests
 
 
 # --- One workspace's failure is its own; nothing queued is lost. ---
