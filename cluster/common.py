@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-VENV = ROOT / ".venv" / "bin"
+# The servers run from the environment that runs this (make's VENV: .venv, or another given as
+# `make load VENV=/path`, e.g. one made with another build of Python).
+VENV = Path(sys.executable).parent
 
 # Pages people wait for; the floor and the form posts are reported apart.
 FLOOR = "floor /healthz"
