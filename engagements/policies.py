@@ -156,7 +156,7 @@ def engagement_calendars(engagement_ids: Iterable[int]) -> dict[int, BusinessCal
 
 
 def engagement_policies(engagement_ids: Iterable[int]) -> dict[int, tuple[ResponsePolicy, BusinessCalendar]]:
-    """What ``engagement_calendar`` gives, for many engagements at once (five queries, whatever their number).
+    """What ``engagement_calendar`` gives, for many engagements at once (four queries, whatever their number).
 
     Engagements whose calendars are made of the same parts (the policy, the
     provider's zone, country and absences, the holds) share one calendar
@@ -165,18 +165,19 @@ def engagement_policies(engagement_ids: Iterable[int]) -> dict[int, tuple[Respon
     ids = sorted(set(engagement_ids))
     if not ids:
         return {}
+    # With what a calendar reads of each provider: its zone and country, as stored (no model to build).
     rows = list(
         Engagement.objects.filter(pk__in=ids).values_list(
-            "pk", "workspace_id", "provider_id", "response_policy_id", "provider__response_policy_id"
+            "pk",
+            "workspace_id",
+            "provider_id",
+            "response_policy_id",
+            "provider__response_policy_id",
+            "provider__time_zone",
+            "provider__country",
         )
     )
-    # What a calendar reads of a provider: its zone and country, as stored (no model to build).
-    providers = {
-        pk: (time_zone, country)
-        for pk, time_zone, country in Provider.objects.filter(pk__in={r[2] for r in rows}).values_list(
-            "pk", "time_zone", "country"
-        )
-    }
+    providers = {r[2]: (r[5], r[6]) for r in rows}
     absences: dict[int, tuple[Absence, ...]] = {}
     for absence in Absence.objects.filter(provider_id__in=providers):
         absences[absence.provider_id] = (*absences.get(absence.provider_id, ()), absence)
@@ -190,13 +191,21 @@ def engagement_policies(engagement_ids: Iterable[int]) -> dict[int, tuple[Respon
     ):
         changes.setdefault(change.engagement_id, []).append(change)
     policy_ids = {r[3] or r[4] for r in rows} - {None}
-    policies = {p.pk: p for p in ResponsePolicy.objects.filter(pk__in=policy_ids)}
+    # The workspace defaults come in the same query; policy_default makes one that is missing.
+    by_default = {r[1] for r in rows if not (r[3] or r[4])}
+    policies: dict[int, ResponsePolicy] = {}
     defaults: dict[int, ResponsePolicy] = {}
+    for found in ResponsePolicy.objects.filter(
+        Q(pk__in=policy_ids) | Q(workspace_id__in=by_default, is_default=True)
+    ):
+        policies[found.pk] = found
+        if found.is_default and found.workspace_id in by_default:
+            defaults[found.workspace_id] = found
     # A country as str(provider.country) writes it (django-countries' spelling of the code).
     codes: dict[str, str] = {}
     shared: dict[tuple[Any, ...], BusinessCalendar] = {}
     calendars: dict[int, tuple[ResponsePolicy, BusinessCalendar]] = {}
-    for pk, workspace_id, provider_id, own_policy, provider_policy in rows:
+    for pk, workspace_id, provider_id, own_policy, provider_policy, _zone, _country in rows:
         policy_id = own_policy or provider_policy
         if policy_id is None:
             if workspace_id not in defaults:

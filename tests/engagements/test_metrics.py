@@ -272,7 +272,7 @@ def test_a_request_just_after_midnight_in_berlin_counts_in_the_new_month(team, d
 def test_the_query_count_does_not_grow_with_providers(team, data, django_assert_num_queries):
     scope = Scope(workspace_id=team.workspace.pk)
     period = Period.standard("all", NOW)
-    with django_assert_num_queries(10) as few:
+    with django_assert_num_queries(9) as few:
         metrics.compute(scope, period, now=NOW)
     for i in range(4):
         e = EngagementFactory(
@@ -323,6 +323,39 @@ def test_calendars_read_in_bulk_equal_each_engagements_own(team, data):
         _policy, own = engagement_calendar(engagement)
         assert bulk[engagement.pk] == own
     assert bulk[data["a2"].pk].paused  # the hold pauses its clock
+
+
+@pytest.mark.django_db
+def test_calendars_in_bulk_take_each_policy_kind_across_workspaces_in_four_queries(
+    team, data, django_assert_num_queries
+):
+    from engagements.policies import engagement_calendar, engagement_calendars, engagement_policies
+    from providers.models import ResponsePolicy
+    from providers.services import policy_create
+
+    slow = policy_create(workspace=team.workspace, name="Slow", reply_within=5)
+    data["bert"].response_policy = slow
+    data["bert"].save(update_fields=["response_policy"])
+    strict = policy_create(workspace=team.workspace, name="Strict", reply_within=4, reply_within_unit="hours")
+    Engagement.objects.filter(pk=data["a2"].pk).update(response_policy=strict)
+    # Another workspace that has no default policy yet: reading its calendar makes one.
+    ResponsePolicy.objects.filter(workspace=team.other_workspace).delete()
+    other = Engagement.objects.get(workspace=team.other_workspace)
+    ids = [data["a1"].pk, data["a2"].pk, data["b1"].pk, other.pk]
+    bulk = engagement_policies(ids)
+    made = ResponsePolicy.objects.get(workspace=team.other_workspace)
+    assert made.is_default
+    assert {pk: policy for pk, (policy, _c) in bulk.items()} == {
+        data["a1"].pk: ResponsePolicy.objects.get(workspace=team.workspace, is_default=True),
+        data["a2"].pk: strict,
+        data["b1"].pk: slow,
+        other.pk: made,
+    }
+    for engagement in Engagement.objects.filter(pk__in=ids).select_related("workspace", "provider"):
+        assert bulk[engagement.pk] == engagement_calendar(engagement)
+    # Engagements, absences, holds, policies (the defaults among them).
+    with django_assert_num_queries(4):
+        assert engagement_calendars(ids) == {pk: calendar for pk, (_p, calendar) in bulk.items()}
 
 
 @pytest.mark.django_db
