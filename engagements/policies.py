@@ -165,7 +165,7 @@ def engagement_policies(engagement_ids: Iterable[int]) -> dict[int, tuple[Respon
     ids = sorted(set(engagement_ids))
     if not ids:
         return {}
-    # With what a calendar reads of each provider: its zone and country, as stored (no model to build).
+    # With what a calendar reads of the provider: its zone and country, as stored (no model to build).
     rows = list(
         Engagement.objects.filter(pk__in=ids).values_list(
             "pk",
@@ -177,9 +177,8 @@ def engagement_policies(engagement_ids: Iterable[int]) -> dict[int, tuple[Respon
             "provider__country",
         )
     )
-    providers = {r[2]: (r[5], r[6]) for r in rows}
     absences: dict[int, tuple[Absence, ...]] = {}
-    for absence in Absence.objects.filter(provider_id__in=providers):
+    for absence in Absence.objects.filter(provider_id__in={r[2] for r in rows}):
         absences[absence.provider_id] = (*absences.get(absence.provider_id, ()), absence)
     # Only the moves into and out of a hold shape the calendar.
     changes: dict[int, list[StatusChange]] = {}
@@ -205,7 +204,7 @@ def engagement_policies(engagement_ids: Iterable[int]) -> dict[int, tuple[Respon
     codes: dict[str, str] = {}
     shared: dict[tuple[Any, ...], BusinessCalendar] = {}
     calendars: dict[int, tuple[ResponsePolicy, BusinessCalendar]] = {}
-    for pk, workspace_id, provider_id, own_policy, provider_policy, _zone, _country in rows:
+    for pk, workspace_id, provider_id, own_policy, provider_policy, time_zone, stored in rows:
         policy_id = own_policy or provider_policy
         if policy_id is None:
             if workspace_id not in defaults:
@@ -214,7 +213,6 @@ def engagement_policies(engagement_ids: Iterable[int]) -> dict[int, tuple[Respon
         else:
             policy = policies[policy_id]
         holds = hold_periods(changes.get(pk, ()))
-        time_zone, stored = providers[provider_id]
         country = codes.get(stored)
         if country is None:
             country = codes[stored] = str(Country(stored) or "")

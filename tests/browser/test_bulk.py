@@ -1,5 +1,6 @@
-"""Bulk actions on Needs attention in a real Chromium: tick rows and snooze them, and follow up
-on all of a provider's overdue items with one mail each, under the strict CSP."""
+"""Bulk actions in a real Chromium: tick rows on Needs attention and snooze them, follow up on all of a
+provider's overdue items with one mail each, and give ticked engagements of the list to a colleague,
+under the strict CSP."""
 
 from __future__ import annotations
 
@@ -9,12 +10,12 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from engagements import deadlines
+from engagements import deadlines, queries
 from engagements.flagging import flag_pass
-from engagements.models import Flag, Message
+from engagements.models import Engagement, Flag, Message
 from tests.browser.conftest import SCREENSHOT_DIR
 from tests.browser.test_attention import _log_in, _overdue
-from tests.factories import ProviderEmailFactory, ProviderFactory
+from tests.factories import EngagementFactory, ProviderEmailFactory, ProviderFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -92,4 +93,42 @@ def test_follow_up_on_all_sends_one_mail_per_provider(page, console, team, live_
     page.locator("#messages").get_by_text(re.compile(r"2 follow-up mails sent, one per provider")).wait_for()
     assert sorted(m.to[0] for m in mail.outbox[1:]) == ["lena@example.net", "max@example.net"]
     assert Message.objects.filter(kind=Message.Kind.FOLLOW_UP, engagement__provider=lena).count() == 6
+    assert console.errors == []
+
+
+def test_a_person_ticks_two_engagements_on_the_list_and_gives_them_to_a_colleague(
+    page, console, team, live_server
+):
+    provider = _provider(team, "Lena Vogel", "lena@example.net")
+    team.bob.first_name, team.bob.last_name = "Bob", "Builder"
+    team.bob.save(update_fields=["first_name", "last_name"])
+    made = {
+        title: EngagementFactory(workspace=team.workspace, provider=provider, owner=team.alice, title=title)
+        for title in ("Newsletter copy", "Product photos", "Old logo")
+    }
+
+    _log_in(page, live_server, team.alice)
+    page.goto(f"/w/{team.workspace.slug}/engagements/")
+    bar = page.get_by_test_id("bulk-bar")
+    # The bar offers the workspace's members, as the owner filter does.
+    members = [u.display_name for u in queries.workspace_members(team.workspace)]
+    assert bar.locator('select[name="owner"] option').all_inner_texts() == ["—", *members]
+    assert "Bob Builder" in members
+    page.get_by_label("Select Newsletter copy").check()
+    page.get_by_label("Select Old logo").check()
+    assert page.get_by_test_id("bulk-count").inner_text() == "2 selected"
+    bar.locator('select[name="owner"]').select_option(label="Bob Builder")
+    page.get_by_test_id("bulk-owner").click()
+
+    page.locator("#messages").get_by_text("2 engagements now belong to Bob Builder.").wait_for()
+    owners = {e.title: e.owner_id for e in Engagement.objects.filter(pk__in=[e.pk for e in made.values()])}
+    assert owners == {
+        "Newsletter copy": team.bob.pk,
+        "Product photos": team.alice.pk,
+        "Old logo": team.bob.pk,
+    }
+    # The list shows it: each row's owner cell.
+    rows = page.locator("tbody tr")
+    for title, owner in (("Newsletter copy", "Bob Builder"), ("Old logo", "Bob Builder")):
+        assert owner in rows.filter(has_text=title).inner_text()
     assert console.errors == []
