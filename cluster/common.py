@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import resource
 import secrets
 import subprocess
 import sys
@@ -12,6 +13,8 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 # The servers run from the environment that runs this (make's VENV: .venv, or another given as
@@ -75,6 +78,68 @@ def workers(name: str, concurrency: int) -> dict[str, list[str]]:
         ]
         for process, (queue, slots) in queues.items()
     }
+
+
+class CpuMeter:
+    """Where the machine's CPU went between ``start`` and ``stop``, in cores (1.0: one core busy throughout).
+
+    Our servers by name (each leads its own session, so a process counts with its workers), the
+    machine's PostgreSQL and Redis by process name, locust as this process's waited-for children
+    (it ends before ``stop``), and the rest of the machine's busy time as "other". Locust shares
+    the cores with what it measures: its own share is part of the picture.
+
+    Processes come and go (gunicorn's and Celery's workers, PostgreSQL's backends): an ended one's
+    whole time moves to its parent's children's times, so each process is counted with those, and
+    what an ended one had used before ``start`` is taken off again.
+    """
+
+    def __init__(self, servers: dict[str, int]) -> None:
+        self.servers = {pid: name for name, pid in servers.items()}
+        self.seconds = 0.0  # how long the last measure lasted
+
+    def _sample(self) -> tuple[float, dict[int, tuple[str, float]], float, float]:
+        processes: dict[int, tuple[str, float]] = {}
+        for process in psutil.process_iter(["name"]):
+            try:
+                name = self.servers.get(os.getsid(process.pid)) or _SERVICES.get(process.info["name"] or "")
+                if name:
+                    times = process.cpu_times()
+                    used = times.user + times.system + times.children_user + times.children_system
+                    processes[process.pid] = (name, used)
+            except (psutil.Error, ProcessLookupError):
+                continue  # ended meanwhile
+        machine = psutil.cpu_times()
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        busy = sum(machine) - machine.idle - getattr(machine, "iowait", 0.0)
+        return time.monotonic(), processes, children.ru_utime + children.ru_stime, busy
+
+    def start(self) -> None:
+        self._start = self._sample()
+
+    def stop(self) -> dict[str, float]:
+        """Cores used by each group, "locust", "other" and "idle" (of ``psutil.cpu_count()``)."""
+        began, before, children_before, busy_before = self._start
+        ended, after, children_after, busy_after = self._sample()
+        seconds = self.seconds = max(ended - began, 1e-9)
+        used: dict[str, float] = {}
+        for pid, (name, now) in after.items():
+            used[name] = used.get(name, 0.0) + now - before.get(pid, (name, 0.0))[1]
+        for pid, (name, then) in before.items():
+            if pid not in after:
+                used[name] = used.get(name, 0.0) - then
+        cores = {name: max(seconds_used, 0.0) / seconds for name, seconds_used in sorted(used.items())}
+        cores["locust"] = (children_after - children_before) / seconds
+        busy = (busy_after - busy_before) / seconds
+        cores["other"] = max(busy - sum(cores.values()), 0.0)
+        cores["idle"] = max((psutil.cpu_count() or 1) - busy, 0.0)
+        return cores
+
+
+_SERVICES = {"postgres": "PostgreSQL", "redis-server": "Redis"}
+
+
+def format_cpu(cores: dict[str, float]) -> str:
+    return ", ".join(f"{name} {used:.2f}" for name, used in cores.items())
 
 
 def collectstatic(env: dict[str, str]) -> None:

@@ -35,6 +35,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from cluster import common, prepare
 
 DATABASE_URL = os.environ.get("LOAD_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/outsourcing_load")
@@ -142,7 +144,10 @@ def main() -> int:
         stats = common.read_stats(work / "mix")
         failures = common.read_failures(work / "mix")
         pace = _pace(stats)
+        meter = common.CpuMeter({name: process.pid for name, process in processes.items()})
+        meter.start()
         common.locust(host, plan, record, work / "paced", users=PACED_USERS, seconds=PACED_SECONDS, pace=pace)
+        cpu = meter.stop()
         paced = common.read_stats(work / "paced")
         for kind, n in common.read_failures(work / "paced").items():
             failures[kind] = failures.get(kind, 0) + n
@@ -187,6 +192,7 @@ def main() -> int:
         f"worst p95 {figures['p95']:.0f} ms with {USERS} people always waiting (not judged)"
     )
     print(f"paced: pages {at_pace['rps']:.1f} req/s, worst p95 {at_pace['p95']:.0f} ms")
+    print(f"CPU in the paced run, in cores of {psutil.cpu_count()}: {common.format_cpu(cpu)}")
     errors = figures["errors"] + at_pace["errors"]
     print(f"errors: {errors:.0f}" + "".join(f"\n  {n:>5} {kind}" for kind, n in failures.items()))
     print(
