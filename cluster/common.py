@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import resource
 import secrets
@@ -142,6 +143,36 @@ def format_cpu(cores: dict[str, float]) -> str:
     return ", ".join(f"{name} {used:.2f}" for name, used in cores.items())
 
 
+def workers_busy(log: Path, start: float, end: float, workers: int) -> list[float]:
+    """The share of ``start``–``end`` (epoch seconds) during which 0, 1, … ``workers`` requests were
+    inside Django at once, from the web log's request lines (each ends at its time, after its
+    duration). Bursts show as much time at both ends and little between.
+    """
+    changes: list[tuple[float, int]] = []
+    with log.open(errors="replace") as lines:
+        for line in lines:
+            if not line.startswith("{") or '"duration_ms"' not in line:
+                continue
+            try:
+                entry = json.loads(line)
+                # Logging's asctime: this machine's local time, to the millisecond.
+                seconds, _comma, millis = entry["time"].partition(",")
+                ended = time.mktime(time.strptime(seconds, "%Y-%m-%d %H:%M:%S")) + int(millis) / 1000
+                began = ended - float(entry["duration_ms"]) / 1000
+            except (ValueError, KeyError, TypeError):
+                continue
+            if ended > start and began < end:
+                changes += [(max(began, start), 1), (min(ended, end), -1)]
+    spent = [0.0] * (workers + 1)
+    inside, last = 0, start
+    for moment, change in sorted(changes):
+        spent[min(inside, workers)] += moment - last
+        inside, last = inside + change, moment
+    spent[min(inside, workers)] += end - last
+    total = sum(spent) or 1.0
+    return [share / total for share in spent]
+
+
 def collectstatic(env: dict[str, str]) -> None:
     """The production manifest (`make static`), built once: compressing it takes minutes on this machine."""
     if (ROOT / "staticfiles" / "staticfiles.json").exists() and os.environ.get("LOAD_COLLECTSTATIC") != "1":
@@ -190,6 +221,8 @@ def locust(
         "LOAD_RECORD": str(record),
         "LOAD_MAX_REQUESTS": str(max_requests),
         "LOAD_PACE": str(pace),
+        # The locustfile imports cluster.pacing; locust puts only the locustfile's own folder on the path.
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
     command = [
         *prefix,

@@ -12,11 +12,13 @@ without pause, a closed loop, so its throughput is the most the host serves; its
 not judged, since with N people always waiting the mean is N / throughput by construction
 (Little's law), whatever the pages cost. The second, paced: ``LOAD_PACED_USERS`` people whose
 clicks together offer ``LOAD_RATE`` page requests/s (default: 5 % above the target, so that
-ramping up does not leave it just short), for ``LOAD_PACED_SECONDS``; its throughput and p95 are
-the target's. A host that cannot keep up falls behind the pace, and its throughput and p95 show it.
+ramping up does not leave it just short), at random moments as independent people's
+(cluster/pacing.py), for ``LOAD_PACED_SECONDS``; its throughput and p95 are the target's. A host
+that cannot keep up falls behind the pace, and its throughput and p95 show it.
 
 Prints requests/s and p50/p95/p99 per page for both, errors by kind, the ratio of capacity to
-the floor page's throughput (/healthz, measured alone in the same run), whether the flag pass
+the floor page's throughput (/healthz, measured alone in the same run), where the CPU went
+during the paced run (common.CpuMeter), whether the flag pass
 kept up and whether every message people saw logged or uploaded is in the database once. Exits
 nonzero when the issue's targets are missed: LOAD_MIN_RPS page req/s (default 40) at both runs,
 LOAD_MAX_P95 ms (250) at the paced one, no errors in either; ``LOAD_SPEED_TARGETS=0`` judges the
@@ -146,7 +148,9 @@ def main() -> int:
         pace = _pace(stats)
         meter = common.CpuMeter({name: process.pid for name, process in processes.items()})
         meter.start()
+        paced_from = time.time()
         common.locust(host, plan, record, work / "paced", users=PACED_USERS, seconds=PACED_SECONDS, pace=pace)
+        paced_until = time.time()
         cpu = meter.stop()
         paced = common.read_stats(work / "paced")
         for kind, n in common.read_failures(work / "paced").items():
@@ -193,6 +197,11 @@ def main() -> int:
     )
     print(f"paced: pages {at_pace['rps']:.1f} req/s, worst p95 {at_pace['p95']:.0f} ms")
     print(f"CPU in the paced run, in cores of {psutil.cpu_count()}: {common.format_cpu(cpu)}")
+    busy = common.workers_busy(work / "web.log", paced_from, paced_until, WEB_WORKERS)
+    print(
+        "gunicorn in the paced run, share of the time with 0, 1, … requests inside Django: "
+        + ", ".join(f"{n}: {share:.0%}" for n, share in enumerate(busy))
+    )
     errors = figures["errors"] + at_pace["errors"]
     print(f"errors: {errors:.0f}" + "".join(f"\n  {n:>5} {kind}" for kind, n in failures.items()))
     print(

@@ -18,9 +18,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from locust import FastHttpUser, between, constant_throughput, events, tag, task
+from locust import FastHttpUser, events, tag, task
 from locust.exception import StopUser
 from requests.cookies import create_cookie
+
+from cluster.pacing import PoissonPacing
 
 PLAN: dict[str, Any] = (
     json.loads(Path(os.environ["LOAD_PLAN"]).read_text()) if "LOAD_PLAN" in os.environ else {}
@@ -31,6 +33,7 @@ MAX_REQUESTS = int(os.environ.get("LOAD_MAX_REQUESTS", "0"))
 WAIT = float(os.environ.get("LOAD_WAIT", "0"))
 # Clicks per second and person (> 0: paced, whatever the pages' speed, as long as they keep up):
 # people together offer a set rate, and the latencies are those at that rate, not at saturation.
+# Their clicks come at random moments around it (cluster/pacing.py), as independent people's do.
 PACE = float(os.environ.get("LOAD_PACE", "0"))
 
 _state: dict[str, Any] = {"requests": 0, "environment": None}
@@ -77,11 +80,16 @@ class Person(FastHttpUser):
     the servers it measures, and requests' client spent several times the CPU per request.
     """
 
-    wait_time = constant_throughput(PACE) if PACE > 0 else between(WAIT * 0.5, WAIT * 1.5)
+    def wait_time(self) -> float:
+        if PACE > 0:
+            return self.pacing()
+        return random.uniform(WAIT * 0.5, WAIT * 1.5)
 
     def on_start(self) -> None:
         if not PLAN:
             raise StopUser()
+        if PACE > 0:
+            self.pacing = PoissonPacing(PACE)
         self.ws = PLAN["ws"]
         # Several web hosts (LOAD_HOSTS, comma-separated): each person keeps to one, in turn.
         hosts = [h for h in os.environ.get("LOAD_HOSTS", "").split(",") if h]

@@ -3,8 +3,10 @@ that burn a known amount of CPU time: a server in its own session, and a waited-
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -94,3 +96,40 @@ def test_a_worker_that_ends_during_the_measure_is_charged_only_its_time_since_th
         master.wait()
     # Its 0.3 s after the start; the 0.5 s before it count neither for nor against.
     assert cores["web"] * meter.seconds == pytest.approx(0.3, abs=0.1)
+
+
+def log_line(ended: float, duration_ms: float) -> str:
+    return json.dumps(
+        {
+            "time": time.strftime("%Y-%m-%d %H:%M:%S,", time.localtime(ended))
+            + f"{round(ended % 1 * 1000):03d}",
+            "logger": "ops.requests",
+            "duration_ms": duration_ms,
+        }
+    )
+
+
+def test_the_workers_busy_come_from_the_web_logs_request_lines(tmp_path):
+    start = 1_800_000_000.0
+    log = tmp_path / "web.log"
+    log.write_text(
+        "\n".join(
+            [
+                "[2027-01-15 08:00:00 +0000] [1] [INFO] Booting worker with pid: 2",
+                log_line(start - 5, 100),  # before the window
+                log_line(start + 0.5, 500),  # 0.0–0.5
+                log_line(start + 0.75, 500),  # 0.25–0.75
+                '{"time": "not a time", "duration_ms": 3}',
+            ]
+        )
+        + "\n"
+    )
+    shares = common.workers_busy(log, start, start + 1.0, workers=3)
+    assert shares == pytest.approx([0.25, 0.5, 0.25, 0.0])
+
+
+def test_more_requests_at_once_than_workers_count_as_all_busy(tmp_path):
+    start = 1_800_000_000.0
+    log = tmp_path / "web.log"
+    log.write_text("\n".join(log_line(start + 1.0, 1000) for _ in range(3)) + "\n")
+    assert common.workers_busy(log, start, start + 2.0, workers=2) == pytest.approx([0.5, 0.0, 0.5])
