@@ -159,8 +159,8 @@ def workers_busy(log: Path, start: float, end: float, workers: int) -> list[floa
                 seconds, _comma, millis = entry["time"].partition(",")
                 ended = time.mktime(time.strptime(seconds, "%Y-%m-%d %H:%M:%S")) + int(millis) / 1000
                 began = ended - float(entry["duration_ms"]) / 1000
-            except (ValueError, KeyError, TypeError):
-                continue
+            except (ValueError, KeyError, TypeError, AttributeError):
+                continue  # not a request line of ours
             if ended > start and began < end:
                 changes += [(max(began, start), 1), (min(ended, end), -1)]
     spent = [0.0] * (workers + 1)

@@ -18,7 +18,7 @@ class PoissonPacing:
     fixed period instead, and the people drift into step: a slow answer releases everyone
     queued behind it at once, and from then on they click together. At a million messages the web
     log showed 16 people arriving in bursts every 300 ms, gunicorn's 3 workers all busy 46 % of
-    the time and all idle 37 %, and the requests queuing in each burst.
+    the time and all idle 38 %, and the requests queuing in each burst.
 
     Each click is planned from the previous plan, not from when its answer came, so the rate holds
     whatever the pages' speed: a person behind the plan clicks again at once until back on it
